@@ -1,0 +1,314 @@
+//! # csi-data: survey data into Arrow record batches
+//!
+//! A wave's data file is read **once, as a stream**: rows are parsed, checked and
+//! converted into Arrow [`RecordBatch`]es of bounded size that the engine consumes
+//! one at a time, so memory stays bounded whatever the number of respondents.
+//!
+//! The caller says which columns it needs and what they are ([`ColumnPlan`]): a
+//! scored measure with its scale and missing codes, a weight, a respondent id, or a
+//! segment column. On the way in:
+//!
+//! - missing codes (99, −99, 0 "don't know") and empty cells become nulls;
+//! - non-numeric cells, values outside the declared scale, invalid weights (zero,
+//!   negative, missing), duplicate respondent ids and unknown segment codes are
+//!   counted with the first offending rows, and handled by the study's
+//!   [`DataPolicy`]: `error` (the default) fails the wave after the whole file has
+//!   been scanned, so every problem is reported at once; `exclude` turns the value
+//!   into a null (or drops the respondent, for weights and ids) and reports it as a
+//!   warning;
+//! - structural problems (ragged rows, text that is not UTF-8, a missing or
+//!   duplicated header) stop the read at once with the line and column.
+//!
+//! Formats: CSV (UTF-8 with or without BOM; comma, semicolon or tab, detected from
+//! the header; quoted fields). The reader is chosen by file extension so binary
+//! formats slot in beside it.
+#![deny(missing_docs)]
+
+mod convert;
+mod csv_reader;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use arrow_schema::{DataType, Field, Schema};
+use serde::Serialize;
+
+pub use csi_study::{DataPolicy, Policy};
+
+/// Rows per record batch.
+pub const BATCH_ROWS: usize = 32 * 1024;
+
+/// How many offending rows are kept per problem for the report.
+pub const FIRST_ROWS: usize = 5;
+
+/// What a planned column holds and how its cells are checked.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ColumnKind {
+    /// A scored answer: numeric, on `[min, max]`, with missing codes.
+    Measure {
+        /// Lowest valid value.
+        min: f64,
+        /// Highest valid value.
+        max: f64,
+        /// Codes that mean "no answer" / "don't know".
+        missing: Vec<f64>,
+    },
+    /// The respondent's sampling weight: numeric, finite and positive.
+    Weight,
+    /// The respondent id: text, unique within the file.
+    Id,
+    /// A categorical segment code; `codes` are the known (normalised) codes.
+    Category {
+        /// Known codes, normalised with [`csi_study::normalise_code`].
+        codes: Vec<String>,
+    },
+    /// A numeric segment column cut into bands later; `bands` are (min, max)
+    /// ranges used to flag values that fall into none.
+    Banded {
+        /// Inclusive (min, max) bounds of each band, open where `None`.
+        bands: Vec<(Option<f64>, Option<f64>)>,
+    },
+}
+
+impl ColumnKind {
+    /// The Arrow type of the column in the produced batches.
+    pub fn data_type(&self) -> DataType {
+        match self {
+            ColumnKind::Id | ColumnKind::Category { .. } => DataType::Utf8,
+            _ => DataType::Float64,
+        }
+    }
+}
+
+/// A column to read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnPlan {
+    /// Column name in the file's header.
+    pub name: String,
+    /// What it holds.
+    pub kind: ColumnKind,
+}
+
+/// The kinds of data problems counted while reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum IssueKind {
+    /// A cell that is not a number in a numeric column.
+    NonNumeric,
+    /// A value outside the declared scale that is not a missing code.
+    OutOfRange,
+    /// A weight that is zero, negative, missing or not a number.
+    InvalidWeight,
+    /// A respondent id seen before.
+    DuplicateId,
+    /// A segment code with no label, or a value in no band.
+    UnknownSegment,
+}
+
+impl IssueKind {
+    /// The policy that governs this kind of problem.
+    pub fn policy(self, p: &DataPolicy) -> Policy {
+        match self {
+            IssueKind::NonNumeric => p.non_numeric,
+            IssueKind::OutOfRange => p.out_of_range,
+            IssueKind::InvalidWeight => p.invalid_weight,
+            IssueKind::DuplicateId => p.duplicate_id,
+            IssueKind::UnknownSegment => p.unknown_segment,
+        }
+    }
+
+    /// The `data_policy` key for this kind.
+    pub fn policy_key(self) -> &'static str {
+        match self {
+            IssueKind::NonNumeric => "non_numeric",
+            IssueKind::OutOfRange => "out_of_range",
+            IssueKind::InvalidWeight => "invalid_weight",
+            IssueKind::DuplicateId => "duplicate_id",
+            IssueKind::UnknownSegment => "unknown_segment",
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            IssueKind::NonNumeric => "non-numeric value(s)",
+            IssueKind::OutOfRange => "value(s) outside the declared scale",
+            IssueKind::InvalidWeight => "invalid weight(s) (zero, negative, missing or not a number)",
+            IssueKind::DuplicateId => "duplicate respondent id(s)",
+            IssueKind::UnknownSegment => "segment value(s) with no label in the study",
+        }
+    }
+
+    fn fix(self) -> &'static str {
+        match self {
+            IssueKind::NonNumeric => "clean the cells, or declare the code as a missing code in the item's scale",
+            IssueKind::OutOfRange => "check the item's `scale` (min/max) and `missing` codes in study.yaml",
+            IssueKind::InvalidWeight => "every respondent needs a positive weight; fix the weighting, or drop those respondents",
+            IssueKind::DuplicateId => "remove the duplicated interviews from the file",
+            IssueKind::UnknownSegment => "add the code to the segment's `values` (or widen its `bands`) in study.yaml",
+        }
+    }
+}
+
+/// One kind of problem in one column: how often, and where first.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DataIssue {
+    /// What is wrong.
+    pub kind: IssueKind,
+    /// The column.
+    pub column: String,
+    /// How many cells.
+    pub count: u64,
+    /// The first offending cells as (line in the file, cell text).
+    pub first: Vec<(u64, String)>,
+    /// Whether the policy made this an error (else it was excluded, a warning).
+    pub is_error: bool,
+}
+
+impl std::fmt::Display for DataIssue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let rows: Vec<String> = self.first.iter().map(|(l, v)| format!("line {l}: `{v}`")).collect();
+        write!(
+            f,
+            "column `{}`: {} {}, first at {}",
+            self.column,
+            self.count,
+            self.kind.describe(),
+            rows.join(", ")
+        )?;
+        if self.is_error {
+            write!(
+                f,
+                "\n    help: {}; or set `data_policy: {{{}: exclude}}` to treat them as missing and continue",
+                self.kind.fix(),
+                self.kind.policy_key()
+            )
+        } else {
+            write!(f, " (excluded by `data_policy.{}: exclude`)", self.kind.policy_key())
+        }
+    }
+}
+
+/// What happened while reading a file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DataReport {
+    /// Data rows in the file.
+    pub rows_read: u64,
+    /// Respondents passed on (rows read minus rows dropped).
+    pub rows_used: u64,
+    /// Problems found, errors and excluded ones.
+    pub issues: Vec<DataIssue>,
+}
+
+impl DataReport {
+    /// Whether any problem is an error under the policy.
+    pub fn has_errors(&self) -> bool {
+        self.issues.iter().any(|i| i.is_error)
+    }
+}
+
+/// Why a data file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    /// The file could not be opened or read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The file type is not supported.
+    #[error("{path}: unsupported data format `{extension}`; supported: .csv, .tsv, .txt")]
+    UnsupportedFormat {
+        /// The file.
+        path: PathBuf,
+        /// Its extension.
+        extension: String,
+    },
+    /// The file is structurally broken (ragged row, not UTF-8, bad header).
+    #[error("{path}:{line}: {message}")]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: u64,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+    /// Columns the study needs are not in the file.
+    #[error("{path}: missing column(s) {}", .columns.join(", "))]
+    MissingColumns {
+        /// The file.
+        path: PathBuf,
+        /// The columns not found.
+        columns: Vec<String>,
+    },
+    /// Bad values whose policy is `error`; every problem of the file is listed.
+    #[error("{path}: {} data problem(s):\n{}", .report.issues.iter().filter(|i| i.is_error).count(), .report.issues.iter().map(|i| format!("  - {i}")).collect::<Vec<_>>().join("\n"))]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// The full report, errors and warnings.
+        report: Box<DataReport>,
+    },
+    /// The consumer of the batches failed.
+    #[error("{0}")]
+    Consumer(String),
+}
+
+/// Reads the header (column names) of a data file.
+pub fn read_header(path: &Path) -> Result<Vec<String>, DataError> {
+    match format_of(path)? {
+        Format::Csv => csv_reader::read_header(path),
+    }
+}
+
+/// Streams `path` as record batches holding the `plan` columns (in plan order,
+/// named as in the plan), calling `consume` for each batch. Returns the report of
+/// what was read, or [`DataError::Invalid`] listing every problem whose policy is
+/// `error` once the whole file has been scanned.
+pub fn scan(
+    path: &Path,
+    plan: &[ColumnPlan],
+    policy: &DataPolicy,
+    consume: &mut dyn FnMut(&RecordBatch) -> Result<(), String>,
+) -> Result<DataReport, DataError> {
+    let report = match format_of(path)? {
+        Format::Csv => csv_reader::scan(path, plan, policy, consume)?,
+    };
+    if report.has_errors() {
+        return Err(DataError::Invalid {
+            path: path.to_path_buf(),
+            report: Box::new(report),
+        });
+    }
+    Ok(report)
+}
+
+/// The Arrow schema of batches produced for `plan`.
+pub fn schema_of(plan: &[ColumnPlan]) -> Arc<Schema> {
+    Arc::new(Schema::new(
+        plan.iter()
+            .map(|c| Field::new(&c.name, c.kind.data_type(), true))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+enum Format {
+    Csv,
+}
+
+fn format_of(path: &Path) -> Result<Format, DataError> {
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "csv" | "tsv" | "txt" => Ok(Format::Csv),
+        _ => Err(DataError::UnsupportedFormat {
+            path: path.to_path_buf(),
+            extension: ext,
+        }),
+    }
+}

@@ -1,0 +1,343 @@
+//! # csi-stats: the statistics kernel of csi
+//!
+//! Everything a satisfaction report publishes is, at bottom, a weighted mean over
+//! respondents: an indicator score, a category score, the index itself, a top-box
+//! share (the mean of a 0/1 variable). This crate computes those means, their
+//! design-based standard errors and confidence intervals from **mergeable sums**,
+//! so a study of any size is summarised in one streaming pass and partial results
+//! from different threads (or machines) combine with an associative [`merge`].
+//!
+//! ## Sampling weights, not frequency weights
+//!
+//! Respondent weights in survey data are *sampling* weights. The standard error of
+//! a weighted mean is the Taylor-linearised one
+//!
+//! ```text
+//! SE = sqrt( n/(n-1) · Σ wᵢ² (xᵢ − x̄_w)² ) / Σ wᵢ
+//! ```
+//!
+//! which is what survey packages (R `survey`, samplics) and a weighted least-squares
+//! intercept-only model with HC1 standard errors give. It does not change when all
+//! weights are multiplied by a constant. The frequency-weight formula (statsmodels'
+//! `DescrStatsW`) is *not* used anywhere. The effective sample size is Kish's
+//! `(Σw)² / Σw²`.
+//!
+//! ## Numerical care
+//!
+//! Sums are kept about a fixed *shift* (for 0–100 scores the scale midpoint, 50), so
+//! the expansion of `Σ w²(x − x̄)²` into raw sums loses almost no precision; the shift
+//! is part of the accumulator and two accumulators merge only if their shifts agree.
+//!
+//! This crate does no I/O and knows nothing of studies or files.
+//!
+//! [`merge`]: WeightedMoments::merge
+#![deny(missing_docs)]
+
+use serde::{Deserialize, Serialize};
+use statrs::distribution::{ContinuousCDF, Normal};
+
+/// Errors raised by the statistics kernel.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum StatsError {
+    /// A confidence level outside (0, 1) was requested.
+    #[error("confidence level must lie strictly between 0 and 1 (e.g. 0.95), got {0}")]
+    InvalidConfidence(f64),
+    /// Two accumulators with different shifts cannot be merged.
+    #[error("cannot merge moments kept about different shifts ({0} and {1})")]
+    ShiftMismatch(f64, f64),
+}
+
+/// A two-sided confidence level such as 0.95, with its normal critical value.
+///
+/// Confidence intervals use the normal approximation (`mean ± z·SE`), the default of
+/// design-based survey software and of statsmodels' robust (HC1) inference.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Confidence {
+    level: f64,
+    z: f64,
+}
+
+impl Confidence {
+    /// A confidence level, e.g. `Confidence::new(0.95)`.
+    pub fn new(level: f64) -> Result<Self, StatsError> {
+        if !(level > 0.0 && level < 1.0) {
+            return Err(StatsError::InvalidConfidence(level));
+        }
+        let z = normal_quantile(0.5 + level / 2.0);
+        Ok(Self { level, z })
+    }
+
+    /// The level, e.g. 0.95.
+    pub fn level(&self) -> f64 {
+        self.level
+    }
+
+    /// The two-sided normal critical value, e.g. 1.959963984540054 at 95 %.
+    pub fn z(&self) -> f64 {
+        self.z
+    }
+}
+
+impl Default for Confidence {
+    fn default() -> Self {
+        Self::new(0.95).expect("0.95 is a valid level")
+    }
+}
+
+/// The standard normal quantile function.
+pub fn normal_quantile(p: f64) -> f64 {
+    Normal::standard().inverse_cdf(p)
+}
+
+/// Whether a higher raw value means a better result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// More is better (satisfaction ratings, resolution rates).
+    #[default]
+    HigherIsBetter,
+    /// Less is better (waiting times, number of contacts needed).
+    LowerIsBetter,
+}
+
+/// Rescales a raw value on `[min, max]` to the 0–100 scale:
+/// `(x − min)/(max − min) × 100`, reversed (`(max − x)/(max − min) × 100`) when lower
+/// is better. Values outside the range are not clipped; callers decide the policy.
+pub fn rescale_to_100(x: f64, min: f64, max: f64, direction: Direction) -> f64 {
+    let span = max - min;
+    match direction {
+        Direction::HigherIsBetter => (x - min) / span * 100.0,
+        Direction::LowerIsBetter => (max - x) / span * 100.0,
+    }
+}
+
+/// Kish's effective sample size `(Σw)² / Σw²`.
+pub fn kish_effective_n(sum_w: f64, sum_w2: f64) -> f64 {
+    if sum_w2 > 0.0 {
+        sum_w * sum_w / sum_w2
+    } else {
+        0.0
+    }
+}
+
+/// Mergeable weighted sums for one variable in one cell (wave × segment × node).
+///
+/// Holds the unweighted count and, about a fixed shift `c` with `d = x − c`:
+/// `Σw`, `Σw²`, `Σw·d`, `Σw²·d`, `Σw²·d²`, from which the weighted mean, its
+/// linearised standard error and Kish's effective n follow exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct WeightedMoments {
+    shift: f64,
+    n: u64,
+    sum_w: f64,
+    sum_w2: f64,
+    sum_wd: f64,
+    sum_w2d: f64,
+    sum_w2d2: f64,
+}
+
+impl WeightedMoments {
+    /// An empty accumulator keeping its sums about `shift` (use a value near the
+    /// data's centre, e.g. 50 for 0–100 scores, 0.5 for shares).
+    pub fn new(shift: f64) -> Self {
+        Self {
+            shift,
+            n: 0,
+            sum_w: 0.0,
+            sum_w2: 0.0,
+            sum_wd: 0.0,
+            sum_w2d: 0.0,
+            sum_w2d2: 0.0,
+        }
+    }
+
+    /// Adds one respondent's value `x` with sampling weight `w` (> 0).
+    #[inline]
+    pub fn add(&mut self, x: f64, w: f64) {
+        let d = x - self.shift;
+        let w2 = w * w;
+        self.n += 1;
+        self.sum_w += w;
+        self.sum_w2 += w2;
+        self.sum_wd += w * d;
+        self.sum_w2d += w2 * d;
+        self.sum_w2d2 += w2 * d * d;
+    }
+
+    /// Adds the sums of `other` to `self` (associative and commutative up to
+    /// floating-point rounding).
+    pub fn merge(&mut self, other: &Self) -> Result<(), StatsError> {
+        if self.shift != other.shift {
+            return Err(StatsError::ShiftMismatch(self.shift, other.shift));
+        }
+        self.n += other.n;
+        self.sum_w += other.sum_w;
+        self.sum_w2 += other.sum_w2;
+        self.sum_wd += other.sum_wd;
+        self.sum_w2d += other.sum_w2d;
+        self.sum_w2d2 += other.sum_w2d2;
+        Ok(())
+    }
+
+    /// Unweighted number of respondents with a value (the base size).
+    pub fn n(&self) -> u64 {
+        self.n
+    }
+
+    /// Sum of weights.
+    pub fn sum_w(&self) -> f64 {
+        self.sum_w
+    }
+
+    /// The weighted mean, or `None` with no respondents.
+    pub fn mean(&self) -> Option<f64> {
+        (self.n > 0 && self.sum_w > 0.0).then(|| self.shift + self.sum_wd / self.sum_w)
+    }
+
+    /// The Taylor-linearised standard error of the weighted mean, or `None` when
+    /// fewer than two respondents answered.
+    pub fn standard_error(&self) -> Option<f64> {
+        if self.n < 2 || self.sum_w <= 0.0 {
+            return None;
+        }
+        let dbar = self.sum_wd / self.sum_w;
+        // Σ w² (d − d̄)² expanded; clamp tiny negative rounding to zero.
+        let ss = (self.sum_w2d2 - 2.0 * dbar * self.sum_w2d + dbar * dbar * self.sum_w2).max(0.0);
+        let n = self.n as f64;
+        Some((n / (n - 1.0) * ss).sqrt() / self.sum_w)
+    }
+
+    /// Kish's effective sample size.
+    pub fn effective_n(&self) -> f64 {
+        kish_effective_n(self.sum_w, self.sum_w2)
+    }
+
+    /// Everything a report prints about this mean, at the given confidence level.
+    pub fn estimate(&self, confidence: Confidence) -> Estimate {
+        let mean = self.mean();
+        let se = self.standard_error();
+        let (ci_low, ci_high) = match (mean, se) {
+            (Some(m), Some(s)) => (Some(m - confidence.z() * s), Some(m + confidence.z() * s)),
+            _ => (None, None),
+        };
+        Estimate {
+            n: self.n,
+            sum_w: self.sum_w,
+            effective_n: self.effective_n(),
+            mean,
+            se,
+            ci_low,
+            ci_high,
+        }
+    }
+}
+
+/// A weighted mean as published: base size, estimate, standard error and interval.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Estimate {
+    /// Unweighted base size.
+    pub n: u64,
+    /// Sum of sampling weights.
+    pub sum_w: f64,
+    /// Kish's effective sample size.
+    pub effective_n: f64,
+    /// Weighted mean (`None` when `n == 0`).
+    pub mean: Option<f64>,
+    /// Linearised standard error (`None` when `n < 2`).
+    pub se: Option<f64>,
+    /// Lower confidence limit.
+    pub ci_low: Option<f64>,
+    /// Upper confidence limit.
+    pub ci_high: Option<f64>,
+}
+
+impl Estimate {
+    /// Half the width of the confidence interval (the margin of error).
+    pub fn margin_of_error(&self) -> Option<f64> {
+        Some((self.ci_high? - self.ci_low?) / 2.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn moments(xs: &[f64], ws: &[f64], shift: f64) -> WeightedMoments {
+        let mut m = WeightedMoments::new(shift);
+        for (x, w) in xs.iter().zip(ws) {
+            m.add(*x, *w);
+        }
+        m
+    }
+
+    #[test]
+    fn unweighted_mean_and_se_match_textbook() {
+        let xs = [2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0];
+        let m = moments(&xs, &[1.0; 8], 0.0);
+        assert_eq!(m.mean(), Some(5.0));
+        // With unit weights the linearised SE is the sample SD / sqrt(n).
+        let sd = (32.0f64 / 7.0).sqrt();
+        assert!((m.standard_error().unwrap() - sd / 8f64.sqrt()).abs() < 1e-12);
+        assert_eq!(m.effective_n(), 8.0);
+    }
+
+    #[test]
+    fn se_is_invariant_to_weight_scaling_and_shift() {
+        let xs = [61.0, 72.5, 90.0, 33.3, 55.0, 78.0];
+        let ws = [0.5, 1.5, 2.0, 0.7, 1.1, 0.9];
+        let scaled: Vec<f64> = ws.iter().map(|w| w * 37.0).collect();
+        let a = moments(&xs, &ws, 50.0);
+        let b = moments(&xs, &scaled, 0.0);
+        assert!((a.mean().unwrap() - b.mean().unwrap()).abs() < 1e-12);
+        assert!((a.standard_error().unwrap() - b.standard_error().unwrap()).abs() < 1e-12);
+        assert!((a.effective_n() - b.effective_n()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn merge_equals_single_pass() {
+        let xs: Vec<f64> = (0..100).map(|i| ((i * 37) % 101) as f64).collect();
+        let ws: Vec<f64> = (0..100).map(|i| 0.5 + ((i * 13) % 7) as f64 / 4.0).collect();
+        let whole = moments(&xs, &ws, 50.0);
+        let mut left = moments(&xs[..30], &ws[..30], 50.0);
+        let mid = moments(&xs[30..71], &ws[30..71], 50.0);
+        let right = moments(&xs[71..], &ws[71..], 50.0);
+        // (left + mid) + right == left + (mid + right)
+        let mut assoc = mid;
+        assoc.merge(&right).unwrap();
+        left.merge(&assoc).unwrap();
+        assert_eq!(left.n(), whole.n());
+        assert!((left.mean().unwrap() - whole.mean().unwrap()).abs() < 1e-12);
+        assert!((left.standard_error().unwrap() - whole.standard_error().unwrap()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn merge_refuses_different_shifts() {
+        let mut a = WeightedMoments::new(0.0);
+        assert!(a.merge(&WeightedMoments::new(50.0)).is_err());
+    }
+
+    #[test]
+    fn small_bases_have_no_se() {
+        let m = moments(&[3.0], &[1.0], 0.0);
+        assert_eq!(m.mean(), Some(3.0));
+        assert_eq!(m.standard_error(), None);
+        let e = m.estimate(Confidence::default());
+        assert_eq!(e.ci_low, None);
+        assert_eq!(WeightedMoments::new(0.0).mean(), None);
+    }
+
+    #[test]
+    fn rescaling_respects_direction() {
+        assert_eq!(rescale_to_100(1.0, 1.0, 10.0, Direction::HigherIsBetter), 0.0);
+        assert_eq!(rescale_to_100(10.0, 1.0, 10.0, Direction::HigherIsBetter), 100.0);
+        assert_eq!(rescale_to_100(15.0, 0.0, 60.0, Direction::LowerIsBetter), 75.0);
+    }
+
+    #[test]
+    fn confidence_levels() {
+        assert!((Confidence::new(0.95).unwrap().z() - 1.959963984540054).abs() < 1e-9);
+        assert!((Confidence::new(0.90).unwrap().z() - 1.6448536269514722).abs() < 1e-9);
+        assert!(Confidence::new(1.0).is_err());
+        assert!(Confidence::new(f64::NAN).is_err());
+    }
+}

@@ -1,0 +1,415 @@
+//! The validated, typed study model. Everything here has passed validation: ids are
+//! unique, weights are positive and normalised among siblings, scales are sound.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use csi_stats::Direction;
+use serde::{Deserialize, Serialize};
+
+use crate::source::Location;
+
+/// A text in one or several languages, e.g. `{zh: 网络服务, en: Network service}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Label {
+    /// One text for every language.
+    Text(String),
+    /// Texts by language code (`zh`, `en`, `zh-CN`, …).
+    Translations(BTreeMap<String, String>),
+}
+
+impl Label {
+    /// The text for `language` (`zh-CN` also matches `zh`), else the first one given.
+    pub fn get(&self, language: &str) -> &str {
+        match self {
+            Label::Text(t) => t,
+            Label::Translations(map) => {
+                let primary = language.split(['-', '_']).next().unwrap_or(language);
+                map.get(language)
+                    .or_else(|| map.get(primary))
+                    .or_else(|| map.values().next())
+                    .map(String::as_str)
+                    .unwrap_or("")
+            }
+        }
+    }
+
+    /// A secondary text: the first translation in another language than `language`.
+    pub fn other(&self, language: &str) -> Option<&str> {
+        match self {
+            Label::Text(_) => None,
+            Label::Translations(map) => {
+                let main = self.get(language);
+                map.values().map(String::as_str).find(|t| *t != main)
+            }
+        }
+    }
+}
+
+/// A response scale: its range, point labels, missing codes and top-box size.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scale {
+    /// Lowest valid value.
+    pub min: f64,
+    /// Highest valid value.
+    pub max: f64,
+    /// Labels of scale points (`1: 非常不满意`).
+    pub labels: BTreeMap<String, Label>,
+    /// Codes that mean "no answer" or "don't know" (99, −99, 0 …); they become missing.
+    pub missing: Vec<f64>,
+    /// How many top points make the top-box share (2 = top-two-box); `None` for
+    /// measures without discrete points (minutes, percentages).
+    pub top_box: Option<u32>,
+}
+
+impl Scale {
+    /// Whether `x` is one of the missing codes.
+    pub fn is_missing_code(&self, x: f64) -> bool {
+        self.missing.contains(&x)
+    }
+
+    /// The lowest raw value in the top box (for a top-2 box on 1–10: 9).
+    pub fn top_box_threshold(&self, direction: Direction) -> Option<f64> {
+        let k = f64::from(self.top_box?);
+        Some(match direction {
+            Direction::HigherIsBetter => self.max - (k - 1.0),
+            Direction::LowerIsBetter => self.min + (k - 1.0),
+        })
+    }
+}
+
+/// A reference to a data column, with where the study file names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColumnRef {
+    /// The column name in the data file.
+    pub name: String,
+    /// Where the study names it (for diagnostics).
+    #[serde(skip)]
+    pub at: Option<Location>,
+}
+
+/// A measured question: a leaf of the indicator tree or an overall-satisfaction item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Measure {
+    /// The performance (satisfaction) column.
+    pub column: ColumnRef,
+    /// The expectation column, for gap analysis.
+    pub expectation: Option<ColumnRef>,
+    /// The response scale of both columns.
+    pub scale: Scale,
+    /// Unit for non-scale measures (`min`, `%`, `points`).
+    pub unit: Option<String>,
+    /// Whether higher raw values are better.
+    pub direction: Direction,
+}
+
+/// A node of the indicator tree: a category with children, or an indicator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Node {
+    /// Unique id (used in file names and by analyses).
+    pub id: String,
+    /// Display label.
+    pub label: Label,
+    /// Weight among its siblings, normalised so siblings sum to 1.
+    pub weight: f64,
+    /// Optional grouping, e.g. a SERVQUAL dimension (`reliability`).
+    pub dimension: Option<String>,
+    /// Children for categories; empty for indicators.
+    pub children: Vec<Node>,
+    /// The measured question, for indicators (leaves).
+    pub measure: Option<Measure>,
+}
+
+impl Node {
+    /// Whether this node is a leaf indicator.
+    pub fn is_indicator(&self) -> bool {
+        self.measure.is_some()
+    }
+}
+
+/// An overall-satisfaction (or loyalty) item measured beside the tree.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OverallItem {
+    /// Unique id.
+    pub id: String,
+    /// Display label.
+    pub label: Label,
+    /// The measured question.
+    pub measure: Measure,
+}
+
+/// One wave (fieldwork round) of the study.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Wave {
+    /// Id such as `2024` or `2024-Q3`.
+    pub id: String,
+    /// Display label.
+    pub label: Label,
+    /// Fieldwork date or period, as written.
+    pub fieldwork: Option<String>,
+    /// The data file, resolved against the study folder.
+    pub data: PathBuf,
+    /// The data file as written in the study (relative), for display.
+    pub data_as_written: String,
+    /// Where the study names the data file.
+    #[serde(skip)]
+    pub data_at: Option<Location>,
+    /// The respondent weight column, if the wave is weighted.
+    pub weight: Option<ColumnRef>,
+}
+
+/// One band of a banded numeric segment: `min <= x <= max` (either side open).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Band {
+    /// Display label (`1996–1998`).
+    pub label: Label,
+    /// Inclusive lower bound.
+    pub min: Option<f64>,
+    /// Inclusive upper bound.
+    pub max: Option<f64>,
+}
+
+impl Band {
+    /// Whether `x` falls into the band.
+    pub fn contains(&self, x: f64) -> bool {
+        self.min.is_none_or(|m| x >= m) && self.max.is_none_or(|m| x <= m)
+    }
+}
+
+/// How a segment assigns respondents to groups.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SegmentKind {
+    /// Codes in the column, each with a label; in the order given.
+    Categorical {
+        /// (code, label) pairs.
+        values: Vec<(String, Label)>,
+    },
+    /// A numeric column cut into bands.
+    Banded {
+        /// The bands, in order; they must not overlap.
+        bands: Vec<Band>,
+    },
+}
+
+/// A way of splitting respondents (customer type, tenure cohort, region …).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Segment {
+    /// Unique id.
+    pub id: String,
+    /// Display label.
+    pub label: Label,
+    /// The data column.
+    pub column: ColumnRef,
+    /// Categorical codes or numeric bands.
+    pub kind: SegmentKind,
+}
+
+impl Segment {
+    /// Number of groups.
+    pub fn len(&self) -> usize {
+        match &self.kind {
+            SegmentKind::Categorical { values } => values.len(),
+            SegmentKind::Banded { bands } => bands.len(),
+        }
+    }
+
+    /// Whether the segment has no groups (never true after validation).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Labels of the groups, in order.
+    pub fn group_labels(&self) -> Vec<&Label> {
+        match &self.kind {
+            SegmentKind::Categorical { values } => values.iter().map(|(_, l)| l).collect(),
+            SegmentKind::Banded { bands } => bands.iter().map(|b| &b.label).collect(),
+        }
+    }
+}
+
+/// What kind of benchmark a series is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum BenchmarkKind {
+    /// A competitor's index.
+    #[default]
+    Competitor,
+    /// An industry index (e.g. ACSI for the sector).
+    Industry,
+}
+
+/// An external index to compare with, per wave.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Benchmark {
+    /// Unique id.
+    pub id: String,
+    /// Display label.
+    pub label: Label,
+    /// Competitor or industry.
+    pub kind: BenchmarkKind,
+    /// Index value (0–100) by wave id.
+    pub values: BTreeMap<String, f64>,
+}
+
+/// Whether an analysis plugin runs inside the csi process or in a child process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Isolation {
+    /// Decide by origin: in process for plugins shipped with csi, isolated otherwise.
+    #[default]
+    Auto,
+    /// Load into the csi process.
+    InProcess,
+    /// Run in a child process.
+    Process,
+}
+
+/// An analysis to run on every wave.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnalysisSpec {
+    /// Unique id within the study (defaults to the plugin name).
+    pub id: String,
+    /// Plugin name (`gap`, `driver`, `segment`, `trend`, or a third-party name).
+    pub plugin: String,
+    /// Plugin options, passed through as JSON and validated by the plugin.
+    pub options: serde_json::Value,
+    /// How to isolate the plugin.
+    pub isolation: Isolation,
+}
+
+/// Narrative markdown files.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Narrative {
+    /// Executive summary shown on every wave (resolved path).
+    pub summary: Option<PathBuf>,
+    /// Per-wave notes by wave id (resolved paths).
+    pub waves: BTreeMap<String, PathBuf>,
+}
+
+/// What to do with a kind of bad data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Policy {
+    /// Stop: the wave is not built and every offending row is reported.
+    #[default]
+    Error,
+    /// Treat the offending value as missing (or drop the offending respondent, for
+    /// weights and duplicate ids) and report counts as a warning.
+    Exclude,
+}
+
+/// The handling of bad data, per kind of problem. Everything defaults to `error`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct DataPolicy {
+    /// A cell that is not a number in a numeric column.
+    pub non_numeric: Policy,
+    /// A value outside the declared scale that is not a missing code.
+    pub out_of_range: Policy,
+    /// A weight that is zero, negative, missing or not a number.
+    pub invalid_weight: Policy,
+    /// A respondent id seen before in the same file.
+    pub duplicate_id: Policy,
+    /// A segment code with no label in the study.
+    pub unknown_segment: Policy,
+}
+
+/// Report-wide statistical settings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    /// Two-sided confidence level for intervals and tests (default 0.95).
+    pub confidence: f64,
+    /// Base sizes below this are flagged as low (default 30).
+    pub low_base: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            confidence: 0.95,
+            low_base: 30,
+        }
+    }
+}
+
+/// A validated study definition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Study {
+    /// Unique id (used as the site folder name).
+    pub id: String,
+    /// Title.
+    pub title: Label,
+    /// Client the study is for.
+    pub client: Option<Label>,
+    /// A short description of the study.
+    pub description: Option<Label>,
+    /// Primary language of labels (`zh-CN`, `en`).
+    pub language: String,
+    /// The study file.
+    pub file: PathBuf,
+    /// The folder of the study file; data and narrative paths are relative to it.
+    pub dir: PathBuf,
+    /// Label of the overall index (root of the tree).
+    pub index_label: Label,
+    /// Respondent id column, if any.
+    pub respondent_id: Option<ColumnRef>,
+    /// Waves in chronological order, as listed.
+    pub waves: Vec<Wave>,
+    /// First-level categories of the indicator tree.
+    pub tree: Vec<Node>,
+    /// Overall satisfaction items.
+    pub overall: Vec<OverallItem>,
+    /// Segments.
+    pub segments: Vec<Segment>,
+    /// Benchmarks.
+    pub benchmarks: Vec<Benchmark>,
+    /// Analyses to run.
+    pub analyses: Vec<AnalysisSpec>,
+    /// Narrative files.
+    pub narrative: Narrative,
+    /// Statistical settings.
+    pub settings: Settings,
+    /// Bad-data handling.
+    pub data_policy: DataPolicy,
+}
+
+impl Study {
+    /// A label in the study's language.
+    pub fn text<'a>(&self, label: &'a Label) -> &'a str {
+        label.get(&self.language)
+    }
+
+    /// All indicators (leaves) in tree order.
+    pub fn indicators(&self) -> Vec<&Node> {
+        fn walk<'a>(nodes: &'a [Node], out: &mut Vec<&'a Node>) {
+            for n in nodes {
+                if n.is_indicator() {
+                    out.push(n);
+                }
+                walk(&n.children, out);
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.tree, &mut out);
+        out
+    }
+
+    /// Every column the study reads for `wave`, with where it is named.
+    pub fn columns_for<'a>(&'a self, wave: &'a Wave) -> Vec<&'a ColumnRef> {
+        let mut cols: Vec<&ColumnRef> = Vec::new();
+        for n in self.indicators() {
+            let m = n.measure.as_ref().expect("indicator");
+            cols.push(&m.column);
+            cols.extend(m.expectation.as_ref());
+        }
+        for o in &self.overall {
+            cols.push(&o.measure.column);
+            cols.extend(o.measure.expectation.as_ref());
+        }
+        cols.extend(self.segments.iter().map(|s| &s.column));
+        cols.extend(wave.weight.as_ref());
+        cols.extend(self.respondent_id.as_ref());
+        cols
+    }
+}

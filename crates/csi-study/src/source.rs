@@ -1,0 +1,330 @@
+//! Source locations for YAML documents and located diagnostics.
+//!
+//! serde tells us *what* is wrong with a study; this module tells us *where*. A
+//! [`SourceMap`] is built from the YAML event stream (saphyr-parser) and maps every
+//! key path (`tree[0].children[3].column`) to the span of its key and of its value.
+//! Validation reports problems by path, and [`Diagnostic`] renders them with
+//! `file:line:column`, the source line and a caret under the offending text.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use saphyr_parser::{Event, Parser, Span};
+
+/// A position in a source file (1-based line and column, in characters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Location {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, counted in characters.
+    pub column: usize,
+    /// Number of characters to underline (at least 1).
+    pub len: usize,
+}
+
+impl Location {
+    fn from_span(span: &Span) -> Self {
+        let len = if span.end.line() == span.start.line() {
+            span.end.col().saturating_sub(span.start.col()).max(1)
+        } else {
+            1
+        };
+        Self {
+            line: span.start.line(),
+            column: span.start.col() + 1,
+            len,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Entry {
+    key: Option<Location>,
+    value: Option<Location>,
+}
+
+/// Maps key paths of a YAML document to source locations.
+#[derive(Debug, Clone, Default)]
+pub struct SourceMap {
+    entries: HashMap<String, Entry>,
+}
+
+enum Frame {
+    Mapping {
+        path: String,
+        key: Option<(String, Location)>,
+    },
+    Sequence {
+        path: String,
+        index: usize,
+    },
+}
+
+fn child_path(parent: &str, key: &str) -> String {
+    if parent.is_empty() {
+        key.to_string()
+    } else {
+        format!("{parent}.{key}")
+    }
+}
+
+impl SourceMap {
+    /// Parses `text` as YAML and records the location of every key and value.
+    /// A syntax error is returned as a [`Diagnostic`] located where the parser
+    /// stopped.
+    pub fn build(text: &str, file: &Path) -> Result<Self, Box<Diagnostic>> {
+        let mut map = SourceMap::default();
+        let mut stack: Vec<Frame> = Vec::new();
+        for item in Parser::new_from_str(text) {
+            let (event, span) = item.map_err(|e| {
+                let m = e.marker();
+                Box::new(Diagnostic::error(
+                    format!("this is not valid YAML: {}", e.info()),
+                    Some(file.to_path_buf()),
+                    Some(Location {
+                        line: m.line(),
+                        column: m.col() + 1,
+                        len: 1,
+                    }),
+                    text,
+                )
+                .with_help("check the indentation and quoting around this line; values containing ': ' or starting with special characters need quotes"))
+            })?;
+            let here = Location::from_span(&span);
+            let opens = matches!(event, Event::MappingStart(..) | Event::SequenceStart(..));
+            let is_value = matches!(
+                event,
+                Event::Scalar(..) | Event::Alias(..) | Event::MappingStart(..) | Event::SequenceStart(..)
+            );
+            if is_value {
+                // Decide whether this node is a mapping key or a value, and its path.
+                let mut value_path = None;
+                match stack.last_mut() {
+                    Some(Frame::Mapping { key, path }) if key.is_none() => {
+                        let name = match &event {
+                            Event::Scalar(v, ..) => v.to_string(),
+                            _ => "?".to_string(),
+                        };
+                        let p = child_path(path, &name);
+                        map.entries.entry(p).or_default().key = Some(here);
+                        *key = Some((name, here));
+                        if opens {
+                            // A complex key: track its contents under a throwaway path.
+                            value_path = Some(String::from("?complex-key"));
+                        }
+                    }
+                    Some(Frame::Mapping { key, path }) => {
+                        let (name, _) = key.clone().expect("key present");
+                        value_path = Some(child_path(path, &name));
+                    }
+                    Some(Frame::Sequence { path, index }) => {
+                        value_path = Some(format!("{path}[{index}]"));
+                    }
+                    None => value_path = Some(String::new()),
+                }
+                if let Some(p) = value_path {
+                    map.entries.entry(p.clone()).or_default().value = Some(here);
+                    if opens {
+                        stack.push(match event {
+                            Event::MappingStart(..) => Frame::Mapping { path: p, key: None },
+                            _ => Frame::Sequence { path: p, index: 0 },
+                        });
+                    } else {
+                        Self::value_done(&mut stack);
+                    }
+                }
+            } else if matches!(event, Event::MappingEnd | Event::SequenceEnd) {
+                stack.pop();
+                Self::value_done(&mut stack);
+            }
+        }
+        Ok(map)
+    }
+
+    fn value_done(stack: &mut [Frame]) {
+        match stack.last_mut() {
+            Some(Frame::Mapping { key, .. }) => *key = None,
+            Some(Frame::Sequence { index, .. }) => *index += 1,
+            None => {}
+        }
+    }
+
+    /// The location of the value at `path`, or of its nearest ancestor present in
+    /// the document (so a missing key is reported at the mapping that lacks it).
+    pub fn value(&self, path: &str) -> Option<Location> {
+        self.find(path, |e| e.value.or(e.key))
+    }
+
+    /// The location of the key at `path` (falls back like [`SourceMap::value`]).
+    pub fn key(&self, path: &str) -> Option<Location> {
+        self.find(path, |e| e.key.or(e.value))
+    }
+
+    fn find(&self, path: &str, pick: impl Fn(&Entry) -> Option<Location>) -> Option<Location> {
+        let mut p = path.to_string();
+        loop {
+            if let Some(loc) = self.entries.get(&p).and_then(&pick) {
+                return Some(loc);
+            }
+            if p.is_empty() {
+                return None;
+            }
+            p = parent_path(&p);
+        }
+    }
+}
+
+/// The path one level up: `a.b[2]` → `a.b`, `a.b` → `a`, `a` → ``.
+pub fn parent_path(path: &str) -> String {
+    let cut = path.rfind(['.', '[']).unwrap_or(0);
+    path[..cut].to_string()
+}
+
+/// How serious a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// The study cannot be built until this is fixed.
+    Error,
+    /// The study builds, but a person should look.
+    Warning,
+}
+
+/// A problem found in a study, located in its source file where possible.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Error or warning.
+    pub severity: Severity,
+    /// What is wrong, in one sentence.
+    pub message: String,
+    /// The file the problem is in.
+    pub file: Option<PathBuf>,
+    /// Where in the file.
+    pub location: Option<Location>,
+    /// The source line at `location`, for display.
+    pub source_line: Option<String>,
+    /// How to fix it.
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    /// An error at `location` of `file`, whose text is `text` (for the source line).
+    pub fn error(
+        message: impl Into<String>,
+        file: Option<PathBuf>,
+        location: Option<Location>,
+        text: &str,
+    ) -> Self {
+        let source_line = location.and_then(|l| text.lines().nth(l.line.saturating_sub(1)).map(str::to_string));
+        Self {
+            severity: Severity::Error,
+            message: message.into(),
+            file,
+            location,
+            source_line,
+            help: None,
+        }
+    }
+
+    /// Adds a suggestion for the fix.
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Turns the diagnostic into a warning.
+    pub fn as_warning(mut self) -> Self {
+        self.severity = Severity::Warning;
+        self
+    }
+
+    /// Whether this is an error (as opposed to a warning).
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        writeln!(f, "{kind}: {}", self.message)?;
+        if let Some(file) = &self.file {
+            match self.location {
+                Some(l) => writeln!(f, "  --> {}:{}:{}", file.display(), l.line, l.column)?,
+                None => writeln!(f, "  --> {}", file.display())?,
+            }
+        }
+        if let (Some(l), Some(src)) = (self.location, &self.source_line) {
+            let gutter = l.line.to_string().len();
+            writeln!(f, "{:gutter$} |", "")?;
+            writeln!(f, "{} | {}", l.line, src)?;
+            // Columns count characters; pad with the same characters' display width
+            // approximated by one space each (tabs kept as tabs).
+            let pad: String = src
+                .chars()
+                .take(l.column.saturating_sub(1))
+                .map(|c| if c == '\t' { '\t' } else if c.is_ascii() { ' ' } else { '　' })
+                .collect();
+            writeln!(f, "{:gutter$} | {}{}", "", pad, "^".repeat(l.len.clamp(1, 80)))?;
+        }
+        if let Some(help) = &self.help {
+            writeln!(f, "  = help: {help}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Up to three candidates closest to `wanted` (Jaro–Winkler and edit distance),
+/// for "did you mean" suggestions.
+pub fn closest<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+    let lw = wanted.to_lowercase();
+    let mut scored: Vec<(f64, &str)> = candidates
+        .into_iter()
+        .map(|c| {
+            let lc = c.to_lowercase();
+            let jw = strsim::jaro_winkler(&lw, &lc);
+            let lev = strsim::levenshtein(&lw, &lc);
+            let contains = lc.contains(&lw) || lw.contains(&lc);
+            let score = if lev <= 2 || contains { jw.max(0.9) } else { jw };
+            (score, c)
+        })
+        .filter(|(s, _)| *s >= 0.75)
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+    scored.into_iter().take(3).map(|(_, c)| c).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &str = "id: demo\nwaves:\n  - id: w1\n    data: a.csv\n  - id: w2\ntree:\n  - id: net\n    children:\n      - id: cov\n        column: q1\n";
+
+    #[test]
+    fn paths_map_to_lines() {
+        let m = SourceMap::build(DOC, Path::new("s.yaml")).unwrap();
+        assert_eq!(m.value("id").unwrap().line, 1);
+        assert_eq!(m.value("waves[1].id").unwrap().line, 5);
+        let col = m.value("tree[0].children[0].column").unwrap();
+        assert_eq!((col.line, col.column, col.len), (10, 17, 2));
+        assert_eq!(m.key("tree[0].children[0].column").unwrap().column, 9);
+        // A missing key falls back to the nearest ancestor.
+        assert_eq!(m.value("waves[1].data").unwrap().line, 5);
+    }
+
+    #[test]
+    fn syntax_errors_are_located() {
+        let err = SourceMap::build("id: a\nwaves: [1, 2\n", Path::new("s.yaml")).unwrap_err();
+        assert!(err.location.is_some());
+        assert!(err.to_string().contains("s.yaml:"));
+    }
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(closest("colum", ["column", "children", "label"]), vec!["column"]);
+        assert!(closest("zzz", ["column", "label"]).is_empty());
+    }
+}
