@@ -2,7 +2,7 @@
 //! Arrow columns out, problems counted by kind and column.
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use arrow_array::builder::{Float64Builder, StringBuilder};
@@ -65,7 +65,9 @@ impl<'a> Converter<'a> {
         self.plan
             .iter()
             .map(|c| match c.kind {
-                ColumnKind::Id | ColumnKind::Category { .. } => Builder::Text(StringBuilder::with_capacity(crate::BATCH_ROWS, crate::BATCH_ROWS * 4)),
+                ColumnKind::Id | ColumnKind::Category { .. } => {
+                    Builder::Text(StringBuilder::with_capacity(crate::BATCH_ROWS, crate::BATCH_ROWS * 4))
+                }
                 _ => Builder::Num(Float64Builder::with_capacity(crate::BATCH_ROWS)),
             })
             .collect()
@@ -90,7 +92,10 @@ impl<'a> Converter<'a> {
 
     fn number(text: &str) -> Option<f64> {
         let t = text.trim();
-        t.parse::<f64>().ok().or_else(|| t.replace(',', ".").parse::<f64>().ok()).filter(|x| x.is_finite())
+        t.parse::<f64>()
+            .ok()
+            .or_else(|| t.replace(',', ".").parse::<f64>().ok())
+            .filter(|x| x.is_finite())
     }
 
     /// Converts one row; `cells[i]` is the text of plan column `i`.
@@ -131,12 +136,12 @@ impl<'a> Converter<'a> {
                     }
                 },
                 ColumnKind::Id => {
-                    let mut h = self.hasher.build_hasher();
-                    text.hash(&mut h);
-                    if !text.is_empty() && !self.seen_ids.insert(h.finish()) {
-                        if self.issue(IssueKind::DuplicateId, i, line, text) {
-                            keep = false;
-                        }
+                    let hash = self.hasher.hash_one(text);
+                    if !text.is_empty()
+                        && !self.seen_ids.insert(hash)
+                        && self.issue(IssueKind::DuplicateId, i, line, text)
+                    {
+                        keep = false;
                     }
                     Cell::Text((!text.is_empty()).then(|| text.to_string()))
                 }
@@ -163,7 +168,9 @@ impl<'a> Converter<'a> {
                                 Cell::Num(None)
                             }
                             Some(x) => {
-                                let inside = bands.iter().any(|(lo, hi)| lo.is_none_or(|l| x >= l) && hi.is_none_or(|h| x <= h));
+                                let inside = bands
+                                    .iter()
+                                    .any(|(lo, hi)| lo.is_none_or(|l| x >= l) && hi.is_none_or(|h| x <= h));
                                 if inside {
                                     Cell::Num(Some(x))
                                 } else {

@@ -55,7 +55,11 @@ fn prepare(path: &Path) -> Result<(BufReader<File>, u8), DataError> {
 }
 
 fn reader<R: Read>(r: R, delim: u8) -> csv::Reader<R> {
-    csv::ReaderBuilder::new().delimiter(delim).flexible(true).has_headers(false).from_reader(r)
+    csv::ReaderBuilder::new()
+        .delimiter(delim)
+        .flexible(true)
+        .has_headers(false)
+        .from_reader(r)
 }
 
 fn malformed(path: &Path, line: u64, message: impl Into<String>) -> DataError {
@@ -92,16 +96,28 @@ fn utf8<'b>(path: &Path, bytes: &'b [u8], line: u64, column: usize) -> Result<&'
 fn header_of<R: Read>(path: &Path, rdr: &mut csv::Reader<R>) -> Result<Vec<String>, DataError> {
     let mut rec = csv::ByteRecord::new();
     if !rdr.read_byte_record(&mut rec).map_err(|e| csv_error(path, e))? {
-        return Err(malformed(path, 1, "the file is empty; it needs a header row with column names"));
+        return Err(malformed(
+            path,
+            1,
+            "the file is empty; it needs a header row with column names",
+        ));
     }
     let mut names = Vec::with_capacity(rec.len());
     for (i, f) in rec.iter().enumerate() {
         let name = utf8(path, f, 1, i + 1)?.trim().to_string();
         if name.is_empty() {
-            return Err(malformed(path, 1, format!("column {} of the header has no name", i + 1)));
+            return Err(malformed(
+                path,
+                1,
+                format!("column {} of the header has no name", i + 1),
+            ));
         }
         if names.contains(&name) {
-            return Err(malformed(path, 1, format!("column name `{name}` appears twice in the header")));
+            return Err(malformed(
+                path,
+                1,
+                format!("column name `{name}` appears twice in the header"),
+            ));
         }
         names.push(name);
     }

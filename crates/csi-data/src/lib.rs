@@ -143,7 +143,9 @@ impl IssueKind {
         match self {
             IssueKind::NonNumeric => "clean the cells, or declare the code as a missing code in the item's scale",
             IssueKind::OutOfRange => "check the item's `scale` (min/max) and `missing` codes in study.yaml",
-            IssueKind::InvalidWeight => "every respondent needs a positive weight; fix the weighting, or drop those respondents",
+            IssueKind::InvalidWeight => {
+                "every respondent needs a positive weight; fix the weighting, or drop those respondents"
+            }
             IssueKind::DuplicateId => "remove the duplicated interviews from the file",
             IssueKind::UnknownSegment => "add the code to the segment's `values` (or widen its `bands`) in study.yaml",
         }

@@ -92,7 +92,11 @@ fn push(out: &mut Vec<FlatNode>, node: &Node, parent: usize, depth: usize) -> us
     out.push(FlatNode {
         id: node.id.clone(),
         label: node.label.clone(),
-        kind: if node.is_indicator() { NodeKind::Indicator } else { NodeKind::Category },
+        kind: if node.is_indicator() {
+            NodeKind::Indicator
+        } else {
+            NodeKind::Category
+        },
         depth,
         parent: Some(parent),
         children: Vec::new(),

@@ -133,14 +133,23 @@ pub fn check_columns(study: &Study) -> Result<Vec<Diagnostic>, DataError> {
             }
             let near = closest(&col.name, header.iter().map(String::as_str));
             let help = if near.is_empty() {
-                format!("the file has {} columns; check the column name against its header", header.len())
+                format!(
+                    "the file has {} columns; check the column name against its header",
+                    header.len()
+                )
             } else {
-                format!("did you mean {}?", near.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" or "))
+                format!(
+                    "did you mean {}?",
+                    near.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" or ")
+                )
             };
             diags.push(
                 study
                     .diagnostic(
-                        format!("column `{}` is not in the data of wave `{}` ({})", col.name, wave.id, wave.data_as_written),
+                        format!(
+                            "column `{}` is not in the data of wave `{}` ({})",
+                            col.name, wave.id, wave.data_as_written
+                        ),
                         col.at,
                     )
                     .with_help(help),
@@ -164,13 +173,20 @@ impl Plan {
         let mut index: HashMap<String, usize> = HashMap::new();
         let mut add = |name: &str, kind: ColumnKind| -> usize {
             *index.entry(name.to_string()).or_insert_with(|| {
-                columns.push(ColumnPlan { name: name.to_string(), kind });
+                columns.push(ColumnPlan {
+                    name: name.to_string(),
+                    kind,
+                });
                 columns.len() - 1
             })
         };
         for n in nodes.iter_mut() {
             if let Some(leaf) = &mut n.leaf {
-                let kind = ColumnKind::Measure { min: leaf.min, max: leaf.max, missing: leaf.missing.clone() };
+                let kind = ColumnKind::Measure {
+                    min: leaf.min,
+                    max: leaf.max,
+                    missing: leaf.missing.clone(),
+                };
                 leaf.column = add(&leaf.column_name, kind.clone());
                 if let Some(e) = &leaf.expectation_name {
                     leaf.expectation = Some(add(e, kind));
@@ -185,7 +201,9 @@ impl Plan {
                     SegmentKind::Categorical { values } => ColumnKind::Category {
                         codes: values.iter().map(|(c, _)| csi_study::normalise_code(c)).collect(),
                     },
-                    SegmentKind::Banded { bands } => ColumnKind::Banded { bands: bands.iter().map(|b| (b.min, b.max)).collect() },
+                    SegmentKind::Banded { bands } => ColumnKind::Banded {
+                        bands: bands.iter().map(|b| (b.min, b.max)).collect(),
+                    },
                 };
                 add(&s.column.name, kind)
             })
@@ -194,7 +212,11 @@ impl Plan {
         if let Some(id) = &study.respondent_id {
             add(&id.name, ColumnKind::Id);
         }
-        Plan { columns, weight, segments }
+        Plan {
+            columns,
+            weight,
+            segments,
+        }
     }
 }
 
@@ -213,7 +235,18 @@ pub fn compute_wave(study: &Study, wave: &Wave) -> Result<WaveResult, EngineErro
     let plan = Plan::new(study, wave, &mut nodes);
 
     // Cells: all, then each group of each segment.
-    let mut cells = vec![Cell { id: "all".into(), segment: None, group: None, label: Label::Translations([("en".to_string(), "All respondents".to_string()), ("zh".to_string(), "全部受访者".to_string())].into()) }];
+    let mut cells = vec![Cell {
+        id: "all".into(),
+        segment: None,
+        group: None,
+        label: Label::Translations(
+            [
+                ("en".to_string(), "All respondents".to_string()),
+                ("zh".to_string(), "全部受访者".to_string()),
+            ]
+            .into(),
+        ),
+    }];
     let mut seg_offset = Vec::new();
     for s in &study.segments {
         seg_offset.push(cells.len());
@@ -222,7 +255,12 @@ pub fn compute_wave(study: &Study, wave: &Wave) -> Result<WaveResult, EngineErro
             SegmentKind::Banded { bands } => (0..bands.len()).map(|g| g.to_string()).collect(),
         };
         for (g, (label, key)) in s.group_labels().into_iter().zip(keys).enumerate() {
-            cells.push(Cell { id: format!("{}={key}", s.id), segment: Some(s.id.clone()), group: Some(g), label: label.clone() });
+            cells.push(Cell {
+                id: format!("{}={key}", s.id),
+                segment: Some(s.id.clone()),
+                group: Some(g),
+                label: label.clone(),
+            });
         }
     }
     let empty = CellAcc {
@@ -237,7 +275,11 @@ pub fn compute_wave(study: &Study, wave: &Wave) -> Result<WaveResult, EngineErro
         .segments
         .iter()
         .map(|s| match &s.kind {
-            SegmentKind::Categorical { values } => values.iter().enumerate().map(|(g, (c, _))| (csi_study::normalise_code(c), g)).collect(),
+            SegmentKind::Categorical { values } => values
+                .iter()
+                .enumerate()
+                .map(|(g, (c, _))| (csi_study::normalise_code(c), g))
+                .collect(),
             SegmentKind::Banded { .. } => HashMap::new(),
         })
         .collect();
@@ -245,11 +287,19 @@ pub fn compute_wave(study: &Study, wave: &Wave) -> Result<WaveResult, EngineErro
     let mut scores: Vec<Option<f64>> = vec![None; nodes.len()];
     let mut member: Vec<usize> = Vec::with_capacity(1 + study.segments.len());
     let mut consume = |batch: &RecordBatch| -> Result<(), String> {
-        let num = |i: usize| batch.column(i).as_any().downcast_ref::<Float64Array>().expect("numeric column");
+        let num = |i: usize| {
+            batch
+                .column(i)
+                .as_any()
+                .downcast_ref::<Float64Array>()
+                .expect("numeric column")
+        };
         let weights = plan.weight.map(num);
         let seg_cols: Vec<&dyn Array> = plan.segments.iter().map(|&i| batch.column(i).as_ref()).collect();
-        let leaf_cols: Vec<Option<(&Float64Array, Option<&Float64Array>)>> =
-            nodes.iter().map(|n| n.leaf.as_ref().map(|l| (num(l.column), l.expectation.map(num)))).collect();
+        let leaf_cols: Vec<Option<(&Float64Array, Option<&Float64Array>)>> = nodes
+            .iter()
+            .map(|n| n.leaf.as_ref().map(|l| (num(l.column), l.expectation.map(num))))
+            .collect();
         for row in 0..batch.num_rows() {
             let w = weights.map_or(1.0, |w| w.value(row));
             member.clear();
@@ -261,11 +311,19 @@ pub fn compute_wave(study: &Study, wave: &Wave) -> Result<WaveResult, EngineErro
                 }
                 let group = match &s.kind {
                     SegmentKind::Categorical { .. } => {
-                        let code = col.as_any().downcast_ref::<StringArray>().expect("text column").value(row);
+                        let code = col
+                            .as_any()
+                            .downcast_ref::<StringArray>()
+                            .expect("text column")
+                            .value(row);
                         code_groups[si].get(code).copied()
                     }
                     SegmentKind::Banded { bands } => {
-                        let x = col.as_any().downcast_ref::<Float64Array>().expect("numeric column").value(row);
+                        let x = col
+                            .as_any()
+                            .downcast_ref::<Float64Array>()
+                            .expect("numeric column")
+                            .value(row);
                         bands.iter().position(|b| b.contains(x))
                     }
                 };
@@ -277,7 +335,9 @@ pub fn compute_wave(study: &Study, wave: &Wave) -> Result<WaveResult, EngineErro
             for i in (0..nodes.len()).rev() {
                 let n = &nodes[i];
                 scores[i] = match (&n.leaf, leaf_cols[i]) {
-                    (Some(leaf), Some((col, _))) => (!col.is_null(row)).then(|| rescale_to_100(col.value(row), leaf.min, leaf.max, leaf.direction)),
+                    (Some(leaf), Some((col, _))) => {
+                        (!col.is_null(row)).then(|| rescale_to_100(col.value(row), leaf.min, leaf.max, leaf.direction))
+                    }
                     _ if n.children.is_empty() => None,
                     _ => {
                         let (mut sw, mut sws) = (0.0, 0.0);
@@ -330,8 +390,12 @@ pub fn compute_wave(study: &Study, wave: &Wave) -> Result<WaveResult, EngineErro
                     CellValue {
                         low_base: score.n < low,
                         score,
-                        top_box: leaf.filter(|l| l.top_threshold.is_some()).map(|_| a.top[i].estimate(confidence)),
-                        expectation: leaf.filter(|l| l.expectation.is_some()).map(|_| a.expect[i].estimate(confidence)),
+                        top_box: leaf
+                            .filter(|l| l.top_threshold.is_some())
+                            .map(|_| a.top[i].estimate(confidence)),
+                        expectation: leaf
+                            .filter(|l| l.expectation.is_some())
+                            .map(|_| a.expect[i].estimate(confidence)),
                     }
                 })
                 .collect();

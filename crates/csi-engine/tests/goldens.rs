@@ -19,9 +19,21 @@ fn compare(what: &str, e: &Estimate, g: &serde_json::Value) {
     close(&format!("{what}: sum_w"), e.sum_w, g["sum_w"].as_f64().unwrap());
     close(&format!("{what}: mean"), e.mean.unwrap(), g["mean"].as_f64().unwrap());
     close(&format!("{what}: se"), e.se.unwrap(), g["se"].as_f64().unwrap());
-    close(&format!("{what}: ci_low"), e.ci_low.unwrap(), g["ci_low"].as_f64().unwrap());
-    close(&format!("{what}: ci_high"), e.ci_high.unwrap(), g["ci_high"].as_f64().unwrap());
-    close(&format!("{what}: effective_n"), e.effective_n, g["effective_n"].as_f64().unwrap());
+    close(
+        &format!("{what}: ci_low"),
+        e.ci_low.unwrap(),
+        g["ci_low"].as_f64().unwrap(),
+    );
+    close(
+        &format!("{what}: ci_high"),
+        e.ci_high.unwrap(),
+        g["ci_high"].as_f64().unwrap(),
+    );
+    close(
+        &format!("{what}: effective_n"),
+        e.effective_n,
+        g["effective_n"].as_f64().unwrap(),
+    );
 }
 
 #[test]

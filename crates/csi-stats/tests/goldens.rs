@@ -17,7 +17,8 @@ fn close(what: &str, got: f64, want: f64) {
 fn weighted_moments_match_statsmodels_hc1() {
     let text = std::fs::read_to_string(root().join("tests/fixtures/stats/weighted.csv")).unwrap();
     let golden: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(root().join("tests/goldens/weighted_moments.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(root().join("tests/goldens/weighted_moments.json")).unwrap())
+            .unwrap();
     let factor = golden["scale_factor"].as_f64().unwrap();
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();

@@ -56,7 +56,10 @@ impl StudyError {
 
 /// Loads and validates the study file at `path`.
 pub fn load(path: &Path) -> Result<Study, StudyError> {
-    let bytes = std::fs::read(path).map_err(|source| StudyError::Io { path: path.to_path_buf(), source })?;
+    let bytes = std::fs::read(path).map_err(|source| StudyError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
@@ -82,7 +85,12 @@ pub fn load(path: &Path) -> Result<Study, StudyError> {
 /// Validates study `text` as if read from `file` in folder `dir`.
 pub fn parse(text: &str, file: &Path, dir: &Path) -> Result<Study, StudyError> {
     let map = SourceMap::build(text, file).map_err(|d| StudyError::Invalid(vec![*d]))?;
-    let mut checker = validate::Checker { file, text, map, diags: Vec::new() };
+    let mut checker = validate::Checker {
+        file,
+        text,
+        map,
+        diags: Vec::new(),
+    };
     let doc: serde_yaml::Value = match serde_yaml::from_str(text) {
         Ok(v) => v,
         Err(e) => return Err(StudyError::Invalid(vec![validate::type_error(&e, file, text)])),
@@ -109,6 +117,11 @@ impl Study {
     /// such as columns missing from a data file).
     pub fn diagnostic(&self, message: impl Into<String>, at: Option<Location>) -> Diagnostic {
         let text = std::fs::read_to_string(&self.file).unwrap_or_default();
-        Diagnostic::error(message, Some(self.file.clone()), at, text.strip_prefix('\u{feff}').unwrap_or(&text))
+        Diagnostic::error(
+            message,
+            Some(self.file.clone()),
+            at,
+            text.strip_prefix('\u{feff}').unwrap_or(&text),
+        )
     }
 }

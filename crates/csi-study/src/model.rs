@@ -10,13 +10,52 @@ use serde::{Deserialize, Serialize};
 use crate::source::Location;
 
 /// A text in one or several languages, e.g. `{zh: 网络服务, en: Network service}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Numbers are accepted as text (`label: 2024`, `{zh: 2000年度, en: 2000}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum Label {
     /// One text for every language.
     Text(String),
     /// Texts by language code (`zh`, `en`, `zh-CN`, …).
     Translations(BTreeMap<String, String>),
+}
+
+/// A scalar written as text, or a number read as text.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum TextOrNumber {
+    Text(String),
+    Integer(i64),
+    Float(f64),
+}
+
+impl From<TextOrNumber> for String {
+    fn from(v: TextOrNumber) -> Self {
+        match v {
+            TextOrNumber::Text(t) => t,
+            TextOrNumber::Integer(i) => i.to_string(),
+            TextOrNumber::Float(f) => f.to_string(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Label {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            One(TextOrNumber),
+            Many(BTreeMap<String, TextOrNumber>),
+        }
+        match Raw::deserialize(d).map_err(|_| {
+            serde::de::Error::custom(
+                "a label is a text, or texts by language such as `{zh: 网络服务, en: Network service}`",
+            )
+        })? {
+            Raw::One(t) => Ok(Label::Text(t.into())),
+            Raw::Many(m) => Ok(Label::Translations(m.into_iter().map(|(k, v)| (k, v.into())).collect())),
+        }
+    }
 }
 
 impl Label {
@@ -300,8 +339,10 @@ pub enum Policy {
     Exclude,
 }
 
-/// The handling of bad data, per kind of problem. Everything defaults to `error`.
+/// The handling of bad data, per kind of problem. Everything defaults to `error`;
+/// a study lists only the kinds it wants handled otherwise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
 pub struct DataPolicy {
     /// A cell that is not a number in a numeric column.
     pub non_numeric: Policy,

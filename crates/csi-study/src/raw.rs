@@ -41,9 +41,7 @@ fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D
 }
 
 /// Map keys that may be written as numbers (`1: 非常不满意`, `2000: 63`).
-fn keyed<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Vec<(String, T)>>, D::Error> {
+fn keyed<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Vec<(String, T)>>, D::Error> {
     let m: Option<serde_yaml::Mapping> = Option::deserialize(d)?;
     let Some(m) = m else { return Ok(None) };
     let mut out = Vec::with_capacity(m.len());
@@ -52,7 +50,11 @@ fn keyed<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
             serde_yaml::Value::String(s) => s,
             serde_yaml::Value::Number(n) => n.to_string(),
             serde_yaml::Value::Bool(b) => b.to_string(),
-            other => return Err(de::Error::custom(format!("a key must be a text or a number, found {other:?}"))),
+            other => {
+                return Err(de::Error::custom(format!(
+                    "a key must be a text or a number, found {other:?}"
+                )))
+            }
         };
         let value = T::deserialize(v).map_err(|e| de::Error::custom(format!("under key `{key}`: {e}")))?;
         out.push((key, value));

@@ -209,12 +209,7 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// An error at `location` of `file`, whose text is `text` (for the source line).
-    pub fn error(
-        message: impl Into<String>,
-        file: Option<PathBuf>,
-        location: Option<Location>,
-        text: &str,
-    ) -> Self {
+    pub fn error(message: impl Into<String>, file: Option<PathBuf>, location: Option<Location>, text: &str) -> Self {
         let source_line = location.and_then(|l| text.lines().nth(l.line.saturating_sub(1)).map(str::to_string));
         Self {
             severity: Severity::Error,
@@ -266,7 +261,15 @@ impl fmt::Display for Diagnostic {
             let pad: String = src
                 .chars()
                 .take(l.column.saturating_sub(1))
-                .map(|c| if c == '\t' { '\t' } else if c.is_ascii() { ' ' } else { '　' })
+                .map(|c| {
+                    if c == '\t' {
+                        '\t'
+                    } else if c.is_ascii() {
+                        ' '
+                    } else {
+                        '　'
+                    }
+                })
                 .collect();
             writeln!(f, "{:gutter$} | {}{}", "", pad, "^".repeat(l.len.clamp(1, 80)))?;
         }
@@ -277,24 +280,27 @@ impl fmt::Display for Diagnostic {
     }
 }
 
-/// Up to three candidates closest to `wanted` (Jaro–Winkler and edit distance),
-/// for "did you mean" suggestions.
+/// The candidates closest to `wanted`, for "did you mean" suggestions: those within
+/// a small edit distance, containing it, or very similar (Jaro–Winkler ≥ 0.85);
+/// of these only the ones at the smallest edit distance, at most three.
 pub fn closest<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
     let lw = wanted.to_lowercase();
-    let mut scored: Vec<(f64, &str)> = candidates
+    let mut scored: Vec<(usize, f64, &str)> = candidates
         .into_iter()
-        .map(|c| {
+        .filter_map(|c| {
             let lc = c.to_lowercase();
-            let jw = strsim::jaro_winkler(&lw, &lc);
             let lev = strsim::levenshtein(&lw, &lc);
-            let contains = lc.contains(&lw) || lw.contains(&lc);
-            let score = if lev <= 2 || contains { jw.max(0.9) } else { jw };
-            (score, c)
+            let jw = strsim::jaro_winkler(&lw, &lc);
+            let contains = !lc.is_empty() && (lc.contains(&lw) || lw.contains(&lc));
+            (lev <= 2 || contains || jw >= 0.85).then_some((lev, jw, c))
         })
-        .filter(|(s, _)| *s >= 0.75)
         .collect();
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
-    scored.into_iter().take(3).map(|(_, c)| c).collect()
+    let Some(best) = scored.iter().map(|s| s.0).min() else {
+        return Vec::new();
+    };
+    scored.retain(|s| s.0 == best);
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.2.cmp(b.2)));
+    scored.into_iter().take(3).map(|s| s.2).collect()
 }
 
 #[cfg(test)]

@@ -90,7 +90,11 @@ impl Checker<'_> {
 
     pub fn unknown_keys(&mut self, doc: &Value) {
         if !doc.is_mapping() {
-            self.err("", "a study file must be a mapping of keys (id, title, waves, tree …)", None);
+            self.err(
+                "",
+                "a study file must be a mapping of keys (id, title, waves, tree …)",
+                None,
+            );
             return;
         }
         self.keys::<RawStudy>(doc, "", "the study");
@@ -130,7 +134,11 @@ impl Checker<'_> {
 
     fn required<T: Clone>(&mut self, v: &Option<T>, path: &str, key: &str, example: &str) -> Option<T> {
         if v.is_none() {
-            self.err(path, format!("missing required key `{key}`"), Some(format!("add `{key}: {example}`")));
+            self.err(
+                path,
+                format!("missing required key `{key}`"),
+                Some(format!("add `{key}: {example}`")),
+            );
         }
         v.clone()
     }
@@ -140,7 +148,10 @@ impl Checker<'_> {
             return String::new();
         };
         let idp = join(path, "id");
-        if id.is_empty() || !id.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.')) || id.starts_with('.') {
+        if id.is_empty()
+            || !id.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
+            || id.starts_with('.')
+        {
             self.err(
                 &idp,
                 format!("{what} id `{id}` is not usable in file names"),
@@ -148,10 +159,18 @@ impl Checker<'_> {
             );
         }
         if what == "node" && id == "index" {
-            self.err(&idp, "`index` is reserved for the overall index", Some("choose another id for this node".into()));
+            self.err(
+                &idp,
+                "`index` is reserved for the overall index",
+                Some("choose another id for this node".into()),
+            );
         }
         if !seen.insert(id.clone()) {
-            self.err(&idp, format!("duplicate {what} id `{id}`"), Some(format!("every {what} needs its own id")));
+            self.err(
+                &idp,
+                format!("duplicate {what} id `{id}`"),
+                Some(format!("every {what} needs its own id")),
+            );
         }
         id
     }
@@ -160,7 +179,11 @@ impl Checker<'_> {
         match v {
             Some(l) => {
                 if l.get("").trim().is_empty() {
-                    self.err(&join(path, "label"), "empty label", Some("write the text to display".into()));
+                    self.err(
+                        &join(path, "label"),
+                        "empty label",
+                        Some("write the text to display".into()),
+                    );
                 }
                 l.clone()
             }
@@ -186,18 +209,29 @@ impl Checker<'_> {
             s.top_box = raw.top_box;
         }
         if !(s.min.is_finite() && s.max.is_finite() && s.min < s.max) {
-            self.err(path, format!("scale minimum {} must be below its maximum {}", s.min, s.max), Some("e.g. `min: 1` and `max: 10`".into()));
+            self.err(
+                path,
+                format!("scale minimum {} must be below its maximum {}", s.min, s.max),
+                Some("e.g. `min: 1` and `max: 10`".into()),
+            );
         } else if let Some(k) = s.top_box {
             let points = s.max - s.min + 1.0;
             if k == 0 || f64::from(k) >= points {
-                self.err(&join(path, "top_box"), format!("top_box {k} must be at least 1 and smaller than the {points} points of the scale"), Some("2 means top-two-box".into()));
+                self.err(
+                    &join(path, "top_box"),
+                    format!("top_box {k} must be at least 1 and smaller than the {points} points of the scale"),
+                    Some("2 means top-two-box".into()),
+                );
             }
         }
         for code in &s.missing {
             if *code >= s.min && *code <= s.max && s.min < s.max {
                 self.err(
                     &join(path, "missing"),
-                    format!("missing code {code} lies inside the scale {}–{}, so real answers would be discarded", s.min, s.max),
+                    format!(
+                        "missing code {code} lies inside the scale {}–{}, so real answers would be discarded",
+                        s.min, s.max
+                    ),
                     Some("use codes outside the scale (99, -99), or narrow the scale".into()),
                 );
             }
@@ -208,20 +242,34 @@ impl Checker<'_> {
     fn data_path(&mut self, dir: &Path, rel: &str, path: &str) -> PathBuf {
         let p = Path::new(rel);
         let escapes = p.is_absolute()
-            || p.components().try_fold(0i32, |depth, c| match c {
-                Component::ParentDir if depth == 0 => None,
-                Component::ParentDir => Some(depth - 1),
-                Component::Normal(_) => Some(depth + 1),
-                _ => Some(depth),
-            })
-            .is_none();
+            || p.components()
+                .try_fold(0i32, |depth, c| match c {
+                    Component::ParentDir if depth == 0 => None,
+                    Component::ParentDir => Some(depth - 1),
+                    Component::Normal(_) => Some(depth + 1),
+                    _ => Some(depth),
+                })
+                .is_none();
         if escapes {
-            self.err(path, format!("`{rel}` points outside the study folder"), Some("keep data and narrative files inside the study folder and name them relative to study.yaml".into()));
+            self.err(
+                path,
+                format!("`{rel}` points outside the study folder"),
+                Some(
+                    "keep data and narrative files inside the study folder and name them relative to study.yaml".into(),
+                ),
+            );
         } else if !dir.join(p).is_file() {
             let names: Vec<String> = std::fs::read_dir(dir.join(p.parent().unwrap_or(Path::new(""))))
-                .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+                .map(|rd| {
+                    rd.filter_map(|e| e.ok())
+                        .map(|e| e.file_name().to_string_lossy().into_owned())
+                        .collect()
+                })
                 .unwrap_or_default();
-            let fname = p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+            let fname = p
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let near = closest(&fname, names.iter().map(String::as_str));
             let help = match near.first() {
                 Some(n) => format!("did you mean `{n}`?"),
@@ -233,10 +281,19 @@ impl Checker<'_> {
     }
 
     fn column(&self, name: &str, path: &str) -> ColumnRef {
-        ColumnRef { name: name.to_string(), at: self.at(path) }
+        ColumnRef {
+            name: name.to_string(),
+            at: self.at(path),
+        }
     }
 
-    fn measure(&mut self, raw: &RawNode, path: &str, default: &Scale, named: &BTreeMap<String, Scale>) -> Option<Measure> {
+    fn measure(
+        &mut self,
+        raw: &RawNode,
+        path: &str,
+        default: &Scale,
+        named: &BTreeMap<String, Scale>,
+    ) -> Option<Measure> {
         let column = raw.column.as_ref()?;
         let scale = match &raw.scale {
             None => default.clone(),
@@ -264,14 +321,24 @@ impl Checker<'_> {
         };
         Some(Measure {
             column: self.column(column, &join(path, "column")),
-            expectation: raw.expectation.as_ref().map(|e| self.column(e, &join(path, "expectation"))),
+            expectation: raw
+                .expectation
+                .as_ref()
+                .map(|e| self.column(e, &join(path, "expectation"))),
             scale,
             unit: raw.unit.clone(),
             direction: raw.direction.unwrap_or(Direction::HigherIsBetter),
         })
     }
 
-    fn nodes(&mut self, raws: &[RawNode], path: &str, seen: &mut HashSet<String>, default: &Scale, named: &BTreeMap<String, Scale>) -> Vec<Node> {
+    fn nodes(
+        &mut self,
+        raws: &[RawNode],
+        path: &str,
+        seen: &mut HashSet<String>,
+        default: &Scale,
+        named: &BTreeMap<String, Scale>,
+    ) -> Vec<Node> {
         let mut out = Vec::with_capacity(raws.len());
         for (i, raw) in raws.iter().enumerate() {
             let p = format!("{path}[{i}]");
@@ -279,7 +346,11 @@ impl Checker<'_> {
             let label = self.label(&raw.label, &p, &id);
             if let Some(w) = raw.weight {
                 if !(w.is_finite() && w > 0.0) {
-                    self.err(&join(&p, "weight"), format!("weight {w} of `{id}` must be a positive number"), Some("weights are relative among siblings; leave `weight` out for equal weights".into()));
+                    self.err(
+                        &join(&p, "weight"),
+                        format!("weight {w} of `{id}` must be a positive number"),
+                        Some("weights are relative among siblings; leave `weight` out for equal weights".into()),
+                    );
                 }
             }
             let children = match (&raw.children, &raw.column) {
@@ -288,19 +359,35 @@ impl Checker<'_> {
                     Vec::new()
                 }
                 (Some(ch), None) if ch.is_empty() => {
-                    self.err(&join(&p, "children"), format!("category `{id}` has no children"), Some("add indicators under it, or give it a `column`".into()));
+                    self.err(
+                        &join(&p, "children"),
+                        format!("category `{id}` has no children"),
+                        Some("add indicators under it, or give it a `column`".into()),
+                    );
                     Vec::new()
                 }
                 (Some(ch), None) => self.nodes(ch, &format!("{p}.children"), seen, default, named),
                 (None, None) => {
-                    self.err(&p, format!("node `{id}` has neither `children` nor `column`"), Some("give an indicator the data `column` it reads, or a category its `children`".into()));
+                    self.err(
+                        &p,
+                        format!("node `{id}` has neither `children` nor `column`"),
+                        Some("give an indicator the data `column` it reads, or a category its `children`".into()),
+                    );
                     Vec::new()
                 }
                 (None, Some(_)) => Vec::new(),
             };
-            let measure = if raw.children.is_none() { self.measure(raw, &p, default, named) } else { None };
+            let measure = if raw.children.is_none() {
+                self.measure(raw, &p, default, named)
+            } else {
+                None
+            };
             if raw.children.is_some() && (raw.expectation.is_some() || raw.unit.is_some()) {
-                self.err(&p, format!("category `{id}` cannot have `expectation` or `unit`"), Some("put them on its indicators".into()));
+                self.err(
+                    &p,
+                    format!("category `{id}` cannot have `expectation` or `unit`"),
+                    Some("put them on its indicators".into()),
+                );
             }
             out.push(Node {
                 id,
@@ -323,12 +410,24 @@ impl Checker<'_> {
     pub fn study(&mut self, raw: RawStudy, dir: &Path) -> Study {
         let id = self.required(&raw.id, "", "id", "telecom_2024").unwrap_or_default();
         if !id.is_empty() && !id.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.')) {
-            self.err("id", format!("study id `{id}` is not usable as a folder name"), Some("use letters, digits, `_`, `-` or `.`".into()));
+            self.err(
+                "id",
+                format!("study id `{id}` is not usable as a folder name"),
+                Some("use letters, digits, `_`, `-` or `.`".into()),
+            );
         }
-        let title = self.required(&raw.title, "", "title", "Customer satisfaction 2024").unwrap_or(Label::Text(id.clone()));
+        let title = self
+            .required(&raw.title, "", "title", "Customer satisfaction 2024")
+            .unwrap_or(Label::Text(id.clone()));
         let language = raw.language.clone().unwrap_or_else(|| "en".into());
 
-        let default_scale = Scale { min: 1.0, max: 10.0, labels: BTreeMap::new(), missing: vec![], top_box: Some(2) };
+        let default_scale = Scale {
+            min: 1.0,
+            max: 10.0,
+            labels: BTreeMap::new(),
+            missing: vec![],
+            top_box: Some(2),
+        };
         let default_scale = match &raw.scale {
             Some(r) => self.scale(&default_scale, r, "scale"),
             None => default_scale,
@@ -343,9 +442,16 @@ impl Checker<'_> {
             Some(s) => {
                 let confidence = s.confidence.unwrap_or(0.95);
                 if !(confidence > 0.5 && confidence < 1.0) {
-                    self.err("settings.confidence", format!("confidence {confidence} must be between 0.5 and 1"), Some("write it as a share: 0.95 for 95 %".into()));
+                    self.err(
+                        "settings.confidence",
+                        format!("confidence {confidence} must be between 0.5 and 1"),
+                        Some("write it as a share: 0.95 for 95 %".into()),
+                    );
                 }
-                Settings { confidence, low_base: s.low_base.unwrap_or(30) }
+                Settings {
+                    confidence,
+                    low_base: s.low_base.unwrap_or(30),
+                }
             }
             None => Settings::default(),
         };
@@ -353,14 +459,22 @@ impl Checker<'_> {
         // Waves.
         let mut seen = HashSet::new();
         if raw.waves.is_empty() {
-            self.err("waves", "the study has no waves", Some("list at least one wave with its `id` and `data` file".into()));
+            self.err(
+                "waves",
+                "the study has no waves",
+                Some("list at least one wave with its `id` and `data` file".into()),
+            );
         }
         let mut waves = Vec::new();
         for (i, w) in raw.waves.iter().enumerate() {
             let p = format!("waves[{i}]");
             let wid = self.id(&w.id, &p, &mut seen, "wave");
             let rel = self.required(&w.data, &p, "data", "data/wave.csv").unwrap_or_default();
-            let data = if rel.is_empty() { dir.to_path_buf() } else { self.data_path(dir, &rel, &join(&p, "data")) };
+            let data = if rel.is_empty() {
+                dir.to_path_buf()
+            } else {
+                self.data_path(dir, &rel, &join(&p, "data"))
+            };
             waves.push(Wave {
                 label: w.label.clone().unwrap_or(Label::Text(wid.clone())),
                 id: wid,
@@ -375,7 +489,11 @@ impl Checker<'_> {
         // Tree and overall items share one id space.
         let mut node_ids = HashSet::new();
         if raw.tree.is_empty() {
-            self.err("tree", "the indicator tree is empty", Some("add first-level categories under `tree:`, each with `children` or a `column`".into()));
+            self.err(
+                "tree",
+                "the indicator tree is empty",
+                Some("add first-level categories under `tree:`, each with `children` or a `column`".into()),
+            );
         }
         let tree = self.nodes(&raw.tree, "tree", &mut node_ids, &default_scale, &named);
         let mut overall = Vec::new();
@@ -384,11 +502,23 @@ impl Checker<'_> {
             let oid = self.id(&o.id, &p, &mut node_ids, "node");
             let label = self.label(&o.label, &p, &oid);
             if o.children.is_some() {
-                self.err(&join(&p, "children"), "an overall item reads one column and cannot have children", None);
+                self.err(
+                    &join(&p, "children"),
+                    "an overall item reads one column and cannot have children",
+                    None,
+                );
             }
             match self.measure(o, &p, &default_scale, &named) {
-                Some(measure) => overall.push(OverallItem { id: oid, label, measure }),
-                None => self.err(&p, format!("overall item `{oid}` has no `column`"), Some("name the data column of the overall-satisfaction question".into())),
+                Some(measure) => overall.push(OverallItem {
+                    id: oid,
+                    label,
+                    measure,
+                }),
+                None => self.err(
+                    &p,
+                    format!("overall item `{oid}` has no `column`"),
+                    Some("name the data column of the overall-satisfaction question".into()),
+                ),
             }
         }
 
@@ -399,13 +529,19 @@ impl Checker<'_> {
             let p = format!("segments[{i}]");
             let sid = self.id(&s.id, &p, &mut seg_ids, "segment");
             let label = self.label(&s.label, &p, &sid);
-            let column = self.required(&s.column, &p, "column", "customer_type").unwrap_or_default();
+            let column = self
+                .required(&s.column, &p, "column", "customer_type")
+                .unwrap_or_default();
             let kind = match (&s.values, &s.bands) {
                 (Some(v), None) if !v.is_empty() => {
                     let mut codes = HashSet::new();
                     for (code, _) in v {
                         if !codes.insert(normalise_code(code)) {
-                            self.err(&format!("{p}.values.{code}"), format!("code `{code}` listed twice in segment `{sid}`"), None);
+                            self.err(
+                                &format!("{p}.values.{code}"),
+                                format!("code `{code}` listed twice in segment `{sid}`"),
+                                None,
+                            );
                         }
                     }
                     SegmentKind::Categorical { values: v.clone() }
@@ -415,37 +551,68 @@ impl Checker<'_> {
                     for (j, rb) in b.iter().enumerate() {
                         let bp = format!("{p}.bands[{j}]");
                         if rb.min.is_none() && rb.max.is_none() {
-                            self.err(&bp, "a band needs `min`, `max` or both", Some("e.g. `{label: 1996–1998, min: 1996, max: 1998}`".into()));
+                            self.err(
+                                &bp,
+                                "a band needs `min`, `max` or both",
+                                Some("e.g. `{label: 1996–1998, min: 1996, max: 1998}`".into()),
+                            );
                         }
                         if let (Some(lo), Some(hi)) = (rb.min, rb.max) {
                             if lo > hi {
                                 self.err(&bp, format!("band minimum {lo} is above its maximum {hi}"), None);
                             }
                         }
-                        let label = rb.label.clone().unwrap_or_else(|| Label::Text(band_text(rb.min, rb.max)));
-                        bands.push(Band { label, min: rb.min, max: rb.max });
+                        let label = rb
+                            .label
+                            .clone()
+                            .unwrap_or_else(|| Label::Text(band_text(rb.min, rb.max)));
+                        bands.push(Band {
+                            label,
+                            min: rb.min,
+                            max: rb.max,
+                        });
                     }
                     for (a, x) in bands.iter().enumerate() {
                         for (b2, y) in bands.iter().enumerate().skip(a + 1) {
-                            let lo = x.min.unwrap_or(f64::NEG_INFINITY).max(y.min.unwrap_or(f64::NEG_INFINITY));
+                            let lo = x
+                                .min
+                                .unwrap_or(f64::NEG_INFINITY)
+                                .max(y.min.unwrap_or(f64::NEG_INFINITY));
                             let hi = x.max.unwrap_or(f64::INFINITY).min(y.max.unwrap_or(f64::INFINITY));
                             if lo <= hi {
-                                self.err(&format!("{p}.bands[{b2}]"), format!("bands {} and {} of segment `{sid}` overlap", a + 1, b2 + 1), Some("make the bands disjoint, e.g. max: 1995 then min: 1996".into()));
+                                self.err(
+                                    &format!("{p}.bands[{b2}]"),
+                                    format!("bands {} and {} of segment `{sid}` overlap", a + 1, b2 + 1),
+                                    Some("make the bands disjoint, e.g. max: 1995 then min: 1996".into()),
+                                );
                             }
                         }
                     }
                     SegmentKind::Banded { bands }
                 }
                 (Some(_), Some(_)) => {
-                    self.err(&p, format!("segment `{sid}` has both `values` and `bands`"), Some("use `values` for codes with labels, `bands` to cut a numeric column".into()));
+                    self.err(
+                        &p,
+                        format!("segment `{sid}` has both `values` and `bands`"),
+                        Some("use `values` for codes with labels, `bands` to cut a numeric column".into()),
+                    );
                     SegmentKind::Categorical { values: vec![] }
                 }
                 _ => {
-                    self.err(&p, format!("segment `{sid}` needs `values` (codes with labels) or `bands` (numeric ranges)"), Some("e.g. `values: {1: 普通用户, 2: 高端用户}`".into()));
+                    self.err(
+                        &p,
+                        format!("segment `{sid}` needs `values` (codes with labels) or `bands` (numeric ranges)"),
+                        Some("e.g. `values: {1: 普通用户, 2: 高端用户}`".into()),
+                    );
                     SegmentKind::Categorical { values: vec![] }
                 }
             };
-            segments.push(Segment { id: sid, label, column: self.column(&column, &join(&p, "column")), kind });
+            segments.push(Segment {
+                id: sid,
+                label,
+                column: self.column(&column, &join(&p, "column")),
+                kind,
+            });
         }
 
         // Benchmarks.
@@ -460,14 +627,27 @@ impl Checker<'_> {
             for (w, v) in b.values.clone().unwrap_or_default() {
                 if !wave_ids.contains(&w) {
                     let near = closest(&w, wave_ids.iter().map(String::as_str));
-                    self.err_key(&format!("{p}.values.{w}"), format!("benchmark `{bid}` names wave `{w}`, which the study does not have"), near.first().map(|n| format!("did you mean `{n}`?")));
+                    self.err_key(
+                        &format!("{p}.values.{w}"),
+                        format!("benchmark `{bid}` names wave `{w}`, which the study does not have"),
+                        near.first().map(|n| format!("did you mean `{n}`?")),
+                    );
                 }
                 if !(0.0..=100.0).contains(&v) {
-                    self.err(&format!("{p}.values.{w}"), format!("benchmark value {v} is not on the 0–100 index scale"), None);
+                    self.err(
+                        &format!("{p}.values.{w}"),
+                        format!("benchmark value {v} is not on the 0–100 index scale"),
+                        None,
+                    );
                 }
                 values.insert(w, v);
             }
-            benchmarks.push(Benchmark { id: bid, label, kind: b.kind.unwrap_or_default(), values });
+            benchmarks.push(Benchmark {
+                id: bid,
+                label,
+                kind: b.kind.unwrap_or_default(),
+                values,
+            });
         }
 
         // Analyses.
@@ -478,12 +658,19 @@ impl Checker<'_> {
             let plugin = self.required(&a.plugin, &p, "plugin", "gap").unwrap_or_default();
             let aid = a.id.clone().unwrap_or_else(|| plugin.clone());
             if !analysis_ids.insert(aid.clone()) {
-                self.err(&p, format!("duplicate analysis id `{aid}`"), Some("give the second one an `id` of its own".into()));
+                self.err(
+                    &p,
+                    format!("duplicate analysis id `{aid}`"),
+                    Some("give the second one an `id` of its own".into()),
+                );
             }
             analyses.push(AnalysisSpec {
                 id: aid,
                 plugin,
-                options: a.options.clone().unwrap_or(serde_json::Value::Object(Default::default())),
+                options: a
+                    .options
+                    .clone()
+                    .unwrap_or(serde_json::Value::Object(Default::default())),
                 isolation: a.isolation.unwrap_or_default(),
             });
         }
@@ -496,7 +683,11 @@ impl Checker<'_> {
             }
             for (w, f) in n.waves.clone().unwrap_or_default() {
                 if !wave_ids.contains(&w) {
-                    self.err_key(&format!("narrative.waves.{w}"), format!("narrative names wave `{w}`, which the study does not have"), None);
+                    self.err_key(
+                        &format!("narrative.waves.{w}"),
+                        format!("narrative names wave `{w}`, which the study does not have"),
+                        None,
+                    );
                 }
                 let path = self.data_path(dir, &f, &format!("narrative.waves.{w}"));
                 narrative.waves.insert(w, path);
@@ -511,7 +702,11 @@ impl Checker<'_> {
             language,
             file: self.file.to_path_buf(),
             dir: dir.to_path_buf(),
-            index_label: raw.index.as_ref().and_then(|i| i.label.clone()).unwrap_or(Label::Text("CSI".into())),
+            index_label: raw
+                .index
+                .as_ref()
+                .and_then(|i| i.label.clone())
+                .unwrap_or(Label::Text("CSI".into())),
             respondent_id: raw.respondent_id.as_ref().map(|c| self.column(c, "respondent_id")),
             waves,
             tree,
@@ -554,7 +749,11 @@ fn join(path: &str, key: &str) -> String {
 
 /// Maps a serde error (with its path and location) to a diagnostic.
 pub(crate) fn type_error(e: &serde_yaml::Error, file: &Path, text: &str) -> Diagnostic {
-    let loc = e.location().map(|l| Location { line: l.line(), column: l.column(), len: 1 });
+    let loc = e.location().map(|l| Location {
+        line: l.line(),
+        column: l.column(),
+        len: 1,
+    });
     let msg = e.to_string();
     // serde_yaml_ng appends " at line L column C"; the location is shown separately.
     let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
@@ -569,4 +768,3 @@ pub(crate) fn type_error(e: &serde_yaml::Error, file: &Path, text: &str) -> Diag
     };
     Diagnostic::error(format!("wrong type: {msg}"), Some(file.to_path_buf()), loc, text).with_help(help)
 }
-

@@ -1,0 +1,82 @@
+//! Loading valid studies: what the model holds after validation.
+
+use std::path::{Path, PathBuf};
+
+use csi_study::{Label, Policy, SegmentKind};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+#[test]
+fn mini_study_model() {
+    let s = csi_study::load(&root().join("tests/fixtures/mini/study.yaml")).unwrap();
+    assert_eq!(s.id, "mini");
+    assert_eq!(s.text(&s.title), "迷你测试研究");
+    assert_eq!(s.waves[0].id, "2024");
+    // Sibling weights are normalised: network 3, billing 1.
+    assert_eq!(s.tree[0].weight, 0.75);
+    assert_eq!(s.tree[1].weight, 0.25);
+    assert!((s.tree[0].children[0].weight - 2.0 / 3.0).abs() < 1e-15);
+    assert_eq!(s.indicators().len(), 4);
+    let wait = s.indicators()[3].measure.as_ref().unwrap();
+    assert_eq!(
+        (wait.scale.min, wait.scale.max, wait.scale.missing.clone()),
+        (0.0, 60.0, vec![-1.0])
+    );
+    assert_eq!(
+        wait.scale.top_box, None,
+        "a measure with a unit has no top box by default"
+    );
+    let q1 = s.indicators()[0].measure.as_ref().unwrap();
+    assert_eq!(q1.scale.top_box_threshold(q1.direction), Some(9.0));
+    assert!(
+        matches!(&s.segments[1].kind, SegmentKind::Banded { bands } if bands.len() == 3 && bands[1].contains(1997.0))
+    );
+    assert_eq!(s.data_policy.non_numeric, Policy::Error);
+}
+
+#[test]
+fn numbers_are_accepted_where_text_is_natural() {
+    let yaml = r#"
+id: n
+title: {zh: 研究, en: 2024}
+data_policy: {out_of_range: exclude}
+waves:
+  - {id: 2024, label: {zh: 2024年度, en: 2024}, data: study.yaml}
+tree:
+  - {id: a, column: 7}
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("study.yaml"), yaml).unwrap();
+    let s = csi_study::parse(yaml, Path::new("study.yaml"), dir.path()).unwrap();
+    assert_eq!(s.title.get("en"), "2024");
+    assert_eq!(
+        s.waves[0].label,
+        Label::Translations([("en".into(), "2024".into()), ("zh".into(), "2024年度".into())].into())
+    );
+    assert_eq!(s.indicators()[0].measure.as_ref().unwrap().column.name, "7");
+    // A partial data policy leaves the other kinds at `error`.
+    assert_eq!(s.data_policy.out_of_range, Policy::Exclude);
+    assert_eq!(s.data_policy.invalid_weight, Policy::Error);
+}
+
+#[test]
+fn all_problems_are_reported_at_once() {
+    let yaml = "id: x\ntitle: t\nwaves:\n  - {id: w, data: nope.csv}\n  - {id: w, data: nope.csv}\ntree:\n  - {id: a, column: q, weight: 0}\n  - {id: a, colum: q}\nbogus: 1\n";
+    let dir = tempfile::tempdir().unwrap();
+    let err = csi_study::parse(yaml, Path::new("study.yaml"), dir.path()).unwrap_err();
+    let msgs: Vec<String> = err.diagnostics().iter().map(|d| d.message.clone()).collect();
+    for want in [
+        "unknown key `bogus` in the study",
+        "unknown key `colum` in a tree node",
+        "duplicate wave id `w`",
+        "file `nope.csv` not found",
+        "weight 0 of `a` must be a positive number",
+        "duplicate node id `a`",
+    ] {
+        assert!(msgs.iter().any(|m| m.contains(want)), "missing `{want}` in {msgs:#?}");
+    }
+    // Every diagnostic is located.
+    assert!(err.diagnostics().iter().all(|d| d.location.is_some()));
+}
