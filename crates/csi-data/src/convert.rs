@@ -1,6 +1,7 @@
 //! Cell conversion and checking, shared by every file format: text cells in, typed
 //! Arrow columns out, problems counted by kind and column.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
 use std::sync::Arc;
@@ -8,8 +9,54 @@ use std::sync::Arc;
 use arrow_array::builder::{Float64Builder, StringBuilder};
 use arrow_array::{ArrayRef, RecordBatch};
 
-use crate::{schema_of, ColumnKind, ColumnPlan, DataIssue, DataPolicy, DataReport, IssueKind, Policy, FIRST_ROWS};
+use crate::{
+    schema_of, ColumnKind, ColumnPlan, DataIssue, DataPolicy, DataReport, IssueKind, Policy, Position, FIRST_ROWS,
+};
 use csi_study::normalise_code;
+
+/// One cell as a file format delivers it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Value<'a> {
+    /// No value (empty cell, null).
+    Empty,
+    /// Text, to be parsed where a number is expected.
+    Text(&'a str),
+    /// A number stored as such (binary formats).
+    Number(f64),
+}
+
+impl<'a> Value<'a> {
+    /// The value as a number: `Ok(None)` when empty, `Err` when it is not a number.
+    /// Text accepts a decimal comma (`7,5`).
+    fn number(&self) -> Result<Option<f64>, ()> {
+        match self {
+            Value::Empty => Ok(None),
+            Value::Number(x) if x.is_finite() => Ok(Some(*x)),
+            Value::Number(_) => Err(()),
+            Value::Text(t) => {
+                let t = t.trim();
+                if t.is_empty() {
+                    return Ok(None);
+                }
+                t.parse::<f64>()
+                    .ok()
+                    .or_else(|| t.replace(',', ".").parse::<f64>().ok())
+                    .filter(|x| x.is_finite())
+                    .map(Some)
+                    .ok_or(())
+            }
+        }
+    }
+
+    /// The value as text, trimmed (numbers in their shortest form: `1`, `2.5`).
+    fn shown(&self) -> Cow<'a, str> {
+        match self {
+            Value::Empty => Cow::Borrowed(""),
+            Value::Text(t) => Cow::Borrowed(t.trim()),
+            Value::Number(x) => Cow::Owned(format!("{x}")),
+        }
+    }
+}
 
 enum Cell {
     Num(Option<f64>),
@@ -34,10 +81,11 @@ pub(crate) struct Converter<'a> {
     known_codes: Vec<HashSet<String>>,
     row: Vec<Cell>,
     report: DataReport,
+    position: Position,
 }
 
 impl<'a> Converter<'a> {
-    pub fn new(plan: &'a [ColumnPlan], policy: &'a DataPolicy) -> Self {
+    pub fn new(plan: &'a [ColumnPlan], policy: &'a DataPolicy, position: Position) -> Self {
         let known_codes = plan
             .iter()
             .map(|c| match &c.kind {
@@ -56,6 +104,7 @@ impl<'a> Converter<'a> {
             known_codes,
             row: Vec::with_capacity(plan.len()),
             report: DataReport::default(),
+            position,
         };
         me.builders = me.new_builders();
         me
@@ -81,6 +130,7 @@ impl<'a> Converter<'a> {
             column: self.plan[col].name.clone(),
             count: 0,
             first: Vec::new(),
+            position: self.position,
             is_error: policy == Policy::Error,
         });
         entry.count += 1;
@@ -90,45 +140,33 @@ impl<'a> Converter<'a> {
         policy == Policy::Exclude
     }
 
-    fn number(text: &str) -> Option<f64> {
-        let t = text.trim();
-        t.parse::<f64>()
-            .ok()
-            .or_else(|| t.replace(',', ".").parse::<f64>().ok())
-            .filter(|x| x.is_finite())
-    }
-
-    /// Converts one row; `cells[i]` is the text of plan column `i`.
-    pub fn push_row(&mut self, cells: &[&str], line: u64) {
+    /// Converts one row; `cells[i]` is the value of plan column `i`, `line` its
+    /// position in the file (a line for text formats, a row for binary ones).
+    pub fn push_row(&mut self, cells: &[Value<'_>], line: u64) {
         self.report.rows_read += 1;
         let mut keep = true;
         let mut row = std::mem::take(&mut self.row);
         row.clear();
-        for (i, raw) in cells.iter().enumerate() {
-            let text = raw.trim();
+        for (i, value) in cells.iter().enumerate() {
             let cell = match &self.plan[i].kind {
-                ColumnKind::Measure { min, max, missing } => {
-                    if text.is_empty() {
+                ColumnKind::Measure { min, max, missing } => match value.number() {
+                    Err(()) => {
+                        self.issue(IssueKind::NonNumeric, i, line, &value.shown());
                         Cell::Num(None)
-                    } else {
-                        match Self::number(text) {
-                            None => {
-                                self.issue(IssueKind::NonNumeric, i, line, text);
-                                Cell::Num(None)
-                            }
-                            Some(x) if missing.contains(&x) => Cell::Num(None),
-                            Some(x) if x < *min || x > *max => {
-                                self.issue(IssueKind::OutOfRange, i, line, text);
-                                Cell::Num(None)
-                            }
-                            Some(x) => Cell::Num(Some(x)),
-                        }
                     }
-                }
-                ColumnKind::Weight => match Self::number(text) {
-                    Some(w) if w > 0.0 => Cell::Num(Some(w)),
+                    Ok(None) => Cell::Num(None),
+                    Ok(Some(x)) if missing.contains(&x) => Cell::Num(None),
+                    Ok(Some(x)) if x < *min || x > *max => {
+                        self.issue(IssueKind::OutOfRange, i, line, &value.shown());
+                        Cell::Num(None)
+                    }
+                    Ok(Some(x)) => Cell::Num(Some(x)),
+                },
+                ColumnKind::Weight => match value.number() {
+                    Ok(Some(w)) if w > 0.0 => Cell::Num(Some(w)),
                     _ => {
-                        let shown = if text.is_empty() { "(empty)" } else { text };
+                        let shown = value.shown();
+                        let shown = if shown.is_empty() { "(empty)" } else { &shown };
                         if self.issue(IssueKind::InvalidWeight, i, line, shown) {
                             keep = false;
                         }
@@ -136,51 +174,47 @@ impl<'a> Converter<'a> {
                     }
                 },
                 ColumnKind::Id => {
-                    let hash = self.hasher.hash_one(text);
-                    if !text.is_empty()
-                        && !self.seen_ids.insert(hash)
-                        && self.issue(IssueKind::DuplicateId, i, line, text)
+                    let shown = value.shown();
+                    if !shown.is_empty()
+                        && !self.seen_ids.insert(self.hasher.hash_one(&shown))
+                        && self.issue(IssueKind::DuplicateId, i, line, &shown)
                     {
                         keep = false;
                     }
-                    Cell::Text((!text.is_empty()).then(|| text.to_string()))
+                    Cell::Text((!shown.is_empty()).then(|| shown.into_owned()))
                 }
                 ColumnKind::Category { .. } => {
-                    if text.is_empty() {
+                    let shown = value.shown();
+                    if shown.is_empty() {
                         Cell::Text(None)
                     } else {
-                        let code = normalise_code(text);
+                        let code = normalise_code(&shown);
                         if self.known_codes[i].contains(&code) {
                             Cell::Text(Some(code))
                         } else {
-                            self.issue(IssueKind::UnknownSegment, i, line, text);
+                            self.issue(IssueKind::UnknownSegment, i, line, &shown);
                             Cell::Text(None)
                         }
                     }
                 }
-                ColumnKind::Banded { bands } => {
-                    if text.is_empty() {
+                ColumnKind::Banded { bands } => match value.number() {
+                    Err(()) => {
+                        self.issue(IssueKind::NonNumeric, i, line, &value.shown());
                         Cell::Num(None)
-                    } else {
-                        match Self::number(text) {
-                            None => {
-                                self.issue(IssueKind::NonNumeric, i, line, text);
-                                Cell::Num(None)
-                            }
-                            Some(x) => {
-                                let inside = bands
-                                    .iter()
-                                    .any(|(lo, hi)| lo.is_none_or(|l| x >= l) && hi.is_none_or(|h| x <= h));
-                                if inside {
-                                    Cell::Num(Some(x))
-                                } else {
-                                    self.issue(IssueKind::UnknownSegment, i, line, text);
-                                    Cell::Num(None)
-                                }
-                            }
+                    }
+                    Ok(None) => Cell::Num(None),
+                    Ok(Some(x)) => {
+                        let inside = bands
+                            .iter()
+                            .any(|(lo, hi)| lo.is_none_or(|l| x >= l) && hi.is_none_or(|h| x <= h));
+                        if inside {
+                            Cell::Num(Some(x))
+                        } else {
+                            self.issue(IssueKind::UnknownSegment, i, line, &value.shown());
+                            Cell::Num(None)
                         }
                     }
-                }
+                },
             };
             row.push(cell);
         }

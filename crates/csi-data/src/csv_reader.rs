@@ -7,7 +7,7 @@ use std::path::Path;
 
 use arrow_array::RecordBatch;
 
-use crate::convert::Converter;
+use crate::convert::{Converter, Value};
 use crate::{ColumnPlan, DataError, DataPolicy, DataReport};
 
 fn open(path: &Path) -> Result<BufReader<File>, DataError> {
@@ -152,7 +152,7 @@ pub(crate) fn scan(
             columns: missing,
         });
     }
-    let mut conv = Converter::new(plan, policy);
+    let mut conv = Converter::new(plan, policy, crate::Position::Line);
     let mut rec = csv::ByteRecord::new();
     loop {
         match rdr.read_byte_record(&mut rec) {
@@ -175,9 +175,9 @@ pub(crate) fn scan(
                 ),
             ));
         }
-        let mut cells: Vec<&str> = Vec::with_capacity(index.len());
+        let mut cells: Vec<Value> = Vec::with_capacity(index.len());
         for &i in &index {
-            cells.push(utf8(path, &rec[i], line, i + 1)?);
+            cells.push(Value::Text(utf8(path, &rec[i], line, i + 1)?));
         }
         conv.push_row(&cells, line);
         if conv.batch_full() {

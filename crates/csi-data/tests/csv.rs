@@ -124,3 +124,25 @@ fn structural_problems_stop_with_the_line() {
     let err = read(b"", &DataPolicy::default()).unwrap_err();
     assert!(err.to_string().contains("empty"), "{err}");
 }
+
+#[test]
+fn parquet_values_are_checked_like_csv_cells() {
+    use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
+    use std::sync::Arc;
+    let q1: ArrayRef = Arc::new(StringArray::from(vec![Some("7"), Some("x"), None, Some("99")]));
+    let w: ArrayRef = Arc::new(Float64Array::from(vec![Some(1.0), Some(1.0), Some(-1.0), Some(2.0)]));
+    let seg: ArrayRef = Arc::new(StringArray::from(vec![Some("1"), Some("2"), Some("1"), Some("9")]));
+    let batch = RecordBatch::try_from_iter(vec![("q1", q1), ("w", w), ("seg", seg)]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("data.parquet");
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), batch.schema(), None).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+    assert_eq!(csi_data::read_header(&path).unwrap(), vec!["q1", "w", "seg"]);
+    let err = scan(&path, &plan(), &DataPolicy::default(), &mut |_| Ok(())).unwrap_err();
+    let text = err.to_string();
+    for want in ["row 2: `x`", "row 3: `-1`", "row 4: `9`"] {
+        assert!(text.contains(want), "{want} missing from {text}");
+    }
+}
