@@ -210,19 +210,25 @@ def make_mini_goldens():
     for cell, mask in cells.items():
         for node in NODE_ORDER:
             row = {"cell": cell, "node": node, **est(score[node], mask),
-                   "top_box": None, "expectation": None}
+                   "top_box": None, "expectation": None, "gap": None, "raw": None}
             if node in LEAVES and LEAVES[node][5]:
                 top = (raw[node] >= TOP_BOX_MIN).astype(float).where(raw[node].notna())
                 row["top_box"] = est(top, mask)
             if node == "coverage":
                 row["expectation"] = est(expectation, mask)
+                # Paired gap: performance - expectation per respondent, over those
+                # who answered both (so its SE accounts for the pairing).
+                row["gap"] = est(score["coverage"] - expectation, mask)
+            if node == "wait":  # a measure in its own unit: the raw mean in minutes
+                row["raw"] = est(raw["wait"], mask)
             out.append(row)
     write_json({"comment": "Goldens for tests/fixtures/mini (study.yaml + data.csv), written by "
                 "tests/goldens/make_goldens.py. Leaf score (x-min)/(max-min)*100 (reversed for "
                 "lower_is_better), empty cells and missing codes dropped; category/index score = "
                 "sum w_c*s_c / sum w_c over answered children. Estimates over respondents with a "
                 "score: weighted mean, HC1 (linearised) se, normal CI mean +- z*se, Kish effective_n. "
-                "top_box: share with raw >= 9 (0..1 scale). expectation: e1 rescaled 0-100.",
+                "top_box: share with raw >= 9 (0..1 scale). expectation: e1 rescaled 0-100. gap: "
+                "per-respondent score(q1) - score(e1) over respondents with both. raw: t4 in minutes.",
                 "confidence": CONFIDENCE, "cells": out}, ROOT / "tests/goldens/mini.json")
     return out
 

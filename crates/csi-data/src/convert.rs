@@ -27,8 +27,10 @@ pub(crate) enum Value<'a> {
 
 impl<'a> Value<'a> {
     /// The value as a number: `Ok(None)` when empty, `Err` when it is not a number.
-    /// Text accepts a decimal comma (`7,5`).
-    fn number(&self) -> Result<Option<f64>, ()> {
+    /// With `decimal_comma` (semicolon or tab files) text may use a decimal comma
+    /// (`7,5`); otherwise a comma makes it non-numeric, so a thousands separator
+    /// (`1,250`) is reported instead of silently read as 1.25.
+    fn number(&self, decimal_comma: bool) -> Result<Option<f64>, ()> {
         match self {
             Value::Empty => Ok(None),
             Value::Number(x) if x.is_finite() => Ok(Some(*x)),
@@ -40,7 +42,12 @@ impl<'a> Value<'a> {
                 }
                 t.parse::<f64>()
                     .ok()
-                    .or_else(|| t.replace(',', ".").parse::<f64>().ok())
+                    .or_else(|| {
+                        let single_comma = t.matches(',').count() == 1 && !t.contains('.');
+                        (decimal_comma && single_comma)
+                            .then(|| t.replace(',', ".").parse::<f64>().ok())
+                            .flatten()
+                    })
                     .filter(|x| x.is_finite())
                     .map(Some)
                     .ok_or(())
@@ -82,10 +89,11 @@ pub(crate) struct Converter<'a> {
     row: Vec<Cell>,
     report: DataReport,
     position: Position,
+    decimal_comma: bool,
 }
 
 impl<'a> Converter<'a> {
-    pub fn new(plan: &'a [ColumnPlan], policy: &'a DataPolicy, position: Position) -> Self {
+    pub fn new(plan: &'a [ColumnPlan], policy: &'a DataPolicy, position: Position, decimal_comma: bool) -> Self {
         let known_codes = plan
             .iter()
             .map(|c| match &c.kind {
@@ -105,6 +113,7 @@ impl<'a> Converter<'a> {
             row: Vec::with_capacity(plan.len()),
             report: DataReport::default(),
             position,
+            decimal_comma,
         };
         me.builders = me.new_builders();
         me
@@ -149,7 +158,7 @@ impl<'a> Converter<'a> {
         row.clear();
         for (i, value) in cells.iter().enumerate() {
             let cell = match &self.plan[i].kind {
-                ColumnKind::Measure { min, max, missing } => match value.number() {
+                ColumnKind::Measure { min, max, missing } => match value.number(self.decimal_comma) {
                     Err(()) => {
                         self.issue(IssueKind::NonNumeric, i, line, &value.shown());
                         Cell::Num(None)
@@ -162,7 +171,7 @@ impl<'a> Converter<'a> {
                     }
                     Ok(Some(x)) => Cell::Num(Some(x)),
                 },
-                ColumnKind::Weight => match value.number() {
+                ColumnKind::Weight => match value.number(self.decimal_comma) {
                     Ok(Some(w)) if w > 0.0 => Cell::Num(Some(w)),
                     _ => {
                         let shown = value.shown();
@@ -197,7 +206,7 @@ impl<'a> Converter<'a> {
                         }
                     }
                 }
-                ColumnKind::Banded { bands } => match value.number() {
+                ColumnKind::Banded { bands } => match value.number(self.decimal_comma) {
                     Err(()) => {
                         self.issue(IssueKind::NonNumeric, i, line, &value.shown());
                         Cell::Num(None)

@@ -1,9 +1,12 @@
 //! CSV: UTF-8 with or without BOM, comma / semicolon / tab detected from the header
 //! line, quoted fields, one header row.
 
+use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
+use std::rc::Rc;
 
 use arrow_array::RecordBatch;
 
@@ -52,6 +55,30 @@ fn prepare(path: &Path) -> Result<(BufReader<File>, u8), DataError> {
     }
     let delim = counts.iter().max_by_key(|(_, n)| *n).map(|(d, _)| *d).unwrap_or(b',');
     Ok((r, delim))
+}
+
+/// Passes bytes through and records where each newline is, so that a record's
+/// line number can be computed from its byte offset (the csv crate does not count
+/// the blank lines it skips). Only newlines not yet matched to a record are kept,
+/// so memory stays bounded by the csv crate's read-ahead.
+struct LineCounter<R> {
+    inner: R,
+    offset: u64,
+    newlines: Rc<RefCell<VecDeque<u64>>>,
+}
+
+impl<R: Read> Read for LineCounter<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut q = self.newlines.borrow_mut();
+        for (i, b) in buf[..n].iter().enumerate() {
+            if *b == b'\n' {
+                q.push_back(self.offset + i as u64);
+            }
+        }
+        self.offset += n as u64;
+        Ok(n)
+    }
 }
 
 fn reader<R: Read>(r: R, delim: u8) -> csv::Reader<R> {
@@ -136,8 +163,15 @@ pub(crate) fn scan(
     consume: &mut dyn FnMut(&RecordBatch) -> Result<(), String>,
 ) -> Result<DataReport, DataError> {
     let (r, delim) = prepare(path)?;
-    let mut rdr = reader(r, delim);
+    let newlines = Rc::new(RefCell::new(VecDeque::new()));
+    let counter = LineCounter {
+        inner: r,
+        offset: 0,
+        newlines: Rc::clone(&newlines),
+    };
+    let mut rdr = reader(counter, delim);
     let header = header_of(path, &mut rdr)?;
+    let mut lines_before = 0u64;
     let mut index = Vec::with_capacity(plan.len());
     let mut missing = Vec::new();
     for c in plan {
@@ -152,7 +186,7 @@ pub(crate) fn scan(
             columns: missing,
         });
     }
-    let mut conv = Converter::new(plan, policy, crate::Position::Line);
+    let mut conv = Converter::new(plan, policy, crate::Position::Line, delim != b',');
     let mut rec = csv::ByteRecord::new();
     loop {
         match rdr.read_byte_record(&mut rec) {
@@ -160,7 +194,18 @@ pub(crate) fn scan(
             Ok(true) => {}
             Err(e) => return Err(csv_error(path, e)),
         }
-        let line = rec.position().map(|p| p.line()).unwrap_or(0);
+        // The record ends where the reader now stands (just after its line end);
+        // its line is one more than the newlines before that line end. (A record
+        // with a quoted multi-line field is reported at its last line.)
+        let end = rdr.position().byte();
+        {
+            let mut q = newlines.borrow_mut();
+            while q.front().is_some_and(|&nl| nl + 1 < end) {
+                q.pop_front();
+                lines_before += 1;
+            }
+        }
+        let line = lines_before + 1;
         if rec.len() == 1 && rec.get(0).is_some_and(|f| f.iter().all(u8::is_ascii_whitespace)) {
             continue; // blank line
         }

@@ -123,7 +123,7 @@ pub(crate) fn scan(
         .with_batch_size(BATCH_ROWS)
         .build()
         .map_err(|e| malformed(path, format!("cannot read Parquet data: {e}")))?;
-    let mut conv = Converter::new(plan, policy, Position::Row);
+    let mut conv = Converter::new(plan, policy, Position::Row, false);
     let mut row_number = 0u64;
     for batch in reader {
         let batch = batch.map_err(|e| malformed(path, format!("cannot read Parquet data: {e}")))?;

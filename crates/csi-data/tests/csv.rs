@@ -146,3 +146,15 @@ fn parquet_values_are_checked_like_csv_cells() {
         assert!(text.contains(want), "{want} missing from {text}");
     }
 }
+
+#[test]
+fn line_numbers_count_blank_lines_and_thousands_separators_are_not_decimals() {
+    let err = read(b"q1,w,seg\n7,1,1\n\n\n\nx,1,1\n", &DataPolicy::default()).unwrap_err();
+    assert!(err.to_string().contains("line 6: `x`"), "{err}");
+    // "1,250" in a comma file is a quoted thousands-separated number, not 1.25.
+    let err = read(b"q1,w,seg\n7,\"1,250\",1\n", &DataPolicy::default()).unwrap_err();
+    assert!(err.to_string().contains("invalid weight"), "{err}");
+    // In a semicolon file a decimal comma is a decimal comma.
+    let (_, w, _) = read(b"q1;w;seg\n7;1,25;1\n", &DataPolicy::default()).unwrap();
+    assert_eq!(w, vec![1.25]);
+}

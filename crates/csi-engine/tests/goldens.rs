@@ -60,6 +60,13 @@ fn mini_study_matches_independent_implementation() {
             (None, true) => {}
             (t, _) => panic!("{what}: top box presence differs ({t:?} vs {})", g["top_box"]),
         }
+        for (name, got) in [("gap", &v.gap), ("raw", &v.raw)] {
+            match (got, g[name].is_null()) {
+                (Some(e), false) => compare(&format!("{what} {name}"), e, &g[name]),
+                (None, true) => {}
+                (e, _) => panic!("{what}: {name} presence differs ({e:?} vs {})", g[name]),
+            }
+        }
         match (&v.expectation, g["expectation"].is_null()) {
             (Some(e), false) => compare(&format!("{what} expectation"), e, &g["expectation"]),
             (None, true) => {}

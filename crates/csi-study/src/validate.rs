@@ -158,11 +158,20 @@ impl Checker<'_> {
                 Some("use letters, digits, `_`, `-` or `.` (e.g. `network_service`, `2024-Q1`)".into()),
             );
         }
-        if what == "node" && id == "index" {
+        let reserved: &[&str] = match what {
+            "node" => &["index"],
+            "wave" => &["latest", "assets"],
+            "analysis" => &["index", "results", "study"],
+            _ => &[],
+        };
+        if reserved.contains(&id.as_str()) {
             self.err(
                 &idp,
-                "`index` is reserved for the overall index",
-                Some("choose another id for this node".into()),
+                format!(
+                    "`{id}` is reserved and cannot be {} {what} id",
+                    if what.starts_with('a') { "an" } else { "a" }
+                ),
+                Some(format!("choose another id for this {what}")),
             );
         }
         if !seen.insert(id.clone()) {
@@ -178,7 +187,11 @@ impl Checker<'_> {
     fn label(&mut self, v: &Option<Label>, path: &str, fallback: &str) -> Label {
         match v {
             Some(l) => {
-                if l.get("").trim().is_empty() {
+                let empty = match l {
+                    Label::Text(t) => t.trim().is_empty(),
+                    Label::Translations(m) => m.is_empty() || m.values().any(|t| t.trim().is_empty()),
+                };
+                if empty {
                     self.err(
                         &join(path, "label"),
                         "empty label",
@@ -298,7 +311,15 @@ impl Checker<'_> {
         let scale = match &raw.scale {
             None => default.clone(),
             Some(RawScaleRef::Named(n)) => match named.get(n) {
-                Some(s) => s.clone(),
+                Some(s) => {
+                    // A measure in its own unit has no discrete points: no top box.
+                    let mut s = s.clone();
+                    if raw.unit.is_some() {
+                        s.top_box = None;
+                        s.labels.clear();
+                    }
+                    s
+                }
                 None => {
                     let near = closest(n, named.keys().map(String::as_str));
                     let help = match near.first() {
@@ -409,11 +430,22 @@ impl Checker<'_> {
 
     pub fn study(&mut self, raw: RawStudy, dir: &Path) -> Study {
         let id = self.required(&raw.id, "", "id", "telecom_2024").unwrap_or_default();
-        if !id.is_empty() && !id.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.')) {
+        if raw.id.is_some()
+            && (id.is_empty()
+                || id.starts_with('.')
+                || !id.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.')))
+        {
             self.err(
                 "id",
                 format!("study id `{id}` is not usable as a folder name"),
-                Some("use letters, digits, `_`, `-` or `.`".into()),
+                Some("use letters, digits, `_`, `-` or `.`, not starting with `.`".into()),
+            );
+        }
+        if id == "assets" {
+            self.err(
+                "id",
+                "`assets` is reserved for the site's shared files",
+                Some("choose another study id".into()),
             );
         }
         let title = self
@@ -656,7 +688,8 @@ impl Checker<'_> {
         for (i, a) in raw.analyses.iter().enumerate() {
             let p = format!("analyses[{i}]");
             let plugin = self.required(&a.plugin, &p, "plugin", "gap").unwrap_or_default();
-            let aid = a.id.clone().unwrap_or_else(|| plugin.clone());
+            let default_id = Some(a.id.clone().unwrap_or_else(|| plugin.clone()));
+            let aid = self.id(&default_id, &p, &mut HashSet::new(), "analysis");
             if !analysis_ids.insert(aid.clone()) {
                 self.err(
                     &p,
