@@ -5,6 +5,8 @@
 //! (`csi-engine`), and publish the site (`csi-site`). A study with any error is not
 //! published, and whatever was published for it before stays as it was.
 
+mod analyses;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -37,6 +39,16 @@ enum Command {
         /// A theme folder overriding the built-in default theme.
         #[arg(long)]
         theme: Option<PathBuf>,
+        /// Extra folders to search for analysis plugins.
+        #[arg(long = "plugins", value_name = "DIR")]
+        plugins: Vec<PathBuf>,
+    },
+    /// List the analysis plugins found, with version, ABI and location, and why any
+    /// library was refused.
+    Plugins {
+        /// Extra folders to search for analysis plugins.
+        #[arg(long = "plugins", value_name = "DIR")]
+        plugins: Vec<PathBuf>,
     },
     /// Validate studies and their data without writing anything.
     Check {
@@ -125,15 +137,27 @@ fn report_engine_error(study: &Study, wave: &str, e: &EngineError) {
     }
 }
 
-fn build(paths: &[PathBuf], out: &Path, theme: Option<&Path>) -> Result<bool> {
+fn build(paths: &[PathBuf], out: &Path, theme: Option<&Path>, plugin_dirs: &[PathBuf]) -> Result<bool> {
     let theme = csi_site::Theme::load(theme).context("cannot load the theme")?;
     let writer = csi_site::SiteWriter::new(out, theme, format!("csi {}", env!("CARGO_PKG_VERSION")));
     let mut ok = true;
+    let mut seen: std::collections::HashMap<String, PathBuf> = std::collections::HashMap::new();
     for path in find_studies(paths)? {
         let Some(study) = load_checked(&path) else {
             ok = false;
             continue;
         };
+        if let Some(first) = seen.get(&study.id) {
+            eprintln!(
+                "error: study id `{}` of {} is already used by {}; each study needs its own id (it names the site folder)\n",
+                study.id,
+                path.display(),
+                first.display()
+            );
+            ok = false;
+            continue;
+        }
+        seen.insert(study.id.clone(), path.clone());
         let mut results = Vec::new();
         for wave in &study.waves {
             match csi_engine::compute_wave(&study, wave) {
@@ -155,16 +179,27 @@ fn build(paths: &[PathBuf], out: &Path, theme: Option<&Path>) -> Result<bool> {
             ok = false;
             continue;
         }
-        if !study.analyses.is_empty() {
-            let names: Vec<&str> = study.analyses.iter().map(|a| a.plugin.as_str()).collect();
-            eprintln!(
-                "note: `{}` configures analyses ({}); analysis plugins are not loaded by this version, so only the index tree is reported",
-                study.id,
-                names.join(", ")
-            );
+        let registry = csi_plugin_host::Registry::discover(&analyses::plugin_dirs(plugin_dirs, Some(&study.dir)));
+        for refused in &registry.refused {
+            eprintln!("warning: {refused}");
+        }
+        let prepared = analyses::prepare(&study, &registry);
+        let pages: Vec<Vec<csi_site::AnalysisPage>> = results
+            .iter()
+            .map(|r| analyses::run_wave(&study, &prepared, r))
+            .collect();
+        for (r, wave_pages) in results.iter().zip(&pages) {
+            for page in wave_pages {
+                if let Err(e) = &page.outcome {
+                    eprintln!(
+                        "warning: analysis `{}` of `{}`, wave `{}`: {e}",
+                        page.id, study.id, r.wave
+                    );
+                }
+            }
         }
         let dir = writer
-            .publish(&study, &results)
+            .publish(&study, &results, &pages)
             .with_context(|| format!("cannot write the site of `{}`", study.id))?;
         let latest = study.waves.last().map(|w| w.id.as_str()).unwrap_or_default();
         println!(
@@ -206,7 +241,13 @@ fn check(paths: &[PathBuf]) -> Result<bool> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
-        Command::Build { paths, out, theme } => build(paths, out, theme.as_deref()),
+        Command::Build {
+            paths,
+            out,
+            theme,
+            plugins,
+        } => build(paths, out, theme.as_deref(), plugins),
+        Command::Plugins { plugins } => Ok(analyses::list(plugins)),
         Command::Check { paths } => check(paths),
     };
     match result {

@@ -22,6 +22,7 @@
 //! top-box share; indicators with an expectation column get the expectation score.
 #![deny(missing_docs)]
 
+mod context;
 mod flat;
 
 use std::collections::HashMap;
@@ -33,6 +34,7 @@ use csi_data::{ColumnKind, ColumnPlan, DataError, DataReport};
 use csi_stats::{rescale_to_100, Confidence, Direction, Estimate, WeightedMoments};
 use csi_study::{closest, Diagnostic, Label, SegmentKind, Study, Wave};
 
+pub use context::{statistics_batch, statistics_schema, study_context};
 pub use flat::{FlatNode, NodeKind};
 
 /// The id of the index (the root of the tree) in results.
@@ -75,6 +77,12 @@ pub struct CellValue {
     pub top_box: Option<Estimate>,
     /// Expectation score (0–100), for indicators with an expectation column.
     pub expectation: Option<Estimate>,
+    /// Gap = performance − expectation in 0–100 points, paired: the mean of each
+    /// respondent's difference over those who answered both, with its SE.
+    pub gap: Option<Estimate>,
+    /// The raw mean in the measure's own unit (minutes, days), for measures with a
+    /// `unit`.
+    pub raw: Option<Estimate>,
     /// Whether the base size is below the study's low-base threshold.
     pub low_base: bool,
 }
@@ -117,6 +125,22 @@ impl WaveResult {
     /// The position of the cell with `id`.
     pub fn cell_index(&self, id: &str) -> Option<usize> {
         self.cells.iter().position(|c| c.id == id)
+    }
+}
+
+/// The cell ids and labels of a segment's groups: `<segment>=<code>` for
+/// categorical segments, `<segment>=<band index>` for banded ones.
+pub fn segment_cells(s: &csi_study::Segment) -> Vec<(String, &Label)> {
+    match &s.kind {
+        SegmentKind::Categorical { values } => values
+            .iter()
+            .map(|(c, l)| (format!("{}={}", s.id, csi_study::normalise_code(c)), l))
+            .collect(),
+        SegmentKind::Banded { bands } => bands
+            .iter()
+            .enumerate()
+            .map(|(g, b)| (format!("{}={g}", s.id), &b.label))
+            .collect(),
     }
 }
 
@@ -171,8 +195,10 @@ impl Plan {
     fn new(study: &Study, wave: &Wave, nodes: &mut [FlatNode]) -> Self {
         let mut columns: Vec<ColumnPlan> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
+        // A column is read once per role: the same column used with two scales or
+        // as both an answer and a segment gets one plan entry per use.
         let mut add = |name: &str, kind: ColumnKind| -> usize {
-            *index.entry(name.to_string()).or_insert_with(|| {
+            *index.entry(format!("{name}\u{1f}{kind:?}")).or_insert_with(|| {
                 columns.push(ColumnPlan {
                     name: name.to_string(),
                     kind,
@@ -226,6 +252,8 @@ struct CellAcc {
     score: Vec<WeightedMoments>,
     top: Vec<WeightedMoments>,
     expect: Vec<WeightedMoments>,
+    gap: Vec<WeightedMoments>,
+    raw: Vec<WeightedMoments>,
 }
 
 /// Computes every figure of `wave`.
@@ -250,13 +278,9 @@ pub fn compute_wave(study: &Study, wave: &Wave) -> Result<WaveResult, EngineErro
     let mut seg_offset = Vec::new();
     for s in &study.segments {
         seg_offset.push(cells.len());
-        let keys: Vec<String> = match &s.kind {
-            SegmentKind::Categorical { values } => values.iter().map(|(c, _)| csi_study::normalise_code(c)).collect(),
-            SegmentKind::Banded { bands } => (0..bands.len()).map(|g| g.to_string()).collect(),
-        };
-        for (g, (label, key)) in s.group_labels().into_iter().zip(keys).enumerate() {
+        for (g, (key, label)) in segment_cells(s).into_iter().enumerate() {
             cells.push(Cell {
-                id: format!("{}={key}", s.id),
+                id: key,
                 segment: Some(s.id.clone()),
                 group: Some(g),
                 label: label.clone(),
@@ -267,6 +291,11 @@ pub fn compute_wave(study: &Study, wave: &Wave) -> Result<WaveResult, EngineErro
         score: vec![WeightedMoments::new(50.0); nodes.len()],
         top: vec![WeightedMoments::new(0.5); nodes.len()],
         expect: vec![WeightedMoments::new(50.0); nodes.len()],
+        gap: vec![WeightedMoments::new(0.0); nodes.len()],
+        raw: nodes
+            .iter()
+            .map(|n| WeightedMoments::new(n.leaf.as_ref().map_or(0.0, |l| (l.min + l.max) / 2.0)))
+            .collect(),
     };
     let mut acc = vec![empty; cells.len()];
 
@@ -367,7 +396,14 @@ pub fn compute_wave(study: &Study, wave: &Wave) -> Result<WaveResult, EngineErro
                             a.top[i].add(if hit { 1.0 } else { 0.0 }, w);
                         }
                         if let Some(e) = exp.filter(|e| !e.is_null(row)) {
-                            a.expect[i].add(rescale_to_100(e.value(row), leaf.min, leaf.max, leaf.direction), w);
+                            let expected = rescale_to_100(e.value(row), leaf.min, leaf.max, leaf.direction);
+                            a.expect[i].add(expected, w);
+                            if let Some(s) = scores[i] {
+                                a.gap[i].add(s - expected, w);
+                            }
+                        }
+                        if leaf.unit.is_some() && !col.is_null(row) {
+                            a.raw[i].add(col.value(row), w);
                         }
                     }
                 }
@@ -396,6 +432,10 @@ pub fn compute_wave(study: &Study, wave: &Wave) -> Result<WaveResult, EngineErro
                         expectation: leaf
                             .filter(|l| l.expectation.is_some())
                             .map(|_| a.expect[i].estimate(confidence)),
+                        gap: leaf
+                            .filter(|l| l.expectation.is_some())
+                            .map(|_| a.gap[i].estimate(confidence)),
+                        raw: leaf.filter(|l| l.unit.is_some()).map(|_| a.raw[i].estimate(confidence)),
                     }
                 })
                 .collect();

@@ -23,6 +23,7 @@
 //! leaves a half-written study over a good one.
 #![deny(missing_docs)]
 
+pub mod blocks;
 pub mod chart;
 pub mod markdown;
 mod text;
@@ -37,6 +38,7 @@ use csi_engine::{NodeKind, WaveResult, INDEX_ID};
 use csi_stats::Estimate;
 use csi_study::{BenchmarkKind, Study};
 
+pub use blocks::AnalysisPage;
 pub use theme::Theme;
 
 /// Why a site could not be written.
@@ -63,6 +65,12 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SiteError + '_ {
         path: path.to_path_buf(),
         source,
     }
+}
+
+/// A confidence level as a percentage: 0.95 → `95%`, 0.995 → `99.5%`.
+fn percent(level: f64) -> String {
+    let p = (level * 1000.0).round() / 10.0;
+    format!("{p}%")
 }
 
 /// Formats a 0–100 score.
@@ -138,13 +146,19 @@ impl SiteWriter {
 
     /// Renders every wave of `study` and swaps the result into `<out>/<study id>/`
     /// atomically; then refreshes the site index.
-    pub fn publish(&self, study: &Study, results: &[WaveResult]) -> Result<PathBuf, SiteError> {
+    /// `analyses[i]` holds the analysis outcomes of wave `i` (may be empty).
+    pub fn publish(
+        &self,
+        study: &Study,
+        results: &[WaveResult],
+        analyses: &[Vec<AnalysisPage>],
+    ) -> Result<PathBuf, SiteError> {
         fs::create_dir_all(&self.out).map_err(io(&self.out))?;
         let staging = self.out.join(format!(".csi-staging-{}", study.id));
         if staging.exists() {
             fs::remove_dir_all(&staging).map_err(io(&staging))?;
         }
-        let written = self.render_study(study, results, &staging);
+        let written = self.render_study(study, results, analyses, &staging);
         if let Err(e) = written {
             let _ = fs::remove_dir_all(&staging);
             return Err(e);
@@ -153,14 +167,29 @@ impl SiteWriter {
         let target = self.out.join(&study.id);
         let old = self.out.join(format!(".csi-old-{}", study.id));
         if old.exists() {
-            fs::remove_dir_all(&old).map_err(io(&old))?;
+            if target.exists() {
+                fs::remove_dir_all(&old).map_err(io(&old))?;
+            } else {
+                // A previous run stopped between its two renames: `old` is the only
+                // published copy. Put it back before anything else.
+                fs::rename(&old, &target).map_err(io(&old))?;
+            }
         }
         if target.exists() {
             fs::rename(&target, &old).map_err(io(&target))?;
         }
-        fs::rename(&staging, &target).map_err(io(&staging))?;
+        if let Err(e) = fs::rename(&staging, &target) {
+            if old.exists() {
+                let _ = fs::rename(&old, &target);
+            }
+            return Err(SiteError::Io {
+                path: staging,
+                source: e,
+            });
+        }
         if old.exists() {
-            fs::remove_dir_all(&old).map_err(io(&old))?;
+            // The new site is in place; a leftover old copy is only clutter.
+            let _ = fs::remove_dir_all(&old);
         }
         self.write_index()?;
         Ok(target)
@@ -203,7 +232,13 @@ impl SiteWriter {
         ctx
     }
 
-    fn render_study(&self, study: &Study, results: &[WaveResult], dir: &Path) -> Result<(), SiteError> {
+    fn render_study(
+        &self,
+        study: &Study,
+        results: &[WaveResult],
+        analyses: &[Vec<AnalysisPage>],
+        dir: &Path,
+    ) -> Result<(), SiteError> {
         fs::create_dir_all(dir).map_err(io(dir))?;
         let summary = match &study.narrative.summary {
             Some(p) => Some(markdown::to_html(&fs::read_to_string(p).map_err(io(p))?)),
@@ -216,9 +251,14 @@ impl SiteWriter {
                 None => None,
             };
             let prev = i.checked_sub(1).map(|j| (&study.waves[j], &results[j]));
-            let html = self.render_wave(study, result, prev, summary.as_deref(), notes.as_deref())?;
+            let pages = analyses.get(i).map(Vec::as_slice).unwrap_or(&[]);
+            let html = self.render_wave(study, result, prev, summary.as_deref(), notes.as_deref(), pages)?;
             let wdir = dir.join(&wave.id);
             fs::create_dir_all(&wdir).map_err(io(&wdir))?;
+            for page in pages {
+                let html = self.render_analysis(study, &wave.id, page)?;
+                fs::write(wdir.join(format!("{}.html", page.id)), html).map_err(io(&wdir))?;
+            }
             fs::write(wdir.join("index.html"), html).map_err(io(&wdir))?;
             let json = serde_json::to_string_pretty(result).expect("results serialise");
             fs::write(wdir.join("results.json"), json).map_err(io(&wdir))?;
@@ -242,6 +282,7 @@ impl SiteWriter {
             })
             .collect();
         ctx.insert("waves", &rows);
+        ctx.insert("confidence", &percent(study.settings.confidence));
         let latest = study.waves.last().expect("validated: at least one wave");
         ctx.insert("latest_label", study.text(&latest.label));
         fs::write(dir.join("index.html"), self.theme.render("study.html", &ctx)?).map_err(io(dir))?;
@@ -278,6 +319,7 @@ impl SiteWriter {
         prev: Option<(&csi_study::Wave, &WaveResult)>,
         summary: Option<&str>,
         notes: Option<&str>,
+        analyses: &[AnalysisPage],
     ) -> Result<String, SiteError> {
         let lang = study.language.as_str();
         let t = text::strings(lang);
@@ -298,7 +340,14 @@ impl SiteWriter {
             let p = &pr.series(INDEX_ID).expect("index").values[0].score;
             if let (Some(a), Some(b)) = (head.mean, p.mean) {
                 headline["change"] = signed(a - b).into();
-                headline["change_class"] = (if a >= b { "up" } else { "down" }).into();
+                headline["change_class"] = (if (a - b).abs() < 0.05 {
+                    "same"
+                } else if a > b {
+                    "up"
+                } else {
+                    "down"
+                })
+                .into();
                 headline["prev_label"] = study.text(&pw.label).into();
             }
         }
@@ -353,10 +402,7 @@ impl SiteWriter {
         for s in &r.series {
             let v = &s.values[0];
             let node = &s.node;
-            let gap = match (v.score.mean, v.expectation.as_ref().and_then(|e| e.mean)) {
-                (Some(p), Some(e)) => Some(p - e),
-                _ => None,
-            };
+            let gap = v.gap.as_ref().and_then(|g| g.mean);
             tree.push(TreeRow {
                 id: node.id.clone(),
                 label: study.text(&node.label).to_string(),
@@ -373,7 +419,12 @@ impl SiteWriter {
                 } else {
                     String::new()
                 },
-                unit: node.leaf.as_ref().and_then(|l| l.unit.clone()),
+                unit: node.leaf.as_ref().and_then(|l| l.unit.clone()).map(|u| {
+                    match v.raw.as_ref().and_then(|r| r.mean) {
+                        Some(m) => format!("{u}; {} {m:.1} {u}", t["raw_mean"]),
+                        None => u,
+                    }
+                }),
                 score: score(&v.score),
                 ci: interval(&v.score),
                 n: v.score.n,
@@ -395,15 +446,16 @@ impl SiteWriter {
             .node
             .children
             .iter()
-            .map(|&c| {
+            .filter_map(|&c| {
                 let s = &r.series[c];
                 let e = &s.values[0].score;
-                chart::Bar {
+                // A category nobody answered has no bar (never a zero bar).
+                Some(chart::Bar {
                     label: study.text(&s.node.label).to_string(),
-                    value: e.mean.unwrap_or(0.0),
+                    value: e.mean?,
                     low: e.ci_low,
                     high: e.ci_high,
-                }
+                })
             })
             .collect();
         let title = format!("{} · {}", t["categories"], study.text(&wave.label));
@@ -448,13 +500,58 @@ impl SiteWriter {
         ctx.insert("segments", &segments);
         ctx.insert("summary_html", &summary);
         ctx.insert("notes_html", &notes);
-        ctx.insert("confidence", &format!("{:.0}%", r.confidence * 100.0));
+        ctx.insert("confidence", &percent(r.confidence));
         ctx.insert("low_base", &r.low_base);
         let issues: Vec<String> = r.data.issues.iter().map(|i| i.to_string()).collect();
         ctx.insert("data_issues", &issues);
-        let analyses: Vec<&str> = study.analyses.iter().map(|a| a.id.as_str()).collect();
-        ctx.insert("analyses", &analyses.join(", "));
+        let links: Vec<serde_json::Value> = analyses
+            .iter()
+            .map(|a| {
+                serde_json::json!({
+                    "href": format!("{}.html", a.id),
+                    "title": a.outcome.as_ref().ok().and_then(|r| r.title.clone()).unwrap_or_else(|| a.id.clone()),
+                    "plugin": a.plugin,
+                    "error": a.outcome.as_ref().err(),
+                })
+            })
+            .collect();
+        ctx.insert("analyses", &links);
         self.theme.render("wave.html", &ctx)
+    }
+
+    fn render_analysis(&self, study: &Study, wave_id: &str, page: &AnalysisPage) -> Result<String, SiteError> {
+        let mut ctx = self.study_context(study, "../../");
+        let wave = study.waves.iter().find(|w| w.id == wave_id).expect("wave of study");
+        ctx.insert(
+            "waves",
+            &study
+                .waves
+                .iter()
+                .map(|w| WaveLink {
+                    id: w.id.clone(),
+                    label: study.text(&w.label).to_string(),
+                    href: format!("../{}/{}.html", w.id, page.id),
+                    current: w.id == wave_id,
+                })
+                .collect::<Vec<_>>(),
+        );
+        ctx.insert("wave_label", study.text(&wave.label));
+        ctx.insert("analysis_id", &page.id);
+        ctx.insert("plugin", &page.plugin);
+        ctx.insert("plugin_version", &page.plugin_version);
+        match &page.outcome {
+            Ok(report) => {
+                ctx.insert("title", report.title.as_deref().unwrap_or(&page.id));
+                ctx.insert("blocks_html", &blocks::render(report, self.theme.palette()));
+                ctx.insert("error", &Option::<String>::None);
+            }
+            Err(e) => {
+                ctx.insert("title", &page.id);
+                ctx.insert("blocks_html", "");
+                ctx.insert("error", &Some(e));
+            }
+        }
+        self.theme.render("analysis.html", &ctx)
     }
 
     /// Rewrites `<out>/index.html` listing every study folder that has a `study.json`.
@@ -491,7 +588,7 @@ impl SiteWriter {
 }
 
 /// Adds a role, a title and a text alternative to an SVG chart.
-fn accessible_svg(svg: &str, title: &str, alt: &str) -> String {
+pub(crate) fn accessible_svg(svg: &str, title: &str, alt: &str) -> String {
     let Some(end) = svg.find('>') else {
         return svg.to_string();
     };

@@ -7,7 +7,11 @@ use std::path::Path;
 use crate::chart::Palette;
 use crate::SiteError;
 
-const DEFAULT_TEMPLATES: [(&str, &str); 4] = [
+const DEFAULT_TEMPLATES: [(&str, &str); 5] = [
+    (
+        "analysis.html",
+        include_str!("../../../themes/default/templates/analysis.html"),
+    ),
     ("base.html", include_str!("../../../themes/default/templates/base.html")),
     ("wave.html", include_str!("../../../themes/default/templates/wave.html")),
     (

@@ -1,0 +1,276 @@
+//! # csi-blocks: what an analysis says, without saying how it looks
+//!
+//! Analyses (built-in or third-party plugins) return a [`Report`]: a list of
+//! declarative [`Block`]s — headline figures, tables with per-cell flags, chart
+//! specifications and markdown findings. The site renders every block with the
+//! study's theme, so a plugin's output looks native and a plugin never writes HTML.
+//!
+//! Blocks cross the plugin boundary as JSON; this crate is their schema (serde),
+//! versioned by [`BLOCKS_VERSION`], together with the other JSON messages of the
+//! plugin protocol ([`wire`]: the request a plugin receives and the description it
+//! gives of itself). Unknown fields are rejected so that a typo in a
+//! plugin shows up as an error instead of silently missing output.
+#![deny(missing_docs)]
+
+use serde::{Deserialize, Serialize};
+
+pub mod wire;
+
+/// Version of the block schema. Additions are backwards compatible within a version.
+pub const BLOCKS_VERSION: u32 = 1;
+
+/// What an analysis returns for one wave.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Report {
+    /// Title of the analysis page (e.g. "Gap analysis").
+    #[serde(default)]
+    pub title: Option<String>,
+    /// The blocks, in display order.
+    pub blocks: Vec<Block>,
+}
+
+/// One piece of report content.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Block {
+    /// A headline figure, e.g. an index with its interval.
+    Headline {
+        /// What the figure is.
+        label: String,
+        /// The figure.
+        value: f64,
+        /// Decimals to show.
+        #[serde(default = "one")]
+        decimals: u8,
+        /// A line under the figure (interval, base size, change).
+        #[serde(default)]
+        note: Option<String>,
+    },
+    /// A table.
+    Table(Table),
+    /// A chart specification.
+    Chart(Chart),
+    /// Findings in markdown (rendered with the site's markdown options; raw HTML is
+    /// escaped for plugin output).
+    Markdown {
+        /// The markdown text.
+        text: String,
+    },
+}
+
+fn one() -> u8 {
+    1
+}
+
+/// A flag on a table cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Flag {
+    /// Significantly higher than the comparison.
+    SigUp,
+    /// Significantly lower than the comparison.
+    SigDown,
+    /// Base size below the study's low-base threshold.
+    LowBase,
+    /// A weak cell worth attention (e.g. a segment × indicator shortfall).
+    Weak,
+}
+
+/// A table cell: a number (formatted by the site), a text, or empty.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Cell {
+    /// A number.
+    Number(f64),
+    /// A text.
+    Text(String),
+    /// Nothing.
+    Empty(()),
+}
+
+/// How a column's numbers are shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ColumnKind {
+    /// Text.
+    #[default]
+    Text,
+    /// A number with `decimals`.
+    Number,
+    /// A 0–1 share shown as a percentage.
+    Percent,
+    /// A whole number (base sizes).
+    Count,
+}
+
+/// A table column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Column {
+    /// Header text.
+    pub label: String,
+    /// How values are shown.
+    #[serde(default)]
+    pub kind: ColumnKind,
+    /// Decimals for numbers and percentages.
+    #[serde(default = "one")]
+    pub decimals: u8,
+}
+
+/// A table row: its cells, and optional flags per cell (same length or empty).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Row {
+    /// One cell per column.
+    pub cells: Vec<Cell>,
+    /// Flags per cell; empty for none.
+    #[serde(default)]
+    pub flags: Vec<Vec<Flag>>,
+}
+
+/// A table block.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Table {
+    /// Caption.
+    pub title: String,
+    /// Columns.
+    pub columns: Vec<Column>,
+    /// Rows.
+    pub rows: Vec<Row>,
+    /// A note under the table (method, tests used, corrections).
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// A named series of values for a chart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Series {
+    /// Legend label.
+    pub name: String,
+    /// One value per category (null for none).
+    pub values: Vec<Option<f64>>,
+    /// Lower interval limits (optional, same length).
+    #[serde(default)]
+    pub low: Vec<Option<f64>>,
+    /// Upper interval limits (optional, same length).
+    #[serde(default)]
+    pub high: Vec<Option<f64>>,
+}
+
+/// A labelled point of a scatter chart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Point {
+    /// Label next to the point.
+    pub label: String,
+    /// x value.
+    pub x: f64,
+    /// y value.
+    pub y: f64,
+}
+
+/// The kinds of chart the site draws.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ChartKind {
+    /// Horizontal bars, one series, optional intervals.
+    Bar {
+        /// Category labels.
+        categories: Vec<String>,
+        /// The series (the first is drawn).
+        series: Vec<Series>,
+    },
+    /// Grouped bars: several series per category.
+    GroupedBar {
+        /// Category labels.
+        categories: Vec<String>,
+        /// The series.
+        series: Vec<Series>,
+    },
+    /// Bars diverging from zero (gaps).
+    DivergingBar {
+        /// Category labels.
+        categories: Vec<String>,
+        /// The series (the first is drawn).
+        series: Vec<Series>,
+    },
+    /// Lines across ordered categories (waves), with optional interval bands.
+    Line {
+        /// Category labels (waves).
+        categories: Vec<String>,
+        /// The series.
+        series: Vec<Series>,
+    },
+    /// Labelled points with optional quadrant lines.
+    Scatter {
+        /// The points.
+        points: Vec<Point>,
+        /// x axis label.
+        x_label: String,
+        /// y axis label.
+        y_label: String,
+        /// Vertical quadrant line.
+        #[serde(default)]
+        x_line: Option<f64>,
+        /// Horizontal quadrant line.
+        #[serde(default)]
+        y_line: Option<f64>,
+    },
+    /// A matrix of values (rows × columns), e.g. segment × indicator.
+    Heatmap {
+        /// Row labels.
+        rows: Vec<String>,
+        /// Column labels.
+        columns: Vec<String>,
+        /// Values, row-major.
+        values: Vec<Vec<Option<f64>>>,
+    },
+}
+
+/// A chart block. (Unknown fields cannot be rejected here: serde does not combine
+/// that with the flattened chart kind.)
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Chart {
+    /// Title.
+    pub title: String,
+    /// What to draw.
+    #[serde(flatten)]
+    pub spec: ChartKind,
+    /// Text alternative; the site derives one from the data when absent.
+    #[serde(default)]
+    pub alt: Option<String>,
+}
+
+impl Report {
+    /// Parses a report from JSON, rejecting unknown fields.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_strictness() {
+        let json = r#"{"title":"T","blocks":[
+            {"type":"headline","label":"CSI","value":67.2},
+            {"type":"markdown","text":"**ok**"},
+            {"type":"table","title":"t","columns":[{"label":"a"},{"label":"n","kind":"count"}],
+             "rows":[{"cells":["x",12],"flags":[[],["low_base"]]},{"cells":[null,3]}]},
+            {"type":"chart","title":"c","kind":"bar","categories":["a"],"series":[{"name":"s","values":[1.5]}]}
+        ]}"#;
+        let r = Report::from_json(json.as_bytes()).unwrap();
+        assert_eq!(r.blocks.len(), 4);
+        let again = Report::from_json(serde_json::to_string(&r).unwrap().as_bytes()).unwrap();
+        assert_eq!(r, again);
+        assert!(
+            Report::from_json(br#"{"blocks":[{"type":"headline","label":"x","value":1,"colour":"red"}]}"#).is_err()
+        );
+        assert!(Report::from_json(br#"{"blocks":[{"type":"video"}]}"#).is_err());
+    }
+}

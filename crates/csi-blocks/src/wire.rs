@@ -1,0 +1,246 @@
+//! The JSON messages of the plugin protocol besides the report: what a plugin says
+//! about itself ([`Description`]) and what it is asked to do ([`Request`]).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the request/description messages.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Which inputs a plugin needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Inputs {
+    /// The host's precomputed statistics only (one streaming pass serves all such
+    /// plugins).
+    #[default]
+    Statistics,
+    /// Respondent rows only.
+    Rows,
+    /// Both.
+    Both,
+}
+
+impl Inputs {
+    /// Whether the statistics stream is wanted.
+    pub fn statistics(self) -> bool {
+        matches!(self, Inputs::Statistics | Inputs::Both)
+    }
+    /// Whether the rows stream is wanted.
+    pub fn rows(self) -> bool {
+        matches!(self, Inputs::Rows | Inputs::Both)
+    }
+}
+
+/// The type of an option value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OptionType {
+    /// A text.
+    String,
+    /// A number.
+    Number,
+    /// true / false.
+    Boolean,
+    /// A list of texts.
+    StringList,
+}
+
+impl OptionType {
+    /// Whether `v` has this type.
+    pub fn accepts(self, v: &serde_json::Value) -> bool {
+        match self {
+            OptionType::String => v.is_string(),
+            OptionType::Number => v.is_number(),
+            OptionType::Boolean => v.is_boolean(),
+            OptionType::StringList => v.as_array().is_some_and(|a| a.iter().all(|x| x.is_string())),
+        }
+    }
+}
+
+/// One option a plugin accepts from the study.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptionSpec {
+    /// Its type.
+    #[serde(rename = "type")]
+    pub kind: OptionType,
+    /// What it does.
+    pub description: String,
+    /// Whether the study must give it.
+    #[serde(default)]
+    pub required: bool,
+    /// The value used when the study does not give it.
+    #[serde(default)]
+    pub default: Option<serde_json::Value>,
+}
+
+/// What a plugin says about itself from `describe`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Description {
+    /// Protocol version the plugin speaks.
+    pub protocol: u32,
+    /// The inputs it needs.
+    #[serde(default)]
+    pub inputs: Inputs,
+    /// The options it accepts, by name.
+    #[serde(default)]
+    pub options: BTreeMap<String, OptionSpec>,
+}
+
+impl Description {
+    /// A description asking for statistics only, with no options.
+    pub fn statistics() -> Self {
+        Description {
+            protocol: PROTOCOL_VERSION,
+            inputs: Inputs::Statistics,
+            options: BTreeMap::new(),
+        }
+    }
+
+    /// Adds an option.
+    pub fn option(
+        mut self,
+        name: &str,
+        kind: OptionType,
+        description: &str,
+        default: Option<serde_json::Value>,
+    ) -> Self {
+        self.options.insert(
+            name.to_string(),
+            OptionSpec {
+                kind,
+                description: description.to_string(),
+                required: false,
+                default,
+            },
+        );
+        self
+    }
+}
+
+/// A node of the indicator tree (or an overall item) as plugins see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeInfo {
+    /// Node id (`index` for the root).
+    pub id: String,
+    /// Label in the study's language.
+    pub label: String,
+    /// `index`, `category`, `indicator` or `overall`.
+    pub kind: String,
+    /// 0 for the index and overall items.
+    pub depth: usize,
+    /// Parent id.
+    pub parent: Option<String>,
+    /// Weight among siblings (normalised).
+    pub weight: f64,
+    /// Optional grouping (e.g. SERVQUAL dimension).
+    pub dimension: Option<String>,
+    /// Unit for non-scale measures.
+    pub unit: Option<String>,
+    /// Whether lower raw values are better.
+    pub lower_is_better: bool,
+    /// Whether the indicator has an expectation column.
+    pub has_expectation: bool,
+}
+
+/// One group of a segment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupInfo {
+    /// The cell id used in the statistics table (`customer_type=2`).
+    pub cell: String,
+    /// Label.
+    pub label: String,
+}
+
+/// A segment as plugins see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SegmentInfo {
+    /// Segment id.
+    pub id: String,
+    /// Label.
+    pub label: String,
+    /// Groups in order.
+    pub groups: Vec<GroupInfo>,
+}
+
+/// A wave as plugins see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WaveInfo {
+    /// Wave id.
+    pub id: String,
+    /// Label.
+    pub label: String,
+}
+
+/// A benchmark as plugins see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BenchmarkInfo {
+    /// Id.
+    pub id: String,
+    /// Label.
+    pub label: String,
+    /// `competitor` or `industry`.
+    pub kind: String,
+    /// Index value by wave id.
+    pub values: BTreeMap<String, f64>,
+}
+
+/// The study as plugins see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StudyContext {
+    /// Study id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Language of labels.
+    pub language: String,
+    /// The index, the tree in pre-order, then overall items.
+    pub nodes: Vec<NodeInfo>,
+    /// Segments.
+    pub segments: Vec<SegmentInfo>,
+    /// All waves of the study, in order.
+    pub waves: Vec<WaveInfo>,
+    /// Benchmarks.
+    pub benchmarks: Vec<BenchmarkInfo>,
+    /// Confidence level for intervals and tests.
+    pub confidence: f64,
+    /// Low-base threshold.
+    pub low_base: u64,
+}
+
+/// What a plugin is asked to do: analyse `wave` of `study` with `options`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Request {
+    /// Protocol version.
+    pub protocol: u32,
+    /// The analysis id in the study.
+    pub analysis: String,
+    /// The wave to analyse.
+    pub wave: String,
+    /// The study.
+    pub study: StudyContext,
+    /// Options from the study, with the plugin's defaults filled in.
+    pub options: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Columns of the statistics table a plugin receives (one row per wave × cell ×
+/// series × measure). `measure` is `score` (0–100), `top_box` (0–1),
+/// `expectation` (0–100), `gap` (paired performance − expectation, 0–100 points) or
+/// `raw` (the mean in the measure's own unit); `cell` is `all` or `<segment>=<group>`.
+pub const STATISTICS_COLUMNS: [&str; 12] = [
+    "wave",
+    "cell",
+    "node",
+    "measure",
+    "n",
+    "sum_w",
+    "sum_w2",
+    "mean",
+    "se",
+    "ci_low",
+    "ci_high",
+    "effective_n",
+];

@@ -1,0 +1,141 @@
+//! Running a study's analyses: find the plugins, check the study's options against
+//! what each plugin accepts (before anything runs), then run every analysis on every
+//! wave. A missing plugin, bad options, an error or a panic fail that analysis only.
+
+use std::path::{Path, PathBuf};
+
+use csi_blocks::wire::{Request, PROTOCOL_VERSION};
+use csi_engine::WaveResult;
+use csi_plugin_host::{Origin, Plugin, Registry};
+use csi_site::AnalysisPage;
+use csi_study::Study;
+
+/// Plugin folders: next to the csi executable (bundled), then `--plugins` folders
+/// and `CSI_PLUGIN_PATH` entries, then the study's own `plugins/` folder.
+pub fn plugin_dirs(extra: &[PathBuf], study_dir: Option<&Path>) -> Vec<(PathBuf, Origin)> {
+    let mut dirs = Vec::new();
+    if let Some(exe_dir) = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+    {
+        dirs.push((exe_dir.join("plugins"), Origin::Bundled));
+        dirs.push((exe_dir, Origin::Bundled));
+    }
+    dirs.extend(extra.iter().map(|d| (d.clone(), Origin::External)));
+    if let Some(path) = std::env::var_os("CSI_PLUGIN_PATH") {
+        dirs.extend(std::env::split_paths(&path).map(|d| (d, Origin::External)));
+    }
+    if let Some(dir) = study_dir {
+        dirs.push((dir.join("plugins"), Origin::External));
+    }
+    dirs
+}
+
+/// An analysis ready to run, or why it cannot.
+pub struct Prepared<'a> {
+    id: String,
+    plugin_name: String,
+    ready: Result<(&'a Plugin, serde_json::Map<String, serde_json::Value>), String>,
+}
+
+/// Resolves every analysis of `study` against `registry`.
+pub fn prepare<'a>(study: &Study, registry: &'a Registry) -> Vec<Prepared<'a>> {
+    study
+        .analyses
+        .iter()
+        .map(|spec| {
+            let ready = match registry.get(&spec.plugin) {
+                None => Err(format!(
+                    "no plugin named `{}` was found{}",
+                    spec.plugin,
+                    if registry.plugins.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            " (found: {})",
+                            registry
+                                .plugins
+                                .iter()
+                                .map(|p| p.name.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    }
+                )),
+                Some(p) => p
+                    .resolve_options(&spec.id, &spec.options)
+                    .map(|o| (p, o))
+                    .map_err(|e| e.to_string()),
+            };
+            Prepared {
+                id: spec.id.clone(),
+                plugin_name: spec.plugin.clone(),
+                ready,
+            }
+        })
+        .collect()
+}
+
+/// Runs the prepared analyses on one wave.
+pub fn run_wave(study: &Study, prepared: &[Prepared<'_>], result: &WaveResult) -> Vec<AnalysisPage> {
+    let context = csi_engine::study_context(study);
+    let batch = csi_engine::statistics_batch(result);
+    prepared
+        .iter()
+        .map(|a| {
+            let outcome = match &a.ready {
+                Err(e) => Err(e.clone()),
+                Ok((plugin, options)) => {
+                    let request = Request {
+                        protocol: PROTOCOL_VERSION,
+                        analysis: a.id.clone(),
+                        wave: result.wave.clone(),
+                        study: context.clone(),
+                        options: options.clone(),
+                    };
+                    plugin
+                        .run(&request, (csi_engine::statistics_schema(), vec![batch.clone()]), None)
+                        .map_err(|e| e.to_string())
+                }
+            };
+            AnalysisPage {
+                id: a.id.clone(),
+                plugin: a.plugin_name.clone(),
+                plugin_version: a.ready.as_ref().ok().map(|(p, _)| p.version.clone()),
+                outcome,
+            }
+        })
+        .collect()
+}
+
+/// `csi plugins`: what was found, and what was refused and why.
+pub fn list(extra: &[PathBuf]) -> bool {
+    let dirs = plugin_dirs(extra, None);
+    let registry = Registry::discover(&dirs);
+    println!(
+        "searched: {}",
+        dirs.iter()
+            .map(|(d, _)| d.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if registry.plugins.is_empty() {
+        println!("no plugins found");
+    }
+    for p in &registry.plugins {
+        println!(
+            "{:<12} {:<8} ABI {}.{}  {:?}  {}\n             {}",
+            p.name,
+            p.version,
+            p.abi.0,
+            p.abi.1,
+            p.origin,
+            p.path.display(),
+            p.summary
+        );
+    }
+    for r in &registry.refused {
+        println!("refused: {r}");
+    }
+    registry.refused.is_empty()
+}

@@ -1,0 +1,166 @@
+//! What analyses receive: the study as a [`StudyContext`] and a wave's figures as
+//! the Arrow statistics table (`csi_blocks::wire::STATISTICS_COLUMNS`).
+
+use std::sync::Arc;
+
+use arrow_array::builder::{Float64Builder, StringBuilder, UInt64Builder};
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+
+use csi_blocks::wire::{BenchmarkInfo, GroupInfo, NodeInfo, SegmentInfo, StudyContext, WaveInfo};
+use csi_stats::{Direction, Estimate};
+use csi_study::{BenchmarkKind, Study};
+
+use crate::{flat, NodeKind, WaveResult};
+
+/// The study as plugins see it (labels in the study's language).
+pub fn study_context(study: &Study) -> StudyContext {
+    let nodes = flat::flatten(study);
+    let node_infos = nodes
+        .iter()
+        .map(|n| NodeInfo {
+            id: n.id.clone(),
+            label: study.text(&n.label).to_string(),
+            kind: match n.kind {
+                NodeKind::Index => "index",
+                NodeKind::Category => "category",
+                NodeKind::Indicator => "indicator",
+                NodeKind::Overall => "overall",
+            }
+            .to_string(),
+            depth: n.depth,
+            parent: n.parent.map(|p| nodes[p].id.clone()),
+            weight: n.weight,
+            dimension: n.dimension.clone(),
+            unit: n.leaf.as_ref().and_then(|l| l.unit.clone()),
+            lower_is_better: n.leaf.as_ref().is_some_and(|l| l.direction == Direction::LowerIsBetter),
+            has_expectation: n.leaf.as_ref().is_some_and(|l| l.expectation_name.is_some()),
+        })
+        .collect();
+    let segments = study
+        .segments
+        .iter()
+        .map(|s| SegmentInfo {
+            id: s.id.clone(),
+            label: study.text(&s.label).to_string(),
+            groups: crate::segment_cells(s)
+                .into_iter()
+                .map(|(cell, label)| GroupInfo {
+                    cell,
+                    label: study.text(label).to_string(),
+                })
+                .collect(),
+        })
+        .collect();
+    StudyContext {
+        id: study.id.clone(),
+        title: study.text(&study.title).to_string(),
+        language: study.language.clone(),
+        nodes: node_infos,
+        segments,
+        waves: study
+            .waves
+            .iter()
+            .map(|w| WaveInfo {
+                id: w.id.clone(),
+                label: study.text(&w.label).to_string(),
+            })
+            .collect(),
+        benchmarks: study
+            .benchmarks
+            .iter()
+            .map(|b| BenchmarkInfo {
+                id: b.id.clone(),
+                label: study.text(&b.label).to_string(),
+                kind: match b.kind {
+                    BenchmarkKind::Competitor => "competitor",
+                    BenchmarkKind::Industry => "industry",
+                }
+                .to_string(),
+                values: b.values.clone(),
+            })
+            .collect(),
+        confidence: study.settings.confidence,
+        low_base: study.settings.low_base,
+    }
+}
+
+/// The schema of the statistics table.
+pub fn statistics_schema() -> SchemaRef {
+    let text = |n: &str| Field::new(n, DataType::Utf8, false);
+    let num = |n: &str| Field::new(n, DataType::Float64, true);
+    Arc::new(Schema::new(vec![
+        text("wave"),
+        text("cell"),
+        text("node"),
+        text("measure"),
+        Field::new("n", DataType::UInt64, false),
+        num("sum_w"),
+        num("sum_w2"),
+        num("mean"),
+        num("se"),
+        num("ci_low"),
+        num("ci_high"),
+        num("effective_n"),
+    ]))
+}
+
+/// A wave's figures as one Arrow batch: a row per cell × series × measure.
+pub fn statistics_batch(result: &WaveResult) -> RecordBatch {
+    let mut wave = StringBuilder::new();
+    let mut cell = StringBuilder::new();
+    let mut node = StringBuilder::new();
+    let mut measure = StringBuilder::new();
+    let mut n = UInt64Builder::new();
+    let mut nums: Vec<Float64Builder> = (0..7).map(|_| Float64Builder::new()).collect();
+    let mut push = |c: &str, id: &str, m: &str, e: &Estimate| {
+        wave.append_value(&result.wave);
+        cell.append_value(c);
+        node.append_value(id);
+        measure.append_value(m);
+        n.append_value(e.n);
+        let sum_w2 = if e.effective_n > 0.0 {
+            Some(e.sum_w * e.sum_w / e.effective_n)
+        } else {
+            None
+        };
+        for (b, v) in nums.iter_mut().zip([
+            Some(e.sum_w),
+            sum_w2,
+            e.mean,
+            e.se,
+            e.ci_low,
+            e.ci_high,
+            Some(e.effective_n),
+        ]) {
+            b.append_option(v);
+        }
+    };
+    for s in &result.series {
+        for (ci, c) in result.cells.iter().enumerate() {
+            let v = &s.values[ci];
+            push(&c.id, &s.node.id, "score", &v.score);
+            if let Some(t) = &v.top_box {
+                push(&c.id, &s.node.id, "top_box", t);
+            }
+            if let Some(e) = &v.expectation {
+                push(&c.id, &s.node.id, "expectation", e);
+            }
+            if let Some(g) = &v.gap {
+                push(&c.id, &s.node.id, "gap", g);
+            }
+            if let Some(r) = &v.raw {
+                push(&c.id, &s.node.id, "raw", r);
+            }
+        }
+    }
+    let mut columns: Vec<ArrayRef> = vec![
+        Arc::new(wave.finish()),
+        Arc::new(cell.finish()),
+        Arc::new(node.finish()),
+        Arc::new(measure.finish()),
+        Arc::new(n.finish()),
+    ];
+    columns.extend(nums.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef));
+    RecordBatch::try_new(statistics_schema(), columns).expect("columns follow the schema")
+}

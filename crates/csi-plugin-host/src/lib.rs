@@ -1,0 +1,511 @@
+//! # csi-plugin-host: loading and running analysis plugins safely
+//!
+//! Plugins are shared libraries found in configured folders ([`Registry::discover`]).
+//! Each library is loaded once and never unloaded (unloading is unreliable across
+//! platforms). Before reading anything else, the host reads the descriptor's size
+//! and ABI version and refuses a mismatch, naming the file and both versions; then it
+//! asks the plugin to describe itself (inputs and options), so a study's options are
+//! validated before anything runs.
+//!
+//! Running a plugin passes the request as JSON and the statistics (and, when asked,
+//! respondent rows) as Arrow C streams; the result comes back as JSON report blocks
+//! in a buffer the plugin frees with its own callback. Every failure — an error
+//! status, a caught panic, malformed JSON — is a [`PluginError`] for that analysis
+//! alone; the caller carries on with the rest of the build.
+#![deny(missing_docs)]
+#![allow(unsafe_code)]
+
+use std::collections::HashMap;
+use std::ffi::CStr;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+
+use arrow_array::ffi_stream::FFI_ArrowArrayStream;
+use arrow_array::{RecordBatch, RecordBatchIterator, RecordBatchReader};
+use arrow_schema::SchemaRef;
+
+use csi_blocks::wire::{Description, Request, PROTOCOL_VERSION};
+use csi_blocks::Report;
+use csi_plugin_api::{
+    ArrowArrayStream, CsiBytes, CsiPluginV1, DescribeFn, EntryFn, RunFn, ABI_MAJOR, ABI_MINOR, ENTRY_SYMBOL,
+    MIN_STRUCT_SIZE_V1, STATUS_OK, STATUS_PANIC,
+};
+
+/// Why a plugin was refused or an analysis failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PluginError {
+    /// The library could not be loaded.
+    #[error("{path}: cannot load the library: {message}")]
+    Load {
+        /// The library.
+        path: PathBuf,
+        /// The loader's message.
+        message: String,
+    },
+    /// The library has no csi entry point.
+    #[error("{path}: not a csi plugin for ABI {host}: no `csi_plugin_entry_v{host}` symbol{}", .other.map(|m| format!(" (it exports `csi_plugin_entry_v{m}`: it was built for ABI {m})")).unwrap_or_default())]
+    MissingSymbol {
+        /// The library.
+        path: PathBuf,
+        /// The host's ABI major.
+        host: u32,
+        /// Another ABI major the library does export, if any.
+        other: Option<u32>,
+    },
+    /// The ABI major version differs.
+    #[error("{path}: plugin ABI {plugin_major}.{plugin_minor} is not compatible with this csi (ABI {host_major}.{host_minor}); rebuild the plugin against csi-plugin-api {host_major}.x")]
+    AbiMismatch {
+        /// The library.
+        path: PathBuf,
+        /// The plugin's ABI major.
+        plugin_major: u32,
+        /// The plugin's ABI minor.
+        plugin_minor: u32,
+        /// The host's ABI major.
+        host_major: u32,
+        /// The host's ABI minor.
+        host_minor: u32,
+    },
+    /// The descriptor is smaller than ABI 1.0's.
+    #[error("{path}: plugin descriptor is {size} bytes, smaller than the {min} bytes of ABI {ABI_MAJOR}.0; the plugin is broken or was built against a different header")]
+    DescriptorTooSmall {
+        /// The library.
+        path: PathBuf,
+        /// The size it claims.
+        size: u32,
+        /// The minimum.
+        min: u32,
+    },
+    /// A required descriptor field is null or not UTF-8.
+    #[error("{path}: invalid plugin descriptor: {message}")]
+    BadDescriptor {
+        /// The library.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// `describe` failed or returned something unreadable.
+    #[error("plugin `{plugin}` ({path}): cannot describe itself: {message}")]
+    Describe {
+        /// Plugin name.
+        plugin: String,
+        /// The library.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// The study's options for an analysis are not what the plugin accepts.
+    #[error("analysis `{analysis}` (plugin `{plugin}`): {message}")]
+    Options {
+        /// Analysis id.
+        analysis: String,
+        /// Plugin name.
+        plugin: String,
+        /// What is wrong, with the accepted options.
+        message: String,
+    },
+    /// The plugin returned an error.
+    #[error("plugin `{plugin}` failed: {message}")]
+    Failed {
+        /// Plugin name.
+        plugin: String,
+        /// The plugin's message.
+        message: String,
+    },
+    /// The plugin panicked (caught at its boundary).
+    #[error("plugin `{plugin}` crashed: {message}")]
+    Panicked {
+        /// Plugin name.
+        plugin: String,
+        /// The panic message.
+        message: String,
+    },
+    /// The plugin's result is not valid report JSON.
+    #[error("plugin `{plugin}` returned a malformed result: {message}")]
+    MalformedResult {
+        /// Plugin name.
+        plugin: String,
+        /// The parse error.
+        message: String,
+    },
+}
+
+/// Where a plugin came from, which decides its default isolation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Shipped with csi (found next to the csi executable).
+    Bundled,
+    /// Found in a plugin folder or the study's folder.
+    External,
+}
+
+/// A loaded, checked plugin.
+#[derive(Debug, Clone)]
+pub struct Plugin {
+    /// The name studies use.
+    pub name: String,
+    /// The plugin's own version.
+    pub version: String,
+    /// One line on what it does.
+    pub summary: String,
+    /// ABI (major, minor) it was built for.
+    pub abi: (u32, u32),
+    /// The library file.
+    pub path: PathBuf,
+    /// Where it was found.
+    pub origin: Origin,
+    /// What it needs and accepts.
+    pub description: Description,
+    run: RunFn,
+}
+
+/// Libraries loaded so far, by canonical path: each is loaded once, never unloaded.
+fn library(path: &Path) -> Result<&'static libloading::Library, PluginError> {
+    static LOADED: OnceLock<Mutex<HashMap<PathBuf, &'static libloading::Library>>> = OnceLock::new();
+    let key = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    let mut map = LOADED
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(lib) = map.get(&key) {
+        return Ok(lib);
+    }
+    // SAFETY: loading a library runs its initialisers; plugins are trusted to the
+    // extent the user put them in a plugin folder. Process isolation is the answer
+    // for untrusted ones.
+    let lib = unsafe { libloading::Library::new(&key) }.map_err(|e| PluginError::Load {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let lib: &'static libloading::Library = Box::leak(Box::new(lib));
+    map.insert(key, lib);
+    Ok(lib)
+}
+
+fn c_text(ptr: *const std::ffi::c_char, field: &str, path: &Path) -> Result<String, PluginError> {
+    if ptr.is_null() {
+        return Err(PluginError::BadDescriptor {
+            path: path.to_path_buf(),
+            message: format!("`{field}` is null"),
+        });
+    }
+    // SAFETY: the ABI requires NUL-terminated static strings.
+    unsafe { CStr::from_ptr(ptr) }
+        .to_str()
+        .map(str::to_string)
+        .map_err(|_| PluginError::BadDescriptor {
+            path: path.to_path_buf(),
+            message: format!("`{field}` is not UTF-8"),
+        })
+}
+
+/// Takes the bytes out of a plugin-filled buffer and releases it (exactly once).
+fn take(mut bytes: CsiBytes) -> Vec<u8> {
+    let data = if bytes.data.is_null() || bytes.len == 0 {
+        Vec::new()
+    } else {
+        // SAFETY: the plugin promises `len` readable bytes at `data` until release.
+        unsafe { std::slice::from_raw_parts(bytes.data, bytes.len) }.to_vec()
+    };
+    if let Some(release) = bytes.release {
+        // SAFETY: the buffer was filled by the plugin with its own release callback.
+        unsafe { release(&mut bytes) };
+    }
+    data
+}
+
+/// Loads and checks the plugin library at `path`.
+pub fn load(path: &Path, origin: Origin) -> Result<Plugin, PluginError> {
+    let lib = library(path)?;
+    // SAFETY: the symbol's type is fixed by the ABI; a library exporting this name
+    // with another type is not a csi plugin and breaks its own contract.
+    let entry: EntryFn = match unsafe { lib.get::<EntryFn>(ENTRY_SYMBOL) } {
+        Ok(sym) => *sym,
+        Err(_) => {
+            let other = (1..=9).filter(|m| *m != ABI_MAJOR).find(|m| {
+                let name = format!("csi_plugin_entry_v{m}\0");
+                // SAFETY: only probing for the symbol's presence.
+                unsafe { lib.get::<EntryFn>(name.as_bytes()) }.is_ok()
+            });
+            return Err(PluginError::MissingSymbol {
+                path: path.to_path_buf(),
+                host: ABI_MAJOR,
+                other,
+            });
+        }
+    };
+    // SAFETY: calling the entry point the ABI defines; it returns static data.
+    let desc = unsafe { entry() };
+    if desc.is_null() {
+        return Err(PluginError::BadDescriptor {
+            path: path.to_path_buf(),
+            message: "the entry point returned null".into(),
+        });
+    }
+    // Check first, parse second: read only the three leading u32 fields.
+    // SAFETY: every ABI version starts with these three u32 fields.
+    let head = unsafe { std::slice::from_raw_parts(desc as *const u32, 3) };
+    let (size, major, minor) = (head[0], head[1], head[2]);
+    if major != ABI_MAJOR {
+        return Err(PluginError::AbiMismatch {
+            path: path.to_path_buf(),
+            plugin_major: major,
+            plugin_minor: minor,
+            host_major: ABI_MAJOR,
+            host_minor: ABI_MINOR,
+        });
+    }
+    if size < MIN_STRUCT_SIZE_V1 {
+        return Err(PluginError::DescriptorTooSmall {
+            path: path.to_path_buf(),
+            size,
+            min: MIN_STRUCT_SIZE_V1,
+        });
+    }
+    // SAFETY: size and version checked: the ABI 1.0 fields are all present. Fields
+    // added by later minors are read only when `size` covers them.
+    let d: &CsiPluginV1 = unsafe { &*desc };
+    let name = c_text(d.name, "name", path)?;
+    let version = c_text(d.version, "version", path)?;
+    let summary = c_text(d.description, "description", path)?;
+    let (Some(describe), Some(run)) = (d.describe, d.run) else {
+        return Err(PluginError::BadDescriptor {
+            path: path.to_path_buf(),
+            message: "`describe` or `run` is null".into(),
+        });
+    };
+    let description = describe_plugin(describe, &name, path)?;
+    Ok(Plugin {
+        name,
+        version,
+        summary,
+        abi: (major, minor),
+        path: path.to_path_buf(),
+        origin,
+        description,
+        run,
+    })
+}
+
+fn describe_plugin(describe: DescribeFn, name: &str, path: &Path) -> Result<Description, PluginError> {
+    let mut out = CsiBytes::empty();
+    // SAFETY: `describe` is the plugin's, checked non-null; `out` is ours.
+    let status = unsafe { describe(&mut out) };
+    let bytes = take(out);
+    let fail = |message: String| PluginError::Describe {
+        plugin: name.to_string(),
+        path: path.to_path_buf(),
+        message,
+    };
+    if status != STATUS_OK {
+        return Err(fail(String::from_utf8_lossy(&bytes).into_owned()));
+    }
+    let d: Description = serde_json::from_slice(&bytes).map_err(|e| fail(format!("malformed description: {e}")))?;
+    if d.protocol != PROTOCOL_VERSION {
+        return Err(fail(format!(
+            "speaks protocol {}, this csi speaks {PROTOCOL_VERSION}",
+            d.protocol
+        )));
+    }
+    Ok(d)
+}
+
+/// Exports `batches` (possibly empty, with `schema`) as an Arrow C stream owned by
+/// whoever receives the pointer.
+fn stream(schema: SchemaRef, batches: Vec<RecordBatch>) -> Box<FFI_ArrowArrayStream> {
+    let reader = RecordBatchIterator::new(batches.into_iter().map(Ok), schema);
+    Box::new(FFI_ArrowArrayStream::new(Box::new(reader)))
+}
+
+impl Plugin {
+    /// Checks `options` (from the study) against what the plugin accepts, and fills
+    /// in defaults. Unknown names get the closest accepted one suggested.
+    pub fn resolve_options(
+        &self,
+        analysis: &str,
+        options: &serde_json::Value,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, PluginError> {
+        let fail = |message: String| PluginError::Options {
+            analysis: analysis.to_string(),
+            plugin: self.name.clone(),
+            message,
+        };
+        let given = match options {
+            serde_json::Value::Object(m) => m.clone(),
+            serde_json::Value::Null => Default::default(),
+            _ => return Err(fail("`options` must be a mapping of option names to values".into())),
+        };
+        let accepted: Vec<&str> = self.description.options.keys().map(String::as_str).collect();
+        let mut problems = Vec::new();
+        for (k, v) in &given {
+            match self.description.options.get(k) {
+                None => {
+                    let near = accepted
+                        .iter()
+                        .filter(|a| strsim::levenshtein(a, k) <= 2 || a.contains(k.as_str()))
+                        .map(|a| format!("; did you mean `{a}`?"))
+                        .next()
+                        .unwrap_or_default();
+                    problems.push(format!(
+                        "unknown option `{k}`{near} (accepted: {})",
+                        if accepted.is_empty() {
+                            "none".to_string()
+                        } else {
+                            accepted.join(", ")
+                        }
+                    ));
+                }
+                Some(spec) if !spec.kind.accepts(v) => {
+                    problems.push(format!("option `{k}` must be of type {:?}, got {v}", spec.kind));
+                }
+                Some(_) => {}
+            }
+        }
+        let mut resolved = given;
+        for (k, spec) in &self.description.options {
+            if !resolved.contains_key(k) {
+                match &spec.default {
+                    Some(d) => {
+                        resolved.insert(k.clone(), d.clone());
+                    }
+                    None if spec.required => problems.push(format!("option `{k}` is required: {}", spec.description)),
+                    None => {}
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(resolved)
+        } else {
+            Err(fail(problems.join("; ")))
+        }
+    }
+
+    /// Runs the analysis in this process. `statistics` is the statistics table;
+    /// `rows` the respondent rows, passed only if the plugin asked for them.
+    pub fn run(
+        &self,
+        request: &Request,
+        statistics: (SchemaRef, Vec<RecordBatch>),
+        rows: Option<Box<dyn RecordBatchReader + Send>>,
+    ) -> Result<csi_blocks::Report, PluginError> {
+        let json = serde_json::to_vec(request).expect("requests serialise");
+        let stats = self
+            .description
+            .inputs
+            .statistics()
+            .then(|| Box::into_raw(stream(statistics.0, statistics.1)));
+        let rows = match (self.description.inputs.rows(), rows) {
+            (true, Some(r)) => Some(Box::into_raw(Box::new(FFI_ArrowArrayStream::new(r)))),
+            _ => None,
+        };
+        let mut out = CsiBytes::empty();
+        // SAFETY: pointers are valid for the call; the plugin takes ownership of the
+        // streams' contents (moving them out and releasing them), leaving released
+        // husks that we free below.
+        let status = unsafe {
+            (self.run)(
+                json.as_ptr(),
+                json.len(),
+                stats.map_or(std::ptr::null_mut(), |p| p as *mut ArrowArrayStream),
+                rows.map_or(std::ptr::null_mut(), |p| p as *mut ArrowArrayStream),
+                &mut out,
+            )
+        };
+        for p in [stats, rows].into_iter().flatten() {
+            // SAFETY: allocated above with Box::into_raw; dropping the husk calls its
+            // release callback only if the plugin did not (FFI_ArrowArrayStream's Drop).
+            drop(unsafe { Box::from_raw(p) });
+        }
+        let bytes = take(out);
+        let text = || String::from_utf8_lossy(&bytes).into_owned();
+        match status {
+            STATUS_OK => Report::from_json(&bytes).map_err(|e| PluginError::MalformedResult {
+                plugin: self.name.clone(),
+                message: e.to_string(),
+            }),
+            STATUS_PANIC => Err(PluginError::Panicked {
+                plugin: self.name.clone(),
+                message: text(),
+            }),
+            _ => Err(PluginError::Failed {
+                plugin: self.name.clone(),
+                message: text(),
+            }),
+        }
+    }
+}
+
+/// The plugins found, and the libraries refused with the reason.
+#[derive(Debug, Default)]
+pub struct Registry {
+    /// Loaded plugins, by discovery order.
+    pub plugins: Vec<Plugin>,
+    /// Libraries that are not usable plugins, with why.
+    pub refused: Vec<PluginError>,
+}
+
+/// Whether `path` looks like a shared library on this platform.
+pub fn is_library(path: &Path) -> bool {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    matches!(ext, "so" | "dylib" | "dll")
+}
+
+/// Whether the file name marks a library built from csi's own plugin crates
+/// (`libcsi_plugin_*.so`, `csi_plugin_*.dll`).
+pub fn is_bundled_name(path: &Path) -> bool {
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    stem.strip_prefix("lib").unwrap_or(stem).starts_with("csi_plugin_")
+}
+
+impl Registry {
+    /// Loads every plugin library in `dirs`, each with its origin. The first plugin of a name wins; later ones of the same name are
+    /// refused with a note.
+    pub fn discover(dirs: &[(PathBuf, Origin)]) -> Registry {
+        let mut reg = Registry::default();
+        for (dir, origin) in dirs {
+            if !dir.is_dir() {
+                continue;
+            }
+            // Next to the csi executable only libraries named `csi_plugin_*` are
+            // candidates (build folders hold many other libraries, which must not be
+            // loaded); configured plugin folders are searched two levels deep.
+            let bundled = *origin == Origin::Bundled;
+            let mut libs: Vec<PathBuf> = walkdir::WalkDir::new(dir)
+                .max_depth(if bundled { 1 } else { 2 })
+                .sort_by_file_name()
+                .into_iter()
+                .filter_map(Result::ok)
+                .map(|e| e.into_path())
+                .filter(|p| p.is_file() && is_library(p) && (!bundled || is_bundled_name(p)))
+                .collect();
+            libs.dedup();
+            for path in libs {
+                match load(&path, *origin) {
+                    Ok(p) => {
+                        if let Some(first) = reg.plugins.iter().find(|q| q.name == p.name) {
+                            if first.path.canonicalize().ok() != p.path.canonicalize().ok() {
+                                reg.refused.push(PluginError::BadDescriptor {
+                                    path: p.path.clone(),
+                                    message: format!(
+                                        "a plugin named `{}` was already found at {}",
+                                        p.name,
+                                        first.path.display()
+                                    ),
+                                });
+                            }
+                        } else {
+                            reg.plugins.push(p);
+                        }
+                    }
+                    Err(e) => reg.refused.push(e),
+                }
+            }
+        }
+        reg
+    }
+
+    /// The plugin called `name`.
+    pub fn get(&self, name: &str) -> Option<&Plugin> {
+        self.plugins.iter().find(|p| p.name == name)
+    }
+}

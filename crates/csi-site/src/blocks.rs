@@ -1,0 +1,315 @@
+//! Report blocks to HTML. Everything a plugin says is data: text is escaped, its
+//! markdown is rendered with raw HTML escaped, numbers are formatted here.
+
+use std::fmt::Write;
+
+use csi_blocks::{Block, Cell, Chart, ChartKind, Column, ColumnKind, Flag, Report, Table};
+use tera::escape_html as esc;
+
+use crate::chart::{self, Palette};
+
+/// The outcome of one analysis for one wave, as the site shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnalysisPage {
+    /// The analysis id in the study (also the page's file name).
+    pub id: String,
+    /// The plugin that ran it.
+    pub plugin: String,
+    /// The plugin's version, when it was found.
+    pub plugin_version: Option<String>,
+    /// The report, or why there is none.
+    pub outcome: Result<Report, String>,
+}
+
+/// Whether a link target is harmless: relative, or http(s)/mailto.
+fn safe_url(url: &str) -> bool {
+    match url.find(':') {
+        None => true,
+        Some(i) if url[..i].contains(['/', '?', '#']) => true,
+        Some(i) => matches!(url[..i].to_ascii_lowercase().as_str(), "http" | "https" | "mailto"),
+    }
+}
+
+/// Markdown from a plugin: raw HTML is shown as text, not interpreted, and links
+/// or images with other schemes (`javascript:`, `data:`) lose their target.
+fn plugin_markdown(text: &str) -> String {
+    use pulldown_cmark::{html, CowStr, Event, Parser, Tag};
+    let events = Parser::new_ext(text, crate::markdown::options()).map(|e| match e {
+        Event::Html(h) | Event::InlineHtml(h) => Event::Text(h),
+        Event::Start(Tag::Link {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }) if !safe_url(&dest_url) => Event::Start(Tag::Link {
+            link_type,
+            dest_url: CowStr::Borrowed("#"),
+            title,
+            id,
+        }),
+        Event::Start(Tag::Image {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }) if !safe_url(&dest_url) => Event::Start(Tag::Image {
+            link_type,
+            dest_url: CowStr::Borrowed("#"),
+            title,
+            id,
+        }),
+        other => other,
+    });
+    let mut out = String::new();
+    html::push_html(&mut out, events);
+    out
+}
+
+fn format_cell(cell: &Cell, col: &Column) -> String {
+    match cell {
+        Cell::Empty(()) => String::new(),
+        Cell::Text(t) => esc(t),
+        Cell::Number(x) if !x.is_finite() => "–".into(),
+        Cell::Number(x) => {
+            let d = usize::from(col.decimals);
+            match col.kind {
+                ColumnKind::Percent => format!("{:.d$}%", x * 100.0),
+                ColumnKind::Count => format!("{x:.0}"),
+                _ => format!("{x:.d$}"),
+            }
+        }
+    }
+}
+
+fn flag_class(f: Flag) -> &'static str {
+    match f {
+        Flag::SigUp => "sig-up",
+        Flag::SigDown => "sig-down",
+        Flag::LowBase => "low-base",
+        Flag::Weak => "weak",
+    }
+}
+
+fn flag_mark(f: Flag) -> &'static str {
+    match f {
+        Flag::SigUp => "▲",
+        Flag::SigDown => "▼",
+        Flag::LowBase => "†",
+        Flag::Weak => "",
+    }
+}
+
+fn table(t: &Table, out: &mut String) {
+    let _ = write!(
+        out,
+        "<div class=\"table-scroll\"><table class=\"block\"><caption>{}</caption><thead><tr>",
+        esc(&t.title)
+    );
+    for c in &t.columns {
+        let class = if c.kind == ColumnKind::Text {
+            ""
+        } else {
+            " class=\"num\""
+        };
+        let _ = write!(out, "<th scope=\"col\"{class}>{}</th>", esc(&c.label));
+    }
+    out.push_str("</tr></thead><tbody>");
+    for r in &t.rows {
+        out.push_str("<tr>");
+        for (i, c) in t.columns.iter().enumerate() {
+            let cell = r.cells.get(i).cloned().unwrap_or(Cell::Empty(()));
+            let flags: &[Flag] = r.flags.get(i).map(Vec::as_slice).unwrap_or(&[]);
+            let mut classes: Vec<&str> = flags.iter().map(|f| flag_class(*f)).collect();
+            if c.kind != ColumnKind::Text {
+                classes.push("num");
+            }
+            let marks: String = flags.iter().map(|f| flag_mark(*f)).collect();
+            let tag = if i == 0 { "th scope=\"row\"" } else { "td" };
+            let close = if i == 0 { "th" } else { "td" };
+            let _ = write!(
+                out,
+                "<{tag} class=\"{}\">{}{}</{close}>",
+                classes.join(" "),
+                format_cell(&cell, c),
+                if marks.is_empty() {
+                    String::new()
+                } else {
+                    format!("<sup>{marks}</sup>")
+                }
+            );
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</tbody></table></div>");
+    if let Some(n) = &t.note {
+        let _ = write!(out, "<p class=\"note\">{}</p>", esc(n));
+    }
+}
+
+/// A chart's data as a table, shown beside every chart (and instead of kinds the
+/// site does not draw yet).
+fn chart_data(c: &Chart) -> Option<Table> {
+    let number = |label: &str| Column {
+        label: label.to_string(),
+        kind: ColumnKind::Number,
+        decimals: 1,
+    };
+    let text = |label: &str| Column {
+        label: label.to_string(),
+        kind: ColumnKind::Text,
+        decimals: 0,
+    };
+    let (columns, rows): (Vec<Column>, Vec<Vec<Cell>>) = match &c.spec {
+        ChartKind::Bar { categories, series }
+        | ChartKind::GroupedBar { categories, series }
+        | ChartKind::DivergingBar { categories, series }
+        | ChartKind::Line { categories, series } => {
+            let mut cols = vec![text("")];
+            cols.extend(series.iter().map(|s| number(&s.name)));
+            let rows = categories
+                .iter()
+                .enumerate()
+                .map(|(i, cat)| {
+                    let mut r = vec![Cell::Text(cat.clone())];
+                    r.extend(
+                        series
+                            .iter()
+                            .map(|s| s.values.get(i).copied().flatten().map_or(Cell::Empty(()), Cell::Number)),
+                    );
+                    r
+                })
+                .collect();
+            (cols, rows)
+        }
+        ChartKind::Scatter {
+            points,
+            x_label,
+            y_label,
+            ..
+        } => (
+            vec![text(""), number(x_label), number(y_label)],
+            points
+                .iter()
+                .map(|p| vec![Cell::Text(p.label.clone()), Cell::Number(p.x), Cell::Number(p.y)])
+                .collect(),
+        ),
+        ChartKind::Heatmap { rows, columns, values } => {
+            let mut cols = vec![text("")];
+            cols.extend(columns.iter().map(|c| number(c)));
+            let rows = rows
+                .iter()
+                .zip(values)
+                .map(|(r, vs)| {
+                    let mut row = vec![Cell::Text(r.clone())];
+                    row.extend(vs.iter().map(|v| v.map_or(Cell::Empty(()), Cell::Number)));
+                    row
+                })
+                .collect();
+            (cols, rows)
+        }
+    };
+    Some(Table {
+        title: c.title.clone(),
+        columns,
+        rows: rows
+            .into_iter()
+            .map(|cells| csi_blocks::Row { cells, flags: vec![] })
+            .collect(),
+        note: None,
+    })
+}
+
+fn chart_block(c: &Chart, palette: Palette, out: &mut String) {
+    let drawn = match &c.spec {
+        ChartKind::Bar { categories, series } => series.first().and_then(|s| {
+            let bars: Vec<chart::Bar> = categories
+                .iter()
+                .enumerate()
+                .filter_map(|(i, cat)| {
+                    Some(chart::Bar {
+                        label: cat.clone(),
+                        value: s.values.get(i).copied().flatten()?,
+                        low: s.low.get(i).copied().flatten(),
+                        high: s.high.get(i).copied().flatten(),
+                    })
+                })
+                .collect();
+            chart::horizontal_bars(&bars, None, palette).ok()
+        }),
+        _ => None,
+    };
+    let data = chart_data(c);
+    out.push_str("<figure class=\"chart\">");
+    match drawn {
+        Some(svg) => {
+            let alt = c.alt.clone().unwrap_or_else(|| c.title.clone());
+            out.push_str(&crate::accessible_svg(&svg, &c.title, &alt));
+            let _ = write!(out, "<figcaption>{}</figcaption>", esc(&c.title));
+            if let Some(t) = data {
+                out.push_str("<details><summary>Data</summary>");
+                table(&t, out);
+                out.push_str("</details>");
+            }
+        }
+        None => {
+            if let Some(t) = data {
+                table(&t, out);
+            }
+        }
+    }
+    out.push_str("</figure>");
+}
+
+/// Renders a report's blocks.
+pub fn render(report: &Report, palette: Palette) -> String {
+    let mut out = String::new();
+    for b in &report.blocks {
+        match b {
+            Block::Headline {
+                label,
+                value,
+                decimals,
+                note,
+            } => {
+                let d = usize::from(*decimals);
+                let _ =
+                    write!(
+                    out,
+                    "<div class=\"block-headline\"><p class=\"label\">{}</p><p class=\"big\">{value:.d$}</p>{}</div>",
+                    esc(label),
+                    note.as_ref().map(|n| format!("<p class=\"note\">{}</p>", esc(n))).unwrap_or_default()
+                );
+            }
+            Block::Table(t) => table(t, &mut out),
+            Block::Chart(c) => chart_block(c, palette, &mut out),
+            Block::Markdown { text } => {
+                let _ = write!(out, "<div class=\"finding\">{}</div>", plugin_markdown(text));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plugin_output_is_escaped() {
+        let r = Report::from_json(
+            br#"{"blocks":[{"type":"markdown","text":"**b** <script>alert(1)</script> [x](javascript:alert(1)) [ok](https://example.org)"},
+            {"type":"table","title":"<i>t</i>","columns":[{"label":"<b>"}],"rows":[{"cells":["<img src=x>"]}]}]}"#,
+        )
+        .unwrap();
+        let html = render(&r, Palette::default());
+        assert!(
+            !html.contains("<script>") && !html.contains("<img") && !html.contains("<i>t"),
+            "{html}"
+        );
+        assert!(html.contains("<strong>b</strong>"));
+        assert!(
+            !html.contains("javascript:") && html.contains("https://example.org"),
+            "{html}"
+        );
+    }
+}
