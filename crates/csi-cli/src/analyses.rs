@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use csi_blocks::wire::{Request, PROTOCOL_VERSION};
 use csi_engine::WaveResult;
-use csi_plugin_host::{Origin, Plugin, Registry};
+use std::time::Duration;
+
+use csi_plugin_host::{Isolation, Origin, Plugin, Registry, Worker};
 use csi_site::AnalysisPage;
 use csi_study::Study;
 
@@ -36,6 +38,27 @@ pub struct Prepared<'a> {
     id: String,
     plugin_name: String,
     ready: Result<(&'a Plugin, serde_json::Map<String, serde_json::Value>), String>,
+    isolation: Isolation,
+}
+
+/// Where an analysis runs: as the study says, else in process for plugins shipped
+/// with csi and in a worker process (this executable) for all others.
+fn isolation_for(spec: &csi_study::AnalysisSpec, plugin: Option<&Plugin>) -> Isolation {
+    let isolate = match spec.isolation {
+        csi_study::Isolation::InProcess => false,
+        csi_study::Isolation::Process => true,
+        csi_study::Isolation::Auto => plugin.is_none_or(|p| p.origin != Origin::Bundled),
+    };
+    match std::env::current_exe() {
+        Ok(program) if isolate => Isolation::Process {
+            worker: Worker {
+                program,
+                args: vec!["plugin-worker".into()],
+            },
+            timeout: Duration::from_secs_f64(spec.timeout_seconds),
+        },
+        _ => Isolation::InProcess,
+    }
 }
 
 /// Resolves every analysis of `study` against `registry`.
@@ -70,6 +93,7 @@ pub fn prepare<'a>(study: &Study, registry: &'a Registry) -> Vec<Prepared<'a>> {
             Prepared {
                 id: spec.id.clone(),
                 plugin_name: spec.plugin.clone(),
+                isolation: isolation_for(spec, registry.get(&spec.plugin)),
                 ready,
             }
         })
@@ -93,8 +117,20 @@ pub fn run_wave(study: &Study, prepared: &[Prepared<'_>], result: &WaveResult) -
                         study: context.clone(),
                         options: options.clone(),
                     };
+                    let rows = plugin
+                        .description
+                        .inputs
+                        .rows()
+                        .then(|| study.waves.iter().find(|w| w.id == result.wave))
+                        .flatten()
+                        .map(|wave| csi_engine::rows_reader(study, wave));
                     plugin
-                        .run(&request, (csi_engine::statistics_schema(), vec![batch.clone()]), None)
+                        .run(
+                            &request,
+                            (csi_engine::statistics_schema(), vec![batch.clone()]),
+                            rows,
+                            &a.isolation,
+                        )
                         .map_err(|e| e.to_string())
                 }
             };
@@ -123,15 +159,20 @@ pub fn list(extra: &[PathBuf]) -> bool {
         println!("no plugins found");
     }
     for p in &registry.plugins {
+        let runs = match p.origin {
+            Origin::Bundled => "ships with csi; runs in process",
+            Origin::External => "third-party; runs isolated",
+        };
         println!(
-            "{:<12} {:<8} ABI {}.{}  {:?}  {}\n             {}",
+            "{:<12} {:<8} ABI {}.{}  {}\n    {}\n    {}{}",
             p.name,
             p.version,
             p.abi.0,
             p.abi.1,
-            p.origin,
+            p.summary,
             p.path.display(),
-            p.summary
+            runs,
+            p.homepage.as_deref().map(|h| format!("; {h}")).unwrap_or_default()
         );
     }
     for r in &registry.refused {

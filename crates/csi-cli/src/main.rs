@@ -55,6 +55,9 @@ enum Command {
         /// Study files or folders to search for `study.yaml` (default: `reports`).
         paths: Vec<PathBuf>,
     },
+    /// Internal: run one isolated plugin call read from standard input.
+    #[command(hide = true, name = "plugin-worker")]
+    PluginWorker,
 }
 
 /// Finds `study.yaml` files: a file path is taken as is, a folder is searched.
@@ -249,6 +252,7 @@ fn main() -> ExitCode {
         } => build(paths, out, theme.as_deref(), plugins),
         Command::Plugins { plugins } => Ok(analyses::list(plugins)),
         Command::Check { paths } => check(paths),
+        Command::PluginWorker => return ExitCode::from(csi_plugin_host::worker_main().clamp(0, 255) as u8),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -24,6 +24,7 @@
 
 mod context;
 mod flat;
+mod rows;
 
 use std::collections::HashMap;
 
@@ -36,6 +37,7 @@ use csi_study::{closest, Diagnostic, Label, SegmentKind, Study, Wave};
 
 pub use context::{statistics_batch, statistics_schema, study_context};
 pub use flat::{FlatNode, NodeKind};
+pub use rows::{rows_reader, rows_schema};
 
 /// The id of the index (the root of the tree) in results.
 pub const INDEX_ID: &str = "index";

@@ -5,7 +5,10 @@
  * returns a pointer to a static `CsiPluginV1` descriptor. The host reads
  * `struct_size`, `abi_major` and `abi_minor` first and refuses the plugin unless the
  * major version is 1 and the struct is at least as large as ABI 1.0's; only then does
- * it read the other fields. Minor versions only ever append fields at the end.
+ * it read the other fields. Minor versions only ever append fields at the end, and
+ * the host reads an appended field only if the plugin's `abi_minor` and
+ * `struct_size` show it has it: a plugin built against an older 1.x header keeps
+ * loading. History: 1.0 up to `run`; 1.1 appends `homepage`.
  *
  * Data crosses as JSON bytes (requests, descriptions, results) and as Apache Arrow C
  * streams (statistics and respondent rows). Whoever allocates a buffer frees it: a
@@ -26,7 +29,7 @@ extern "C" {
 #endif
 
 #define CSI_PLUGIN_ABI_MAJOR 1
-#define CSI_PLUGIN_ABI_MINOR 0
+#define CSI_PLUGIN_ABI_MINOR 1
 #define CSI_PLUGIN_ENTRY_SYMBOL "csi_plugin_entry_v1"
 
 /* Status codes returned by `describe` and `run`. */
@@ -79,7 +82,7 @@ struct ArrowArrayStream {
 };
 #endif
 
-/* The plugin descriptor, ABI 1.0. */
+/* The plugin descriptor, ABI 1.1. */
 typedef struct CsiPluginV1 {
   uint32_t struct_size; /* sizeof(CsiPluginV1) as the plugin was compiled */
   uint32_t abi_major;   /* CSI_PLUGIN_ABI_MAJOR */
@@ -96,6 +99,9 @@ typedef struct CsiPluginV1 {
    * result JSON (report blocks) on success, or an error message. */
   int32_t (*run)(const uint8_t *request, size_t request_len, struct ArrowArrayStream *statistics,
                  struct ArrowArrayStream *rows, CsiBytes *out);
+  /* Since 1.1: where to read about the plugin or report problems (static,
+   * NUL-terminated; NULL or "" when none). */
+  const char *homepage;
 } CsiPluginV1;
 
 /* The one exported symbol. */

@@ -31,11 +31,21 @@ use std::ffi::{c_char, c_void};
 /// The ABI major version this crate describes.
 pub const ABI_MAJOR: u32 = 1;
 /// The ABI minor version this crate describes.
-pub const ABI_MINOR: u32 = 0;
+///
+/// History: 1.0 — `struct_size` … `run`; 1.1 — appends `homepage`.
+pub const ABI_MINOR: u32 = 1;
 /// The name of the exported entry function for ABI 1 (NUL-terminated).
 pub const ENTRY_SYMBOL: &[u8] = b"csi_plugin_entry_v1\0";
-/// The size of an ABI 1.0 descriptor: any ABI 1 descriptor is at least this large.
-pub const MIN_STRUCT_SIZE_V1: u32 = std::mem::size_of::<CsiPluginV1>() as u32;
+/// The size of an ABI 1.0 descriptor (everything up to and including `run`): any
+/// ABI 1 descriptor is at least this large.
+pub const MIN_STRUCT_SIZE_V1: u32 = std::mem::offset_of!(CsiPluginV1, homepage) as u32;
+
+/// Whether a descriptor of `struct_size` bytes declaring `abi_minor` carries the
+/// field that starts at `offset`, `len` bytes long, added in minor `since`. The host
+/// reads an appended field only when this holds; otherwise it uses the default.
+pub const fn has_field(struct_size: u32, abi_minor: u32, offset: usize, len: usize, since: u32) -> bool {
+    abi_minor >= since && struct_size as usize >= offset + len
+}
 
 /// `describe`/`run` succeeded.
 pub const STATUS_OK: i32 = 0;
@@ -92,8 +102,10 @@ pub type RunFn = unsafe extern "C" fn(
     out: *mut CsiBytes,
 ) -> i32;
 
-/// The plugin descriptor, ABI 1.0. Fields after `abi_minor` are read only once the
-/// host has checked `struct_size`, `abi_major` and `abi_minor`.
+/// The plugin descriptor, ABI 1.1. Fields after `abi_minor` are read only once the
+/// host has checked `struct_size`, `abi_major` and `abi_minor`; fields appended by a
+/// minor version (marked "since 1.x") only when [`has_field`] says the plugin's
+/// descriptor has them.
 #[repr(C)]
 #[derive(Debug)]
 pub struct CsiPluginV1 {
@@ -115,6 +127,9 @@ pub struct CsiPluginV1 {
     pub describe: Option<DescribeFn>,
     /// See [`RunFn`].
     pub run: Option<RunFn>,
+    /// Since 1.1: where to read about the plugin or report problems (static,
+    /// NUL-terminated; null or empty when none).
+    pub homepage: *const c_char,
 }
 
 // The descriptor is immutable static data.
@@ -124,7 +139,7 @@ unsafe impl Sync for CsiPluginV1 {}
 pub type EntryFn = unsafe extern "C" fn() -> *const CsiPluginV1;
 
 /// Offsets of the descriptor's fields, for the header check.
-pub fn field_offsets() -> [(&'static str, usize); 9] {
+pub fn field_offsets() -> [(&'static str, usize); 10] {
     use std::mem::offset_of;
     [
         ("struct_size", offset_of!(CsiPluginV1, struct_size)),
@@ -136,5 +151,6 @@ pub fn field_offsets() -> [(&'static str, usize); 9] {
         ("description", offset_of!(CsiPluginV1, description)),
         ("describe", offset_of!(CsiPluginV1, describe)),
         ("run", offset_of!(CsiPluginV1, run)),
+        ("homepage", offset_of!(CsiPluginV1, homepage)),
     ]
 }

@@ -15,6 +15,10 @@
 #![deny(missing_docs)]
 #![allow(unsafe_code)]
 
+mod isolate;
+
+pub use isolate::{worker_main, Isolation, Worker};
+
 use std::collections::HashMap;
 use std::ffi::CStr;
 use std::path::{Path, PathBuf};
@@ -120,6 +124,22 @@ pub enum PluginError {
         /// The panic message.
         message: String,
     },
+    /// An isolated plugin's process died (abort, segfault, exit) without a result.
+    #[error("plugin `{plugin}` crashed: {message}")]
+    Crashed {
+        /// Plugin name.
+        plugin: String,
+        /// How it died, with the last lines it wrote to standard error.
+        message: String,
+    },
+    /// An isolated plugin did not finish in time and was stopped.
+    #[error("plugin `{plugin}` did not finish within {seconds} s and was stopped; raise the analysis's `timeout` if it needs longer")]
+    TimedOut {
+        /// Plugin name.
+        plugin: String,
+        /// The time limit.
+        seconds: f64,
+    },
     /// The plugin's result is not valid report JSON.
     #[error("plugin `{plugin}` returned a malformed result: {message}")]
     MalformedResult {
@@ -148,6 +168,8 @@ pub struct Plugin {
     pub version: String,
     /// One line on what it does.
     pub summary: String,
+    /// Where to read about it (ABI 1.1 and later).
+    pub homepage: Option<String>,
     /// ABI (major, minor) it was built for.
     pub abi: (u32, u32),
     /// The library file.
@@ -262,13 +284,35 @@ pub fn load(path: &Path, origin: Origin) -> Result<Plugin, PluginError> {
             min: MIN_STRUCT_SIZE_V1,
         });
     }
-    // SAFETY: size and version checked: the ABI 1.0 fields are all present. Fields
-    // added by later minors are read only when `size` covers them.
-    let d: &CsiPluginV1 = unsafe { &*desc };
-    let name = c_text(d.name, "name", path)?;
-    let version = c_text(d.version, "version", path)?;
-    let summary = c_text(d.description, "description", path)?;
-    let (Some(describe), Some(run)) = (d.describe, d.run) else {
+    // SAFETY: size and version checked: the ABI 1.0 fields are all present, and are
+    // read field by field through the raw pointer (never as a reference to the whole
+    // struct, which an older plugin's smaller descriptor would not fill). Fields
+    // added by later minors are read only when `has_field` says they exist.
+    let (name, version, summary, describe, run, homepage) = unsafe {
+        (
+            (*desc).name,
+            (*desc).version,
+            (*desc).description,
+            (*desc).describe,
+            (*desc).run,
+            csi_plugin_api::has_field(
+                size,
+                minor,
+                std::mem::offset_of!(CsiPluginV1, homepage),
+                std::mem::size_of::<*const std::ffi::c_char>(),
+                1,
+            )
+            .then(|| (*desc).homepage),
+        )
+    };
+    let name = c_text(name, "name", path)?;
+    let version = c_text(version, "version", path)?;
+    let summary = c_text(summary, "description", path)?;
+    let homepage = match homepage {
+        Some(h) if !h.is_null() => Some(c_text(h, "homepage", path)?).filter(|h| !h.is_empty()),
+        _ => None,
+    };
+    let (Some(describe), Some(run)) = (describe, run) else {
         return Err(PluginError::BadDescriptor {
             path: path.to_path_buf(),
             message: "`describe` or `run` is null".into(),
@@ -279,6 +323,7 @@ pub fn load(path: &Path, origin: Origin) -> Result<Plugin, PluginError> {
         name,
         version,
         summary,
+        homepage,
         abi: (major, minor),
         path: path.to_path_buf(),
         origin,
@@ -308,13 +353,6 @@ fn describe_plugin(describe: DescribeFn, name: &str, path: &Path) -> Result<Desc
         )));
     }
     Ok(d)
-}
-
-/// Exports `batches` (possibly empty, with `schema`) as an Arrow C stream owned by
-/// whoever receives the pointer.
-fn stream(schema: SchemaRef, batches: Vec<RecordBatch>) -> Box<FFI_ArrowArrayStream> {
-    let reader = RecordBatchIterator::new(batches.into_iter().map(Ok), schema);
-    Box::new(FFI_ArrowArrayStream::new(Box::new(reader)))
 }
 
 impl Plugin {
@@ -380,43 +418,28 @@ impl Plugin {
         }
     }
 
-    /// Runs the analysis in this process. `statistics` is the statistics table;
-    /// `rows` the respondent rows, passed only if the plugin asked for them.
+    /// Runs the analysis for one wave, in process or in a worker process as
+    /// `isolation` says. `statistics` is the statistics table; `rows` the
+    /// respondent rows, passed on only if the plugin asked for them. Every failure
+    /// (an error, a panic, a crash or hang of an isolated plugin, a malformed
+    /// result) comes back as this analysis's [`PluginError`].
     pub fn run(
         &self,
         request: &Request,
         statistics: (SchemaRef, Vec<RecordBatch>),
         rows: Option<Box<dyn RecordBatchReader + Send>>,
+        isolation: &Isolation,
     ) -> Result<csi_blocks::Report, PluginError> {
         let json = serde_json::to_vec(request).expect("requests serialise");
-        let stats = self
-            .description
-            .inputs
-            .statistics()
-            .then(|| Box::into_raw(stream(statistics.0, statistics.1)));
-        let rows = match (self.description.inputs.rows(), rows) {
-            (true, Some(r)) => Some(Box::into_raw(Box::new(FFI_ArrowArrayStream::new(r)))),
-            _ => None,
+        let stats = self.description.inputs.statistics().then(|| {
+            let (schema, batches) = statistics;
+            Box::new(RecordBatchIterator::new(batches.into_iter().map(Ok), schema)) as Box<dyn RecordBatchReader + Send>
+        });
+        let rows = rows.filter(|_| self.description.inputs.rows());
+        let (status, bytes) = match isolation {
+            Isolation::InProcess => self.call(&json, stats, rows),
+            Isolation::Process { worker, timeout } => self.run_in_worker(json, stats, rows, worker, *timeout)?,
         };
-        let mut out = CsiBytes::empty();
-        // SAFETY: pointers are valid for the call; the plugin takes ownership of the
-        // streams' contents (moving them out and releasing them), leaving released
-        // husks that we free below.
-        let status = unsafe {
-            (self.run)(
-                json.as_ptr(),
-                json.len(),
-                stats.map_or(std::ptr::null_mut(), |p| p as *mut ArrowArrayStream),
-                rows.map_or(std::ptr::null_mut(), |p| p as *mut ArrowArrayStream),
-                &mut out,
-            )
-        };
-        for p in [stats, rows].into_iter().flatten() {
-            // SAFETY: allocated above with Box::into_raw; dropping the husk calls its
-            // release callback only if the plugin did not (FFI_ArrowArrayStream's Drop).
-            drop(unsafe { Box::from_raw(p) });
-        }
-        let bytes = take(out);
         let text = || String::from_utf8_lossy(&bytes).into_owned();
         match status {
             STATUS_OK => Report::from_json(&bytes).map_err(|e| PluginError::MalformedResult {
@@ -432,6 +455,39 @@ impl Plugin {
                 message: text(),
             }),
         }
+    }
+
+    /// Calls the plugin's `run` in this process: exports the inputs as Arrow C
+    /// streams, and returns the status and the bytes of the plugin's answer (its
+    /// buffer released exactly once).
+    pub(crate) fn call(
+        &self,
+        request: &[u8],
+        statistics: Option<Box<dyn RecordBatchReader + Send>>,
+        rows: Option<Box<dyn RecordBatchReader + Send>>,
+    ) -> (i32, Vec<u8>) {
+        let export = |r: Box<dyn RecordBatchReader + Send>| Box::into_raw(Box::new(FFI_ArrowArrayStream::new(r)));
+        let stats = statistics.map(export);
+        let rows = rows.map(export);
+        let mut out = CsiBytes::empty();
+        // SAFETY: pointers are valid for the call; the plugin takes ownership of the
+        // streams' contents (moving them out and releasing them), leaving released
+        // husks that we free below.
+        let status = unsafe {
+            (self.run)(
+                request.as_ptr(),
+                request.len(),
+                stats.map_or(std::ptr::null_mut(), |p| p as *mut ArrowArrayStream),
+                rows.map_or(std::ptr::null_mut(), |p| p as *mut ArrowArrayStream),
+                &mut out,
+            )
+        };
+        for p in [stats, rows].into_iter().flatten() {
+            // SAFETY: allocated above with Box::into_raw; dropping the husk calls its
+            // release callback only if the plugin did not (FFI_ArrowArrayStream's Drop).
+            drop(unsafe { Box::from_raw(p) });
+        }
+        (status, take(out))
     }
 }
 

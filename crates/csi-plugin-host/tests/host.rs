@@ -1,52 +1,203 @@
-//! The host against real libraries: the example Rust plugin built by the workspace
-//! (`plugins/topbox`), loaded dynamically and run on the mini study; option checks;
-//! refusal of a library that is not a plugin; and the C header compared with the
-//! Rust definitions by compiling a probe with the system C compiler.
+//! The host against real libraries: the example Rust plugin (`plugins/topbox`),
+//! loaded dynamically and run on the mini study; option checks; refusal of a
+//! library that is not a plugin; the C header compared with the Rust definitions
+//! by compiling a probe with the system C compiler; and C fake plugins compiled
+//! here to prove every refusal, the minor-version policy and that every buffer is
+//! released exactly once.
+#![allow(unsafe_code)] // calling the fake plugin's counters
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, Float64Array, RecordBatch, RecordBatchIterator, RecordBatchReader};
+use arrow_schema::ArrowError;
 
 use csi_blocks::wire::{Request, PROTOCOL_VERSION};
 use csi_blocks::Block;
-use csi_plugin_host::{load, Origin, PluginError, Registry};
+use csi_plugin_host::{load, Isolation, Origin, PluginError, Registry};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// `target/<profile>`: the test binary lives in `target/<profile>/deps`.
-fn profile_dir() -> PathBuf {
-    std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
+/// The example plugin's library: a dev-dependency, so cargo has built its cdylib
+/// next to this test binary.
 fn topbox() -> PathBuf {
     let name = format!(
         "{}csi_plugin_topbox{}",
         std::env::consts::DLL_PREFIX,
         std::env::consts::DLL_SUFFIX
     );
-    let path = profile_dir().join(name);
-    if !path.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-p", "csi-plugin-topbox"])
-            .status()
-            .unwrap();
-        assert!(status.success());
+    std::env::current_exe().unwrap().parent().unwrap().join(name)
+}
+
+fn c_compiler() -> &'static str {
+    ["cc", "gcc", "clang"]
+        .into_iter()
+        .find(|c| Command::new(c).arg("--version").output().is_ok())
+        .expect("no C compiler found")
+}
+
+/// Compiles `tests/c/fake.c` with `flags` into a shared library in `dir`.
+fn fake(dir: &Path, name: &str, flags: &[&str]) -> PathBuf {
+    let lib = dir.join(format!("lib{name}.so"));
+    let out = Command::new(c_compiler())
+        .args(["-std=c99", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", "-o"])
+        .arg(&lib)
+        .arg("-I")
+        .arg(root().join("crates/csi-plugin-api/include"))
+        .args(flags)
+        .arg(root().join("crates/csi-plugin-host/tests/c/fake.c"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    lib
+}
+
+/// Calls a counter the fake plugin exports.
+fn counter(lib: &Path, name: &str) -> i32 {
+    // SAFETY: the fake plugin exports `int name(void)`; loading it again returns
+    // the library the host already loaded, so the counters are the same.
+    unsafe {
+        let l = libloading::Library::new(lib).unwrap();
+        let f: libloading::Symbol<unsafe extern "C" fn() -> i32> = l.get(name.as_bytes()).unwrap();
+        let v = f();
+        std::mem::forget(l);
+        v
     }
-    path
+}
+
+fn mini_request() -> (Request, (arrow_schema::SchemaRef, Vec<arrow_array::RecordBatch>)) {
+    let study = csi_study::load(&root().join("tests/fixtures/mini/study.yaml")).unwrap();
+    let result = csi_engine::compute_wave(&study, &study.waves[0]).unwrap();
+    let request = Request {
+        protocol: PROTOCOL_VERSION,
+        analysis: "x".into(),
+        wave: result.wave.clone(),
+        study: csi_engine::study_context(&study),
+        options: Default::default(),
+    };
+    (
+        request,
+        (
+            csi_engine::statistics_schema(),
+            vec![csi_engine::statistics_batch(&result)],
+        ),
+    )
+}
+
+#[test]
+fn c_descriptors_are_checked_before_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+
+    // Unknown major: refused before any other field is read, naming both versions.
+    let err = load(&fake(d, "major2", &["-DMAJOR=2", "-DMINOR=3"]), Origin::External).unwrap_err();
+    assert!(matches!(err, PluginError::AbiMismatch { plugin_major: 2, .. }), "{err}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("libmajor2.so") && msg.contains("ABI 2.3") && msg.contains("(ABI 1.1)"),
+        "{msg}"
+    );
+
+    // A descriptor smaller than ABI 1.0's.
+    let err = load(&fake(d, "tiny", &["-DTINY"]), Origin::External).unwrap_err();
+    assert!(matches!(err, PluginError::DescriptorTooSmall { size: 8, .. }), "{err}");
+
+    // Only another major's entry symbol: named in the message.
+    let err = load(&fake(d, "v2only", &["-DENTRY=csi_plugin_entry_v2"]), Origin::External).unwrap_err();
+    assert!(
+        matches!(err, PluginError::MissingSymbol { other: Some(2), .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("built for ABI 2"), "{err}");
+
+    // An older minor (1.0, built against the old header: no `homepage`) loads.
+    let old = load(&fake(d, "old", &["-DOLD_1_0", "-DMINOR=0"]), Origin::External).unwrap();
+    assert_eq!((old.abi, old.homepage.as_deref()), ((1, 0), None));
+    assert_eq!(old.version, "9.9.9");
+
+    // The current minor reads the 1.1 field; a future minor's extra fields are ignored.
+    let now = load(&fake(d, "now", &[]), Origin::External).unwrap();
+    assert_eq!(now.homepage.as_deref(), Some("https://example.org/fake"));
+    let future = load(&fake(d, "future", &["-DEXTRA", "-DMINOR=7"]), Origin::External).unwrap();
+    assert_eq!(
+        (future.abi, future.homepage.as_deref()),
+        ((1, 7), Some("https://example.org/fake"))
+    );
+}
+
+#[test]
+fn c_results_are_checked_and_every_buffer_released_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (request, stats) = mini_request();
+    for (name, flags) in [
+        ("good", &["-DRESULT=0"][..]),
+        ("malformed", &["-DRESULT=1"]),
+        ("failing", &["-DRESULT=2", "-DKEEP_STREAMS"]),
+    ] {
+        let lib = fake(dir.path(), name, flags);
+        let plugin = load(&lib, Origin::External).unwrap();
+        let (drops, rows) = counted_rows();
+        let result = plugin.run(&request, stats.clone(), Some(rows), &Isolation::InProcess);
+        match name {
+            "good" => assert_eq!(result.unwrap().title.as_deref(), Some("fake")),
+            "malformed" => {
+                let err = result.unwrap_err();
+                assert!(matches!(err, PluginError::MalformedResult { .. }), "{err}");
+            }
+            _ => assert_eq!(
+                result.unwrap_err().to_string(),
+                "plugin `fake` failed: the fake plugin failed on purpose"
+            ),
+        }
+        // describe + run: two buffers handed out, each released exactly once.
+        assert_eq!(counter(&lib, "fake_handed_out"), 2, "{name}");
+        assert_eq!(counter(&lib, "fake_released"), 2, "{name}");
+        // The rows stream was released exactly once, by the plugin or (when it kept
+        // it) by the host.
+        assert_eq!(drops.load(Ordering::SeqCst), 1, "{name}");
+    }
+}
+
+/// A one-batch rows reader that counts how often it is dropped (the Arrow stream's
+/// release callback drops it).
+fn counted_rows() -> (Arc<AtomicUsize>, Box<dyn RecordBatchReader + Send>) {
+    struct Counted(
+        RecordBatchIterator<std::vec::IntoIter<Result<RecordBatch, ArrowError>>>,
+        Arc<AtomicUsize>,
+    );
+    impl Iterator for Counted {
+        type Item = Result<RecordBatch, ArrowError>;
+        fn next(&mut self) -> Option<Self::Item> {
+            self.0.next()
+        }
+    }
+    impl RecordBatchReader for Counted {
+        fn schema(&self) -> arrow_schema::SchemaRef {
+            self.0.schema()
+        }
+    }
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.1.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let batch =
+        RecordBatch::try_from_iter([("q1", Arc::new(Float64Array::from(vec![Some(1.0), None])) as ArrayRef)]).unwrap();
+    let drops = Arc::new(AtomicUsize::new(0));
+    let inner = RecordBatchIterator::new(vec![Ok(batch.clone())].into_iter(), batch.schema());
+    (drops.clone(), Box::new(Counted(inner, drops)))
 }
 
 #[test]
 fn rust_plugin_loads_describes_and_runs() {
     let plugin = load(&topbox(), Origin::External).unwrap();
     assert_eq!(plugin.name, "topbox");
-    assert_eq!(plugin.abi, (1, 0));
+    assert_eq!(plugin.abi, (csi_plugin_api::ABI_MAJOR, csi_plugin_api::ABI_MINOR));
+    assert_eq!(plugin.homepage.as_deref(), Some(env!("CARGO_PKG_REPOSITORY")));
     assert!(plugin.description.options.contains_key("limit"));
 
     // Options: defaults filled in, unknown names and wrong types refused.
@@ -77,7 +228,9 @@ fn rust_plugin_loads_describes_and_runs() {
         csi_engine::statistics_schema(),
         vec![csi_engine::statistics_batch(&result)],
     );
-    let report = plugin.run(&request, stats.clone(), None).unwrap();
+    let report = plugin
+        .run(&request, stats.clone(), None, &Isolation::InProcess)
+        .unwrap();
     let Block::Table(table) = &report.blocks[1] else {
         panic!("{report:?}")
     };
@@ -94,7 +247,7 @@ fn rust_plugin_loads_describes_and_runs() {
     // A plugin error (here: a cell with no data) fails the analysis with its message.
     let mut bad = request.clone();
     bad.options.insert("cell".into(), "nobody=1".into());
-    let err = plugin.run(&bad, stats, None).unwrap_err();
+    let err = plugin.run(&bad, stats, None, &Isolation::InProcess).unwrap_err();
     assert!(
         matches!(err, PluginError::Failed { .. }) && err.to_string().contains("nobody=1"),
         "{err}"
@@ -117,20 +270,17 @@ fn libraries_that_are_not_plugins_are_refused_with_a_reason() {
         assert!(matches!(err, PluginError::MissingSymbol { other: None, .. }), "{err}");
         assert!(err.to_string().contains("no `csi_plugin_entry_v1` symbol"));
     }
-    // Discovery next to an executable ignores libraries not named csi_plugin_*.
-    let reg = Registry::discover(&[(profile_dir(), Origin::Bundled)]);
-    assert!(reg.get("topbox").is_some() || !topbox().exists());
+    // Discovery next to an executable ignores libraries not named csi_plugin_*
+    // (the deps folder holds proc-macro libraries and the faulty test plugin).
+    let reg = Registry::discover(&[(topbox().parent().unwrap().to_path_buf(), Origin::Bundled)]);
+    assert!(reg.get("topbox").is_some());
+    assert!(reg.get("faulty").is_none());
     assert!(reg.refused.is_empty(), "{:?}", reg.refused);
 }
 
 #[test]
 fn c_header_matches_the_rust_definitions() {
-    let Some(cc) = ["cc", "gcc", "clang"]
-        .into_iter()
-        .find(|c| Command::new(c).arg("--version").output().is_ok())
-    else {
-        panic!("no C compiler found");
-    };
+    let cc = c_compiler();
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("probe.c");
     let mut probe =

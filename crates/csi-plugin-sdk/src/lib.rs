@@ -34,6 +34,7 @@ use arrow_array::ffi_stream::{FFI_ArrowArrayStream, RecordBatchStreamReader};
 use arrow_array::RecordBatch;
 
 pub use arrow_array;
+pub use arrow_schema;
 pub use csi_blocks::wire::{Description, Inputs, OptionSpec, OptionType, Request, PROTOCOL_VERSION};
 pub use csi_blocks::{self, Block, Report};
 pub use csi_plugin_api as api;
@@ -47,8 +48,26 @@ pub mod prelude {
     pub use csi_blocks::{Block, Cell, Chart, ChartKind, Column, ColumnKind, Flag, Report, Row, Series, Table};
 }
 
-/// A stream of record batches from the host.
-pub type Batches = Box<dyn Iterator<Item = Result<RecordBatch, String>>>;
+/// A stream of record batches from the host, read as the plugin iterates.
+pub struct Batches {
+    reader: RecordBatchStreamReader,
+}
+
+impl Batches {
+    /// The stream's schema, with its metadata (for respondent rows: the roles,
+    /// scales and labels of the columns; see docs/plugins.md).
+    pub fn schema(&self) -> arrow_schema::SchemaRef {
+        use arrow_array::RecordBatchReader;
+        self.reader.schema()
+    }
+}
+
+impl Iterator for Batches {
+    type Item = Result<RecordBatch, String>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.reader.next().map(|r| r.map_err(|e| e.to_string()))
+    }
+}
 
 /// The data a plugin receives for one wave.
 pub struct Input {
@@ -108,13 +127,35 @@ pub unsafe fn fill(out: *mut CsiBytes, bytes: Vec<u8>) {
     };
 }
 
+std::thread_local! {
+    /// Where the last panic on this thread happened, recorded by [`quiet_panics`].
+    static PANIC_AT: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Replaces this library's panic hook (a plugin has its own copy of std, so the
+/// host's hook is untouched) with one that records where the panic happened instead
+/// of printing it: the panic becomes the analysis's error message, with its place.
+fn quiet_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            let at = info.location().map(|l| format!("{}:{}", l.file(), l.line()));
+            PANIC_AT.with(|p| *p.borrow_mut() = at);
+        }));
+    });
+}
+
 fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
+    let text = if let Some(s) = payload.downcast_ref::<&str>() {
         format!("panicked: {s}")
     } else if let Some(s) = payload.downcast_ref::<String>() {
         format!("panicked: {s}")
     } else {
         "panicked".into()
+    };
+    match PANIC_AT.with(|p| p.borrow_mut().take()) {
+        Some(at) => format!("{text} (at {at})"),
+        None => text,
     }
 }
 
@@ -125,11 +166,12 @@ unsafe fn batches(stream: *mut ArrowArrayStream) -> Result<Option<Batches>, Stri
     }
     let stream = stream as *mut FFI_ArrowArrayStream;
     let reader = RecordBatchStreamReader::from_raw(stream).map_err(|e| format!("cannot read the Arrow stream: {e}"))?;
-    Ok(Some(Box::new(reader.map(|r| r.map_err(|e| e.to_string())))))
+    Ok(Some(Batches { reader }))
 }
 
 #[doc(hidden)]
 pub unsafe fn describe_entry<A: Analysis>(out: *mut CsiBytes) -> i32 {
+    quiet_panics();
     match catch_unwind(|| serde_json::to_vec(&A::default().describe())) {
         Ok(Ok(json)) => {
             fill(out, json);
@@ -154,6 +196,7 @@ pub unsafe fn run_entry<A: Analysis>(
     rows: *mut ArrowArrayStream,
     out: *mut CsiBytes,
 ) -> i32 {
+    quiet_panics();
     // Take ownership of the streams first, so they are released whatever happens.
     let statistics = batches(statistics);
     let rows = batches(rows);
@@ -219,6 +262,7 @@ macro_rules! export_plugin {
                 description: concat!($description, "\0").as_ptr() as *const ::std::ffi::c_char,
                 describe: Some(__csi_describe),
                 run: Some(__csi_run),
+                homepage: concat!(env!("CARGO_PKG_REPOSITORY"), "\0").as_ptr() as *const ::std::ffi::c_char,
             };
             /// The csi plugin entry point (ABI 1).
             #[unsafe(no_mangle)]

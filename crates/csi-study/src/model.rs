@@ -316,7 +316,12 @@ pub struct AnalysisSpec {
     pub options: serde_json::Value,
     /// How to isolate the plugin.
     pub isolation: Isolation,
+    /// Seconds an isolated run may take before it is stopped.
+    pub timeout_seconds: f64,
 }
+
+/// The default time limit of an isolated analysis run, in seconds.
+pub const DEFAULT_TIMEOUT_SECONDS: f64 = 300.0;
 
 /// Narrative markdown files.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

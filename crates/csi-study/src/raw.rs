@@ -187,6 +187,7 @@ pub struct RawAnalysis {
     pub plugin: Option<String>,
     pub options: Option<serde_json::Value>,
     pub isolation: Option<Isolation>,
+    pub timeout: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -705,6 +705,18 @@ impl Checker<'_> {
                     .clone()
                     .unwrap_or(serde_json::Value::Object(Default::default())),
                 isolation: a.isolation.unwrap_or_default(),
+                timeout_seconds: match a.timeout {
+                    Some(t) if !(t.is_finite() && t > 0.0) => {
+                        self.err(
+                            &format!("{p}.timeout"),
+                            format!("timeout must be a positive number of seconds, got {t}"),
+                            Some(format!("e.g. `timeout: {DEFAULT_TIMEOUT_SECONDS}`")),
+                        );
+                        DEFAULT_TIMEOUT_SECONDS
+                    }
+                    Some(t) => t,
+                    None => DEFAULT_TIMEOUT_SECONDS,
+                },
             });
         }
 
