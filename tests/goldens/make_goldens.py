@@ -6,6 +6,8 @@ What it checks
     its design-based (Taylor-linearised) standard error, the normal 95 % confidence
     interval and Kish's effective n, for the variables of tests/fixtures/stats/weighted.csv,
     also with every weight multiplied by 37.5 (the results must not change, except sum_w).
+  * mini_cross.json -- the co-moments (sums of squares and cross-products) of score
+    pairs per cell that driver analyses are computed from
   * mini.json -- every published number of the study tests/fixtures/mini/study.yaml
     (leaf, category and index scores, the overall item, top-two-box shares and the
     expectation of `coverage`) for all respondents and every segment group.
@@ -222,6 +224,37 @@ def make_mini_goldens():
             if node == "wait":  # a measure in its own unit: the raw mean in minutes
                 row["raw"] = est(raw["wait"], mask)
             out.append(row)
+
+    # Co-moments of score pairs for driver analyses: siblings with each other and
+    # their parent, every node with the index and the overall item; over the
+    # respondents with both scores. numpy's weighted covariance (bias=True divides
+    # by the sum of weights) times the sum of weights gives the cross-product.
+    pairs = set()
+    for parent, children in CATEGORIES.items():
+        names = [c for c, _ in children]
+        for i, a in enumerate(names):
+            pairs.add(tuple(sorted((parent, a))))
+            for b in names[i + 1:]:
+                pairs.add(tuple(sorted((a, b))))
+    for outcome in ["__index__", "overall"]:
+        for node in NODE_ORDER:
+            if node != outcome:
+                pairs.add(tuple(sorted((outcome, node))))
+    cross = []
+    for cell, mask in cells.items():
+        for a, b in sorted(pairs):
+            ok = mask & score[a].notna() & score[b].notna()
+            x, y, w = score[a][ok].to_numpy(), score[b][ok].to_numpy(), d.loc[ok, "w"].to_numpy()
+            cov = np.cov(x, y, aweights=w, bias=True)
+            sw = float(w.sum())
+            cross.append({"cell": cell, "x": a, "y": b, "n": int(ok.sum()), "sum_w": sw,
+                          "mean_x": float(np.average(x, weights=w)), "mean_y": float(np.average(y, weights=w)),
+                          "ss_x": float(cov[0, 0]) * sw, "ss_y": float(cov[1, 1]) * sw, "sp": float(cov[0, 1]) * sw})
+    write_json({"comment": "Co-moments of score pairs over respondents with both (numpy weighted "
+                "covariance with bias=True, times the sum of weights): ss_x = sum w (x-mean_x)^2, "
+                "ss_y likewise, sp = sum w (x-mean_x)(y-mean_y). Pairs: siblings with each other and "
+                "their parent; every node with __index__ and with overall. x < y by name.",
+                "cross": cross}, ROOT / "tests/goldens/mini_cross.json")
     write_json({"comment": "Goldens for tests/fixtures/mini (study.yaml + data.csv), written by "
                 "tests/goldens/make_goldens.py. Leaf score (x-min)/(max-min)*100 (reversed for "
                 "lower_is_better), empty cells and missing codes dropped; category/index score = "

@@ -226,11 +226,20 @@ pub struct Request {
     pub options: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Columns of the statistics table a plugin receives (one row per wave × cell ×
-/// series × measure). `measure` is `score` (0–100), `top_box` (0–1),
-/// `expectation` (0–100), `gap` (paired performance − expectation, 0–100 points) or
-/// `raw` (the mean in the measure's own unit); `cell` is `all` or `<segment>=<group>`.
-pub const STATISTICS_COLUMNS: [&str; 12] = [
+/// Columns of the statistics table a plugin receives: one row per wave × cell ×
+/// series × measure, `cell` being `all` or `<segment>=<group>`.
+///
+/// `measure` is `score` (0–100), `top_box` (0–1), `expectation` (0–100), `gap`
+/// (paired performance − expectation, 0–100 points) or `raw` (the mean in the
+/// measure's own unit); these rows fill `n` … `effective_n`.
+///
+/// `measure` = `cross` rows carry the co-moments of the scores of `node` and `with`
+/// over the respondents who have both: `n`, `sum_w`, `mean` (of `node`),
+/// `mean_with`, `ss` = Σw(x − x̄)², `ss_with` = Σw(y − ȳ)² and `sp` =
+/// Σw(x − x̄)(y − ȳ). Pairs: siblings with each other and their parent, and every
+/// series with the index and the overall items — enough for covariance matrices,
+/// correlations and regressions of any driver analysis.
+pub const STATISTICS_COLUMNS: [&str; 17] = [
     "wave",
     "cell",
     "node",
@@ -243,4 +252,9 @@ pub const STATISTICS_COLUMNS: [&str; 12] = [
     "ci_low",
     "ci_high",
     "effective_n",
+    "with",
+    "mean_with",
+    "ss",
+    "ss_with",
+    "sp",
 ];

@@ -100,3 +100,89 @@ fn a_dropped_in_plugin_runs_and_its_failures_stay_contained() {
     assert!(listed.contains("faulty") && listed.contains("ABI 1.1"), "{listed}");
     assert!(listed.contains("third-party; runs isolated"), "{listed}");
 }
+
+/// The first fenced block of `lang` in `text`.
+fn fenced<'a>(text: &'a str, lang: &str) -> &'a str {
+    let start = text.find(&format!("```{lang}\n")).unwrap() + lang.len() + 4;
+    let len = text[start..].find("```").unwrap();
+    &text[start..start + len]
+}
+
+/// The Rust quick start of docs/plugins.md, built as the separate crate it is
+/// (outside the workspace, against the SDK only), dropped into a copy of the
+/// example study's `plugins/` folder: its page appears in the report.
+#[test]
+fn the_guides_separate_crate_plugin_appears_in_the_example_report() {
+    let guide = std::fs::read_to_string(root().join("docs/plugins.md")).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let krate = work.path().join("lowscores");
+    std::fs::create_dir_all(krate.join("src")).unwrap();
+    let sdk = root().join("crates/csi-plugin-sdk").canonicalize().unwrap();
+    let manifest = fenced(&guide, "toml").replace(
+        r#"{ git = "https://github.com/csi-reports/csi" }  # or { path = "…/crates/csi-plugin-sdk" }"#,
+        &format!("{{ path = {:?} }}", sdk.display().to_string()),
+    );
+    assert!(manifest.contains("path ="), "the guide's manifest changed: {manifest}");
+    std::fs::write(krate.join("Cargo.toml"), format!("{manifest}\n[workspace]\n")).unwrap();
+    std::fs::write(krate.join("src/lib.rs"), fenced(&guide, "rust")).unwrap();
+    // Same dependency versions as the workspace, resolved without the network.
+    std::fs::copy(root().join("Cargo.lock"), krate.join("Cargo.lock")).unwrap();
+    // A target folder of its own (cached between runs) so this build neither waits
+    // for the workspace's lock nor lands next to the csi binary.
+    let target = root().join("target/guide-plugin");
+    let built = Command::new(env!("CARGO"))
+        .args(["build", "--offline", "--quiet"])
+        .current_dir(&krate)
+        .env("CARGO_TARGET_DIR", &target)
+        .env_remove("RUSTFLAGS")
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+    let library = target.join("debug").join(format!(
+        "{}csi_plugin_lowscores{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    ));
+
+    let study = work.path().join("telecom");
+    copy_dir(&root().join("reports/telecom"), &study);
+    std::fs::create_dir_all(study.join("plugins")).unwrap();
+    std::fs::copy(&library, study.join("plugins").join(library.file_name().unwrap())).unwrap();
+    let yaml = std::fs::read_to_string(study.join("study.yaml")).unwrap();
+    let yaml = yaml.replacen(
+        "analyses:\n",
+        "analyses:\n  - plugin: lowscores\n    options: {below: 65}\n",
+        1,
+    );
+    std::fs::write(study.join("study.yaml"), yaml).unwrap();
+    let site = work.path().join("site");
+    let out = Command::new(env!("CARGO_BIN_EXE_csi"))
+        .arg("build")
+        .arg(&study)
+        .arg("--out")
+        .arg(&site)
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(!log.contains("analysis `lowscores`"), "{log}");
+    for wave in ["2000", "2001", "2002"] {
+        let page = std::fs::read_to_string(site.join("telecom").join(wave).join("lowscores.html")).unwrap();
+        assert!(page.contains("Scores below 65"), "{page}");
+        assert!(page.contains("<th scope=\"row\""), "a row per low indicator: {page}");
+        assert!(!page.contains("analysis-error"), "{page}");
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), dest).unwrap();
+        }
+    }
+}

@@ -102,10 +102,16 @@ pub fn statistics_schema() -> SchemaRef {
         num("ci_low"),
         num("ci_high"),
         num("effective_n"),
+        Field::new("with", DataType::Utf8, true),
+        num("mean_with"),
+        num("ss"),
+        num("ss_with"),
+        num("sp"),
     ]))
 }
 
-/// A wave's figures as one Arrow batch: a row per cell × series × measure.
+/// A wave's figures as one Arrow batch: a row per cell × series × measure, then a
+/// `cross` row per cell × pair of [`crate::cross_pairs`].
 pub fn statistics_batch(result: &WaveResult) -> RecordBatch {
     let mut wave = StringBuilder::new();
     let mut cell = StringBuilder::new();
@@ -113,11 +119,17 @@ pub fn statistics_batch(result: &WaveResult) -> RecordBatch {
     let mut measure = StringBuilder::new();
     let mut n = UInt64Builder::new();
     let mut nums: Vec<Float64Builder> = (0..7).map(|_| Float64Builder::new()).collect();
+    let mut with = StringBuilder::new();
+    let mut pair: Vec<Float64Builder> = (0..4).map(|_| Float64Builder::new()).collect();
     let mut push = |c: &str, id: &str, m: &str, e: &Estimate| {
         wave.append_value(&result.wave);
         cell.append_value(c);
         node.append_value(id);
         measure.append_value(m);
+        with.append_null();
+        for b in pair.iter_mut() {
+            b.append_null();
+        }
         n.append_value(e.n);
         let sum_w2 = if e.effective_n > 0.0 {
             Some(e.sum_w * e.sum_w / e.effective_n)
@@ -154,6 +166,26 @@ pub fn statistics_batch(result: &WaveResult) -> RecordBatch {
             }
         }
     }
+    for x in &result.cross {
+        for (ci, c) in result.cells.iter().enumerate() {
+            let Some(v) = &x.values[ci] else { continue };
+            wave.append_value(&result.wave);
+            cell.append_value(&c.id);
+            node.append_value(&x.x);
+            measure.append_value("cross");
+            n.append_value(v.n);
+            for (b, value) in nums
+                .iter_mut()
+                .zip([Some(v.sum_w), None, Some(v.mean_x), None, None, None, None])
+            {
+                b.append_option(value);
+            }
+            with.append_value(&x.y);
+            for (b, value) in pair.iter_mut().zip([v.mean_y, v.ss_x, v.ss_y, v.sp]) {
+                b.append_value(value);
+            }
+        }
+    }
     let mut columns: Vec<ArrayRef> = vec![
         Arc::new(wave.finish()),
         Arc::new(cell.finish()),
@@ -162,5 +194,7 @@ pub fn statistics_batch(result: &WaveResult) -> RecordBatch {
         Arc::new(n.finish()),
     ];
     columns.extend(nums.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef));
+    columns.push(Arc::new(with.finish()));
+    columns.extend(pair.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef));
     RecordBatch::try_new(statistics_schema(), columns).expect("columns follow the schema")
 }

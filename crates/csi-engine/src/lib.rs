@@ -32,7 +32,7 @@ use arrow_array::{Array, Float64Array, RecordBatch, StringArray};
 use serde::Serialize;
 
 use csi_data::{ColumnKind, ColumnPlan, DataError, DataReport};
-use csi_stats::{rescale_to_100, Confidence, Direction, Estimate, WeightedMoments};
+use csi_stats::{rescale_to_100, CoMoments, CoMomentsSummary, Confidence, Direction, Estimate, WeightedMoments};
 use csi_study::{closest, Diagnostic, Label, SegmentKind, Study, Wave};
 
 pub use context::{statistics_batch, statistics_schema, study_context};
@@ -116,6 +116,56 @@ pub struct WaveResult {
     pub cells: Vec<Cell>,
     /// The index first, then the tree in pre-order, then overall items.
     pub series: Vec<Series>,
+    /// Weighted co-moments of score pairs (see [`cross_pairs`]), for driver
+    /// analyses. Not written to `results.json`: they reach plugins through the
+    /// statistics table.
+    #[serde(skip)]
+    pub cross: Vec<Cross>,
+}
+
+/// The co-moments of one pair of series in every cell.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cross {
+    /// First series id.
+    pub x: String,
+    /// Second series id.
+    pub y: String,
+    /// Per cell (as [`WaveResult::cells`]); `None` when nobody has both.
+    pub values: Vec<Option<CoMomentsSummary>>,
+}
+
+/// The pairs of series (positions in the flattened tree) whose co-moments are
+/// accumulated: siblings with each other and with their parent, and every series
+/// with the index and with each overall item. That is what driver analyses need —
+/// what moves overall satisfaction or the index, at any level, and what moves a
+/// category among its children — without the full square of every indicator.
+pub fn cross_pairs(nodes: &[FlatNode]) -> Vec<(usize, usize)> {
+    let mut pairs = std::collections::BTreeSet::new();
+    let mut add = |a: usize, b: usize| {
+        if a != b {
+            pairs.insert((a.min(b), a.max(b)));
+        }
+    };
+    for (p, node) in nodes.iter().enumerate() {
+        for (k, &c) in node.children.iter().enumerate() {
+            add(p, c);
+            for &d in &node.children[k + 1..] {
+                add(c, d);
+            }
+        }
+    }
+    let outcomes: Vec<usize> = nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| matches!(n.kind, NodeKind::Index | NodeKind::Overall))
+        .map(|(i, _)| i)
+        .collect();
+    for &o in &outcomes {
+        for i in 0..nodes.len() {
+            add(o, i);
+        }
+    }
+    pairs.into_iter().collect()
 }
 
 impl WaveResult {
@@ -256,6 +306,7 @@ struct CellAcc {
     expect: Vec<WeightedMoments>,
     gap: Vec<WeightedMoments>,
     raw: Vec<WeightedMoments>,
+    cross: Vec<CoMoments>,
 }
 
 /// Computes every figure of `wave`.
@@ -263,6 +314,7 @@ pub fn compute_wave(study: &Study, wave: &Wave) -> Result<WaveResult, EngineErro
     let confidence = Confidence::new(study.settings.confidence).map_err(|e| EngineError::Settings(e.to_string()))?;
     let mut nodes = flat::flatten(study);
     let plan = Plan::new(study, wave, &mut nodes);
+    let pairs = cross_pairs(&nodes);
 
     // Cells: all, then each group of each segment.
     let mut cells = vec![Cell {
@@ -298,6 +350,7 @@ pub fn compute_wave(study: &Study, wave: &Wave) -> Result<WaveResult, EngineErro
             .iter()
             .map(|n| WeightedMoments::new(n.leaf.as_ref().map_or(0.0, |l| (l.min + l.max) / 2.0)))
             .collect(),
+        cross: vec![CoMoments::new(50.0, 50.0); pairs.len()],
     };
     let mut acc = vec![empty; cells.len()];
 
@@ -409,6 +462,11 @@ pub fn compute_wave(study: &Study, wave: &Wave) -> Result<WaveResult, EngineErro
                         }
                     }
                 }
+                for (k, &(x, y)) in pairs.iter().enumerate() {
+                    if let (Some(sx), Some(sy)) = (scores[x], scores[y]) {
+                        a.cross[k].add(sx, sy, w);
+                    }
+                }
             }
         }
         Ok(())
@@ -416,6 +474,15 @@ pub fn compute_wave(study: &Study, wave: &Wave) -> Result<WaveResult, EngineErro
     let data = csi_data::scan(&wave.data, &plan.columns, &study.data_policy, &mut consume)?;
 
     let low = study.settings.low_base;
+    let cross = pairs
+        .iter()
+        .enumerate()
+        .map(|(k, &(x, y))| Cross {
+            x: nodes[x].id.clone(),
+            y: nodes[y].id.clone(),
+            values: acc.iter().map(|a| a.cross[k].summary()).collect(),
+        })
+        .collect();
     let series = nodes
         .into_iter()
         .enumerate()
@@ -452,5 +519,6 @@ pub fn compute_wave(study: &Study, wave: &Wave) -> Result<WaveResult, EngineErro
         data,
         cells,
         series,
+        cross,
     })
 }

@@ -74,3 +74,59 @@ fn mini_study_matches_independent_implementation() {
         }
     }
 }
+
+#[test]
+fn co_moments_of_score_pairs_match_numpy() {
+    let study = csi_study::load(&root().join("tests/fixtures/mini/study.yaml")).unwrap();
+    let result = csi_engine::compute_wave(&study, &study.waves[0]).unwrap();
+    let golden: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("tests/goldens/mini_cross.json")).unwrap()).unwrap();
+    let rows = golden["cross"].as_array().unwrap();
+    let id = |g: &serde_json::Value| match g.as_str().unwrap() {
+        "__index__" => csi_engine::INDEX_ID.to_string(),
+        other => other.to_string(),
+    };
+    // The same pairs, no more: 20 pairs in each of the 7 cells.
+    assert_eq!(result.cross.len() * result.cells.len(), rows.len());
+    for g in rows {
+        let (gx, gy) = (id(&g["x"]), id(&g["y"]));
+        let cell = g["cell"].as_str().unwrap();
+        let pair = result
+            .cross
+            .iter()
+            .find(|c| (c.x == gx && c.y == gy) || (c.x == gy && c.y == gx))
+            .unwrap_or_else(|| panic!("no pair {gx} × {gy}"));
+        let swapped = pair.x != gx;
+        let v = pair.values[result.cell_index(cell).unwrap()].unwrap();
+        let what = format!("{gx} × {gy} in {cell}");
+        assert_eq!(v.n, g["n"].as_u64().unwrap(), "{what}: n");
+        let (mx, my, ssx, ssy) = if swapped {
+            (v.mean_y, v.mean_x, v.ss_y, v.ss_x)
+        } else {
+            (v.mean_x, v.mean_y, v.ss_x, v.ss_y)
+        };
+        for (name, got) in [
+            ("sum_w", v.sum_w),
+            ("mean_x", mx),
+            ("mean_y", my),
+            ("ss_x", ssx),
+            ("ss_y", ssy),
+            ("sp", v.sp),
+        ] {
+            close(&format!("{what}: {name}"), got, g[name].as_f64().unwrap());
+        }
+    }
+}
+
+#[test]
+fn the_statistics_table_has_the_documented_columns_and_cross_rows() {
+    let study = csi_study::load(&root().join("tests/fixtures/mini/study.yaml")).unwrap();
+    let result = csi_engine::compute_wave(&study, &study.waves[0]).unwrap();
+    let batch = csi_engine::statistics_batch(&result);
+    let names: Vec<&str> = batch.schema_ref().fields().iter().map(|f| f.name().as_str()).collect();
+    assert_eq!(names, csi_blocks::wire::STATISTICS_COLUMNS);
+    use arrow_array::cast::AsArray;
+    let measure = batch.column_by_name("measure").unwrap().as_string::<i32>();
+    let cross = (0..batch.num_rows()).filter(|&i| measure.value(i) == "cross").count();
+    assert_eq!(cross, result.cross.len() * result.cells.len());
+}

@@ -31,7 +31,10 @@ fn rows_carry_every_respondent_with_roles_and_scales() {
     assert_eq!(q1["csi.direction"], "higher_is_better");
     assert!(!q1.contains_key("csi.unit"));
     let t4 = meta("t4");
-    assert_eq!((t4["csi.unit"].as_str(), t4["csi.direction"].as_str()), ("min", "lower_is_better"));
+    assert_eq!(
+        (t4["csi.unit"].as_str(), t4["csi.direction"].as_str()),
+        ("min", "lower_is_better")
+    );
     assert_eq!(meta("e1")["csi.role"], "expectation");
     assert_eq!(meta("w")["csi.role"], "weight");
     assert_eq!(meta("rid")["csi.role"], "id");

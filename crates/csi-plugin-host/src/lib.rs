@@ -88,6 +88,16 @@ pub enum PluginError {
         /// What is wrong.
         message: String,
     },
+    /// Another plugin of the same name was found first.
+    #[error("{path}: skipped: a plugin named `{name}` was already found at {first}")]
+    Duplicate {
+        /// The library skipped.
+        path: PathBuf,
+        /// The plugin name.
+        name: String,
+        /// Where the first one is.
+        first: PathBuf,
+    },
     /// `describe` failed or returned something unreadable.
     #[error("plugin `{plugin}` ({path}): cannot describe itself: {message}")]
     Describe {
@@ -540,13 +550,10 @@ impl Registry {
                     Ok(p) => {
                         if let Some(first) = reg.plugins.iter().find(|q| q.name == p.name) {
                             if first.path.canonicalize().ok() != p.path.canonicalize().ok() {
-                                reg.refused.push(PluginError::BadDescriptor {
+                                reg.refused.push(PluginError::Duplicate {
                                     path: p.path.clone(),
-                                    message: format!(
-                                        "a plugin named `{}` was already found at {}",
-                                        p.name,
-                                        first.path.display()
-                                    ),
+                                    name: p.name.clone(),
+                                    first: first.path.clone(),
                                 });
                             }
                         } else {

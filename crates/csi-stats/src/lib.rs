@@ -258,8 +258,169 @@ impl Estimate {
     }
 }
 
+/// Mergeable weighted co-moments of a pair of variables over the respondents who
+/// have both: the sufficient statistics of covariances, correlations and
+/// regressions (a covariance matrix is a set of these, one per pair).
+///
+/// Holds the unweighted count and, about fixed shifts with `dx = x − cx`,
+/// `dy = y − cy`: `Σw`, `Σw·dx`, `Σw·dy`, `Σw·dx²`, `Σw·dy²`, `Σw·dx·dy`. Merging
+/// adds the sums, so partial results from batches, threads or machines combine.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CoMoments {
+    shift_x: f64,
+    shift_y: f64,
+    n: u64,
+    sum_w: f64,
+    sum_wdx: f64,
+    sum_wdy: f64,
+    sum_wdxdx: f64,
+    sum_wdydy: f64,
+    sum_wdxdy: f64,
+}
+
+/// The figures that follow from [`CoMoments`]: base, weight, both means and the
+/// weighted sums of squares and cross-products about the means.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CoMomentsSummary {
+    /// Respondents with both values.
+    pub n: u64,
+    /// Their sum of weights.
+    pub sum_w: f64,
+    /// Weighted mean of x over them.
+    pub mean_x: f64,
+    /// Weighted mean of y over them.
+    pub mean_y: f64,
+    /// `Σw(x − x̄)²`.
+    pub ss_x: f64,
+    /// `Σw(y − ȳ)²`.
+    pub ss_y: f64,
+    /// `Σw(x − x̄)(y − ȳ)`.
+    pub sp: f64,
+}
+
+impl CoMomentsSummary {
+    /// Pearson correlation (weighted); `None` when either variable is constant.
+    pub fn correlation(&self) -> Option<f64> {
+        let d = (self.ss_x * self.ss_y).sqrt();
+        (d > 0.0).then(|| self.sp / d)
+    }
+
+    /// Weighted covariance with divisor `Σw`.
+    pub fn covariance(&self) -> Option<f64> {
+        (self.sum_w > 0.0).then(|| self.sp / self.sum_w)
+    }
+}
+
+impl CoMoments {
+    /// An empty accumulator with sums about (`shift_x`, `shift_y`), values near the
+    /// data's centres (50 for 0–100 scores).
+    pub fn new(shift_x: f64, shift_y: f64) -> Self {
+        Self {
+            shift_x,
+            shift_y,
+            n: 0,
+            sum_w: 0.0,
+            sum_wdx: 0.0,
+            sum_wdy: 0.0,
+            sum_wdxdx: 0.0,
+            sum_wdydy: 0.0,
+            sum_wdxdy: 0.0,
+        }
+    }
+
+    /// Adds one respondent's pair with sampling weight `w` (> 0).
+    #[inline]
+    pub fn add(&mut self, x: f64, y: f64, w: f64) {
+        let (dx, dy) = (x - self.shift_x, y - self.shift_y);
+        let (wdx, wdy) = (w * dx, w * dy);
+        self.n += 1;
+        self.sum_w += w;
+        self.sum_wdx += wdx;
+        self.sum_wdy += wdy;
+        self.sum_wdxdx += wdx * dx;
+        self.sum_wdydy += wdy * dy;
+        self.sum_wdxdy += wdx * dy;
+    }
+
+    /// Adds the sums of `other` (which must use the same shifts).
+    pub fn merge(&mut self, other: &Self) -> Result<(), StatsError> {
+        if self.shift_x != other.shift_x || self.shift_y != other.shift_y {
+            return Err(StatsError::ShiftMismatch(self.shift_x, other.shift_x));
+        }
+        self.n += other.n;
+        self.sum_w += other.sum_w;
+        self.sum_wdx += other.sum_wdx;
+        self.sum_wdy += other.sum_wdy;
+        self.sum_wdxdx += other.sum_wdxdx;
+        self.sum_wdydy += other.sum_wdydy;
+        self.sum_wdxdy += other.sum_wdxdy;
+        Ok(())
+    }
+
+    /// Means and sums of squares and products about the means; `None` when no
+    /// respondent has both values.
+    pub fn summary(&self) -> Option<CoMomentsSummary> {
+        if self.n == 0 || self.sum_w <= 0.0 {
+            return None;
+        }
+        let (mx, my) = (self.sum_wdx / self.sum_w, self.sum_wdy / self.sum_w);
+        Some(CoMomentsSummary {
+            n: self.n,
+            sum_w: self.sum_w,
+            mean_x: self.shift_x + mx,
+            mean_y: self.shift_y + my,
+            ss_x: (self.sum_wdxdx - self.sum_wdx * mx).max(0.0),
+            ss_y: (self.sum_wdydy - self.sum_wdy * my).max(0.0),
+            sp: self.sum_wdxdy - self.sum_wdx * my,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn co_moments_merge_and_match_the_two_pass_formula() {
+        let data: Vec<(f64, f64, f64)> = (0..200)
+            .map(|i| {
+                let t = i as f64;
+                (
+                    50.0 + 30.0 * (t * 0.37).sin(),
+                    40.0 + 25.0 * (t * 0.11).cos() + 0.3 * t,
+                    0.5 + (i % 7) as f64 * 0.25,
+                )
+            })
+            .collect();
+        let mut all = super::CoMoments::new(50.0, 50.0);
+        let (mut a, mut b) = (all, all);
+        for (i, &(x, y, w)) in data.iter().enumerate() {
+            all.add(x, y, w);
+            if i % 3 == 0 {
+                a.add(x, y, w)
+            } else {
+                b.add(x, y, w)
+            }
+        }
+        b.merge(&a).unwrap();
+        let (s, m) = (all.summary().unwrap(), b.summary().unwrap());
+        let sw: f64 = data.iter().map(|d| d.2).sum();
+        let mx = data.iter().map(|d| d.2 * d.0).sum::<f64>() / sw;
+        let my = data.iter().map(|d| d.2 * d.1).sum::<f64>() / sw;
+        let sp: f64 = data.iter().map(|d| d.2 * (d.0 - mx) * (d.1 - my)).sum();
+        let ssx: f64 = data.iter().map(|d| d.2 * (d.0 - mx).powi(2)).sum();
+        for (got, want) in [
+            (s.mean_x, mx),
+            (s.mean_y, my),
+            (s.sp, sp),
+            (s.ss_x, ssx),
+            (m.sp, sp),
+            (m.ss_x, ssx),
+        ] {
+            assert!((got - want).abs() <= 1e-10 * want.abs(), "{got} vs {want}");
+        }
+        assert_eq!(m.n, 200);
+        assert!(super::CoMoments::new(0.0, 0.0).summary().is_none());
+    }
+
     use super::*;
 
     fn moments(xs: &[f64], ws: &[f64], shift: f64) -> WeightedMoments {
