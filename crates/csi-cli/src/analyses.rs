@@ -100,10 +100,13 @@ pub fn prepare<'a>(study: &Study, registry: &'a Registry) -> Vec<Prepared<'a>> {
         .collect()
 }
 
-/// Runs the prepared analyses on one wave.
-pub fn run_wave(study: &Study, prepared: &[Prepared<'_>], result: &WaveResult) -> Vec<AnalysisPage> {
+/// Runs the prepared analyses on wave `results[index]`. Plugins receive the
+/// statistics of that wave and every wave before it (one batch per wave, in wave
+/// order), so a trend analysis sees the history the report had at that wave.
+pub fn run_wave(study: &Study, prepared: &[Prepared<'_>], results: &[WaveResult], index: usize) -> Vec<AnalysisPage> {
     let context = csi_engine::study_context(study);
-    let batch = csi_engine::statistics_batch(result);
+    let result = &results[index];
+    let batches: Vec<_> = results[..=index].iter().map(csi_engine::statistics_batch).collect();
     prepared
         .iter()
         .map(|a| {
@@ -127,7 +130,7 @@ pub fn run_wave(study: &Study, prepared: &[Prepared<'_>], result: &WaveResult) -
                     plugin
                         .run(
                             &request,
-                            (csi_engine::statistics_schema(), vec![batch.clone()]),
+                            (csi_engine::statistics_schema(), batches.clone()),
                             rows,
                             &a.isolation,
                         )

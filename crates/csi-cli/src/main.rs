@@ -187,9 +187,8 @@ fn build(paths: &[PathBuf], out: &Path, theme: Option<&Path>, plugin_dirs: &[Pat
             eprintln!("warning: {refused}");
         }
         let prepared = analyses::prepare(&study, &registry);
-        let pages: Vec<Vec<csi_site::AnalysisPage>> = results
-            .iter()
-            .map(|r| analyses::run_wave(&study, &prepared, r))
+        let pages: Vec<Vec<csi_site::AnalysisPage>> = (0..results.len())
+            .map(|i| analyses::run_wave(&study, &prepared, &results, i))
             .collect();
         for (r, wave_pages) in results.iter().zip(&pages) {
             for page in wave_pages {

@@ -244,6 +244,18 @@ fn rust_plugin_loads_describes_and_runs() {
         .fold(f64::INFINITY, f64::min);
     assert_eq!(table.rows[0].cells[1], csi_blocks::Cell::Number(weakest));
 
+    // With an earlier wave in the table (as csi passes it), only the requested
+    // wave is reported.
+    let mut earlier = result.clone();
+    earlier.wave = "2023".into();
+    let mut history = stats.clone();
+    history.1.insert(0, csi_engine::statistics_batch(&earlier));
+    let mut all = request.clone();
+    all.options.insert("limit".into(), 0.into());
+    let one = plugin.run(&all, stats.clone(), None, &Isolation::InProcess).unwrap();
+    let two = plugin.run(&all, history, None, &Isolation::InProcess).unwrap();
+    assert_eq!(one, two);
+
     // A plugin error (here: a cell with no data) fails the analysis with its message.
     let mut bad = request.clone();
     bad.options.insert("cell".into(), "nobody=1".into());

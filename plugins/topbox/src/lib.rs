@@ -62,6 +62,8 @@ impl Analysis for TopBox {
                     .column_by_name(name)
                     .ok_or_else(|| format!("statistics lack `{name}`"))
             };
+            // The table holds this wave and the waves before it: keep this wave.
+            let waves = col("wave")?.as_string::<i32>();
             let (cells, nodes, measures) = (
                 col("cell")?.as_string::<i32>(),
                 col("node")?.as_string::<i32>(),
@@ -74,7 +76,11 @@ impl Analysis for TopBox {
                 col("ci_high")?.as_primitive::<Float64Type>(),
             );
             for i in 0..batch.num_rows() {
-                if cells.value(i) != cell || measures.value(i) != "top_box" || mean.is_null(i) {
+                if waves.value(i) != request.wave
+                    || cells.value(i) != cell
+                    || measures.value(i) != "top_box"
+                    || mean.is_null(i)
+                {
                     continue;
                 }
                 let Some(label) = labels.get(nodes.value(i)) else {
