@@ -6,6 +6,8 @@ What it checks
     its design-based (Taylor-linearised) standard error, the normal 95 % confidence
     interval and Kish's effective n, for the variables of tests/fixtures/stats/weighted.csv,
     also with every weight multiplied by 37.5 (the results must not change, except sum_w).
+  * mini_rest.json -- each node's score outside each segment group (the rest of
+    the sample), which plugins derive by subtracting sums
   * mini_cross.json -- the co-moments (sums of squares and cross-products) of score
     pairs per cell that driver analyses are computed from
   * mini.json -- every published number of the study tests/fixtures/mini/study.yaml
@@ -255,6 +257,17 @@ def make_mini_goldens():
                 "ss_y likewise, sp = sum w (x-mean_x)(y-mean_y). Pairs: siblings with each other and "
                 "their parent; every node with __index__ and with overall. x < y by name.",
                 "cross": cross}, ROOT / "tests/goldens/mini_cross.json")
+    # The rest of the sample outside each segment group (the comparison of a
+    # segment analysis), computed directly on the complement.
+    rest = []
+    for cell, mask in cells.items():
+        if cell == "all":
+            continue
+        for node in NODE_ORDER:
+            rest.append({"cell": cell, "node": node, **est(score[node], ~mask)})
+    write_json({"comment": "Estimates of each node's score over the respondents NOT in each "
+                "segment group (same estimator as mini.json).", "rest": rest},
+               ROOT / "tests/goldens/mini_rest.json")
     write_json({"comment": "Goldens for tests/fixtures/mini (study.yaml + data.csv), written by "
                 "tests/goldens/make_goldens.py. Leaf score (x-min)/(max-min)*100 (reversed for "
                 "lower_is_better), empty cells and missing codes dropped; category/index score = "

@@ -231,7 +231,12 @@ pub struct Request {
 ///
 /// `measure` is `score` (0–100), `top_box` (0–1), `expectation` (0–100), `gap`
 /// (paired performance − expectation, 0–100 points) or `raw` (the mean in the
-/// measure's own unit); these rows fill `n` … `effective_n`.
+/// measure's own unit); these rows fill `n` … `effective_n`, and the raw sums about
+/// `shift` (`d = x − shift`): `sum_wd` = Σw·d, `sum_wd2` = Σw·d², `sum_w2d` = Σw²·d,
+/// `sum_w2d2` = Σw²·d² — with `n`, `sum_w` and `sum_w2`, the sufficient statistics
+/// of the mean and its standard error, additive over respondents, so a plugin can
+/// merge cells or take one from another (a group against the rest of the sample)
+/// exactly (`csi_stats::MomentSums`).
 ///
 /// `measure` = `cross` rows carry the co-moments of the scores of `node` and `with`
 /// over the respondents who have both: `n`, `sum_w`, `mean` (of `node`),
@@ -239,7 +244,7 @@ pub struct Request {
 /// Σw(x − x̄)(y − ȳ). Pairs: siblings with each other and their parent, and every
 /// series with the index and the overall items — enough for covariance matrices,
 /// correlations and regressions of any driver analysis.
-pub const STATISTICS_COLUMNS: [&str; 17] = [
+pub const STATISTICS_COLUMNS: [&str; 22] = [
     "wave",
     "cell",
     "node",
@@ -257,4 +262,9 @@ pub const STATISTICS_COLUMNS: [&str; 17] = [
     "ss",
     "ss_with",
     "sp",
+    "shift",
+    "sum_wd",
+    "sum_wd2",
+    "sum_w2d",
+    "sum_w2d2",
 ];

@@ -107,6 +107,11 @@ pub fn statistics_schema() -> SchemaRef {
         num("ss"),
         num("ss_with"),
         num("sp"),
+        num("shift"),
+        num("sum_wd"),
+        num("sum_wd2"),
+        num("sum_w2d"),
+        num("sum_w2d2"),
     ]))
 }
 
@@ -121,6 +126,7 @@ pub fn statistics_batch(result: &WaveResult) -> RecordBatch {
     let mut nums: Vec<Float64Builder> = (0..7).map(|_| Float64Builder::new()).collect();
     let mut with = StringBuilder::new();
     let mut pair: Vec<Float64Builder> = (0..4).map(|_| Float64Builder::new()).collect();
+    let mut raw: Vec<Float64Builder> = (0..5).map(|_| Float64Builder::new()).collect();
     let mut push = |c: &str, id: &str, m: &str, e: &Estimate| {
         wave.append_value(&result.wave);
         cell.append_value(c);
@@ -131,11 +137,14 @@ pub fn statistics_batch(result: &WaveResult) -> RecordBatch {
             b.append_null();
         }
         n.append_value(e.n);
-        let sum_w2 = if e.effective_n > 0.0 {
-            Some(e.sum_w * e.sum_w / e.effective_n)
-        } else {
-            None
-        };
+        let sums = e.sums.expect("engine estimates keep their sums");
+        for (b, v) in raw
+            .iter_mut()
+            .zip([sums.shift, sums.sum_wd, sums.sum_wd2, sums.sum_w2d, sums.sum_w2d2])
+        {
+            b.append_value(v);
+        }
+        let sum_w2 = Some(sums.sum_w2);
         for (b, v) in nums.iter_mut().zip([
             Some(e.sum_w),
             sum_w2,
@@ -184,6 +193,9 @@ pub fn statistics_batch(result: &WaveResult) -> RecordBatch {
             for (b, value) in pair.iter_mut().zip([v.mean_y, v.ss_x, v.ss_y, v.sp]) {
                 b.append_value(value);
             }
+            for b in raw.iter_mut() {
+                b.append_null();
+            }
         }
     }
     let mut columns: Vec<ArrayRef> = vec![
@@ -196,5 +208,6 @@ pub fn statistics_batch(result: &WaveResult) -> RecordBatch {
     columns.extend(nums.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef));
     columns.push(Arc::new(with.finish()));
     columns.extend(pair.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef));
+    columns.extend(raw.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef));
     RecordBatch::try_new(statistics_schema(), columns).expect("columns follow the schema")
 }

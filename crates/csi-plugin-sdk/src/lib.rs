@@ -33,16 +33,20 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use arrow_array::ffi_stream::{FFI_ArrowArrayStream, RecordBatchStreamReader};
 use arrow_array::RecordBatch;
 
+pub mod statistics;
+
 pub use arrow_array;
 pub use arrow_schema;
 pub use csi_blocks::wire::{Description, Inputs, OptionSpec, OptionType, Request, PROTOCOL_VERSION};
 pub use csi_blocks::{self, Block, Report};
 pub use csi_plugin_api as api;
+pub use csi_stats;
 
 use api::{ArrowArrayStream, CsiBytes, STATUS_ERROR, STATUS_OK, STATUS_PANIC};
 
 /// Everything a plugin usually needs.
 pub mod prelude {
+    pub use crate::statistics::Statistics;
     pub use crate::{Analysis, Input};
     pub use csi_blocks::wire::{Description, Inputs, OptionSpec, OptionType, Request};
     pub use csi_blocks::{Block, Cell, Chart, ChartKind, Column, ColumnKind, Flag, Report, Row, Series, Table};

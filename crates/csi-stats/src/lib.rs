@@ -132,8 +132,32 @@ pub struct WeightedMoments {
     sum_w: f64,
     sum_w2: f64,
     sum_wd: f64,
+    sum_wd2: f64,
     sum_w2d: f64,
     sum_w2d2: f64,
+}
+
+/// The raw sums of a [`WeightedMoments`], about its shift `c` with `d = x − c`:
+/// what the statistics table hands to plugins so that they can merge and subtract
+/// cells (e.g. a segment group against the rest of the sample) exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MomentSums {
+    /// The shift `c`.
+    pub shift: f64,
+    /// Unweighted count.
+    pub n: u64,
+    /// `Σw`.
+    pub sum_w: f64,
+    /// `Σw²`.
+    pub sum_w2: f64,
+    /// `Σw·d`.
+    pub sum_wd: f64,
+    /// `Σw·d²`.
+    pub sum_wd2: f64,
+    /// `Σw²·d`.
+    pub sum_w2d: f64,
+    /// `Σw²·d²`.
+    pub sum_w2d2: f64,
 }
 
 impl WeightedMoments {
@@ -146,9 +170,67 @@ impl WeightedMoments {
             sum_w: 0.0,
             sum_w2: 0.0,
             sum_wd: 0.0,
+            sum_wd2: 0.0,
             sum_w2d: 0.0,
             sum_w2d2: 0.0,
         }
+    }
+
+    /// Rebuilds an accumulator from its sums.
+    pub fn from_sums(s: MomentSums) -> Self {
+        Self {
+            shift: s.shift,
+            n: s.n,
+            sum_w: s.sum_w,
+            sum_w2: s.sum_w2,
+            sum_wd: s.sum_wd,
+            sum_wd2: s.sum_wd2,
+            sum_w2d: s.sum_w2d,
+            sum_w2d2: s.sum_w2d2,
+        }
+    }
+
+    /// The raw sums.
+    pub fn sums(&self) -> MomentSums {
+        MomentSums {
+            shift: self.shift,
+            n: self.n,
+            sum_w: self.sum_w,
+            sum_w2: self.sum_w2,
+            sum_wd: self.sum_wd,
+            sum_wd2: self.sum_wd2,
+            sum_w2d: self.sum_w2d,
+            sum_w2d2: self.sum_w2d2,
+        }
+    }
+
+    /// The respondents of `self` that are not in `part` (which must be a subset
+    /// accumulated with the same shift): e.g. the rest of the sample outside one
+    /// segment group. Exact up to floating-point rounding.
+    pub fn without(&self, part: &Self) -> Result<Self, StatsError> {
+        if self.shift != part.shift {
+            return Err(StatsError::ShiftMismatch(self.shift, part.shift));
+        }
+        Ok(Self {
+            shift: self.shift,
+            n: self.n.saturating_sub(part.n),
+            sum_w: self.sum_w - part.sum_w,
+            sum_w2: self.sum_w2 - part.sum_w2,
+            sum_wd: self.sum_wd - part.sum_wd,
+            sum_wd2: self.sum_wd2 - part.sum_wd2,
+            sum_w2d: self.sum_w2d - part.sum_w2d,
+            sum_w2d2: self.sum_w2d2 - part.sum_w2d2,
+        })
+    }
+
+    /// The weighted variance of the values, `Σw(x − x̄)² / Σw`, or `None` with no
+    /// respondents.
+    pub fn variance(&self) -> Option<f64> {
+        if self.n == 0 || self.sum_w <= 0.0 {
+            return None;
+        }
+        let dbar = self.sum_wd / self.sum_w;
+        Some(((self.sum_wd2 - dbar * self.sum_wd) / self.sum_w).max(0.0))
     }
 
     /// Adds one respondent's value `x` with sampling weight `w` (> 0).
@@ -160,6 +242,7 @@ impl WeightedMoments {
         self.sum_w += w;
         self.sum_w2 += w2;
         self.sum_wd += w * d;
+        self.sum_wd2 += w * d * d;
         self.sum_w2d += w2 * d;
         self.sum_w2d2 += w2 * d * d;
     }
@@ -174,6 +257,7 @@ impl WeightedMoments {
         self.sum_w += other.sum_w;
         self.sum_w2 += other.sum_w2;
         self.sum_wd += other.sum_wd;
+        self.sum_wd2 += other.sum_wd2;
         self.sum_w2d += other.sum_w2d;
         self.sum_w2d2 += other.sum_w2d2;
         Ok(())
@@ -228,6 +312,7 @@ impl WeightedMoments {
             se,
             ci_low,
             ci_high,
+            sums: Some(self.sums()),
         }
     }
 }
@@ -249,6 +334,9 @@ pub struct Estimate {
     pub ci_low: Option<f64>,
     /// Upper confidence limit.
     pub ci_high: Option<f64>,
+    /// The sums it was computed from (not serialised: published figures only).
+    #[serde(skip)]
+    pub sums: Option<MomentSums>,
 }
 
 impl Estimate {
@@ -299,6 +387,17 @@ pub struct CoMomentsSummary {
 }
 
 impl CoMomentsSummary {
+    /// The same pair seen as (y, x).
+    pub fn swapped(&self) -> Self {
+        Self {
+            mean_x: self.mean_y,
+            mean_y: self.mean_x,
+            ss_x: self.ss_y,
+            ss_y: self.ss_x,
+            ..*self
+        }
+    }
+
     /// Pearson correlation (weighted); `None` when either variable is constant.
     pub fn correlation(&self) -> Option<f64> {
         let d = (self.ss_x * self.ss_y).sqrt();
@@ -378,6 +477,38 @@ impl CoMoments {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_rest_of_a_sample_is_its_complement_and_sums_round_trip() {
+        let mut all = super::WeightedMoments::new(50.0);
+        let (mut part, mut rest) = (all, all);
+        for i in 0..300 {
+            let (x, w) = (
+                20.0 + (i as f64 * 0.7).sin() * 30.0 + (i % 5) as f64,
+                0.4 + (i % 9) as f64 * 0.2,
+            );
+            all.add(x, w);
+            if i % 4 == 0 {
+                part.add(x, w)
+            } else {
+                rest.add(x, w)
+            }
+        }
+        let got = all.without(&part).unwrap();
+        assert_eq!(got.n(), rest.n());
+        let z = super::Confidence::default();
+        let (g, r) = (got.estimate(z), rest.estimate(z));
+        for (a, b) in [
+            (g.mean.unwrap(), r.mean.unwrap()),
+            (g.se.unwrap(), r.se.unwrap()),
+            (got.variance().unwrap(), rest.variance().unwrap()),
+            (g.effective_n, r.effective_n),
+        ] {
+            assert!((a - b).abs() <= 1e-9 * b.abs(), "{a} vs {b}");
+        }
+        assert_eq!(super::WeightedMoments::from_sums(all.sums()), all);
+        assert!(all.without(&super::WeightedMoments::new(0.0)).is_err());
+    }
+
     #[test]
     fn co_moments_merge_and_match_the_two_pass_formula() {
         let data: Vec<(f64, f64, f64)> = (0..200)
