@@ -41,7 +41,13 @@ pub struct Leaf {
     pub unit: Option<String>,
     /// Raw value from which an answer is in the top box.
     pub top_threshold: Option<f64>,
-    /// Position of the column in the read plan (set when planning).
+    /// The waves the question was asked in (`None`: all).
+    pub waves: Option<Vec<String>>,
+    /// Whether it was asked in the wave being planned (set when planning).
+    #[serde(skip)]
+    pub asked: bool,
+    /// Position of the column in the read plan (set when planning; meaningful
+    /// only when `asked`).
     #[serde(skip)]
     pub column: usize,
     /// Position of the expectation column in the read plan.
@@ -82,6 +88,8 @@ fn leaf(m: &Measure) -> Leaf {
         direction: m.direction,
         unit: m.unit.clone(),
         top_threshold: m.scale.top_box_threshold(m.direction),
+        waves: m.waves.clone(),
+        asked: true,
         column: 0,
         expectation: None,
     }

@@ -260,6 +260,10 @@ impl Plan {
         };
         for n in nodes.iter_mut() {
             if let Some(leaf) = &mut n.leaf {
+                leaf.asked = leaf.waves.as_ref().is_none_or(|w| w.contains(&wave.id));
+                if !leaf.asked {
+                    continue;
+                }
                 let kind = ColumnKind::Measure {
                     min: leaf.min,
                     max: leaf.max,
@@ -382,7 +386,12 @@ pub fn compute_wave(study: &Study, wave: &Wave) -> Result<WaveResult, EngineErro
         let seg_cols: Vec<&dyn Array> = plan.segments.iter().map(|&i| batch.column(i).as_ref()).collect();
         let leaf_cols: Vec<Option<(&Float64Array, Option<&Float64Array>)>> = nodes
             .iter()
-            .map(|n| n.leaf.as_ref().map(|l| (num(l.column), l.expectation.map(num))))
+            .map(|n| {
+                n.leaf
+                    .as_ref()
+                    .filter(|l| l.asked)
+                    .map(|l| (num(l.column), l.expectation.map(num)))
+            })
             .collect();
         for row in 0..batch.num_rows() {
             let w = weights.map_or(1.0, |w| w.value(row));

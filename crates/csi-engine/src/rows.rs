@@ -49,7 +49,9 @@ fn schema_for(study: &Study, wave: &Wave, plan: &Plan, nodes: &[flat::FlatNode])
         meta[col].insert("csi.segment".into(), s.id.clone());
     }
     for n in nodes {
-        let Some(leaf) = &n.leaf else { continue };
+        let Some(leaf) = n.leaf.as_ref().filter(|l| l.asked) else {
+            continue;
+        };
         for (col, role) in [(Some(leaf.column), "answer"), (leaf.expectation, "expectation")] {
             let Some(col) = col else { continue };
             let m = &mut meta[col];

@@ -90,6 +90,7 @@ pub fn parse(text: &str, file: &Path, dir: &Path) -> Result<Study, StudyError> {
         text,
         map,
         diags: Vec::new(),
+        wave_ids: Vec::new(),
     };
     let doc: serde_yaml::Value = match serde_yaml::from_str(text) {
         Ok(v) => v,

@@ -141,6 +141,16 @@ pub struct Measure {
     pub unit: Option<String>,
     /// Whether higher raw values are better.
     pub direction: Direction,
+    /// The waves the question was asked in (`None`: every wave). In other waves its
+    /// column is not read and its parent combines the children that were asked.
+    pub waves: Option<Vec<String>>,
+}
+
+impl Measure {
+    /// Whether the question was asked in wave `wave`.
+    pub fn asked_in(&self, wave: &str) -> bool {
+        self.waves.as_ref().is_none_or(|w| w.iter().any(|x| x == wave))
+    }
 }
 
 /// A node of the indicator tree: a category with children, or an indicator.
@@ -446,6 +456,9 @@ impl Study {
         let mut cols: Vec<&ColumnRef> = Vec::new();
         for n in self.indicators() {
             let m = n.measure.as_ref().expect("indicator");
+            if !m.asked_in(&wave.id) {
+                continue;
+            }
             cols.push(&m.column);
             cols.extend(m.expectation.as_ref());
         }

@@ -40,6 +40,20 @@ fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D
     d.deserialize_any(V)
 }
 
+/// A list of texts, each possibly written as a number (`waves: [2001, 2002]`).
+fn strings_or_numbers<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    let v: Option<Vec<serde_yaml::Value>> = Option::deserialize(d)?;
+    let Some(v) = v else { return Ok(None) };
+    v.into_iter()
+        .map(|x| match x {
+            serde_yaml::Value::String(s) => Ok(s),
+            serde_yaml::Value::Number(n) => Ok(n.to_string()),
+            other => Err(de::Error::custom(format!("expected a wave id, found {other:?}"))),
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
 /// Map keys that may be written as numbers (`1: 非常不满意`, `2000: 63`).
 fn keyed<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Vec<(String, T)>>, D::Error> {
     let m: Option<serde_yaml::Mapping> = Option::deserialize(d)?;
@@ -148,6 +162,8 @@ pub struct RawNode {
     pub scale: Option<RawScaleRef>,
     pub unit: Option<String>,
     pub direction: Option<Direction>,
+    #[serde(default, deserialize_with = "strings_or_numbers")]
+    pub waves: Option<Vec<String>>,
     pub children: Option<Vec<RawNode>>,
 }
 

@@ -23,6 +23,8 @@ pub(crate) struct Checker<'a> {
     pub text: &'a str,
     pub map: SourceMap,
     pub diags: Vec<Diagnostic>,
+    /// The study's wave ids, once read (indicators may name them).
+    pub wave_ids: Vec<String>,
 }
 
 impl Checker<'_> {
@@ -349,6 +351,29 @@ impl Checker<'_> {
             scale,
             unit: raw.unit.clone(),
             direction: raw.direction.unwrap_or(Direction::HigherIsBetter),
+            waves: raw.waves.as_ref().map(|ws| {
+                if ws.is_empty() {
+                    self.err(
+                        &join(path, "waves"),
+                        "`waves` lists no wave",
+                        Some("leave `waves` out for a question asked in every wave".into()),
+                    );
+                }
+                for (i, w) in ws.iter().enumerate() {
+                    if !self.wave_ids.contains(w) {
+                        let near = closest(w, self.wave_ids.iter().map(String::as_str));
+                        self.err(
+                            &format!("{}[{i}]", join(path, "waves")),
+                            format!("wave `{w}` is not one of the study's waves"),
+                            Some(match near.first() {
+                                Some(n) => format!("did you mean `{n}`?"),
+                                None => format!("the study's waves are {}", self.wave_ids.join(", ")),
+                            }),
+                        );
+                    }
+                }
+                ws.clone()
+            }),
         })
     }
 
@@ -527,6 +552,7 @@ impl Checker<'_> {
                 Some("add first-level categories under `tree:`, each with `children` or a `column`".into()),
             );
         }
+        self.wave_ids = waves.iter().map(|w| w.id.clone()).collect();
         let tree = self.nodes(&raw.tree, "tree", &mut node_ids, &default_scale, &named);
         let mut overall = Vec::new();
         for (i, o) in raw.overall.iter().enumerate() {
