@@ -4,9 +4,10 @@
 //! any language can find answers, scales, weights and segments without the JSON
 //! study context).
 //!
-//! Schema metadata: `csi.study`, `csi.wave`, `csi.language`. Field metadata:
-//! `csi.role` (`answer`, `expectation`, `weight`, `id`, `segment`); for answers and
-//! expectations `csi.node`, `csi.label`, `csi.min`, `csi.max`, `csi.direction`
+//! Schema metadata: `csi.study`, `csi.wave`, `csi.language`, `csi.confidence`,
+//! `csi.low_base`. Field metadata: `csi.role` (`answer`, `expectation`, `weight`,
+//! `id`, `segment`); for answers and expectations `csi.node`, `csi.kind`
+//! (`indicator` or `overall`), `csi.label`, `csi.min`, `csi.max`, `csi.direction`
 //! (`higher_is_better` / `lower_is_better`) and, for non-scale measures, `csi.unit`;
 //! for segments `csi.segment`.
 
@@ -60,6 +61,11 @@ fn schema_for(study: &Study, wave: &Wave, plan: &Plan, nodes: &[flat::FlatNode])
             }
             m.insert("csi.role".into(), role.into());
             m.insert("csi.node".into(), n.id.clone());
+            let kind = match n.kind {
+                crate::NodeKind::Overall => "overall",
+                _ => "indicator",
+            };
+            m.insert("csi.kind".into(), kind.into());
             m.insert("csi.label".into(), study.text(&n.label).to_string());
             m.insert("csi.min".into(), leaf.min.to_string());
             m.insert("csi.max".into(), leaf.max.to_string());
@@ -83,6 +89,8 @@ fn schema_for(study: &Study, wave: &Wave, plan: &Plan, nodes: &[flat::FlatNode])
         ("csi.study".to_string(), study.id.clone()),
         ("csi.wave".to_string(), wave.id.clone()),
         ("csi.language".to_string(), study.language.clone()),
+        ("csi.confidence".to_string(), study.settings.confidence.to_string()),
+        ("csi.low_base".to_string(), study.settings.low_base.to_string()),
     ]);
     Arc::new(Schema::new_with_metadata(fields, schema_meta))
 }

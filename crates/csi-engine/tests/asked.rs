@@ -19,7 +19,10 @@ fn an_indicator_dropped_in_a_wave_is_skipped_there_and_its_parent_renormalises()
             1,
         )
         .replacen("        column: q2\n", "        column: q2\n        waves: [2024]\n", 1);
-    assert!(yaml.contains("later.csv") && yaml.contains("waves: [2024]"), "the fixture changed");
+    assert!(
+        yaml.contains("later.csv") && yaml.contains("waves: [2024]"),
+        "the fixture changed"
+    );
     std::fs::write(dir.path().join("study.yaml"), yaml).unwrap();
     let data = std::fs::read_to_string(root().join("tests/fixtures/mini/data.csv")).unwrap();
     std::fs::write(dir.path().join("data.csv"), &data).unwrap();
@@ -50,7 +53,9 @@ fn an_indicator_dropped_in_a_wave_is_skipped_there_and_its_parent_renormalises()
     assert!((net.mean.unwrap() - cov.mean.unwrap()).abs() < 1e-9);
     assert_ne!(score(&first, "network").mean, net.mean);
     // Rows for plugins do not describe the question in the later wave.
-    assert!(csi_engine::rows_schema(&study, &study.waves[1]).field_with_name("q2").is_err());
+    assert!(csi_engine::rows_schema(&study, &study.waves[1])
+        .field_with_name("q2")
+        .is_err());
 }
 
 #[test]

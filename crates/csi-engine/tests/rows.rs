@@ -21,11 +21,15 @@ fn rows_carry_every_respondent_with_roles_and_scales() {
     assert_eq!(schema.metadata()["csi.study"], "mini");
     assert_eq!(schema.metadata()["csi.wave"], "2024");
     assert_eq!(schema.metadata()["csi.language"], "zh");
+    assert_eq!(schema.metadata()["csi.confidence"], "0.95");
+    assert_eq!(schema.metadata()["csi.low_base"], study.settings.low_base.to_string());
+
 
     let meta = |name: &str| schema.field_with_name(name).unwrap().metadata().clone();
     let q1 = meta("q1");
     assert_eq!(q1["csi.role"], "answer");
     assert_eq!(q1["csi.node"], "coverage");
+    assert_eq!(q1["csi.kind"], "indicator");
     assert_eq!(q1["csi.label"], "覆盖");
     assert_eq!((q1["csi.min"].as_str(), q1["csi.max"].as_str()), ("1", "10"));
     assert_eq!(q1["csi.direction"], "higher_is_better");
@@ -37,6 +41,7 @@ fn rows_carry_every_respondent_with_roles_and_scales() {
     );
     assert_eq!(meta("e1")["csi.role"], "expectation");
     assert_eq!(meta("w")["csi.role"], "weight");
+    assert_eq!(meta("q0")["csi.kind"], "overall");
     assert_eq!(meta("rid")["csi.role"], "id");
     assert_eq!(meta("ctype")["csi.segment"], "type");
     assert_eq!(meta("joined")["csi.segment"], "cohort");

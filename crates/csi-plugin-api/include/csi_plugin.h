@@ -37,13 +37,21 @@ extern "C" {
 #define CSI_STATUS_ERROR 1 /* `out` holds a UTF-8 error message */
 #define CSI_STATUS_PANIC 2 /* the plugin caught a crash; `out` may hold a message */
 
-/* Bytes owned by whoever filled them; `release` (may be NULL) frees them. */
+/* Bytes owned by whoever filled them; `release` (may be NULL) frees them. The
+ * receiver calls `release` exactly once, then never touches `data` again. */
 typedef struct CsiBytes {
   const uint8_t *data;
   size_t len;
   void (*release)(struct CsiBytes *self);
   void *private_data;
 } CsiBytes;
+
+#ifndef ARROW_FLAG_DICTIONARY_ORDERED
+/* Flags of `struct ArrowSchema` (Arrow C data interface). */
+#define ARROW_FLAG_DICTIONARY_ORDERED 1
+#define ARROW_FLAG_NULLABLE 2
+#define ARROW_FLAG_MAP_KEYS_SORTED 4
+#endif
 
 #ifndef ARROW_C_STREAM_INTERFACE
 #define ARROW_C_STREAM_INTERFACE

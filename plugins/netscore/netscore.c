@@ -1,0 +1,900 @@
+/*
+ * netscore: a csi analysis plugin in C99 (libc only).
+ *
+ * "Net satisfaction" of every indicator, computed from the respondent rows: the
+ * weighted share of answers in the scale's top two points minus the share in its
+ * bottom two points, times 100 (a number in [-100, 100]). For indicators where
+ * lower values are better the two ends swap. Indicators are listed weakest first,
+ * with a headline (the simple mean of the net scores), a diverging bar chart and a
+ * finding naming the weakest three. Text is Chinese when the study's language is
+ * `zh`, English otherwise.
+ *
+ * It reads only the rows stream (`"inputs":"rows"`) and finds its way through the
+ * rows' Arrow metadata (see docs/plugins.md, "Respondent rows"): schema metadata
+ * `csi.language`, `csi.study`, `csi.wave`; field metadata `csi.role`, and for
+ * answers `csi.label`, `csi.min`, `csi.max`, `csi.direction`, `csi.unit` (present
+ * only for non-scale measures, which are skipped).
+ *
+ * Build standalone as a plugin:
+ *   cc -std=c99 -O2 -shared -fPIC -I crates/csi-plugin-api/include \
+ *      plugins/netscore/netscore.c -o libnetscore.so
+ * With -DCSI_NETSCORE_EMBEDDED the entry function is named `csi_netscore_entry`
+ * instead, for the Rust shim crate in this folder that links this file in and
+ * exports `csi_plugin_entry_v1` itself.
+ */
+#include <float.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "csi_plugin.h"
+
+#ifndef CSI_NETSCORE_VERSION
+#define CSI_NETSCORE_VERSION "0.1.0"
+#endif
+
+#ifdef CSI_NETSCORE_EMBEDDED
+#define NETSCORE_ENTRY csi_netscore_entry
+#else
+#define NETSCORE_ENTRY csi_plugin_entry_v1
+#endif
+
+#if defined(_WIN32) && !defined(CSI_NETSCORE_EMBEDDED)
+#define NETSCORE_EXPORT __declspec(dllexport)
+#elif defined(__GNUC__) && !defined(CSI_NETSCORE_EMBEDDED)
+#define NETSCORE_EXPORT __attribute__((visibility("default")))
+#else
+#define NETSCORE_EXPORT
+#endif
+
+/* ------------------------------------------------------------------------- */
+/* Output bytes                                                               */
+/* ------------------------------------------------------------------------- */
+
+/* Frees a buffer this plugin handed out. `private_data` holds the malloc'd
+ * pointer (NULL for static messages). Safe to call twice: everything is cleared. */
+static void release_bytes(CsiBytes *self) {
+  if (self == NULL) return;
+  free(self->private_data);
+  self->data = NULL;
+  self->len = 0;
+  self->private_data = NULL;
+  self->release = NULL;
+}
+
+/* Hands `data` (malloc'd, or NULL) of `len` bytes to the host. */
+static void give_owned(CsiBytes *out, char *data, size_t len) {
+  out->data = (const uint8_t *)data;
+  out->len = data ? len : 0;
+  out->private_data = data;
+  out->release = release_bytes;
+}
+
+/* Hands a static text to the host (nothing to free; used when memory ran out). */
+static void give_static(CsiBytes *out, const char *text) {
+  out->data = (const uint8_t *)text;
+  out->len = strlen(text);
+  out->private_data = NULL;
+  out->release = release_bytes;
+}
+
+static const char OUT_OF_MEMORY[] = "netscore: out of memory";
+
+/* An error message as the result: copied, or a static fallback. */
+static int32_t fail(CsiBytes *out, const char *message) {
+  size_t n = strlen(message);
+  char *copy = malloc(n + 1);
+  if (copy == NULL) {
+    give_static(out, OUT_OF_MEMORY);
+  } else {
+    memcpy(copy, message, n + 1);
+    give_owned(out, copy, n);
+  }
+  return CSI_STATUS_ERROR;
+}
+
+/* ------------------------------------------------------------------------- */
+/* A growing text buffer                                                      */
+/* ------------------------------------------------------------------------- */
+
+typedef struct {
+  char *p;
+  size_t len;
+  size_t cap;
+  int failed; /* an allocation failed; the contents are incomplete */
+} Buf;
+
+static int buf_reserve(Buf *b, size_t extra) {
+  size_t need, cap;
+  char *p;
+  if (b->failed) return 0;
+  if (extra > SIZE_MAX - b->len - 1) {
+    b->failed = 1;
+    return 0;
+  }
+  need = b->len + extra + 1; /* keep room for a terminating NUL */
+  if (need <= b->cap) return 1;
+  cap = b->cap ? b->cap : 256;
+  while (cap < need) cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+  p = realloc(b->p, cap);
+  if (p == NULL) {
+    b->failed = 1;
+    return 0;
+  }
+  b->p = p;
+  b->cap = cap;
+  return 1;
+}
+
+static void buf_add(Buf *b, const char *s, size_t n) {
+  if (!buf_reserve(b, n)) return;
+  memcpy(b->p + b->len, s, n);
+  b->len += n;
+  b->p[b->len] = '\0';
+}
+
+static void buf_puts(Buf *b, const char *s) { buf_add(b, s, strlen(s)); }
+
+static void buf_char(Buf *b, char c) { buf_add(b, &c, 1); }
+
+static void buf_free(Buf *b) {
+  free(b->p);
+  b->p = NULL;
+  b->len = b->cap = 0;
+}
+
+/* Length of the valid UTF-8 sequence starting at s[0] (at most `n` bytes
+ * available), or 0 if it is not valid UTF-8 (bad lead byte, missing or wrong
+ * continuation bytes, overlong form, surrogate, beyond U+10FFFF). */
+static size_t utf8_len(const unsigned char *s, size_t n) {
+  unsigned char c = s[0];
+  size_t len, i;
+  uint32_t cp;
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF) {
+    len = 2;
+    cp = c & 0x1Fu;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    len = 3;
+    cp = c & 0x0Fu;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    len = 4;
+    cp = c & 0x07u;
+  } else {
+    return 0;
+  }
+  if (n < len) return 0;
+  for (i = 1; i < len; i++) {
+    if ((s[i] & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (s[i] & 0x3Fu);
+  }
+  if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF))) return 0;
+  if (cp >= 0xD800 && cp <= 0xDFFF) return 0;
+  return len;
+}
+
+/* Appends `s` (n bytes) as a JSON string literal: quoted, with quotes, backslashes
+ * and control characters escaped and invalid UTF-8 replaced by U+FFFD. */
+static void buf_json_str(Buf *b, const char *s, size_t n) {
+  static const char hex[] = "0123456789abcdef";
+  const unsigned char *u = (const unsigned char *)s;
+  size_t i = 0;
+  buf_char(b, '"');
+  while (i < n) {
+    unsigned char c = u[i];
+    size_t len;
+    if (c == '"') {
+      buf_add(b, "\\\"", 2);
+    } else if (c == '\\') {
+      buf_add(b, "\\\\", 2);
+    } else if (c == '\n') {
+      buf_add(b, "\\n", 2);
+    } else if (c == '\r') {
+      buf_add(b, "\\r", 2);
+    } else if (c == '\t') {
+      buf_add(b, "\\t", 2);
+    } else if (c < 0x20) {
+      char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+      buf_add(b, esc, 6);
+    } else if (c < 0x80) {
+      buf_char(b, (char)c);
+    } else {
+      len = utf8_len(u + i, n - i);
+      if (len == 0) {
+        buf_add(b, "\\ufffd", 6);
+        i++;
+        continue;
+      }
+      buf_add(b, s + i, len);
+      i += len;
+      continue;
+    }
+    i++;
+  }
+  buf_char(b, '"');
+}
+
+static void buf_json_cstr(Buf *b, const char *s) { buf_json_str(b, s, strlen(s)); }
+
+static int is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'; }
+
+/* Appends `s` as markdown text: trimmed, ASCII punctuation backslash-escaped
+ * (CommonMark allows that for every ASCII punctuation character), control
+ * characters (line breaks, tabs) as spaces. */
+static void buf_md_text(Buf *b, const char *s) {
+  static const char punct[] = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
+  const char *end = s + strlen(s);
+  while (s < end && is_space(*s)) s++;
+  while (end > s && is_space(end[-1])) end--;
+  for (; s < end; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c < 0x20 || c == 0x7f) {
+      buf_char(b, ' ');
+      continue;
+    }
+    if (strchr(punct, *s) != NULL) buf_char(b, '\\');
+    buf_char(b, *s);
+  }
+}
+
+/* The C locale writes a decimal point; another locale (set by a host
+ * application) might write a comma. JSON and markdown want a point. */
+static void fix_decimal_point(char *s) {
+  for (; *s; s++)
+    if (*s == ',') *s = '.';
+}
+
+/* Appends a finite number as the shortest %g form that reads back exactly, or
+ * `null` when it is not finite. */
+static void buf_number(Buf *b, double v) {
+  char tmp[40];
+  int prec;
+  if (v != v || v > DBL_MAX || v < -DBL_MAX) {
+    buf_puts(b, "null");
+    return;
+  }
+  if (v == 0) v = 0; /* no "-0" */
+  for (prec = 15; prec <= 17; prec++) {
+    snprintf(tmp, sizeof tmp, "%.*g", prec, v);
+    if (strtod(tmp, NULL) == v) break;
+  }
+  fix_decimal_point(tmp);
+  buf_puts(b, tmp);
+}
+
+static void buf_count(Buf *b, int64_t n) {
+  char tmp[32];
+  snprintf(tmp, sizeof tmp, "%lld", (long long)n);
+  buf_puts(b, tmp);
+}
+
+/* Appends `v` with one decimal, for prose. */
+static void buf_fixed1(Buf *b, double v) {
+  char tmp[64];
+  snprintf(tmp, sizeof tmp, "%.1f", v);
+  fix_decimal_point(tmp);
+  if (strcmp(tmp, "-0.0") == 0) strcpy(tmp, "0.0");
+  buf_puts(b, tmp);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Arrow metadata                                                             */
+/* ------------------------------------------------------------------------- */
+
+static int32_t read_i32(const char *p) {
+  int32_t v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+/* Finds `key` in Arrow C-interface metadata (int32 count, then per pair int32
+ * key length, key bytes, int32 value length, value bytes; native endianness).
+ * Returns 1 and sets *value / *len when found, 0 when absent or malformed. */
+static int meta_find(const char *meta, const char *key, const char **value, size_t *len) {
+  int32_t count, i;
+  size_t klen = strlen(key);
+  if (meta == NULL) return 0;
+  count = read_i32(meta);
+  meta += 4;
+  for (i = 0; i < count; i++) {
+    int32_t kl = read_i32(meta), vl;
+    if (kl < 0) return 0;
+    meta += 4;
+    vl = read_i32(meta + kl);
+    if (vl < 0) return 0;
+    if ((size_t)kl == klen && memcmp(meta, key, klen) == 0) {
+      *value = meta + kl + 4;
+      *len = (size_t)vl;
+      return 1;
+    }
+    meta += kl + 4 + vl;
+  }
+  return 0;
+}
+
+/* Whether metadata `key` is present and equal to `expected`. */
+static int meta_is(const char *meta, const char *key, const char *expected) {
+  const char *v;
+  size_t n;
+  return meta_find(meta, key, &v, &n) && n == strlen(expected) && memcmp(v, expected, n) == 0;
+}
+
+/* A NUL-terminated malloc'd copy of metadata `key`, "" when absent; NULL only
+ * when memory ran out. */
+static char *meta_dup(const char *meta, const char *key) {
+  const char *v = "";
+  size_t n = 0;
+  char *copy;
+  meta_find(meta, key, &v, &n);
+  copy = malloc(n + 1);
+  if (copy == NULL) return NULL;
+  memcpy(copy, v, n);
+  copy[n] = '\0';
+  return copy;
+}
+
+/* Parses a decimal number written by csi ("1", "10", "0.5", "-2", "1e3")
+ * without depending on the C library's locale. Returns 1 on success. */
+static int parse_decimal(const char *s, size_t n, double *out) {
+  size_t i = 0;
+  int neg = 0, digits = 0, exp_neg = 0;
+  long exp10 = 0, e = 0;
+  double v = 0;
+  if (i < n && (s[i] == '-' || s[i] == '+')) neg = s[i++] == '-';
+  for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, digits++) v = v * 10 + (s[i] - '0');
+  if (i < n && s[i] == '.') {
+    for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++, digits++) {
+      v = v * 10 + (s[i] - '0');
+      exp10--;
+    }
+  }
+  if (digits == 0) return 0;
+  if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+    int edigits = 0;
+    i++;
+    if (i < n && (s[i] == '-' || s[i] == '+')) exp_neg = s[i++] == '-';
+    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, edigits++)
+      if (e < 10000) e = e * 10 + (s[i] - '0');
+    if (edigits == 0) return 0;
+    exp10 += exp_neg ? -e : e;
+  }
+  if (i != n) return 0;
+  /* 10^k is exact up to k = 22, so one multiplication or division rounds once. */
+  while (exp10 != 0) {
+    long k = exp10 > 0 ? exp10 : -exp10;
+    double p = 1;
+    if (k > 22) k = 22;
+    while (k-- > 0) p *= 10;
+    if (exp10 > 0) {
+      v *= p;
+      exp10 -= exp10 > 22 ? 22 : exp10;
+    } else {
+      v /= p;
+      exp10 += -exp10 > 22 ? 22 : -exp10;
+    }
+  }
+  if (v != v || v > DBL_MAX) return 0;
+  *out = neg ? -v : v;
+  return 1;
+}
+
+static int meta_number(const char *meta, const char *key, double *out) {
+  const char *v;
+  size_t n;
+  return meta_find(meta, key, &v, &n) && parse_decimal(v, n, out);
+}
+
+/* ------------------------------------------------------------------------- */
+/* The analysis                                                               */
+/* ------------------------------------------------------------------------- */
+
+typedef struct {
+  int64_t column;   /* child index in the rows schema */
+  char *label;      /* csi.label (or the column name) */
+  double min, max;  /* scale bounds */
+  int lower_better; /* csi.direction = lower_is_better */
+  int64_t n;        /* respondents counted (unweighted) */
+  double sum_w;     /* their total weight */
+  double sum_high;  /* weight answering in the top two points */
+  double sum_low;   /* weight answering in the bottom two points */
+  double top;       /* share satisfied (top two, or bottom two if lower is better) */
+  double bottom;    /* share dissatisfied */
+  double net;       /* (top - bottom) * 100 */
+} Indicator;
+
+typedef struct {
+  char message[512];
+  Indicator *items;
+  size_t count;
+  int64_t weight; /* weight column, or -1 */
+  int64_t columns;
+} State;
+
+static void state_free(State *st) {
+  size_t i;
+  for (i = 0; i < st->count; i++) free(st->items[i].label);
+  free(st->items);
+  st->items = NULL;
+  st->count = 0;
+}
+
+static const char *field_name(const struct ArrowSchema *f) { return f->name ? f->name : "?"; }
+
+/* Reads the fields' metadata: the answer columns on a scale and the weight. Fills
+ * st->message and returns 0 on error. */
+static int read_schema(const struct ArrowSchema *schema, State *st) {
+  int64_t i;
+  if (schema->format == NULL || strcmp(schema->format, "+s") != 0 || schema->n_children < 0 ||
+      (schema->n_children > 0 && schema->children == NULL)) {
+    snprintf(st->message, sizeof st->message, "netscore: the rows schema is not a struct of columns (format `%s`)",
+             schema->format ? schema->format : "(null)");
+    return 0;
+  }
+  st->columns = schema->n_children;
+  st->weight = -1;
+  st->items = calloc((size_t)(schema->n_children ? schema->n_children : 1), sizeof(Indicator));
+  if (st->items == NULL) {
+    snprintf(st->message, sizeof st->message, "%s", OUT_OF_MEMORY);
+    return 0;
+  }
+  for (i = 0; i < schema->n_children; i++) {
+    const struct ArrowSchema *f = schema->children[i];
+    const char *meta;
+    Indicator *ind;
+    if (f == NULL || f->format == NULL) {
+      snprintf(st->message, sizeof st->message, "netscore: rows schema field %lld is missing", (long long)i);
+      return 0;
+    }
+    meta = f->metadata;
+    if (meta_is(meta, "csi.role", "weight")) {
+      if (strcmp(f->format, "g") != 0) {
+        snprintf(st->message, sizeof st->message,
+                 "netscore: weight column `%.200s` has Arrow format `%.20s`, expected float64 (`g`)", field_name(f),
+                 f->format);
+        return 0;
+      }
+      if (st->weight < 0) st->weight = i;
+      continue;
+    }
+    if (!meta_is(meta, "csi.role", "answer")) continue;
+    /* Overall-satisfaction items are outcomes, not indicators to rank. */
+    if (meta_is(meta, "csi.kind", "overall")) continue;
+    {
+      const char *unit;
+      size_t unit_len;
+      if (meta_find(meta, "csi.unit", &unit, &unit_len)) continue; /* not a scale */
+    }
+    if (strcmp(f->format, "g") != 0) {
+      snprintf(st->message, sizeof st->message,
+               "netscore: answer column `%.200s` has Arrow format `%.20s`, expected float64 (`g`)", field_name(f),
+               f->format);
+      return 0;
+    }
+    ind = &st->items[st->count];
+    if (!meta_number(meta, "csi.min", &ind->min) || !meta_number(meta, "csi.max", &ind->max) ||
+        !(ind->max > ind->min)) {
+      snprintf(st->message, sizeof st->message,
+               "netscore: answer column `%.200s` lacks a scale: `csi.min` and `csi.max` must be numbers with min < max",
+               field_name(f));
+      return 0;
+    }
+    ind->column = i;
+    ind->lower_better = meta_is(meta, "csi.direction", "lower_is_better");
+    ind->label = meta_dup(meta, "csi.label");
+    if (ind->label != NULL && ind->label[0] == '\0') {
+      /* No label: fall back on the indicator id, then the column name. */
+      free(ind->label);
+      ind->label = meta_dup(meta, "csi.node");
+      if (ind->label != NULL && ind->label[0] == '\0') {
+        size_t n = strlen(field_name(f));
+        free(ind->label);
+        ind->label = malloc(n + 1);
+        if (ind->label != NULL) memcpy(ind->label, field_name(f), n + 1);
+      }
+    }
+    if (ind->label == NULL) {
+      snprintf(st->message, sizeof st->message, "%s", OUT_OF_MEMORY);
+      return 0;
+    }
+    st->count++;
+  }
+  if (st->count == 0) {
+    snprintf(st->message, sizeof st->message,
+             "netscore: the rows have no answer columns on a scale (fields with `csi.role` = `answer` and no "
+             "`csi.unit`); nothing to analyse");
+    return 0;
+  }
+  return 1;
+}
+
+static int bit_set(const void *bitmap, int64_t i) {
+  return bitmap == NULL || ((((const uint8_t *)bitmap)[i >> 3] >> (i & 7)) & 1);
+}
+
+/* Checks that child `col` of `batch` is a readable float64 array covering the
+ * batch's rows. */
+static int check_child(const struct ArrowArray *batch, int64_t col, const char *what, State *st) {
+  const struct ArrowArray *c = batch->children[col];
+  if (c == NULL || c->n_buffers < 2 || c->buffers == NULL || c->offset < 0 || c->length < 0 ||
+      c->length < batch->offset + batch->length || (c->length > 0 && c->buffers[1] == NULL)) {
+    snprintf(st->message, sizeof st->message, "netscore: malformed %s array in column %lld of a rows batch", what,
+             (long long)col);
+    return 0;
+  }
+  return 1;
+}
+
+/* Adds one batch (a struct array of the columns) to the counts. */
+static int accumulate(const struct ArrowArray *batch, State *st) {
+  const void *batch_valid = NULL;
+  const struct ArrowArray *wa = NULL;
+  const double *wv = NULL;
+  const void *wvalid = NULL;
+  int64_t base_w = 0, i;
+  size_t k;
+  if (batch->n_children != st->columns || batch->length < 0 || batch->offset < 0 ||
+      (batch->n_children > 0 && batch->children == NULL)) {
+    snprintf(st->message, sizeof st->message,
+             "netscore: a rows batch has %lld columns, the schema %lld (or is malformed)",
+             (long long)batch->n_children, (long long)st->columns);
+    return 0;
+  }
+  if (batch->length == 0) return 1;
+  if (batch->n_buffers >= 1 && batch->buffers != NULL) batch_valid = batch->buffers[0];
+  if (st->weight >= 0) {
+    if (!check_child(batch, st->weight, "weight", st)) return 0;
+    wa = batch->children[st->weight];
+    wv = (const double *)wa->buffers[1];
+    wvalid = wa->buffers[0];
+    base_w = wa->offset + batch->offset;
+  }
+  for (k = 0; k < st->count; k++) {
+    Indicator *ind = &st->items[k];
+    const struct ArrowArray *a;
+    const double *v;
+    const void *valid;
+    int64_t base;
+    double high = ind->max - 1, low = ind->min + 1;
+    if (!check_child(batch, ind->column, "answer", st)) return 0;
+    a = batch->children[ind->column];
+    v = (const double *)a->buffers[1];
+    valid = a->buffers[0];
+    base = a->offset + batch->offset;
+    for (i = 0; i < batch->length; i++) {
+      double w = 1, x;
+      if (!bit_set(batch_valid, batch->offset + i)) continue;
+      if (wa != NULL) {
+        if (!bit_set(wvalid, base_w + i)) continue;
+        w = wv[base_w + i];
+        if (!(w > 0 && w <= DBL_MAX)) continue; /* null, zero, negative, NaN, infinite */
+      }
+      if (!bit_set(valid, base + i)) continue;
+      x = v[base + i];
+      if (x != x) continue;
+      ind->n++;
+      ind->sum_w += w;
+      if (x >= high) ind->sum_high += w;
+      if (x <= low) ind->sum_low += w;
+    }
+  }
+  return 1;
+}
+
+static int by_net(const void *pa, const void *pb) {
+  const Indicator *a = pa, *b = pb;
+  int c;
+  if (a->net < b->net) return -1;
+  if (a->net > b->net) return 1;
+  c = strcmp(a->label, b->label);
+  if (c != 0) return c;
+  return (a->column > b->column) - (a->column < b->column);
+}
+
+typedef struct {
+  const char *title, *headline, *headline_note, *table_title, *col_indicator, *col_n, *col_top, *col_bottom,
+      *col_net, *table_note, *chart_title, *series, *finding_one, *finding_many, *list_sep, *list_and, *finding_end,
+      *open, *close, *comma;
+} Texts;
+
+static const Texts ENGLISH = {
+    "Net satisfaction",
+    "Average net satisfaction",
+    "Simple mean of the net scores of %s indicators",
+    "Net satisfaction by indicator, weakest first",
+    "Indicator",
+    "n",
+    "% top two",
+    "% bottom two",
+    "Net",
+    "Weighted shares of answers in the scale's two best and two worst points (for indicators where lower is "
+    "better, the lowest two points count as the best); net = % top two − % bottom two, in points "
+    "(−100 to 100). n is the unweighted number of answers.",
+    "Net satisfaction by indicator",
+    "Net",
+    "The weakest indicator by net satisfaction is ",
+    "The weakest indicators by net satisfaction are ",
+    ", ",
+    " and ",
+    ".",
+    " (",
+    ")",
+    ", ",
+};
+
+static const Texts CHINESE = {
+    "净满意度",
+    "平均净满意度",
+    "%s 项指标净满意度的简单平均",
+    "各指标净满意度（由低到高）",
+    "指标",
+    "样本量",
+    "前两项占比",
+    "后两项占比",
+    "净满意度",
+    "加权计算量表最好两档与最差两档的回答占比（数值越低越好的指标以最低两档为最好）；"
+    "净满意度 = 前两项占比 − 后两项占比，单位为百分点（−100 至 100）。样本量为未加权的回答数。",
+    "各指标净满意度",
+    "净满意度",
+    "净满意度最低的指标：",
+    "净满意度最低的指标：",
+    "、",
+    "、", /* not 和: after a letter, `**` before a label starting with punctuation would not open bold */
+    "。",
+    "（",
+    "）",
+    "，",
+};
+
+/* Writes the report JSON for the indicators (sorted, n > 0). */
+static void write_report(Buf *b, const Indicator *inds, size_t count, const Texts *t, const char *study,
+                         const char *wave) {
+  size_t i, weakest;
+  double sum = 0;
+  char count_text[32];
+  Buf tmp = {0};
+  for (i = 0; i < count; i++) sum += inds[i].net;
+  snprintf(count_text, sizeof count_text, "%lu", (unsigned long)count);
+
+  buf_puts(b, "{\"title\":");
+  buf_json_cstr(b, t->title);
+  buf_puts(b, ",\"blocks\":[");
+
+  /* Headline: the simple mean of the net scores. */
+  buf_puts(b, "{\"type\":\"headline\",\"label\":");
+  buf_json_cstr(b, t->headline);
+  buf_puts(b, ",\"value\":");
+  buf_number(b, sum / (double)count);
+  buf_puts(b, ",\"decimals\":1,\"note\":");
+  {
+    const char *pct = strstr(t->headline_note, "%s");
+    buf_add(&tmp, t->headline_note, (size_t)(pct - t->headline_note));
+    buf_puts(&tmp, count_text);
+    buf_puts(&tmp, pct + 2);
+    if (study[0] || wave[0]) {
+      buf_puts(&tmp, t->open);
+      buf_puts(&tmp, study);
+      if (study[0] && wave[0]) buf_puts(&tmp, t->comma);
+      buf_puts(&tmp, wave);
+      buf_puts(&tmp, t->close);
+    }
+  }
+  buf_json_str(b, tmp.p ? tmp.p : "", tmp.len);
+  tmp.len = 0;
+  buf_puts(b, "},");
+
+  /* Table, weakest first. */
+  buf_puts(b, "{\"type\":\"table\",\"title\":");
+  buf_json_cstr(b, t->table_title);
+  buf_puts(b, ",\"columns\":[{\"label\":");
+  buf_json_cstr(b, t->col_indicator);
+  buf_puts(b, ",\"kind\":\"text\",\"decimals\":0},{\"label\":");
+  buf_json_cstr(b, t->col_n);
+  buf_puts(b, ",\"kind\":\"count\",\"decimals\":0},{\"label\":");
+  buf_json_cstr(b, t->col_top);
+  buf_puts(b, ",\"kind\":\"percent\",\"decimals\":1},{\"label\":");
+  buf_json_cstr(b, t->col_bottom);
+  buf_puts(b, ",\"kind\":\"percent\",\"decimals\":1},{\"label\":");
+  buf_json_cstr(b, t->col_net);
+  buf_puts(b, ",\"kind\":\"number\",\"decimals\":1}],\"rows\":[");
+  for (i = 0; i < count; i++) {
+    if (i) buf_char(b, ',');
+    buf_puts(b, "{\"cells\":[");
+    buf_json_cstr(b, inds[i].label);
+    buf_char(b, ',');
+    buf_count(b, inds[i].n);
+    buf_char(b, ',');
+    buf_number(b, inds[i].top);
+    buf_char(b, ',');
+    buf_number(b, inds[i].bottom);
+    buf_char(b, ',');
+    buf_number(b, inds[i].net);
+    buf_puts(b, "]}");
+  }
+  buf_puts(b, "],\"note\":");
+  buf_json_cstr(b, t->table_note);
+  buf_puts(b, "},");
+
+  /* Diverging bars of the net scores, in the table's order. */
+  buf_puts(b, "{\"type\":\"chart\",\"title\":");
+  buf_json_cstr(b, t->chart_title);
+  buf_puts(b, ",\"kind\":\"diverging_bar\",\"categories\":[");
+  for (i = 0; i < count; i++) {
+    if (i) buf_char(b, ',');
+    buf_json_cstr(b, inds[i].label);
+  }
+  buf_puts(b, "],\"series\":[{\"name\":");
+  buf_json_cstr(b, t->series);
+  buf_puts(b, ",\"values\":[");
+  for (i = 0; i < count; i++) {
+    if (i) buf_char(b, ',');
+    buf_number(b, inds[i].net);
+  }
+  buf_puts(b, "]}]},");
+
+  /* The finding: the weakest three. */
+  weakest = count < 3 ? count : 3;
+  buf_puts(&tmp, weakest == 1 ? t->finding_one : t->finding_many);
+  for (i = 0; i < weakest; i++) {
+    if (i > 0) buf_puts(&tmp, i + 1 == weakest ? t->list_and : t->list_sep);
+    buf_puts(&tmp, "**");
+    buf_md_text(&tmp, inds[i].label);
+    buf_puts(&tmp, "**");
+    buf_puts(&tmp, t->open);
+    buf_fixed1(&tmp, inds[i].net);
+    buf_puts(&tmp, t->close);
+  }
+  buf_puts(&tmp, t->finding_end);
+  buf_puts(b, "{\"type\":\"markdown\",\"text\":");
+  buf_json_str(b, tmp.p ? tmp.p : "", tmp.len);
+  buf_puts(b, "}]}");
+  if (tmp.failed) b->failed = 1;
+  buf_free(&tmp);
+}
+
+static int is_chinese(const char *lang) {
+  return strncmp(lang, "zh", 2) == 0 && (lang[2] == '\0' || lang[2] == '-' || lang[2] == '_');
+}
+
+static int32_t netscore_describe(CsiBytes *out) {
+  static const char json[] = "{\"protocol\":1,\"inputs\":\"rows\",\"options\":{}}";
+  char *copy;
+  if (out == NULL) return CSI_STATUS_ERROR;
+  copy = malloc(sizeof json);
+  if (copy == NULL) {
+    give_static(out, OUT_OF_MEMORY);
+    return CSI_STATUS_ERROR;
+  }
+  memcpy(copy, json, sizeof json);
+  give_owned(out, copy, sizeof json - 1);
+  return CSI_STATUS_OK;
+}
+
+static void release_stream(struct ArrowArrayStream *s) {
+  if (s != NULL && s->release != NULL) s->release(s);
+}
+
+static int32_t netscore_run(const uint8_t *request, size_t request_len, struct ArrowArrayStream *statistics,
+                            struct ArrowArrayStream *rows, CsiBytes *out) {
+  State st;
+  struct ArrowSchema schema;
+  char *language = NULL, *study = NULL, *wave = NULL;
+  Buf json = {0};
+  size_t i, kept;
+  int ok = 0;
+
+  (void)request; /* everything needed is in the rows' metadata */
+  (void)request_len;
+  memset(&st, 0, sizeof st);
+  memset(&schema, 0, sizeof schema);
+  release_stream(statistics); /* not asked for; released if given anyway */
+  if (out == NULL) {
+    release_stream(rows);
+    return CSI_STATUS_ERROR;
+  }
+  if (rows == NULL || rows->release == NULL) {
+    return fail(out, "netscore: no respondent rows were passed (the plugin declares \"inputs\": \"rows\")");
+  }
+
+  if (rows->get_schema(rows, &schema) != 0) {
+    const char *e = rows->get_last_error ? rows->get_last_error(rows) : NULL;
+    snprintf(st.message, sizeof st.message, "netscore: cannot read the rows schema: %.400s",
+             e ? e : "unknown error");
+    schema.release = NULL; /* not filled on error */
+    goto done;
+  }
+  if (!read_schema(&schema, &st)) goto done;
+  language = meta_dup(schema.metadata, "csi.language");
+  study = meta_dup(schema.metadata, "csi.study");
+  wave = meta_dup(schema.metadata, "csi.wave");
+  if (language == NULL || study == NULL || wave == NULL) {
+    snprintf(st.message, sizeof st.message, "%s", OUT_OF_MEMORY);
+    goto done;
+  }
+
+  for (;;) {
+    struct ArrowArray batch;
+    int good;
+    memset(&batch, 0, sizeof batch);
+    if (rows->get_next(rows, &batch) != 0) {
+      const char *e = rows->get_last_error ? rows->get_last_error(rows) : NULL;
+      snprintf(st.message, sizeof st.message, "netscore: reading the respondent rows failed: %.400s",
+               e ? e : "unknown error");
+      goto done;
+    }
+    if (batch.release == NULL) break; /* end of stream */
+    good = accumulate(&batch, &st);
+    batch.release(&batch);
+    if (!good) goto done;
+  }
+
+  /* Shares and net scores; indicators nobody answered are dropped. */
+  for (i = 0; i < st.count; i++) {
+    if (!(st.items[i].sum_w <= DBL_MAX)) {
+      snprintf(st.message, sizeof st.message, "netscore: the weights of `%.200s` add up beyond the range of a double",
+               st.items[i].label);
+      goto done;
+    }
+  }
+  kept = 0;
+  for (i = 0; i < st.count; i++) {
+    Indicator *ind = &st.items[i];
+    if (ind->n == 0 || !(ind->sum_w > 0)) {
+      free(ind->label);
+      continue;
+    }
+    ind->top = (ind->lower_better ? ind->sum_low : ind->sum_high) / ind->sum_w;
+    ind->bottom = (ind->lower_better ? ind->sum_high : ind->sum_low) / ind->sum_w;
+    ind->net = (ind->top - ind->bottom) * 100;
+    st.items[kept++] = *ind;
+  }
+  st.count = kept;
+  if (st.count == 0) {
+    snprintf(st.message, sizeof st.message, "netscore: no respondent with a usable weight answered any indicator");
+    goto done;
+  }
+  qsort(st.items, st.count, sizeof(Indicator), by_net);
+  write_report(&json, st.items, st.count, is_chinese(language) ? &CHINESE : &ENGLISH, study, wave);
+  if (json.failed) {
+    snprintf(st.message, sizeof st.message, "%s", OUT_OF_MEMORY);
+    goto done;
+  }
+  ok = 1;
+
+done:
+  if (schema.release != NULL) schema.release(&schema);
+  release_stream(rows); /* exactly once, on every path */
+  state_free(&st);
+  free(language);
+  free(study);
+  free(wave);
+  if (!ok) {
+    buf_free(&json);
+    return fail(out, st.message);
+  }
+  give_owned(out, json.p, json.len);
+  return CSI_STATUS_OK;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Descriptor and entry point                                                 */
+/* ------------------------------------------------------------------------- */
+
+static const CsiPluginV1 DESCRIPTOR = {
+    (uint32_t)sizeof(CsiPluginV1),
+    CSI_PLUGIN_ABI_MAJOR,
+    CSI_PLUGIN_ABI_MINOR,
+    0,
+    "netscore",
+    CSI_NETSCORE_VERSION,
+    "Net satisfaction (% top two minus % bottom two scale points) of every indicator from respondent rows, "
+    "weakest first",
+    netscore_describe,
+    netscore_run,
+    "https://github.com/csi-reports/csi",
+};
+
+NETSCORE_EXPORT const CsiPluginV1 *NETSCORE_ENTRY(void);
+
+NETSCORE_EXPORT const CsiPluginV1 *NETSCORE_ENTRY(void) { return &DESCRIPTOR; }
