@@ -124,32 +124,48 @@ impl Analysis for TopBox {
             })
             .collect();
         let weakest = &shares[0];
+        let zh = request.study.language.starts_with("zh");
+        let t = |zh_text: &'static str, en: &'static str| if zh { zh_text } else { en };
+        let finding = if zh {
+            format!(
+                "顶框（最满意选项）占比最低的指标是 **{}**：{:.1}%（n = {}）。",
+                weakest.label,
+                weakest.mean * 100.0,
+                weakest.n
+            )
+        } else {
+            format!(
+                "The weakest indicator by share of top-box answers is **{}**: {:.1}% (n = {}).",
+                weakest.label,
+                weakest.mean * 100.0,
+                weakest.n
+            )
+        };
         Ok(Report {
-            title: Some("Top-box shares".into()),
+            title: Some(t("顶框占比", "Top-box shares").into()),
             blocks: vec![
-                Block::Markdown {
-                    text: format!(
-                        "The weakest indicator by share of top-box answers is **{}**: {:.1}% (n = {}).",
-                        weakest.label,
-                        weakest.mean * 100.0,
-                        weakest.n
-                    ),
-                },
+                Block::Markdown { text: finding },
                 Block::Table(Table {
-                    title: format!("Top-box share by indicator, weakest first ({cell})"),
+                    title: format!(
+                        "{} ({cell})",
+                        t(
+                            "各指标顶框占比（由低到高）",
+                            "Top-box share by indicator, weakest first"
+                        )
+                    ),
                     columns: vec![
                         Column {
-                            label: "Indicator".into(),
+                            label: t("指标", "Indicator").into(),
                             kind: ColumnKind::Text,
                             decimals: 0,
                         },
                         Column {
-                            label: "Top box".into(),
+                            label: t("顶框占比", "Top box").into(),
                             kind: ColumnKind::Percent,
                             decimals: 1,
                         },
                         Column {
-                            label: "95% CI".into(),
+                            label: format!("{:.0}% {}", request.study.confidence * 100.0, t("置信区间", "CI")),
                             kind: ColumnKind::Text,
                             decimals: 0,
                         },
@@ -160,7 +176,13 @@ impl Analysis for TopBox {
                         },
                     ],
                     rows,
-                    note: Some("Weighted shares; intervals from linearised standard errors.".into()),
+                    note: Some(
+                        t(
+                            "加权占比；置信区间基于线性化标准误。",
+                            "Weighted shares; intervals from linearised standard errors.",
+                        )
+                        .into(),
+                    ),
                 }),
             ],
         })
