@@ -24,7 +24,6 @@ fn rows_carry_every_respondent_with_roles_and_scales() {
     assert_eq!(schema.metadata()["csi.confidence"], "0.95");
     assert_eq!(schema.metadata()["csi.low_base"], study.settings.low_base.to_string());
 
-
     let meta = |name: &str| schema.field_with_name(name).unwrap().metadata().clone();
     let q1 = meta("q1");
     assert_eq!(q1["csi.role"], "answer");
