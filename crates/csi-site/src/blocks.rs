@@ -219,6 +219,18 @@ fn chart_data(c: &Chart) -> Option<Table> {
     })
 }
 
+fn lines(series: &[csi_blocks::Series]) -> Vec<chart::Line> {
+    series
+        .iter()
+        .map(|s| chart::Line {
+            name: s.name.clone(),
+            values: s.values.clone(),
+            low: s.low.clone(),
+            high: s.high.clone(),
+        })
+        .collect()
+}
+
 fn chart_block(c: &Chart, palette: Palette, out: &mut String) {
     let drawn = match &c.spec {
         ChartKind::Bar { categories, series } => series.first().and_then(|s| {
@@ -236,7 +248,29 @@ fn chart_block(c: &Chart, palette: Palette, out: &mut String) {
                 .collect();
             chart::horizontal_bars(&bars, None, palette).ok()
         }),
-        _ => None,
+        ChartKind::GroupedBar { categories, series } => chart::grouped_bars(categories, &lines(series), palette).ok(),
+        ChartKind::DivergingBar { categories, series } => series
+            .first()
+            .and_then(|s| chart::diverging_bars(categories, &s.values, palette).ok()),
+        ChartKind::Line { categories, series } => chart::line_chart(categories, &lines(series), palette).ok(),
+        ChartKind::Scatter {
+            points,
+            x_label,
+            y_label,
+            x_line,
+            y_line,
+        } => {
+            let points: Vec<chart::LabelledPoint> = points
+                .iter()
+                .map(|p| chart::LabelledPoint {
+                    label: p.label.clone(),
+                    x: p.x,
+                    y: p.y,
+                })
+                .collect();
+            chart::scatter(&points, x_label, y_label, *x_line, *y_line, palette).ok()
+        }
+        ChartKind::Heatmap { rows, columns, values } => chart::heatmap(rows, columns, values, palette).ok(),
     };
     let data = chart_data(c);
     out.push_str("<figure class=\"chart\">");

@@ -144,3 +144,619 @@ pub fn horizontal_bars(bars: &[Bar], reference: Option<(&str, f64)>, palette: Pa
     }
     Ok(svg)
 }
+
+/// Colours of the series of multi-series charts, in order (colour-blind safe).
+const SERIES: [RGBColor; 8] = [
+    RGBColor(0x4a, 0x86, 0xc8),
+    RGBColor(0xe0, 0x7b, 0x39),
+    RGBColor(0x3a, 0x9e, 0x6e),
+    RGBColor(0xb3, 0x26, 0x1e),
+    RGBColor(0x7a, 0x5c, 0xb0),
+    RGBColor(0x8c, 0x6d, 0x31),
+    RGBColor(0xd4, 0x5d, 0x9b),
+    RGBColor(0x5f, 0x6b, 0x7a),
+];
+/// Bars above zero (better) and below (worse) in diverging charts.
+const GOOD: RGBColor = RGBColor(0x3a, 0x9e, 0x6e);
+const BAD: RGBColor = RGBColor(0xc0, 0x39, 0x2b);
+const GRID: RGBColor = RGBColor(0xe4, 0xe7, 0xec);
+const FONT: f64 = 13.0;
+
+/// A named series of values, with optional interval limits (same length).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    /// Legend label.
+    pub name: String,
+    /// One value per category (`None` for a gap).
+    pub values: Vec<Option<f64>>,
+    /// Lower limits, or empty.
+    pub low: Vec<Option<f64>>,
+    /// Upper limits, or empty.
+    pub high: Vec<Option<f64>>,
+}
+
+/// A labelled point.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelledPoint {
+    /// Label drawn beside the point.
+    pub label: String,
+    /// x value.
+    pub x: f64,
+    /// y value.
+    pub y: f64,
+}
+
+/// Shortens `text` to about `max` pixels at `size`, with an ellipsis.
+fn fit(text: &str, max: f64, size: f64) -> String {
+    if text_width(text, size) <= max {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    for c in text.chars() {
+        if text_width(&out, size) + size > max {
+            break;
+        }
+        out.push(c);
+    }
+    out.push('…');
+    out
+}
+
+/// Round tick positions covering `[lo, hi]`: (ticks, new lo, new hi).
+fn ticks(lo: f64, hi: f64, target: usize) -> (Vec<f64>, f64, f64) {
+    let (lo, hi) = if hi - lo < 1e-9 { (lo - 1.0, hi + 1.0) } else { (lo, hi) };
+    let raw = (hi - lo) / target.max(1) as f64;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * mag);
+    let start = (lo / step).floor() * step;
+    let end = (hi / step).ceil() * step;
+    let n = ((end - start) / step).round() as usize;
+    ((0..=n).map(|i| start + i as f64 * step).collect(), start, end)
+}
+
+fn tick_text(v: f64, step: f64) -> String {
+    // As many decimals as the step needs (2.5 → 1, 0.25 → 2), at most 3.
+    let decimals = (0..3)
+        .find(|d| {
+            let scaled = step * 10f64.powi(*d as i32);
+            (scaled - scaled.round()).abs() < 1e-9
+        })
+        .unwrap_or(3);
+    let s = format!("{v:.decimals$}");
+    if s == "-0" {
+        "0".into()
+    } else {
+        s
+    }
+}
+
+/// Drawing on an SVG string in pixel coordinates.
+struct Canvas<'a> {
+    area: DrawingArea<SVGBackend<'a>, plotters::coord::Shift>,
+}
+
+type Px = (i32, i32);
+
+impl Canvas<'_> {
+    fn rect(&self, a: Px, b: Px, style: ShapeStyle) -> Result<(), String> {
+        self.area
+            .draw(&Rectangle::new([a, b], style))
+            .map_err(|e| e.to_string())
+    }
+    fn line(&self, points: Vec<Px>, style: ShapeStyle) -> Result<(), String> {
+        self.area
+            .draw(&PathElement::new(points, style))
+            .map_err(|e| e.to_string())
+    }
+    fn dashed(&self, a: Px, b: Px, colour: RGBColor) -> Result<(), String> {
+        let len = (((b.0 - a.0).pow(2) + (b.1 - a.1).pow(2)) as f64).sqrt();
+        let n = (len / 8.0).floor() as i32;
+        for i in (0..n).step_by(2) {
+            let at = |t: i32| {
+                let f = t as f64 / n as f64;
+                (
+                    a.0 + ((b.0 - a.0) as f64 * f) as i32,
+                    a.1 + ((b.1 - a.1) as f64 * f) as i32,
+                )
+            };
+            self.line(vec![at(i), at(i + 1)], colour.stroke_width(1))?;
+        }
+        Ok(())
+    }
+    fn text(&self, s: &str, at: Px, size: f64, colour: RGBColor, h: HPos, v: VPos) -> Result<(), String> {
+        let style = TextStyle::from(("sans-serif", size).into_font())
+            .color(&colour)
+            .pos(Pos::new(h, v));
+        self.area
+            .draw(&Text::new(s.to_string(), at, style))
+            .map_err(|e| e.to_string())
+    }
+    fn circle(&self, at: Px, r: i32, style: ShapeStyle) -> Result<(), String> {
+        self.area.draw(&Circle::new(at, r, style)).map_err(|e| e.to_string())
+    }
+}
+
+/// Runs `draw` on a white canvas of `width` × `height` and returns the SVG.
+fn canvas(width: u32, height: u32, draw: impl FnOnce(&Canvas<'_>) -> Result<(), String>) -> Result<String, String> {
+    let mut svg = String::new();
+    {
+        let area = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
+        area.fill(&WHITE).map_err(|e| e.to_string())?;
+        let c = Canvas { area };
+        draw(&c)?;
+        c.area.present().map_err(|e| e.to_string())?;
+    }
+    Ok(svg)
+}
+
+/// A legend row at the top: a swatch and the name of each series.
+fn legend(c: &Canvas<'_>, names: &[&str], x0: i32, y: i32, ink: RGBColor) -> Result<(), String> {
+    let mut x = x0;
+    for (i, name) in names.iter().enumerate() {
+        let colour = SERIES[i % SERIES.len()];
+        c.rect((x, y - 5), (x + 14, y + 5), colour.filled())?;
+        let label = fit(name, 220.0, FONT - 1.0);
+        c.text(&label, (x + 19, y), FONT - 1.0, ink, HPos::Left, VPos::Center)?;
+        x += 19 + text_width(&label, FONT - 1.0) as i32 + 18;
+    }
+    Ok(())
+}
+
+fn finite(v: Option<f64>) -> Option<f64> {
+    v.filter(|x| x.is_finite())
+}
+
+/// Horizontal bars from a zero line: below zero in the "worse" colour, above in
+/// the "better" one, each with its value. For gaps and net scores.
+pub fn diverging_bars(categories: &[String], values: &[Option<f64>], palette: Palette) -> Result<String, String> {
+    let rows: Vec<(&String, f64)> = categories
+        .iter()
+        .zip(values)
+        .filter_map(|(c, v)| Some((c, finite(*v)?)))
+        .collect();
+    if rows.is_empty() {
+        return Err("no values".into());
+    }
+    let lo = rows.iter().map(|r| r.1).fold(0.0, f64::min);
+    let hi = rows.iter().map(|r| r.1).fold(0.0, f64::max);
+    let (marks, lo, hi) = ticks(lo, hi, 6);
+    let step = marks.get(1).map_or(1.0, |m| m - marks[0]);
+    let label_w = rows
+        .iter()
+        .map(|r| text_width(&fit(r.0, 300.0, FONT), FONT))
+        .fold(60.0, f64::max) as i32
+        + 16;
+    let (width, row) = (900, 30);
+    let (left, right, top) = (label_w + 12, width - 56, 16);
+    let height = top + row * rows.len() as i32 + 36;
+    let x = |v: f64| left + ((v - lo) / (hi - lo) * (right - left) as f64).round() as i32;
+    canvas(width as u32, height as u32, |c| {
+        let bottom = top + row * rows.len() as i32;
+        for m in &marks {
+            c.line(vec![(x(*m), top), (x(*m), bottom)], GRID.stroke_width(1))?;
+            c.text(
+                &tick_text(*m, step),
+                (x(*m), bottom + 6),
+                FONT - 1.0,
+                palette.ink,
+                HPos::Center,
+                VPos::Top,
+            )?;
+        }
+        for (i, (label, v)) in rows.iter().enumerate() {
+            let y = top + row * i as i32;
+            let colour = if *v < 0.0 { BAD } else { GOOD };
+            let (a, b) = (x(0.0).min(x(*v)), x(0.0).max(x(*v)));
+            c.rect((a, y + 6), (b.max(a + 1), y + row - 6), colour.filled())?;
+            c.text(
+                &fit(label, 300.0, FONT),
+                (left - 10, y + row / 2),
+                FONT,
+                palette.ink,
+                HPos::Right,
+                VPos::Center,
+            )?;
+            let (at, h) = if *v < 0.0 {
+                (a - 4, HPos::Right)
+            } else {
+                (b + 4, HPos::Left)
+            };
+            let at = if *v < 0.0 && at < left + 30 { b + 4 } else { at };
+            let h = if *v < 0.0 && a - 4 < left + 30 { HPos::Left } else { h };
+            c.text(
+                &format!("{v:+.1}"),
+                (at, y + row / 2),
+                FONT - 1.0,
+                palette.ink,
+                h,
+                VPos::Center,
+            )?;
+        }
+        c.line(
+            vec![(x(0.0), top - 4), (x(0.0), bottom + 2)],
+            palette.ink.stroke_width(2),
+        )
+    })
+}
+
+/// Horizontal grouped bars: one bar per series within each category, with
+/// interval whiskers where given and a legend.
+pub fn grouped_bars(categories: &[String], series: &[Line], palette: Palette) -> Result<String, String> {
+    let all: Vec<f64> = series
+        .iter()
+        .flat_map(|s| s.values.iter().chain(&s.low).chain(&s.high))
+        .filter_map(|v| finite(*v))
+        .collect();
+    if all.is_empty() || categories.is_empty() {
+        return Err("no values".into());
+    }
+    let lo = all.iter().copied().fold(0.0, f64::min);
+    let hi = all.iter().copied().fold(0.0, f64::max);
+    let (marks, lo, hi) = ticks(lo, hi, 6);
+    let step = marks.get(1).map_or(1.0, |m| m - marks[0]);
+    let k = series.len().max(1) as i32;
+    let bar = 12;
+    let row = bar * k + 14;
+    let label_w = categories
+        .iter()
+        .map(|c| text_width(&fit(c, 300.0, FONT), FONT))
+        .fold(60.0, f64::max) as i32
+        + 16;
+    let width = 900;
+    let (left, right, top) = (label_w + 12, width - 56, 36);
+    let height = top + row * categories.len() as i32 + 36;
+    let x = |v: f64| left + ((v - lo) / (hi - lo) * (right - left) as f64).round() as i32;
+    canvas(width as u32, height as u32, |c| {
+        let bottom = top + row * categories.len() as i32;
+        let names: Vec<&str> = series.iter().map(|s| s.name.as_str()).collect();
+        legend(c, &names, left, 14, palette.ink)?;
+        for m in &marks {
+            c.line(vec![(x(*m), top), (x(*m), bottom)], GRID.stroke_width(1))?;
+            c.text(
+                &tick_text(*m, step),
+                (x(*m), bottom + 6),
+                FONT - 1.0,
+                palette.ink,
+                HPos::Center,
+                VPos::Top,
+            )?;
+        }
+        for (i, cat) in categories.iter().enumerate() {
+            let y0 = top + row * i as i32 + 7;
+            c.text(
+                &fit(cat, 300.0, FONT),
+                (left - 10, y0 + bar * k / 2),
+                FONT,
+                palette.ink,
+                HPos::Right,
+                VPos::Center,
+            )?;
+            for (j, s) in series.iter().enumerate() {
+                let Some(v) = finite(s.values.get(i).copied().flatten()) else {
+                    continue;
+                };
+                let y = y0 + bar * j as i32;
+                let (a, b) = (x(0.0).min(x(v)), x(0.0).max(x(v)));
+                c.rect(
+                    (a, y + 1),
+                    (b.max(a + 1), y + bar - 1),
+                    SERIES[j % SERIES.len()].filled(),
+                )?;
+                let (l, h) = (
+                    finite(s.low.get(i).copied().flatten()),
+                    finite(s.high.get(i).copied().flatten()),
+                );
+                if let (Some(l), Some(h)) = (l, h) {
+                    c.line(
+                        vec![(x(l), y + bar / 2), (x(h), y + bar / 2)],
+                        palette.whisker.stroke_width(1),
+                    )?;
+                }
+            }
+        }
+        c.line(vec![(x(0.0), top), (x(0.0), bottom)], palette.ink.stroke_width(1))
+    })
+}
+
+/// Lines across ordered categories (waves) with point markers, a shaded band
+/// between the interval limits where given, and a legend. The y range follows
+/// the data (it does not start at zero).
+pub fn line_chart(categories: &[String], series: &[Line], palette: Palette) -> Result<String, String> {
+    let all: Vec<f64> = series
+        .iter()
+        .flat_map(|s| s.values.iter().chain(&s.low).chain(&s.high))
+        .filter_map(|v| finite(*v))
+        .collect();
+    if all.is_empty() || categories.is_empty() {
+        return Err("no values".into());
+    }
+    let (lo, hi) = all
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(*v), b.max(*v)));
+    let pad = ((hi - lo) * 0.1).max(0.5);
+    let (marks, lo, hi) = ticks(lo - pad, hi + pad, 5);
+    let step = marks.get(1).map_or(1.0, |m| m - marks[0]);
+    let (width, height) = (900, 380);
+    let (left, right, top, bottom) = (56, width - 40, 44, height - 40);
+    let n = categories.len();
+    let x = |i: usize| {
+        if n == 1 {
+            (left + right) / 2
+        } else {
+            left + 30 + ((right - left - 60) as f64 * i as f64 / (n - 1) as f64).round() as i32
+        }
+    };
+    let y = |v: f64| bottom - ((v - lo) / (hi - lo) * (bottom - top) as f64).round() as i32;
+    canvas(width as u32, height as u32, |c| {
+        let names: Vec<&str> = series.iter().map(|s| s.name.as_str()).collect();
+        legend(c, &names, left, 16, palette.ink)?;
+        for m in &marks {
+            c.line(vec![(left, y(*m)), (right, y(*m))], GRID.stroke_width(1))?;
+            c.text(
+                &tick_text(*m, step),
+                (left - 8, y(*m)),
+                FONT - 1.0,
+                palette.ink,
+                HPos::Right,
+                VPos::Center,
+            )?;
+        }
+        for (i, cat) in categories.iter().enumerate() {
+            c.text(
+                &fit(cat, 140.0, FONT),
+                (x(i), bottom + 8),
+                FONT,
+                palette.ink,
+                HPos::Center,
+                VPos::Top,
+            )?;
+        }
+        c.line(vec![(left, bottom), (right, bottom)], palette.ink.stroke_width(1))?;
+        for (j, s) in series.iter().enumerate() {
+            let colour = SERIES[j % SERIES.len()];
+            // The band: a polygon over each run of consecutive waves with limits.
+            let limits: Vec<Option<(f64, f64)>> = (0..n)
+                .map(|i| {
+                    Some((
+                        finite(s.low.get(i).copied().flatten())?,
+                        finite(s.high.get(i).copied().flatten())?,
+                    ))
+                })
+                .collect();
+            let mut i = 0;
+            while i < n {
+                let start = i;
+                while i < n && limits[i].is_some() {
+                    i += 1;
+                }
+                if i - start >= 2 {
+                    let mut poly: Vec<Px> = (start..i).map(|k| (x(k), y(limits[k].expect("run").1))).collect();
+                    poly.extend((start..i).rev().map(|k| (x(k), y(limits[k].expect("run").0))));
+                    c.area
+                        .draw(&Polygon::new(poly, colour.mix(0.15).filled()))
+                        .map_err(|e| e.to_string())?;
+                } else if i - start == 1 {
+                    let (l, h) = limits[start].expect("run");
+                    c.line(
+                        vec![(x(start), y(l)), (x(start), y(h))],
+                        colour.mix(0.5).stroke_width(3),
+                    )?;
+                }
+                i += 1;
+            }
+            let points: Vec<Option<Px>> = (0..n)
+                .map(|i| finite(s.values.get(i).copied().flatten()).map(|v| (x(i), y(v))))
+                .collect();
+            for pair in points.windows(2) {
+                if let [Some(a), Some(b)] = pair {
+                    c.line(vec![*a, *b], colour.stroke_width(2))?;
+                }
+            }
+            for (i, p) in points.iter().enumerate() {
+                if let Some(p) = p {
+                    c.circle(*p, 4, colour.filled())?;
+                    if j == 0 || series.len() <= 3 {
+                        let v = s.values[i].unwrap_or_default();
+                        c.text(
+                            &format!("{v:.1}"),
+                            (p.0, p.1 - 8),
+                            FONT - 2.0,
+                            colour,
+                            HPos::Center,
+                            VPos::Bottom,
+                        )?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Labelled points with axis labels and dashed quadrant lines (e.g. the
+/// importance–performance matrix).
+pub fn scatter(
+    points: &[LabelledPoint],
+    x_label: &str,
+    y_label: &str,
+    x_line: Option<f64>,
+    y_line: Option<f64>,
+    palette: Palette,
+) -> Result<String, String> {
+    let pts: Vec<&LabelledPoint> = points.iter().filter(|p| p.x.is_finite() && p.y.is_finite()).collect();
+    if pts.is_empty() {
+        return Err("no points".into());
+    }
+    let xs = pts.iter().map(|p| p.x).chain(x_line.filter(|v| v.is_finite()));
+    let (x_lo, x_hi) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    let ys = pts.iter().map(|p| p.y).chain(y_line.filter(|v| v.is_finite()));
+    let (y_lo, y_hi) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    let (xm, x_lo, x_hi) = ticks(x_lo - (x_hi - x_lo) * 0.08, x_hi + (x_hi - x_lo) * 0.08, 6);
+    let (ym, y_lo, y_hi) = ticks(y_lo - (y_hi - y_lo) * 0.08, y_hi + (y_hi - y_lo) * 0.08, 6);
+    let (xs_step, ys_step) = (
+        xm.get(1).map_or(1.0, |m| m - xm[0]),
+        ym.get(1).map_or(1.0, |m| m - ym[0]),
+    );
+    let (width, height) = (900, 560);
+    let (left, right, top, bottom) = (70, width - 30, 20, height - 56);
+    let x = |v: f64| left + ((v - x_lo) / (x_hi - x_lo) * (right - left) as f64).round() as i32;
+    let y = |v: f64| bottom - ((v - y_lo) / (y_hi - y_lo) * (bottom - top) as f64).round() as i32;
+    canvas(width as u32, height as u32, |c| {
+        for m in &xm {
+            c.line(vec![(x(*m), top), (x(*m), bottom)], GRID.stroke_width(1))?;
+            c.text(
+                &tick_text(*m, xs_step),
+                (x(*m), bottom + 6),
+                FONT - 1.0,
+                palette.ink,
+                HPos::Center,
+                VPos::Top,
+            )?;
+        }
+        for m in &ym {
+            c.line(vec![(left, y(*m)), (right, y(*m))], GRID.stroke_width(1))?;
+            c.text(
+                &tick_text(*m, ys_step),
+                (left - 8, y(*m)),
+                FONT - 1.0,
+                palette.ink,
+                HPos::Right,
+                VPos::Center,
+            )?;
+        }
+        c.line(vec![(left, bottom), (right, bottom)], palette.ink.stroke_width(1))?;
+        c.line(vec![(left, top), (left, bottom)], palette.ink.stroke_width(1))?;
+        c.text(
+            &fit(x_label, 700.0, FONT),
+            ((left + right) / 2, height - 8),
+            FONT,
+            palette.ink,
+            HPos::Center,
+            VPos::Bottom,
+        )?;
+        let style = TextStyle::from(("sans-serif", FONT).into_font().transform(FontTransform::Rotate270))
+            .color(&palette.ink)
+            .pos(Pos::new(HPos::Center, VPos::Top));
+        c.area
+            .draw(&Text::new(fit(y_label, 460.0, FONT), (10, (top + bottom) / 2), style))
+            .map_err(|e| e.to_string())?;
+        if let Some(v) = x_line.filter(|v| v.is_finite()) {
+            c.dashed((x(v), top), (x(v), bottom), palette.reference)?;
+        }
+        if let Some(v) = y_line.filter(|v| v.is_finite()) {
+            c.dashed((left, y(v)), (right, y(v)), palette.reference)?;
+        }
+        for p in &pts {
+            let at = (x(p.x), y(p.y));
+            c.circle(at, 5, palette.bar.filled())?;
+            let label = fit(&p.label, 180.0, FONT - 1.0);
+            let (h, dx) = if at.0 > right - 190 {
+                (HPos::Right, -8)
+            } else {
+                (HPos::Left, 8)
+            };
+            c.text(&label, (at.0 + dx, at.1), FONT - 1.0, palette.ink, h, VPos::Center)?;
+        }
+        Ok(())
+    })
+}
+
+/// Interpolates from the "worse" colour (low) through white to the "better"
+/// colour (high) around the midpoint of the range.
+fn heat(v: f64, lo: f64, hi: f64) -> RGBColor {
+    let mid = (lo + hi) / 2.0;
+    let (to, t) = if v < mid {
+        (BAD, if mid > lo { (mid - v) / (mid - lo) } else { 0.0 })
+    } else {
+        (GOOD, if hi > mid { (v - mid) / (hi - mid) } else { 0.0 })
+    };
+    let t = t.clamp(0.0, 1.0) * 0.75;
+    let mix = |a: u8| (255.0 + (a as f64 - 255.0) * t).round() as u8;
+    RGBColor(mix(to.0), mix(to.1), mix(to.2))
+}
+
+/// A rows × columns grid of values coloured from worse (low) to better (high),
+/// each cell showing its value; missing cells grey.
+pub fn heatmap(
+    rows: &[String],
+    columns: &[String],
+    values: &[Vec<Option<f64>>],
+    palette: Palette,
+) -> Result<String, String> {
+    let all: Vec<f64> = values.iter().flatten().filter_map(|v| finite(*v)).collect();
+    if all.is_empty() || rows.is_empty() || columns.is_empty() {
+        return Err("no values".into());
+    }
+    let (lo, hi) = all
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(*v), b.max(*v)));
+    let label_w = rows
+        .iter()
+        .map(|r| text_width(&fit(r, 260.0, FONT), FONT))
+        .fold(60.0, f64::max) as i32
+        + 16;
+    let cell_w = ((860 - label_w) / columns.len() as i32).clamp(44, 120);
+    let cell_h = 28;
+    let head = 40;
+    let width = label_w + cell_w * columns.len() as i32 + 20;
+    let height = head + cell_h * rows.len() as i32 + 10;
+    canvas(width as u32, height as u32, |c| {
+        for (j, col) in columns.iter().enumerate() {
+            let cx = label_w + cell_w * j as i32 + cell_w / 2;
+            c.text(
+                &fit(col, cell_w as f64 - 6.0, FONT - 1.0),
+                (cx, head - 8),
+                FONT - 1.0,
+                palette.ink,
+                HPos::Center,
+                VPos::Bottom,
+            )?;
+        }
+        for (i, row) in rows.iter().enumerate() {
+            let y = head + cell_h * i as i32;
+            c.text(
+                &fit(row, 260.0, FONT),
+                (label_w - 10, y + cell_h / 2),
+                FONT,
+                palette.ink,
+                HPos::Right,
+                VPos::Center,
+            )?;
+            for j in 0..columns.len() {
+                let x0 = label_w + cell_w * j as i32;
+                let v = finite(values.get(i).and_then(|r| r.get(j)).copied().flatten());
+                let fill = v.map_or(RGBColor(0xee, 0xee, 0xee), |v| heat(v, lo, hi));
+                c.rect((x0 + 1, y + 1), (x0 + cell_w - 1, y + cell_h - 1), fill.filled())?;
+                if let Some(v) = v {
+                    c.text(
+                        &format!("{v:.1}"),
+                        (x0 + cell_w / 2, y + cell_h / 2),
+                        FONT - 1.0,
+                        palette.ink,
+                        HPos::Center,
+                        VPos::Center,
+                    )?;
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ticks_are_round_and_labelled_with_the_decimals_they_need() {
+        let (t, lo, hi) = super::ticks(-8.2, 4.0, 6);
+        assert_eq!((lo, hi), (-10.0, 5.0));
+        assert_eq!(t.len(), 7);
+        let labels: Vec<String> = t.iter().map(|v| super::tick_text(*v, 2.5)).collect();
+        assert_eq!(labels, ["-10.0", "-7.5", "-5.0", "-2.5", "0.0", "2.5", "5.0"]);
+        assert_eq!(super::tick_text(60.0, 5.0), "60");
+        assert!(super::ticks(5.0, 5.0, 4).0.len() >= 2);
+    }
+}

@@ -38,7 +38,8 @@ use csi_engine::{NodeKind, WaveResult, INDEX_ID};
 use csi_stats::Estimate;
 use csi_study::{BenchmarkKind, Study};
 
-pub use blocks::AnalysisPage;
+pub use blocks::{render as render_blocks, AnalysisPage};
+pub use chart::Palette;
 pub use theme::Theme;
 
 /// Why a site could not be written.
