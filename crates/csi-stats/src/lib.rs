@@ -36,6 +36,9 @@
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, Normal};
 
+pub mod difference;
+pub mod relweights;
+
 /// Errors raised by the statistics kernel.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum StatsError {

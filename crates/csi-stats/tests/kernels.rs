@@ -1,0 +1,114 @@
+//! The difference test and Johnson's relative weights against independent
+//! implementations (scipy's Welch t test, statsmodels WLS HC1, numpy eigh),
+//! through the goldens written by tests/goldens/make_kernel_goldens.py.
+
+use std::path::PathBuf;
+
+use csi_stats::difference::independent;
+use csi_stats::relweights::{relative_weights, RelativeWeightsError};
+use csi_stats::{CoMoments, Confidence, WeightedMoments};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn close(what: &str, got: f64, want: f64) {
+    let rel = (got - want).abs() / want.abs().max(1e-300);
+    assert!(rel <= 1e-8, "{what}: got {got}, golden {want} (relative error {rel:e})");
+}
+
+fn rows(file: &str) -> Vec<Vec<String>> {
+    std::fs::read_to_string(root().join("tests/fixtures/stats").join(file))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect()
+}
+
+fn golden(file: &str) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(root().join("tests/goldens").join(file)).unwrap()).unwrap()
+}
+
+#[test]
+fn welch_type_difference_matches_scipy_and_statsmodels() {
+    let g = golden("difference.json");
+    let conf = Confidence::new(g["confidence"].as_f64().unwrap()).unwrap();
+    for (case, weighted) in [("unweighted", false), ("weighted", true)] {
+        let (mut a, mut b) = (WeightedMoments::new(50.0), WeightedMoments::new(50.0));
+        for r in rows("two_groups.csv") {
+            let (x, w): (f64, f64) = (r[1].parse().unwrap(), r[2].parse().unwrap());
+            let w = if weighted { w } else { 1.0 };
+            if r[0] == "a" {
+                a.add(x, w)
+            } else {
+                b.add(x, w)
+            }
+        }
+        let d = independent(&a.estimate(conf), &b.estimate(conf), conf).unwrap();
+        let want = &g[case];
+        for (name, got) in [
+            ("diff", d.diff),
+            ("se", d.se),
+            ("df", d.df),
+            ("t", d.t),
+            ("p", d.p),
+            ("ci_low", d.ci_low),
+            ("ci_high", d.ci_high),
+        ] {
+            close(&format!("{case} {name}"), got, want[name].as_f64().unwrap());
+        }
+    }
+    // Nothing to compare: no interval, no test.
+    let empty = WeightedMoments::new(0.0).estimate(conf);
+    assert!(independent(&empty, &empty, conf).is_none());
+}
+
+#[test]
+fn relative_weights_match_numpy_and_sum_to_r_squared() {
+    let g = golden("relweights.json");
+    for (case, weighted) in [("unweighted", false), ("weighted", true)] {
+        let data: Vec<Vec<f64>> = rows("drivers.csv")
+            .iter()
+            .map(|r| r.iter().map(|v| v.parse().unwrap()).collect())
+            .collect();
+        // Correlations from co-moments, as plugins get them from the statistics table.
+        let corr = |i: usize, j: usize| {
+            let mut c = CoMoments::new(0.0, 0.0);
+            for r in &data {
+                c.add(r[i], r[j], if weighted { r[5] } else { 1.0 });
+            }
+            let s = c.summary().unwrap();
+            if i == j {
+                1.0
+            } else {
+                s.correlation().unwrap()
+            }
+        };
+        let r_xx: Vec<Vec<f64>> = (1..5).map(|i| (1..5).map(|j| corr(i, j)).collect()).collect();
+        let r_xy: Vec<f64> = (1..5).map(|i| corr(i, 0)).collect();
+        let rw = relative_weights(&r_xx, &r_xy).unwrap();
+        let want = &g[case];
+        close(&format!("{case} R²"), rw.r_squared, want["r_squared"].as_f64().unwrap());
+        for (k, w) in rw.weights.iter().enumerate() {
+            close(&format!("{case} weight {k}"), *w, want["weights"][k].as_f64().unwrap());
+        }
+        let shares: f64 = rw.shares().iter().sum();
+        assert!((shares - 1.0).abs() < 1e-12);
+    }
+}
+
+#[test]
+fn collinear_and_undefined_predictors_are_refused_clearly() {
+    let same = vec![vec![1.0, 1.0], vec![1.0, 1.0]];
+    assert!(matches!(
+        relative_weights(&same, &[0.5, 0.5]),
+        Err(RelativeWeightsError::Singular(_))
+    ));
+    let nan = vec![vec![1.0, f64::NAN], vec![f64::NAN, 1.0]];
+    assert_eq!(
+        relative_weights(&nan, &[0.5, 0.5]),
+        Err(RelativeWeightsError::Undefined)
+    );
+    assert_eq!(relative_weights(&[vec![1.0]], &[0.5]), Err(RelativeWeightsError::Shape));
+}
