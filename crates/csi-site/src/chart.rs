@@ -293,15 +293,34 @@ fn canvas(width: u32, height: u32, draw: impl FnOnce(&Canvas<'_>) -> Result<(), 
     Ok(svg)
 }
 
-/// A legend row at the top: a swatch and the name of each series.
-fn legend(c: &Canvas<'_>, names: &[&str], x0: i32, y: i32, ink: RGBColor) -> Result<(), String> {
-    let mut x = x0;
-    for (i, name) in names.iter().enumerate() {
-        let colour = SERIES[i % SERIES.len()];
-        c.rect((x, y - 5), (x + 14, y + 5), colour.filled())?;
+/// Legend items laid out from `x0`, wrapping before `max_x`: (x, row) per item.
+fn legend_layout(names: &[&str], x0: i32, max_x: i32) -> Vec<(i32, i32, String)> {
+    let mut out = Vec::new();
+    let (mut x, mut row) = (x0, 0);
+    for name in names {
         let label = fit(name, 220.0, FONT - 1.0);
+        let w = 19 + text_width(&label, FONT - 1.0) as i32 + 18;
+        if x > x0 && x + w > max_x {
+            x = x0;
+            row += 1;
+        }
+        out.push((x, row, label));
+        x += w;
+    }
+    out
+}
+
+/// How many legend rows `names` take.
+fn legend_rows(names: &[&str], x0: i32, max_x: i32) -> i32 {
+    legend_layout(names, x0, max_x).last().map_or(0, |l| l.1 + 1)
+}
+
+/// The legend at the top: a swatch and the name of each series, wrapped.
+fn legend(c: &Canvas<'_>, names: &[&str], x0: i32, max_x: i32, y: i32, ink: RGBColor) -> Result<(), String> {
+    for (i, (x, row, label)) in legend_layout(names, x0, max_x).into_iter().enumerate() {
+        let y = y + row * 20;
+        c.rect((x, y - 5), (x + 14, y + 5), SERIES[i % SERIES.len()].filled())?;
         c.text(&label, (x + 19, y), FONT - 1.0, ink, HPos::Left, VPos::Center)?;
-        x += 19 + text_width(&label, FONT - 1.0) as i32 + 18;
     }
     Ok(())
 }
@@ -407,13 +426,14 @@ pub fn grouped_bars(categories: &[String], series: &[Line], palette: Palette) ->
         .fold(60.0, f64::max) as i32
         + 16;
     let width = 900;
-    let (left, right, top) = (label_w + 12, width - 56, 36);
+    let names: Vec<&str> = series.iter().map(|s| s.name.as_str()).collect();
+    let top = 16 + 20 * legend_rows(&names, label_w + 12, width - 20);
+    let (left, right) = (label_w + 12, width - 56);
     let height = top + row * categories.len() as i32 + 36;
     let x = |v: f64| left + ((v - lo) / (hi - lo) * (right - left) as f64).round() as i32;
     canvas(width as u32, height as u32, |c| {
         let bottom = top + row * categories.len() as i32;
-        let names: Vec<&str> = series.iter().map(|s| s.name.as_str()).collect();
-        legend(c, &names, left, 14, palette.ink)?;
+        legend(c, &names, left, width - 20, 14, palette.ink)?;
         for m in &marks {
             c.line(vec![(x(*m), top), (x(*m), bottom)], GRID.stroke_width(1))?;
             c.text(
@@ -480,8 +500,10 @@ pub fn line_chart(categories: &[String], series: &[Line], palette: Palette) -> R
     let pad = ((hi - lo) * 0.1).max(0.5);
     let (marks, lo, hi) = ticks(lo - pad, hi + pad, 5);
     let step = marks.get(1).map_or(1.0, |m| m - marks[0]);
-    let (width, height) = (900, 380);
-    let (left, right, top, bottom) = (56, width - 40, 44, height - 40);
+    let names: Vec<&str> = series.iter().map(|s| s.name.as_str()).collect();
+    let rows = legend_rows(&names, 56, 880);
+    let (width, height) = (900, 356 + 20 * rows);
+    let (left, right, top, bottom) = (56, width - 40, 24 + 20 * rows, height - 40);
     let n = categories.len();
     let x = |i: usize| {
         if n == 1 {
@@ -492,8 +514,7 @@ pub fn line_chart(categories: &[String], series: &[Line], palette: Palette) -> R
     };
     let y = |v: f64| bottom - ((v - lo) / (hi - lo) * (bottom - top) as f64).round() as i32;
     canvas(width as u32, height as u32, |c| {
-        let names: Vec<&str> = series.iter().map(|s| s.name.as_str()).collect();
-        legend(c, &names, left, 16, palette.ink)?;
+        legend(c, &names, left, 880, 16, palette.ink)?;
         for m in &marks {
             c.line(vec![(left, y(*m)), (right, y(*m))], GRID.stroke_width(1))?;
             c.text(
