@@ -7,7 +7,12 @@ Writes, deterministically:
     (ttest_ind equal_var=False); weighted from statsmodels WLS HC1 standard errors,
     Kish effective sizes in the Welch-Satterthwaite df, scipy's t distribution
   * tests/goldens/relweights.json -- Johnson's relative weights from the weighted
-    correlation matrix (numpy eigh), checked to sum to statsmodels' WLS R^2
+    correlation matrix (numpy eigh), checked to sum to statsmodels' WLS R^2;
+    standardised coefficients from statsmodels WLS; LMG (Shapley) shares of R^2 from
+    pingouin (unweighted) and from a brute-force enumeration of statsmodels WLS
+    subset fits (weighted)
+  * tests/goldens/multiple.json -- Bonferroni and Benjamini-Hochberg adjusted
+    p-values from statsmodels' multipletests
 
 Run from the repository root:
     pip install -r tests/goldens/requirements.txt && python3 tests/goldens/make_kernel_goldens.py
@@ -17,8 +22,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import itertools
+import math
+
+import pingouin
 import statsmodels.api as sm
 from scipy import stats
+from statsmodels.stats.multitest import multipletests
 
 ROOT = Path(__file__).resolve().parents[2]
 CONF = 0.95
@@ -101,11 +111,42 @@ def main():
         weights = (half**2) @ (beta**2)
         r2 = sm.WLS(d.y.values, sm.add_constant(d[cols].values), weights=w).fit().rsquared
         assert abs(weights.sum() - r2) < 1e-10, (weights.sum(), r2)
-        out[name] = {"weights": [float(v) for v in weights], "r_squared": float(r2)}
+        fit = sm.WLS(d.y.values, sm.add_constant(d[cols].values), weights=w).fit()
+        sd = lambda v: math.sqrt(np.cov(v, aweights=w, bias=True))
+        betas = [float(fit.params[k + 1] * sd(d[c].values) / sd(d.y.values)) for k, c in enumerate(cols)]
+        subset_r2 = {(): 0.0}
+        for k in range(1, len(cols) + 1):
+            for sub in itertools.combinations(range(len(cols)), k):
+                xs = sm.add_constant(d[[cols[i] for i in sub]].values)
+                subset_r2[sub] = sm.WLS(d.y.values, xs, weights=w).fit().rsquared
+        p = len(cols)
+        lmg = []
+        for j in range(p):
+            total = 0.0
+            others = [i for i in range(p) if i != j]
+            for k in range(p):
+                for sub in itertools.combinations(others, k):
+                    with_j = tuple(sorted(sub + (j,)))
+                    total += math.factorial(k) * math.factorial(p - k - 1) / math.factorial(p) * (
+                        subset_r2[with_j] - subset_r2[sub])
+            lmg.append(total)
+        if name == "unweighted":
+            ref = pingouin.linear_regression(d[cols], d.y, relimp=True)
+            pg = ref.set_index("names").loc[cols, "relimp"].values
+            assert np.allclose(pg, lmg, rtol=1e-10, atol=0), (pg, lmg)
+            lmg = [float(v) for v in pg]
+        out[name] = {"weights": [float(v) for v in weights], "r_squared": float(r2),
+                     "betas": betas, "lmg": [float(v) for v in lmg]}
     json.dump({"comment": "Johnson's relative weights of x1..x4 for y in tests/fixtures/stats/drivers.csv "
                "(weighted correlations, numpy eigh); they sum to statsmodels' WLS R^2.", **out},
               open(ROOT / "tests/goldens/relweights.json", "w"), indent=1, sort_keys=True)
-    print("wrote two_groups.csv, drivers.csv, difference.json, relweights.json")
+    pvals = [0.001, 0.008, 0.039, 0.041, 0.042, 0.06, 0.074, 0.205, 0.212, 0.216, 0.5, 0.9]
+    json.dump({"comment": "statsmodels multipletests on the listed p-values",
+               "p": pvals,
+               "bonferroni": [float(v) for v in multipletests(pvals, method="bonferroni")[1]],
+               "benjamini_hochberg": [float(v) for v in multipletests(pvals, method="fdr_bh")[1]]},
+              open(ROOT / "tests/goldens/multiple.json", "w"), indent=1, sort_keys=True)
+    print("wrote two_groups.csv, drivers.csv, difference.json, relweights.json, multiple.json")
 
 
 if __name__ == "__main__":

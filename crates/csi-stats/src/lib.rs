@@ -37,6 +37,7 @@ use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, Normal};
 
 pub mod difference;
+pub mod multiple;
 pub mod relweights;
 
 /// Errors raised by the statistics kernel.

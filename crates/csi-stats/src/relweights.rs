@@ -124,3 +124,94 @@ pub fn relative_weights(r_xx: &[Vec<f64>], r_xy: &[f64]) -> Result<RelativeWeigh
     let r_squared = beta.iter().map(|b| b * b).sum();
     Ok(RelativeWeights { weights, r_squared })
 }
+
+/// Solves `a x = b` for a symmetric positive definite `a` by Cholesky; `None`
+/// when `a` is not (numerically) positive definite.
+fn cholesky_solve(a: &[Vec<f64>], b: &[f64]) -> Option<Vec<f64>> {
+    let n = b.len();
+    let mut l = vec![vec![0.0; n]; n];
+    for i in 0..n {
+        for j in 0..=i {
+            let s: f64 = (0..j).map(|k| l[i][k] * l[j][k]).sum();
+            if i == j {
+                let d = a[i][i] - s;
+                if d <= 1e-12 {
+                    return None;
+                }
+                l[i][i] = d.sqrt();
+            } else {
+                l[i][j] = (a[i][j] - s) / l[j][j];
+            }
+        }
+    }
+    let mut y = vec![0.0; n];
+    for i in 0..n {
+        y[i] = (b[i] - (0..i).map(|k| l[i][k] * y[k]).sum::<f64>()) / l[i][i];
+    }
+    let mut x = vec![0.0; n];
+    for i in (0..n).rev() {
+        x[i] = (y[i] - (i + 1..n).map(|k| l[k][i] * x[k]).sum::<f64>()) / l[i][i];
+    }
+    Some(x)
+}
+
+fn check(r_xx: &[Vec<f64>], r_xy: &[f64]) -> Result<(), RelativeWeightsError> {
+    let p = r_xy.len();
+    if p < 2 || r_xx.len() != p || r_xx.iter().any(|row| row.len() != p) {
+        return Err(RelativeWeightsError::Shape);
+    }
+    if r_xx.iter().flatten().chain(r_xy).any(|x| !x.is_finite()) {
+        return Err(RelativeWeightsError::Undefined);
+    }
+    Ok(())
+}
+
+/// Standardised regression coefficients `β = R⁻¹ r` of the outcome on all the
+/// predictors, and the R² `rᵀ β`.
+pub fn standardised_coefficients(r_xx: &[Vec<f64>], r_xy: &[f64]) -> Result<(Vec<f64>, f64), RelativeWeightsError> {
+    check(r_xx, r_xy)?;
+    let beta = cholesky_solve(r_xx, r_xy).ok_or(RelativeWeightsError::Singular(0.0))?;
+    let r2 = beta.iter().zip(r_xy).map(|(b, r)| b * r).sum();
+    Ok((beta, r2))
+}
+
+/// The most predictors [`lmg`] accepts (it fits 2^p subset regressions).
+pub const LMG_MAX_PREDICTORS: usize = 15;
+
+/// The LMG (Shapley value) decomposition of R²: each predictor's average gain in
+/// R² when added to every subset of the others, weighted as in the Shapley value.
+/// The parts sum to the R² of the full model.
+pub fn lmg(r_xx: &[Vec<f64>], r_xy: &[f64]) -> Result<Vec<f64>, RelativeWeightsError> {
+    check(r_xx, r_xy)?;
+    let p = r_xy.len();
+    if p > LMG_MAX_PREDICTORS {
+        return Err(RelativeWeightsError::Shape);
+    }
+    // R² of every subset (bit mask), from the correlation matrix.
+    let mut r2 = vec![0.0; 1 << p];
+    for (mask, slot) in r2.iter_mut().enumerate().skip(1) {
+        let idx: Vec<usize> = (0..p).filter(|i| mask & (1 << i) != 0).collect();
+        let a: Vec<Vec<f64>> = idx.iter().map(|&i| idx.iter().map(|&j| r_xx[i][j]).collect()).collect();
+        let b: Vec<f64> = idx.iter().map(|&i| r_xy[i]).collect();
+        let beta = cholesky_solve(&a, &b).ok_or(RelativeWeightsError::Singular(0.0))?;
+        *slot = beta.iter().zip(&b).map(|(x, y)| x * y).sum();
+    }
+    let fact: Vec<f64> = (0..=p)
+        .scan(1.0, |f, k| {
+            let v = *f;
+            *f *= (k + 1) as f64;
+            Some(v)
+        })
+        .collect();
+    Ok((0..p)
+        .map(|j| {
+            (0..1usize << p)
+                .filter(|m| m & (1 << j) == 0)
+                .map(|m| {
+                    let s = m.count_ones() as usize;
+                    fact[s] * fact[p - s - 1] / fact[p] * (r2[m | (1 << j)] - r2[m])
+                })
+                .sum()
+        })
+        .collect())
+}

@@ -5,7 +5,8 @@
 use std::path::PathBuf;
 
 use csi_stats::difference::independent;
-use csi_stats::relweights::{relative_weights, RelativeWeightsError};
+use csi_stats::multiple::Correction;
+use csi_stats::relweights::{lmg, relative_weights, standardised_coefficients, RelativeWeightsError};
 use csi_stats::{CoMoments, Confidence, WeightedMoments};
 
 fn root() -> PathBuf {
@@ -95,6 +96,15 @@ fn relative_weights_match_numpy_and_sum_to_r_squared() {
         }
         let shares: f64 = rw.shares().iter().sum();
         assert!((shares - 1.0).abs() < 1e-12);
+        let (betas, r2) = standardised_coefficients(&r_xx, &r_xy).unwrap();
+        close(&format!("{case} R² (betas)"), r2, want["r_squared"].as_f64().unwrap());
+        for (k, b) in betas.iter().enumerate() {
+            close(&format!("{case} beta {k}"), *b, want["betas"][k].as_f64().unwrap());
+        }
+        let parts = lmg(&r_xx, &r_xy).unwrap();
+        for (k, v) in parts.iter().enumerate() {
+            close(&format!("{case} LMG {k}"), *v, want["lmg"][k].as_f64().unwrap());
+        }
     }
 }
 
@@ -111,4 +121,25 @@ fn collinear_and_undefined_predictors_are_refused_clearly() {
         Err(RelativeWeightsError::Undefined)
     );
     assert_eq!(relative_weights(&[vec![1.0]], &[0.5]), Err(RelativeWeightsError::Shape));
+}
+
+#[test]
+fn p_value_adjustments_match_statsmodels() {
+    let g = golden("multiple.json");
+    let p: Vec<f64> = g["p"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    for (name, c) in [
+        ("bonferroni", Correction::Bonferroni),
+        ("benjamini_hochberg", Correction::BenjaminiHochberg),
+    ] {
+        let got = c.adjust(&p);
+        for (k, v) in got.iter().enumerate() {
+            close(&format!("{name} {k}"), *v, g[name][k].as_f64().unwrap());
+        }
+    }
+    assert_eq!(Correction::None.adjust(&p), p);
+    assert_eq!(Correction::parse("fdr_bh"), Some(Correction::BenjaminiHochberg));
+    // A missing test is neither adjusted nor counted.
+    let with_gap = Correction::Bonferroni.adjust(&[0.01, f64::NAN, 0.02]);
+    assert_eq!((with_gap[0], with_gap[2]), (0.02, 0.04));
+    assert!(with_gap[1].is_nan());
 }
