@@ -49,7 +49,7 @@ pub mod prelude {
     pub use crate::statistics::Statistics;
     pub use crate::{Analysis, Input};
     pub use csi_blocks::wire::{Description, Inputs, OptionSpec, OptionType, Request};
-    pub use csi_blocks::{Block, Cell, Chart, ChartKind, Column, ColumnKind, Flag, Report, Row, Series, Table};
+    pub use csi_blocks::{Block, Cell, Chart, ChartKind, Column, ColumnKind, Flag, Point, Report, Row, Series, Table};
 }
 
 /// A stream of record batches from the host, read as the plugin iterates.
