@@ -198,6 +198,15 @@ def make_mini_goldens():
     for node, children in CATEGORIES.items():  # dict order: network, billing, __index__
         score[node] = combine([(score[c], wc) for c, wc in children])
     expectation = rescale(valid(d["e1"], DEFAULT_MISSING), 1, 10, False)
+    # Expectations and gaps of categories: the weighted mean over the children that
+    # have one (only coverage has an expectation column here; billing has none).
+    expect = {"coverage": expectation}
+    gap = {"coverage": score["coverage"] - expectation}
+    for node, children in CATEGORIES.items():
+        with_e = [(c, wc) for c, wc in children if c in expect]
+        if with_e:
+            expect[node] = combine([(expect[c], wc) for c, wc in with_e])
+            gap[node] = combine([(gap[c], wc) for c, wc in with_e])
 
     cells = {"all": pd.Series(True, index=d.index)}
     for code in [1, 2, 3]:
@@ -218,11 +227,11 @@ def make_mini_goldens():
             if node in LEAVES and LEAVES[node][5]:
                 top = (raw[node] >= TOP_BOX_MIN).astype(float).where(raw[node].notna())
                 row["top_box"] = est(top, mask)
-            if node == "coverage":
-                row["expectation"] = est(expectation, mask)
+            if node in expect:
+                row["expectation"] = est(expect[node], mask)
                 # Paired gap: performance - expectation per respondent, over those
                 # who answered both (so its SE accounts for the pairing).
-                row["gap"] = est(score["coverage"] - expectation, mask)
+                row["gap"] = est(gap[node], mask)
             if node == "wait":  # a measure in its own unit: the raw mean in minutes
                 row["raw"] = est(raw["wait"], mask)
             out.append(row)
@@ -273,7 +282,8 @@ def make_mini_goldens():
                 "lower_is_better), empty cells and missing codes dropped; category/index score = "
                 "sum w_c*s_c / sum w_c over answered children. Estimates over respondents with a "
                 "score: weighted mean, HC1 (linearised) se, normal CI mean +- z*se, Kish effective_n. "
-                "top_box: share with raw >= 9 (0..1 scale). expectation: e1 rescaled 0-100. gap: "
+                "top_box: share with raw >= 9 (0..1 scale). expectation: e1 rescaled 0-100 (categories: "
+                "weighted mean over children with an expectation). gap: "
                 "per-respondent score(q1) - score(e1) over respondents with both. raw: t4 in minutes.",
                 "confidence": CONFIDENCE, "cells": out}, ROOT / "tests/goldens/mini.json")
     return out

@@ -83,8 +83,23 @@ def main():
     assert abs(ref.pvalue - unweighted["p"]) < 1e-10 * abs(ref.pvalue)
     unweighted["p"], unweighted["t"] = float(ref.pvalue), float(ref.statistic)
     weighted = difference(a.x.values, b.x.values, a.w.values, b.w.values)
+
+    def against(x, w, value):
+        m, se, n_eff = wls_mean(x, w)
+        df = n_eff - 1
+        t = (m - value) / se
+        q = stats.t.ppf(0.5 + CONF / 2, df)
+        return {"diff": m - value, "se": se, "df": df, "t": t, "p": float(2 * stats.t.sf(abs(t), df)),
+                "ci_low": m - value - q * se, "ci_high": m - value + q * se}
+    one_unweighted = against(a.x.values, np.ones(len(a)), 65.0)
+    ref1 = stats.ttest_1samp(a.x.values, 65.0)
+    assert abs(ref1.statistic - one_unweighted["t"]) < 1e-10 * abs(ref1.statistic)
+    assert abs(ref1.pvalue - one_unweighted["p"]) < 1e-10 * abs(ref1.pvalue)
+    one_unweighted["t"], one_unweighted["p"] = float(ref1.statistic), float(ref1.pvalue)
+    one_weighted = against(a.x.values, a.w.values, 65.0)
     json.dump({"comment": "b - a for tests/fixtures/stats/two_groups.csv; see make_kernel_goldens.py",
-               "confidence": CONF, "unweighted": unweighted, "weighted": weighted},
+               "confidence": CONF, "unweighted": unweighted, "weighted": weighted,
+               "against_65_unweighted": one_unweighted, "against_65_weighted": one_weighted},
               open(ROOT / "tests/goldens/difference.json", "w"), indent=1, sort_keys=True)
 
     n = 400

@@ -144,6 +144,11 @@ pub struct NodeInfo {
     pub lower_is_better: bool,
     /// Whether the indicator has an expectation column.
     pub has_expectation: bool,
+    /// The measure's scale `[min, max]` in its own unit, for indicators and overall
+    /// items: a 0–100 score difference `d` is `d × (max − min) / 100` in the unit
+    /// (negated when lower is better).
+    #[serde(default)]
+    pub scale: Option<[f64; 2]>,
 }
 
 /// One group of a segment.

@@ -35,6 +35,7 @@ pub fn study_context(study: &Study) -> StudyContext {
             unit: n.leaf.as_ref().and_then(|l| l.unit.clone()),
             lower_is_better: n.leaf.as_ref().is_some_and(|l| l.direction == Direction::LowerIsBetter),
             has_expectation: n.leaf.as_ref().is_some_and(|l| l.expectation_name.is_some()),
+            scale: n.leaf.as_ref().map(|l| [l.min, l.max]),
         })
         .collect();
     let segments = study

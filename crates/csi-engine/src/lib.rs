@@ -373,6 +373,20 @@ pub fn compute_wave(study: &Study, wave: &Wave) -> Result<WaveResult, EngineErro
         .collect();
 
     let mut scores: Vec<Option<f64>> = vec![None; nodes.len()];
+    let mut expects: Vec<Option<f64>> = vec![None; nodes.len()];
+    let mut gaps: Vec<Option<f64>> = vec![None; nodes.len()];
+    // Nodes with an expectation somewhere beneath them (themselves included).
+    let mut has_expectation: Vec<bool> = nodes
+        .iter()
+        .map(|n| n.leaf.as_ref().is_some_and(|l| l.expectation_name.is_some()))
+        .collect();
+    for i in (0..nodes.len()).rev() {
+        if has_expectation[i] {
+            if let Some(p) = nodes[i].parent {
+                has_expectation[p] = true;
+            }
+        }
+    }
     let mut member: Vec<usize> = Vec::with_capacity(1 + study.segments.len());
     let mut consume = |batch: &RecordBatch| -> Result<(), String> {
         let num = |i: usize| {
@@ -443,6 +457,30 @@ pub fn compute_wave(study: &Study, wave: &Wave) -> Result<WaveResult, EngineErro
                         (sw > 0.0).then(|| sws / sw)
                     }
                 };
+                // Expectations and paired gaps: a leaf's from its expectation column;
+                // a parent's the weighted mean over the children that have one, so a
+                // category's gap is its performance minus its expectation over the
+                // same children, per respondent.
+                (expects[i], gaps[i]) = match (&n.leaf, leaf_cols[i]) {
+                    (Some(leaf), Some((_, Some(e)))) if !e.is_null(row) => {
+                        let expected = rescale_to_100(e.value(row), leaf.min, leaf.max, leaf.direction);
+                        (Some(expected), scores[i].map(|s| s - expected))
+                    }
+                    _ if n.children.is_empty() => (None, None),
+                    _ => {
+                        let combine = |values: &[Option<f64>]| {
+                            let (mut sw, mut sws) = (0.0, 0.0);
+                            for &c in &n.children {
+                                if let Some(v) = values[c] {
+                                    sw += nodes[c].weight;
+                                    sws += nodes[c].weight * v;
+                                }
+                            }
+                            (sw > 0.0).then(|| sws / sw)
+                        };
+                        (combine(&expects), combine(&gaps))
+                    }
+                };
             }
             for &c in &member {
                 let a = &mut acc[c];
@@ -450,7 +488,13 @@ pub fn compute_wave(study: &Study, wave: &Wave) -> Result<WaveResult, EngineErro
                     if let Some(s) = scores[i] {
                         a.score[i].add(s, w);
                     }
-                    if let (Some(leaf), Some((col, exp))) = (&nodes[i].leaf, leaf_cols[i]) {
+                    if let Some(e) = expects[i] {
+                        a.expect[i].add(e, w);
+                    }
+                    if let Some(g) = gaps[i] {
+                        a.gap[i].add(g, w);
+                    }
+                    if let (Some(leaf), Some((col, _))) = (&nodes[i].leaf, leaf_cols[i]) {
                         if let (Some(t), false) = (leaf.top_threshold, col.is_null(row)) {
                             let x = col.value(row);
                             let hit = match leaf.direction {
@@ -458,13 +502,6 @@ pub fn compute_wave(study: &Study, wave: &Wave) -> Result<WaveResult, EngineErro
                                 Direction::LowerIsBetter => x <= t,
                             };
                             a.top[i].add(if hit { 1.0 } else { 0.0 }, w);
-                        }
-                        if let Some(e) = exp.filter(|e| !e.is_null(row)) {
-                            let expected = rescale_to_100(e.value(row), leaf.min, leaf.max, leaf.direction);
-                            a.expect[i].add(expected, w);
-                            if let Some(s) = scores[i] {
-                                a.gap[i].add(s - expected, w);
-                            }
                         }
                         if leaf.unit.is_some() && !col.is_null(row) {
                             a.raw[i].add(col.value(row), w);
@@ -507,12 +544,8 @@ pub fn compute_wave(study: &Study, wave: &Wave) -> Result<WaveResult, EngineErro
                         top_box: leaf
                             .filter(|l| l.top_threshold.is_some())
                             .map(|_| a.top[i].estimate(confidence)),
-                        expectation: leaf
-                            .filter(|l| l.expectation.is_some())
-                            .map(|_| a.expect[i].estimate(confidence)),
-                        gap: leaf
-                            .filter(|l| l.expectation.is_some())
-                            .map(|_| a.gap[i].estimate(confidence)),
+                        expectation: has_expectation[i].then(|| a.expect[i].estimate(confidence)),
+                        gap: has_expectation[i].then(|| a.gap[i].estimate(confidence)),
                         raw: leaf.filter(|l| l.unit.is_some()).map(|_| a.raw[i].estimate(confidence)),
                     }
                 })

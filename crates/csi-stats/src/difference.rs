@@ -61,3 +61,28 @@ pub fn independent(a: &Estimate, b: &Estimate, confidence: Confidence) -> Option
         ci_high: diff + q * se,
     })
 }
+
+/// Tests a weighted mean against a fixed `value` (e.g. a paired gap against 0):
+/// `mean − value` with the mean's linearised standard error and `n_eff − 1`
+/// degrees of freedom (Kish's effective size; without weights, the one-sample t
+/// test). `None` without a mean or standard error, or with `n_eff ≤ 1` or SE 0.
+pub fn against(e: &Estimate, value: f64, confidence: Confidence) -> Option<Difference> {
+    let (m, se) = (e.mean?, e.se?);
+    if e.effective_n <= 1.0 || !se.is_finite() || se <= 0.0 {
+        return None;
+    }
+    let df = e.effective_n - 1.0;
+    let dist = StudentsT::new(0.0, 1.0, df).ok()?;
+    let diff = m - value;
+    let t = diff / se;
+    let q = dist.inverse_cdf(0.5 + confidence.level() / 2.0);
+    Some(Difference {
+        diff,
+        se,
+        df,
+        t,
+        p: (2.0 * dist.sf(t.abs())).min(1.0),
+        ci_low: diff - q * se,
+        ci_high: diff + q * se,
+    })
+}

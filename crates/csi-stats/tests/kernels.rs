@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use csi_stats::difference::independent;
+use csi_stats::difference::{against, independent};
 use csi_stats::multiple::Correction;
 use csi_stats::relweights::{lmg, relative_weights, standardised_coefficients, RelativeWeightsError};
 use csi_stats::{CoMoments, Confidence, WeightedMoments};
@@ -47,6 +47,19 @@ fn welch_type_difference_matches_scipy_and_statsmodels() {
             }
         }
         let d = independent(&a.estimate(conf), &b.estimate(conf), conf).unwrap();
+        let one = against(&a.estimate(conf), 65.0, conf).unwrap();
+        let want1 = &g[format!("against_65_{case}")];
+        for (name, got) in [
+            ("diff", one.diff),
+            ("se", one.se),
+            ("df", one.df),
+            ("t", one.t),
+            ("p", one.p),
+            ("ci_low", one.ci_low),
+            ("ci_high", one.ci_high),
+        ] {
+            close(&format!("{case} against 65 {name}"), got, want1[name].as_f64().unwrap());
+        }
         let want = &g[case];
         for (name, got) in [
             ("diff", d.diff),
