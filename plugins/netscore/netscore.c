@@ -31,6 +31,11 @@
 
 #include "csi_plugin.h"
 
+/* The name studies use; a build can rename it (e.g. to run beside the shipped one). */
+#ifndef CSI_NETSCORE_NAME
+#define CSI_NETSCORE_NAME "netscore"
+#endif
+
 #ifndef CSI_NETSCORE_VERSION
 #define CSI_NETSCORE_VERSION "0.1.0"
 #endif
@@ -886,7 +891,7 @@ static const CsiPluginV1 DESCRIPTOR = {
     CSI_PLUGIN_ABI_MAJOR,
     CSI_PLUGIN_ABI_MINOR,
     0,
-    "netscore",
+    CSI_NETSCORE_NAME,
     CSI_NETSCORE_VERSION,
     "Net satisfaction (% top two minus % bottom two scale points) of every indicator from respondent rows, "
     "weakest first",

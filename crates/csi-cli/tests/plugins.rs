@@ -186,3 +186,54 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// The C plugin compiled on its own with the system C compiler (renamed so it
+/// does not clash with the copy that ships with csi) and dropped into a copy of
+/// the example study's `plugins/` folder: it runs isolated and its page appears.
+#[test]
+fn a_c_plugin_dropped_into_the_study_appears_in_the_report() {
+    let cc = ["cc", "gcc", "clang"]
+        .into_iter()
+        .find(|c| Command::new(c).arg("--version").output().is_ok())
+        .expect("a C compiler");
+    let work = tempfile::tempdir().unwrap();
+    let study = work.path().join("telecom");
+    copy_dir(&root().join("reports/telecom"), &study);
+    std::fs::create_dir_all(study.join("plugins")).unwrap();
+    let out = Command::new(cc)
+        .args([
+            "-std=c99",
+            "-O2",
+            "-shared",
+            "-fPIC",
+            "-DCSI_NETSCORE_NAME=\"netscore_c\"",
+            "-I",
+        ])
+        .arg(root().join("crates/csi-plugin-api/include"))
+        .arg(root().join("plugins/netscore/netscore.c"))
+        .arg("-o")
+        .arg(study.join("plugins/libnetscore_c.so"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let yaml = std::fs::read_to_string(study.join("study.yaml")).unwrap();
+    std::fs::write(
+        study.join("study.yaml"),
+        yaml.replacen("analyses:\n", "analyses:\n  - plugin: netscore_c\n", 1),
+    )
+    .unwrap();
+    let site = work.path().join("site");
+    let out = Command::new(env!("CARGO_BIN_EXE_csi"))
+        .arg("build")
+        .arg(&study)
+        .arg("--out")
+        .arg(&site)
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(!log.contains("analysis `netscore_c`"), "{log}");
+    let page = std::fs::read_to_string(site.join("telecom/2002/netscore_c.html")).unwrap();
+    assert!(page.contains("净满意度") && page.contains("<svg"), "{page}");
+    assert!(!page.contains("analysis-error"));
+}
