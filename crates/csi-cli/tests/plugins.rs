@@ -13,12 +13,7 @@ fn root() -> PathBuf {
 
 /// The test plugin's library, built by cargo as a dev-dependency next to this test.
 fn faulty_library() -> PathBuf {
-    let name = format!(
-        "{}faulty_test_plugin{}",
-        std::env::consts::DLL_PREFIX,
-        std::env::consts::DLL_SUFFIX
-    );
-    std::env::current_exe().unwrap().parent().unwrap().join(name)
+    csi_plugin_host::built_library("faulty_test_plugin").expect("built as a dev-dependency")
 }
 
 fn study_with_plugin(dir: &Path) -> PathBuf {

@@ -510,6 +510,29 @@ pub struct Registry {
     pub refused: Vec<PluginError>,
 }
 
+/// The file name cargo gives the `cdylib` of library `lib_name` on this platform
+/// (`libcsi_plugin_gap.so`, `csi_plugin_gap.dll`).
+pub fn library_file_name(lib_name: &str) -> String {
+    format!(
+        "{}{lib_name}{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    )
+}
+
+/// For tests and tools run by cargo: the `cdylib` of `lib_name` built for the
+/// current profile, looked up next to the running executable (`target/<profile>/deps`
+/// for test binaries) and in its parent folder (`target/<profile>`).
+pub fn built_library(lib_name: &str) -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?;
+    let name = library_file_name(lib_name);
+    [Some(dir.join(&name)), dir.parent().map(|p| p.join(&name))]
+        .into_iter()
+        .flatten()
+        .find(|p| p.is_file())
+}
+
 /// Whether `path` looks like a shared library on this platform.
 pub fn is_library(path: &Path) -> bool {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");

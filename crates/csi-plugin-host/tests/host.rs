@@ -25,12 +25,7 @@ fn root() -> PathBuf {
 /// The example plugin's library: a dev-dependency, so cargo has built its cdylib
 /// next to this test binary.
 fn topbox() -> PathBuf {
-    let name = format!(
-        "{}csi_plugin_topbox{}",
-        std::env::consts::DLL_PREFIX,
-        std::env::consts::DLL_SUFFIX
-    );
-    std::env::current_exe().unwrap().parent().unwrap().join(name)
+    csi_plugin_host::built_library("csi_plugin_topbox").expect("built as a dev-dependency")
 }
 
 fn c_compiler() -> &'static str {

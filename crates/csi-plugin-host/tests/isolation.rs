@@ -18,12 +18,7 @@ use csi_blocks::Block;
 use csi_plugin_host::{load, Isolation, Origin, Plugin, PluginError, Worker};
 
 fn faulty() -> Plugin {
-    let name = format!(
-        "{}faulty_test_plugin{}",
-        std::env::consts::DLL_PREFIX,
-        std::env::consts::DLL_SUFFIX
-    );
-    let path = std::env::current_exe().unwrap().parent().unwrap().join(name);
+    let path = csi_plugin_host::built_library("faulty_test_plugin").expect("built as a dev-dependency");
     load(&path, Origin::External).unwrap()
 }
 

@@ -275,6 +275,29 @@ impl Canvas<'_> {
             .draw(&Text::new(s.to_string(), at, style))
             .map_err(|e| e.to_string())
     }
+    /// Vertical grid lines at `marks` between `top` and `bottom`, labelled below.
+    fn x_grid(
+        &self,
+        marks: &[f64],
+        step: f64,
+        x: &dyn Fn(f64) -> i32,
+        (top, bottom): (i32, i32),
+        ink: RGBColor,
+    ) -> Result<(), String> {
+        for m in marks {
+            self.line(vec![(x(*m), top), (x(*m), bottom)], GRID.stroke_width(1))?;
+            self.text(
+                &tick_text(*m, step),
+                (x(*m), bottom + 6),
+                FONT - 1.0,
+                ink,
+                HPos::Center,
+                VPos::Top,
+            )?;
+        }
+        Ok(())
+    }
+
     fn circle(&self, at: Px, r: i32, style: ShapeStyle) -> Result<(), String> {
         self.area.draw(&Circle::new(at, r, style)).map_err(|e| e.to_string())
     }
@@ -355,17 +378,7 @@ pub fn diverging_bars(categories: &[String], values: &[Option<f64>], palette: Pa
     let x = |v: f64| left + ((v - lo) / (hi - lo) * (right - left) as f64).round() as i32;
     canvas(width as u32, height as u32, |c| {
         let bottom = top + row * rows.len() as i32;
-        for m in &marks {
-            c.line(vec![(x(*m), top), (x(*m), bottom)], GRID.stroke_width(1))?;
-            c.text(
-                &tick_text(*m, step),
-                (x(*m), bottom + 6),
-                FONT - 1.0,
-                palette.ink,
-                HPos::Center,
-                VPos::Top,
-            )?;
-        }
+        c.x_grid(&marks, step, &x, (top, bottom), palette.ink)?;
         for (i, (label, v)) in rows.iter().enumerate() {
             let y = top + row * i as i32;
             let colour = if *v < 0.0 { BAD } else { GOOD };
@@ -434,17 +447,7 @@ pub fn grouped_bars(categories: &[String], series: &[Line], palette: Palette) ->
     canvas(width as u32, height as u32, |c| {
         let bottom = top + row * categories.len() as i32;
         legend(c, &names, left, width - 20, 14, palette.ink)?;
-        for m in &marks {
-            c.line(vec![(x(*m), top), (x(*m), bottom)], GRID.stroke_width(1))?;
-            c.text(
-                &tick_text(*m, step),
-                (x(*m), bottom + 6),
-                FONT - 1.0,
-                palette.ink,
-                HPos::Center,
-                VPos::Top,
-            )?;
-        }
+        c.x_grid(&marks, step, &x, (top, bottom), palette.ink)?;
         for (i, cat) in categories.iter().enumerate() {
             let y0 = top + row * i as i32 + 7;
             c.text(
@@ -627,17 +630,7 @@ pub fn scatter(
     let x = |v: f64| left + ((v - x_lo) / (x_hi - x_lo) * (right - left) as f64).round() as i32;
     let y = |v: f64| bottom - ((v - y_lo) / (y_hi - y_lo) * (bottom - top) as f64).round() as i32;
     canvas(width as u32, height as u32, |c| {
-        for m in &xm {
-            c.line(vec![(x(*m), top), (x(*m), bottom)], GRID.stroke_width(1))?;
-            c.text(
-                &tick_text(*m, xs_step),
-                (x(*m), bottom + 6),
-                FONT - 1.0,
-                palette.ink,
-                HPos::Center,
-                VPos::Top,
-            )?;
-        }
+        c.x_grid(&xm, xs_step, &x, (top, bottom), palette.ink)?;
         for m in &ym {
             c.line(vec![(left, y(*m)), (right, y(*m))], GRID.stroke_width(1))?;
             c.text(

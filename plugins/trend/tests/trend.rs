@@ -14,17 +14,7 @@ fn root() -> PathBuf {
 }
 
 fn plugin() -> Plugin {
-    let name = format!(
-        "{}csi_plugin_trend{}",
-        std::env::consts::DLL_PREFIX,
-        std::env::consts::DLL_SUFFIX
-    );
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap();
-    let path = [dir.join(&name), dir.parent().unwrap().join(&name)]
-        .into_iter()
-        .find(|p| p.exists())
-        .expect("the trend library is built with its tests");
+    let path = csi_plugin_host::built_library("csi_plugin_trend").expect("the library is built with its tests");
     load(&path, Origin::External).unwrap()
 }
 
