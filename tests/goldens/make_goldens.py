@@ -266,6 +266,31 @@ def make_mini_goldens():
                 "ss_y likewise, sp = sum w (x-mean_x)(y-mean_y). Pairs: siblings with each other and "
                 "their parent; every node with __index__ and with overall. x < y by name.",
                 "cross": cross}, ROOT / "tests/goldens/mini_cross.json")
+    # Penalty-reward (Kano) regression: overall (0-100) on dummies for a low score
+    # (< 50) and a top-two rating (>= 9) of each rating-scale indicator under the
+    # first-level categories; a missing answer is neither; dummies with fewer than
+    # 30 respondents are dropped; WLS with the respondent weights (statsmodels).
+    y = score["overall"]
+    ok = y.notna()
+    design, names = [pd.Series(1.0, index=d.index)], ["const"]
+    for node in ["coverage", "quality", "accuracy"]:
+        sc = score[node]
+        design.append(((sc < 50) & sc.notna()).astype(float))
+        names.append(f"{node}:low")
+        design.append(((sc >= 100 - 100 / 9 - 1e-9) & sc.notna()).astype(float))
+        names.append(f"{node}:high")
+    X = pd.concat(design, axis=1)
+    X.columns = names
+    X = X[ok]
+    counts = X.sum()
+    kept = [c for c in names if c == "const" or counts[c] >= 30]
+    fit = sm.WLS(y[ok].values, X[kept].values, weights=d.loc[ok, "w"].values).fit()
+    kano = {c: float(b) for c, b in zip(kept, fit.params)}
+    write_json({"comment": "WLS of overall (0-100) on low (<50) / top-two (>=9 raw) dummies of coverage, "
+                "quality and accuracy; missing = neither; dummies with < 30 respondents dropped.",
+                "respondents": int(ok.sum()), "counts": {c: int(counts[c]) for c in names},
+                "coefficients": kano}, ROOT / "tests/goldens/mini_kano.json")
+
     # The rest of the sample outside each segment group (the comparison of a
     # segment analysis), computed directly on the complement.
     rest = []

@@ -127,7 +127,7 @@ pub fn relative_weights(r_xx: &[Vec<f64>], r_xy: &[f64]) -> Result<RelativeWeigh
 
 /// Solves `a x = b` for a symmetric positive definite `a` by Cholesky; `None`
 /// when `a` is not (numerically) positive definite.
-fn cholesky_solve(a: &[Vec<f64>], b: &[f64]) -> Option<Vec<f64>> {
+pub fn cholesky_solve(a: &[Vec<f64>], b: &[f64]) -> Option<Vec<f64>> {
     let n = b.len();
     let mut l = vec![vec![0.0; n]; n];
     for i in 0..n {

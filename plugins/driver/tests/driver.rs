@@ -146,3 +146,58 @@ fn indicators_within_a_category_and_clear_refusals() {
     let err = run(&study, &result, serde_json::json!({"level": 9})).unwrap_err();
     assert!(err.contains("at least two drivers"), "{err}");
 }
+
+#[test]
+fn penalty_reward_matches_statsmodels_on_the_mini_study() {
+    let study = csi_study::load(&root().join("tests/fixtures/mini/study.yaml")).unwrap();
+    let result = csi_engine::compute_wave(&study, &study.waves[0]).unwrap();
+    let p = plugin();
+    let request = Request {
+        protocol: PROTOCOL_VERSION,
+        analysis: "driver".into(),
+        wave: result.wave.clone(),
+        study: csi_engine::study_context(&study),
+        options: p.resolve_options("driver", &serde_json::json!({})).unwrap(),
+    };
+    let stats = (
+        csi_engine::statistics_schema(),
+        vec![csi_engine::statistics_batch(&result)],
+    );
+    let rows = csi_engine::rows_reader(&study, &study.waves[0]);
+    let report = p.run(&request, stats, Some(rows), &Isolation::InProcess).unwrap();
+    let Some(Block::Table(kano)) = report.blocks.get(3) else {
+        panic!("{report:?}")
+    };
+    let golden: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("tests/goldens/mini_kano.json")).unwrap()).unwrap();
+    assert!(kano
+        .note
+        .as_deref()
+        .unwrap()
+        .contains(&format!("{} ", golden["respondents"])));
+    assert_eq!(kano.rows.len(), 3);
+    for (row, node) in kano.rows.iter().zip(["coverage", "quality", "accuracy"]) {
+        let coef = |k: &str| golden["coefficients"][format!("{node}:{k}")].as_f64().unwrap();
+        let Cell::Number(penalty) = row.cells[1] else { panic!() };
+        let Cell::Number(reward) = row.cells[2] else { panic!() };
+        assert!(
+            (penalty + coef("low")).abs() <= 1e-8 * penalty.abs(),
+            "{node}: {penalty}"
+        );
+        assert!((reward - coef("high")).abs() <= 1e-8 * reward.abs(), "{node}: {reward}");
+        let counts = |k: &str| golden["counts"][format!("{node}:{k}")].as_u64().unwrap() as f64;
+        assert_eq!(
+            (row.cells[3].clone(), row.cells[4].clone()),
+            (Cell::Number(counts("low")), Cell::Number(counts("high")))
+        );
+        let share = reward / (penalty + reward);
+        let class = if share < 0.4 {
+            "必备型（基本）"
+        } else if share > 0.6 {
+            "魅力型（兴奋）"
+        } else {
+            "期望型（绩效）"
+        };
+        assert_eq!(row.cells[5], Cell::Text(class.into()), "{node}");
+    }
+}
