@@ -140,4 +140,50 @@ impl Statistics {
             None => self.cross.get(&key(y, x)).map(CoMomentsSummary::swapped),
         }
     }
+
+    /// The weighted, pairwise-complete correlations among `predictors` and of each
+    /// with `outcome` in `cell` of `wave`, from the co-moments, with the smallest
+    /// pairwise base. An error names the first pair without a correlation (no
+    /// respondents with both, a constant score, or a pair the host did not compute).
+    pub fn correlations(
+        &self,
+        wave: &str,
+        cell: &str,
+        predictors: &[&str],
+        outcome: &str,
+    ) -> Result<Correlations, String> {
+        let mut min_n = u64::MAX;
+        let mut corr = |x: &str, y: &str| -> Result<f64, String> {
+            if x == y {
+                return Ok(1.0);
+            }
+            let c = self
+                .cross(wave, cell, x, y)
+                .ok_or_else(|| format!("no co-moments of `{x}` and `{y}` in `{cell}`"))?;
+            min_n = min_n.min(c.n);
+            c.correlation().ok_or_else(|| {
+                format!("no correlation between `{x}` and `{y}` in `{cell}` (no respondents with both, or a constant score)")
+            })
+        };
+        let mut r_xx = Vec::with_capacity(predictors.len());
+        for x in predictors {
+            r_xx.push(predictors.iter().map(|y| corr(x, y)).collect::<Result<Vec<_>, _>>()?);
+        }
+        let r_xy = predictors
+            .iter()
+            .map(|x| corr(x, outcome))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Correlations { r_xx, r_xy, min_n })
+    }
+}
+
+/// A correlation matrix of predictors with their correlations with an outcome.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Correlations {
+    /// Predictors × predictors.
+    pub r_xx: Vec<Vec<f64>>,
+    /// Each predictor with the outcome.
+    pub r_xy: Vec<f64>,
+    /// The smallest pairwise base among them.
+    pub min_n: u64,
 }

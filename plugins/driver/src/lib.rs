@@ -15,6 +15,7 @@
 use csi_plugin_sdk::csi_blocks::wire::NodeInfo;
 use csi_plugin_sdk::csi_stats::relweights::{lmg, relative_weights, standardised_coefficients};
 use csi_plugin_sdk::prelude::*;
+use csi_plugin_sdk::statistics::Correlations;
 
 pub mod kano;
 
@@ -165,37 +166,8 @@ impl Analysis for Driver {
         }
 
         // Pairwise-complete correlations from the co-moments.
-        let pair = |x: &str, y: &str| stats.cross(wave, &cell, x, y);
-        let corr = |x: &str, y: &str| -> Result<f64, String> {
-            if x == y {
-                return Ok(1.0);
-            }
-            pair(x, y)
-                .and_then(|c| c.correlation())
-                .ok_or_else(|| format!("no correlation between `{x}` and `{y}` in `{cell}` (no respondents with both, or a constant score)"))
-        };
-        let mut r_xx = Vec::new();
-        for x in &predictors {
-            r_xx.push(
-                predictors
-                    .iter()
-                    .map(|y| corr(&x.id, &y.id))
-                    .collect::<Result<Vec<_>, _>>()?,
-            );
-        }
-        let r_xy = predictors
-            .iter()
-            .map(|x| corr(&x.id, &outcome.id))
-            .collect::<Result<Vec<_>, _>>()?;
-        let min_n = predictors
-            .iter()
-            .flat_map(|x| predictors.iter().map(move |y| (x, y)))
-            .filter(|(x, y)| x.id != y.id)
-            .filter_map(|(x, y)| pair(&x.id, &y.id))
-            .chain(predictors.iter().filter_map(|x| pair(&x.id, &outcome.id)))
-            .map(|c| c.n)
-            .min()
-            .unwrap_or(0);
+        let ids: Vec<&str> = predictors.iter().map(|p| p.id.as_str()).collect();
+        let Correlations { r_xx, r_xy, min_n } = stats.correlations(wave, &cell, &ids, &outcome.id)?;
         if (min_n as usize) < predictors.len() + 10 {
             return Err(format!(
                 "too few respondents for {} drivers: the smallest pairwise base is {min_n}",

@@ -500,24 +500,8 @@ fn relative_weights(
     outcome: &str,
     predictors: &[&str],
 ) -> Result<Vec<f64>, String> {
-    let corr = |x: &str, y: &str| -> Result<f64, String> {
-        if x == y {
-            return Ok(1.0);
-        }
-        stats
-            .cross(wave, cell, x, y)
-            .and_then(|c| c.correlation())
-            .ok_or_else(|| format!("no correlation of `{x}` with `{y}`"))
-    };
-    let mut r_xx = Vec::with_capacity(predictors.len());
-    for x in predictors {
-        r_xx.push(predictors.iter().map(|y| corr(x, y)).collect::<Result<Vec<_>, _>>()?);
-    }
-    let r_xy = predictors
-        .iter()
-        .map(|x| corr(x, outcome))
-        .collect::<Result<Vec<_>, _>>()?;
-    csi_plugin_sdk::csi_stats::relweights::relative_weights(&r_xx, &r_xy)
+    let c = stats.correlations(wave, cell, predictors, outcome)?;
+    csi_plugin_sdk::csi_stats::relweights::relative_weights(&c.r_xx, &c.r_xy)
         .map(|rw| rw.shares())
         .map_err(|e| e.to_string())
 }
