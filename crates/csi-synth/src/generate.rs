@@ -163,8 +163,15 @@ fn cell(value: f64, decimals: usize, nr: Nonresponse, scale: &Scale, kind: Kind)
     }
 }
 
-/// Generates the table of wave `pos` of `study` with `seed`.
+/// Generates the table of wave `pos` of `study` with `seed`, at the example's
+/// sample size.
 pub fn wave_table(study: &Study, pos: usize, seed: u64) -> Result<Table> {
+    wave_table_sized(study, pos, seed, None)
+}
+
+/// Like [`wave_table`], with `respondents` rows instead of the example's sample
+/// size when given (for benchmarks).
+pub fn wave_table_sized(study: &Study, pos: usize, seed: u64, respondents: Option<usize>) -> Result<Table> {
     let wave = &study.waves[pos];
     let year = wave_year(wave, pos);
     let wp = pos.min(2);
@@ -251,7 +258,7 @@ pub fn wave_table(study: &Study, pos: usize, seed: u64) -> Result<Table> {
 
     let mut state = seed ^ fnv1a(&study.id) ^ fnv1a(&wave.id).rotate_left(17);
     let mut rng = Rng::new(splitmix64(&mut state));
-    let n = profile::SAMPLE_SIZE[wp];
+    let n = respondents.unwrap_or(profile::SAMPLE_SIZE[wp]);
 
     struct Resp {
         t: usize,

@@ -33,10 +33,11 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 
-const USAGE: &str = "usage: csi-synth STUDY.yaml [--out DIR] [--seed N]
+const USAGE: &str = "usage: csi-synth STUDY.yaml [--out DIR] [--seed N] [--respondents N]
 
 Writes synthetic data for every wave of the study, at each wave's `data` path
-(relative to the study folder), or under DIR with the same relative paths.";
+(relative to the study folder), or under DIR with the same relative paths.
+--respondents N writes N respondents per wave instead of the example's size.";
 
 /// Command-line options.
 #[derive(Debug)]
@@ -44,17 +45,28 @@ struct Args {
     study: PathBuf,
     out: Option<PathBuf>,
     seed: u64,
+    respondents: Option<usize>,
 }
 
 fn parse_args() -> Result<Option<Args>> {
     let mut study = None;
     let mut out = None;
     let mut seed = generate::DEFAULT_SEED;
+    let mut respondents = None;
     let mut it = std::env::args_os().skip(1);
     while let Some(a) = it.next() {
         match a.to_str() {
             Some("-h" | "--help") => return Ok(None),
             Some("--out") => out = Some(PathBuf::from(it.next().context("--out needs a folder")?)),
+            Some("--respondents") => {
+                let s = it.next().context("--respondents needs a number")?;
+                respondents = Some(
+                    s.to_str()
+                        .and_then(|s| s.parse::<usize>().ok())
+                        .filter(|n| *n > 0)
+                        .context("--respondents needs a positive whole number")?,
+                );
+            }
             Some("--seed") => {
                 let s = it.next().context("--seed needs a number")?;
                 seed = s
@@ -68,7 +80,12 @@ fn parse_args() -> Result<Option<Args>> {
         }
     }
     let study = study.with_context(|| format!("no study file given\n\n{USAGE}"))?;
-    Ok(Some(Args { study, out, seed }))
+    Ok(Some(Args {
+        study,
+        out,
+        seed,
+        respondents,
+    }))
 }
 
 /// Just the data paths of the waves, read before validation.
@@ -127,7 +144,7 @@ fn run(args: &Args) -> Result<()> {
     };
     for pos in 0..study.waves.len() {
         let wave = &study.waves[pos];
-        let table = generate::wave_table(&study, pos, args.seed)?;
+        let table = generate::wave_table_sized(&study, pos, args.seed, args.respondents)?;
         let path = generate::target(wave, args.out.as_deref());
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
