@@ -183,3 +183,28 @@ pub fn list(extra: &[PathBuf]) -> bool {
     }
     registry.refused.is_empty()
 }
+
+/// What each analysis will run with, for the waves' build records: plugin version,
+/// library hash and the options after defaults were applied.
+pub fn records(prepared: &[Prepared<'_>], study: &Study) -> Vec<csi_site::provenance::AnalysisRecord> {
+    prepared
+        .iter()
+        .zip(&study.analyses)
+        .map(|(a, spec)| match &a.ready {
+            Ok((plugin, options)) => csi_site::provenance::AnalysisRecord {
+                id: a.id.clone(),
+                plugin: a.plugin_name.clone(),
+                version: Some(plugin.version.clone()),
+                library_sha256: csi_site::provenance::sha256_file(&plugin.path).ok(),
+                options: serde_json::Value::Object(options.clone()),
+            },
+            Err(_) => csi_site::provenance::AnalysisRecord {
+                id: a.id.clone(),
+                plugin: a.plugin_name.clone(),
+                version: None,
+                library_sha256: None,
+                options: spec.options.clone(),
+            },
+        })
+        .collect()
+}

@@ -36,12 +36,17 @@ enum Command {
         /// Output folder of the site.
         #[arg(long, default_value = "site")]
         out: PathBuf,
-        /// A theme folder overriding the built-in default theme.
+        /// A theme folder layered over the built-in default theme (a study's own
+        /// `theme:` and `templates/` folder are layered over this one).
         #[arg(long)]
         theme: Option<PathBuf>,
         /// Extra folders to search for analysis plugins.
         #[arg(long = "plugins", value_name = "DIR")]
         plugins: Vec<PathBuf>,
+        /// Render every wave again, including waves already published (published
+        /// waves are otherwise kept exactly as they are).
+        #[arg(long, alias = "force")]
+        rebuild: bool,
     },
     /// List the analysis plugins found, with version, ABI and location, and why any
     /// library was refused.
@@ -140,9 +145,58 @@ fn report_engine_error(study: &Study, wave: &str, e: &EngineError) {
     }
 }
 
-fn build(paths: &[PathBuf], out: &Path, theme: Option<&Path>, plugin_dirs: &[PathBuf]) -> Result<bool> {
-    let theme = csi_site::Theme::load(theme).context("cannot load the theme")?;
-    let writer = csi_site::SiteWriter::new(out, theme, format!("csi {}", env!("CARGO_PKG_VERSION")));
+/// What `csi build` was asked to do.
+struct BuildOptions<'a> {
+    out: &'a Path,
+    theme: Option<&'a Path>,
+    plugin_dirs: &'a [PathBuf],
+    rebuild: bool,
+}
+
+/// The build record of each wave as it would be built now.
+fn provenance(
+    study: &Study,
+    theme: &csi_site::Theme,
+    analyses: &[csi_site::provenance::AnalysisRecord],
+    generator: &str,
+) -> Result<Vec<csi_site::Provenance>> {
+    use csi_site::provenance::{definition_digest, narrative_hashes, sha256_file, FileHash, Inputs};
+    let settings = serde_json::json!({
+        "confidence": study.settings.confidence,
+        "low_base": study.settings.low_base,
+    });
+    study
+        .waves
+        .iter()
+        .enumerate()
+        .map(|(i, wave)| {
+            Ok(csi_site::Provenance {
+                study: study.id.clone(),
+                wave: wave.id.clone(),
+                generator: generator.to_string(),
+                inputs: Inputs {
+                    definition_sha256: definition_digest(study, i),
+                    data: FileHash {
+                        path: wave.data_as_written.clone(),
+                        sha256: sha256_file(&wave.data)
+                            .with_context(|| format!("cannot read {}", wave.data.display()))?,
+                    },
+                    narrative: narrative_hashes(study, i).context("cannot read a narrative file")?,
+                    theme_sha256: theme.digest().to_string(),
+                },
+                settings: settings.clone(),
+                analyses: analyses.to_vec(),
+                headline: None,
+                pages: vec![],
+            })
+        })
+        .collect()
+}
+
+fn build(paths: &[PathBuf], opts: &BuildOptions) -> Result<bool> {
+    let generator = format!("csi {}", env!("CARGO_PKG_VERSION"));
+    let site_theme = csi_site::Theme::load(opts.theme).context("cannot load the theme")?;
+    let writer = csi_site::SiteWriter::new(opts.out, generator.clone());
     let mut ok = true;
     let mut seen: std::collections::HashMap<String, PathBuf> = std::collections::HashMap::new();
     for path in find_studies(paths)? {
@@ -161,61 +215,125 @@ fn build(paths: &[PathBuf], out: &Path, theme: Option<&Path>, plugin_dirs: &[Pat
             continue;
         }
         seen.insert(study.id.clone(), path.clone());
-        let mut results = Vec::new();
-        for wave in &study.waves {
-            match csi_engine::compute_wave(&study, wave) {
-                Ok(r) => {
-                    for issue in &r.data.issues {
-                        eprintln!("warning: wave `{}`: {issue}", wave.id);
-                    }
-                    results.push(r);
-                }
-                Err(e) => report_engine_error(&study, &wave.id, &e),
+        match build_study(&study, &writer, opts, &generator) {
+            Ok(true) => {}
+            Ok(false) => ok = false,
+            Err(e) => {
+                eprintln!(
+                    "error: {e:#}\n{}: not published; the previous site of `{}` (if any) is unchanged\n",
+                    path.display(),
+                    study.id
+                );
+                ok = false;
             }
         }
-        if results.len() != study.waves.len() {
-            eprintln!(
-                "{}: not published; the previous site of `{}` (if any) is unchanged\n",
-                path.display(),
-                study.id
-            );
-            ok = false;
-            continue;
-        }
-        let registry = csi_plugin_host::Registry::discover(&analyses::plugin_dirs(plugin_dirs, Some(&study.dir)));
-        for refused in &registry.refused {
-            eprintln!("warning: {refused}");
-        }
-        let prepared = analyses::prepare(&study, &registry);
-        let pages: Vec<Vec<csi_site::AnalysisPage>> = (0..results.len())
-            .map(|i| analyses::run_wave(&study, &prepared, &results, i))
-            .collect();
-        for (r, wave_pages) in results.iter().zip(&pages) {
-            for page in wave_pages {
-                if let Err(e) = &page.outcome {
-                    eprintln!(
-                        "warning: analysis `{}` of `{}`, wave `{}`: {e}",
-                        page.id, study.id, r.wave
-                    );
-                }
-            }
-        }
-        let dir = writer
-            .publish(&study, &results, &pages)
-            .with_context(|| format!("cannot write the site of `{}`", study.id))?;
-        let latest = study.waves.last().map(|w| w.id.as_str()).unwrap_or_default();
-        println!(
-            "built {} ({} wave{}): {}",
-            study.id,
-            results.len(),
-            if results.len() == 1 { "" } else { "s" },
-            dir.join(latest).join("index.html").display()
-        );
+    }
+    if opts.out.is_dir() {
+        writer.write_index(&site_theme).context("cannot write the site index")?;
     }
     if ok {
-        println!("site: {}", out.join("index.html").display());
+        println!("site: {}", opts.out.join("index.html").display());
     }
     Ok(ok)
+}
+
+/// Builds one study; `Ok(false)` when it was not published (reasons printed).
+fn build_study(study: &Study, writer: &csi_site::SiteWriter, opts: &BuildOptions, generator: &str) -> Result<bool> {
+    // Theme layers: default ← --theme ← the study's `theme:` ← the study folder.
+    let layers: Vec<&Path> = opts
+        .theme
+        .into_iter()
+        .chain(study.theme.as_deref())
+        .chain([study.dir.as_path()])
+        .collect();
+    let theme = csi_site::Theme::layered(layers.into_iter()).context("cannot load the study's theme")?;
+    let registry = csi_plugin_host::Registry::discover(&analyses::plugin_dirs(opts.plugin_dirs, Some(&study.dir)));
+    for refused in &registry.refused {
+        eprintln!("warning: {refused}");
+    }
+    let prepared = analyses::prepare(study, &registry);
+    let records = analyses::records(&prepared, study);
+    let now = provenance(study, &theme, &records, generator)?;
+
+    // Published waves are kept as they are unless asked to rebuild.
+    let mut render = Vec::new();
+    for (wave, record) in study.waves.iter().zip(&now) {
+        let published = if opts.rebuild {
+            None
+        } else {
+            writer.published(&study.id, &wave.id)
+        };
+        if let Some(old) = &published {
+            let changes = old.changes(record);
+            if !changes.is_empty() {
+                eprintln!(
+                    "warning: wave `{}` of `{}` was published from other inputs ({}); it is kept as published; use --rebuild to publish it again",
+                    wave.id,
+                    study.id,
+                    changes.join(", ")
+                );
+            }
+        }
+        render.push(published.is_none());
+    }
+    let kept = render.iter().filter(|r| !**r).count();
+    if kept == study.waves.len() {
+        println!(
+            "up to date: {} ({kept} wave{} kept as published)",
+            study.id,
+            if kept == 1 { "" } else { "s" }
+        );
+        return Ok(true);
+    }
+
+    let mut results = Vec::new();
+    for wave in &study.waves {
+        match csi_engine::compute_wave(study, wave) {
+            Ok(r) => {
+                for issue in &r.data.issues {
+                    eprintln!("warning: wave `{}`: {issue}", wave.id);
+                }
+                results.push(r);
+            }
+            Err(e) => report_engine_error(study, &wave.id, &e),
+        }
+    }
+    if results.len() != study.waves.len() {
+        eprintln!(
+            "{}: not published; the previous site of `{}` (if any) is unchanged\n",
+            study.file.display(),
+            study.id
+        );
+        return Ok(false);
+    }
+    let mut builds = Vec::new();
+    for (i, record) in now.into_iter().enumerate() {
+        let pages = render[i].then(|| analyses::run_wave(study, &prepared, &results, i));
+        for page in pages.iter().flatten() {
+            if let Err(e) = &page.outcome {
+                eprintln!(
+                    "warning: analysis `{}` of `{}`, wave `{}`: {e}",
+                    page.id, study.id, study.waves[i].id
+                );
+            }
+        }
+        builds.push(csi_site::WaveBuild {
+            provenance: record,
+            pages,
+        });
+    }
+    let dir = writer
+        .publish(study, &theme, &results, &builds)
+        .with_context(|| format!("cannot write the site of `{}`", study.id))?;
+    let latest = study.waves.last().map(|w| w.id.as_str()).unwrap_or_default();
+    let built = study.waves.len() - kept;
+    println!(
+        "built {}: {built} wave{} rendered, {kept} kept as published: {}",
+        study.id,
+        if built == 1 { "" } else { "s" },
+        dir.join(latest).join("index.html").display()
+    );
+    Ok(true)
 }
 
 fn check(paths: &[PathBuf]) -> Result<bool> {
@@ -248,7 +366,16 @@ fn main() -> ExitCode {
             out,
             theme,
             plugins,
-        } => build(paths, out, theme.as_deref(), plugins),
+            rebuild,
+        } => build(
+            paths,
+            &BuildOptions {
+                out,
+                theme: theme.as_deref(),
+                plugin_dirs: plugins,
+                rebuild: *rebuild,
+            },
+        ),
         Command::Plugins { plugins } => Ok(analyses::list(plugins)),
         Command::Check { paths } => check(paths),
         Command::PluginWorker => return ExitCode::from(csi_plugin_host::worker_main().clamp(0, 255) as u8),

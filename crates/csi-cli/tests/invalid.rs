@@ -96,12 +96,19 @@ fn a_failed_build_leaves_the_published_site_untouched() {
     assert!(site.join("mini/2024/index.html").is_file());
     let before = snapshot(&site);
 
-    // Break the data: an invalid weight. The build must fail and change nothing.
+    // Break the data: an invalid weight. A rebuild (published waves are otherwise
+    // kept without reading their data again) must fail and change nothing.
     let data = std::fs::read_to_string(study.join("data.csv")).unwrap();
     let broken = data.replacen("\n1,", "\n1,x", 1);
     assert_ne!(data, broken);
     std::fs::write(study.join("data.csv"), broken).unwrap();
-    let (code, text) = csi(&["build", study.to_str().unwrap(), "--out", site.to_str().unwrap()]);
+    let (code, text) = csi(&[
+        "build",
+        study.to_str().unwrap(),
+        "--out",
+        site.to_str().unwrap(),
+        "--rebuild",
+    ]);
     assert_ne!(code, 0, "{text}");
     assert!(text.contains("invalid weight"), "{text}");
     assert_eq!(

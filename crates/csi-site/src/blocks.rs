@@ -7,6 +7,7 @@ use csi_blocks::{Block, Cell, Chart, ChartKind, Column, ColumnKind, Flag, Report
 use tera::escape_html as esc;
 
 use crate::chart::{self, Palette};
+use crate::downloads::DataTable;
 
 /// The outcome of one analysis for one wave, as the site shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,7 +100,7 @@ fn flag_mark(f: Flag) -> &'static str {
     }
 }
 
-fn table(t: &Table, out: &mut String) {
+fn table(t: &Table, out: &mut String, csv: Option<&str>) {
     let _ = write!(
         out,
         "<div class=\"table-scroll\"><table class=\"block\"><caption>{}</caption><thead><tr>",
@@ -143,6 +144,13 @@ fn table(t: &Table, out: &mut String) {
     out.push_str("</tbody></table></div>");
     if let Some(n) = &t.note {
         let _ = write!(out, "<p class=\"note\">{}</p>", esc(n));
+    }
+    if let Some(href) = csv {
+        let _ = write!(
+            out,
+            "<p class=\"download\"><a href=\"{}\" download>CSV</a></p>",
+            href.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;")
+        );
     }
 }
 
@@ -231,7 +239,7 @@ fn lines(series: &[csi_blocks::Series]) -> Vec<chart::Line> {
         .collect()
 }
 
-fn chart_block(c: &Chart, palette: Palette, out: &mut String) {
+fn chart_block(c: &Chart, palette: Palette, out: &mut String, downloads: &mut Downloads) {
     let drawn = match &c.spec {
         ChartKind::Bar { categories, series } => series.first().and_then(|s| {
             let bars: Vec<chart::Bar> = categories
@@ -280,22 +288,73 @@ fn chart_block(c: &Chart, palette: Palette, out: &mut String) {
             out.push_str(&crate::accessible_svg(&svg, &c.title, &alt));
             let _ = write!(out, "<figcaption>{}</figcaption>", esc(&c.title));
             if let Some(t) = data {
-                out.push_str("<details><summary>Data</summary>");
-                table(&t, out);
+                let href = downloads.add(&t);
+                let _ = write!(out, "<details><summary>{}</summary>", esc(downloads.data_label));
+                table(&t, out, href.as_deref());
                 out.push_str("</details>");
             }
         }
         None => {
             if let Some(t) = data {
-                table(&t, out);
+                let href = downloads.add(&t);
+                table(&t, out, href.as_deref());
             }
         }
     }
     out.push_str("</figure>");
 }
 
+/// Collects the tables of a page as downloads and hands out their links.
+struct Downloads<'a> {
+    /// File stem prefix (the analysis id); `None` collects nothing.
+    prefix: Option<&'a str>,
+    /// Text of the "data" disclosure under each chart.
+    data_label: &'a str,
+    tables: Vec<DataTable>,
+}
+
+impl Downloads<'_> {
+    /// Registers `t`; returns its CSV link (relative to the wave folder).
+    fn add(&mut self, t: &Table) -> Option<String> {
+        let prefix = self.prefix?;
+        let file = format!("{prefix}-{}", self.tables.len() + 1);
+        let table = DataTable::from_block(t, file);
+        let href = format!("data/{}", table.csv_name());
+        self.tables.push(table);
+        Some(href)
+    }
+}
+
 /// Renders a report's blocks.
 pub fn render(report: &Report, palette: Palette) -> String {
+    let mut downloads = Downloads {
+        prefix: None,
+        data_label: "Data",
+        tables: Vec::new(),
+    };
+    render_into(report, palette, &mut downloads)
+}
+
+/// Renders a report's blocks for the page of analysis `id`, with a CSV link under
+/// every table (and every chart's data table); returns the HTML and those tables,
+/// named `<id>-1`, `<id>-2`, … in page order. `data_label` names the disclosure
+/// that holds a chart's data table.
+pub fn render_with_downloads(
+    report: &Report,
+    palette: Palette,
+    id: &str,
+    data_label: &str,
+) -> (String, Vec<DataTable>) {
+    let mut downloads = Downloads {
+        prefix: Some(id),
+        data_label,
+        tables: Vec::new(),
+    };
+    let html = render_into(report, palette, &mut downloads);
+    (html, downloads.tables)
+}
+
+fn render_into(report: &Report, palette: Palette, downloads: &mut Downloads) -> String {
     let mut out = String::new();
     for b in &report.blocks {
         match b {
@@ -314,8 +373,11 @@ pub fn render(report: &Report, palette: Palette) -> String {
                     note.as_ref().map(|n| format!("<p class=\"note\">{}</p>", esc(n))).unwrap_or_default()
                 );
             }
-            Block::Table(t) => table(t, &mut out),
-            Block::Chart(c) => chart_block(c, palette, &mut out),
+            Block::Table(t) => {
+                let href = downloads.add(t);
+                table(t, &mut out, href.as_deref());
+            }
+            Block::Chart(c) => chart_block(c, palette, &mut out, downloads),
             Block::Markdown { text } => {
                 let _ = write!(out, "<div class=\"finding\">{}</div>", plugin_markdown(text));
             }

@@ -1,35 +1,43 @@
-//! Themes: tera templates plus a stylesheet. The default theme (`themes/default` in
-//! the repository) is compiled into the binary so csi works from anywhere; a theme
-//! folder given at run time overrides it template by template.
+//! Themes: tera templates plus a stylesheet and the version-switcher script. The
+//! default theme (`themes/default` in the repository) is compiled into the binary so
+//! csi works from anywhere. Theme folders are layered over it file by file, as Zola
+//! layers a site over its theme: a study's own `templates/` folder overrides the
+//! theme it selects, which overrides the default.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::chart::Palette;
 use crate::SiteError;
 
-const DEFAULT_TEMPLATES: [(&str, &str); 5] = [
-    (
-        "analysis.html",
-        include_str!("../../../themes/default/templates/analysis.html"),
-    ),
-    ("base.html", include_str!("../../../themes/default/templates/base.html")),
-    ("wave.html", include_str!("../../../themes/default/templates/wave.html")),
-    (
-        "study.html",
-        include_str!("../../../themes/default/templates/study.html"),
-    ),
-    (
-        "index.html",
-        include_str!("../../../themes/default/templates/index.html"),
-    ),
-];
+macro_rules! default_templates {
+    ($($name:literal),* $(,)?) => {
+        [$(($name, include_str!(concat!("../../../themes/default/templates/", $name)))),*]
+    };
+}
+
+/// The templates of the default theme: a theme may override any of them.
+const DEFAULT_TEMPLATES: [(&str, &str); 9] = default_templates!(
+    "base.html",
+    "wave_nav.html",
+    "wave_tabs.html",
+    "wave.html",
+    "analysis.html",
+    "method.html",
+    "downloads.html",
+    "study.html",
+    "index.html",
+);
 const DEFAULT_CSS: &str = include_str!("../../../themes/default/static/style.css");
+const DEFAULT_JS: &str = include_str!("../../../themes/default/static/switcher.js");
 
 /// A loaded theme, ready to render.
 pub struct Theme {
     tera: tera::Tera,
     css: String,
     css_name: String,
+    js: String,
+    js_name: String,
+    digest: String,
 }
 
 /// FNV-1a, 64 bit: a stable content fingerprint for asset file names.
@@ -54,49 +62,121 @@ fn describe(e: &tera::Error) -> String {
     msg
 }
 
+fn read(path: &Path) -> Result<String, SiteError> {
+    std::fs::read_to_string(path).map_err(|source| SiteError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
 impl Theme {
     /// The built-in default theme.
     pub fn builtin() -> Self {
         Self::load(None).expect("the built-in theme is valid")
     }
 
-    /// The default theme, with templates and stylesheet overridden by the files in
-    /// `dir/templates/*.html` and `dir/static/style.css` when `dir` is given.
+    /// The default theme with one theme folder layered over it (see
+    /// [`Theme::layered`]).
     pub fn load(dir: Option<&Path>) -> Result<Self, SiteError> {
-        let mut tera = tera::Tera::default();
-        tera.autoescape_on(vec![".html"]);
-        let mut templates: Vec<(String, String)> = DEFAULT_TEMPLATES
+        Self::layered(dir.into_iter())
+    }
+
+    /// The default theme with the folders `layers` over it, later ones winning:
+    /// `templates/<name>.html` replaces a template (new names may be added and
+    /// included), `static/style.css` and `static/switcher.js` replace the assets.
+    /// A template error names the template file and line.
+    pub fn layered<'a>(layers: impl Iterator<Item = &'a Path>) -> Result<Self, SiteError> {
+        let mut templates: Vec<(String, String, Option<PathBuf>)> = DEFAULT_TEMPLATES
             .iter()
-            .map(|(n, t)| (n.to_string(), t.to_string()))
+            .map(|(n, t)| (n.to_string(), t.to_string(), None))
             .collect();
         let mut css = DEFAULT_CSS.to_string();
-        if let Some(dir) = dir {
-            for (name, body) in templates.iter_mut() {
-                let p = dir.join("templates").join(&*name);
-                if p.is_file() {
-                    *body = std::fs::read_to_string(&p).map_err(|source| SiteError::Io {
-                        path: p.clone(),
+        let mut js = DEFAULT_JS.to_string();
+        for dir in layers {
+            let tdir = dir.join("templates");
+            if tdir.is_dir() {
+                let mut found: Vec<PathBuf> = std::fs::read_dir(&tdir)
+                    .map_err(|source| SiteError::Io {
+                        path: tdir.clone(),
                         source,
-                    })?;
+                    })?
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|e| e == "html"))
+                    .collect();
+                found.sort();
+                for p in found {
+                    let name = p.file_name().expect("a file").to_string_lossy().into_owned();
+                    let body = read(&p)?;
+                    match templates.iter_mut().find(|(n, _, _)| *n == name) {
+                        Some(t) => *t = (name, body, Some(p)),
+                        None => templates.push((name, body, Some(p))),
+                    }
                 }
             }
             let p = dir.join("static/style.css");
             if p.is_file() {
-                css = std::fs::read_to_string(&p).map_err(|source| SiteError::Io {
-                    path: p.clone(),
-                    source,
-                })?;
+                css = read(&p)?;
+            }
+            let p = dir.join("static/switcher.js");
+            if p.is_file() {
+                js = read(&p)?;
             }
         }
-        tera.add_raw_templates(templates)
+        let mut tera = tera::Tera::default();
+        tera.autoescape_on(vec![".html"]);
+        // Parse one by one first, so an error names the file it is in.
+        for (name, body, path) in &templates {
+            if let Err(e) = tera::Template::new(name, None, body) {
+                let at = path
+                    .as_ref()
+                    .map_or(format!("{name} (built-in)"), |p| p.display().to_string());
+                return Err(SiteError::Template(format!("{at}: {}", describe(&e))));
+            }
+        }
+        let mut all = String::new();
+        for (name, body, _) in &templates {
+            all.push_str(name);
+            all.push('\0');
+            all.push_str(body);
+            all.push('\0');
+        }
+        all.push_str(&css);
+        all.push('\0');
+        all.push_str(&js);
+        let digest = crate::provenance::sha256(all.as_bytes());
+        tera.add_raw_templates(templates.into_iter().map(|(n, b, _)| (n, b)))
             .map_err(|e| SiteError::Template(describe(&e)))?;
         let css_name = format!("style.{}.css", fingerprint(css.as_bytes()));
-        Ok(Self { tera, css, css_name })
+        let js_name = format!("switcher.{}.js", fingerprint(js.as_bytes()));
+        Ok(Self {
+            tera,
+            css,
+            css_name,
+            js,
+            js_name,
+            digest,
+        })
     }
 
-    /// The stylesheet's fingerprinted file name and its content.
-    pub fn stylesheet(&self) -> (&str, &str) {
-        (&self.css_name, &self.css)
+    /// The stylesheet's fingerprinted file name.
+    pub fn stylesheet_name(&self) -> &str {
+        &self.css_name
+    }
+
+    /// The switcher script's fingerprinted file name.
+    pub fn script_name(&self) -> &str {
+        &self.js_name
+    }
+
+    /// The static files to publish under `assets/`: (fingerprinted name, content).
+    pub fn assets(&self) -> [(&str, &str); 2] {
+        [(&self.css_name, &self.css), (&self.js_name, &self.js)]
+    }
+
+    /// SHA-256 over every template, the stylesheet and the script: what a wave's
+    /// build record names as its theme.
+    pub fn digest(&self) -> &str {
+        &self.digest
     }
 
     /// Chart colours.

@@ -336,9 +336,9 @@ pub const DEFAULT_TIMEOUT_SECONDS: f64 = 300.0;
 /// Narrative markdown files.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Narrative {
-    /// Executive summary shown on every wave (resolved path).
+    /// About the study as a whole, shown on its landing page (resolved path).
     pub summary: Option<PathBuf>,
-    /// Per-wave notes by wave id (resolved paths).
+    /// Each wave's executive summary by wave id (resolved paths).
     pub waves: BTreeMap<String, PathBuf>,
 }
 
@@ -428,6 +428,9 @@ pub struct Study {
     pub settings: Settings,
     /// Bad-data handling.
     pub data_policy: DataPolicy,
+    /// The theme folder the study selects (resolved against the study folder), if
+    /// any. Templates in the study's own `templates/` folder override it.
+    pub theme: Option<PathBuf>,
 }
 
 impl Study {

@@ -105,6 +105,7 @@ pub struct RawStudy {
     #[serde(default)]
     pub analyses: Vec<RawAnalysis>,
     pub narrative: Option<RawNarrative>,
+    pub theme: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -765,6 +765,20 @@ impl Checker<'_> {
             }
         }
 
+        let theme = raw.theme.as_ref().and_then(|t| {
+            let p = dir.join(t);
+            if p.join("templates").is_dir() || p.join("static").is_dir() {
+                Some(p)
+            } else {
+                self.err_key(
+                    "theme",
+                    format!("theme folder `{t}` has no `templates/` or `static/` folder"),
+                    Some("name a theme folder relative to study.yaml, e.g. `../../themes/corporate`, holding templates/*.html and/or static/style.css".into()),
+                );
+                None
+            }
+        });
+
         Study {
             id,
             title,
@@ -788,6 +802,7 @@ impl Checker<'_> {
             narrative,
             settings,
             data_policy: raw.data_policy.unwrap_or_default(),
+            theme,
         }
     }
 }

@@ -80,7 +80,7 @@ fn bootstraps_a_study_without_data() {
     let tmp = tempfile::tempdir().expect("temporary folder");
     std::fs::copy(root.join("study.yaml"), tmp.path().join("study.yaml")).expect("copy study");
     std::fs::create_dir(tmp.path().join("narrative")).expect("narrative folder");
-    for f in ["summary.md", "2002.md"] {
+    for f in ["summary.md", "2000.md", "2001.md", "2002.md"] {
         std::fs::copy(root.join("narrative").join(f), tmp.path().join("narrative").join(f)).expect("copy narrative");
     }
     let status = Command::new(env!("CARGO_BIN_EXE_csi-synth"))

@@ -1,0 +1,187 @@
+//! The example site in a real browser: every page of every wave opened in headless
+//! Chromium from `file://`, failing on any console error (a missing file, a script
+//! error), with a screenshot of each page saved under `target/screenshots/`; the
+//! version switcher checked to list later waves on an earlier wave's page and to
+//! keep the reader on the same page.
+//!
+//! Needs Debian's `chromium` (`.ci/run` installs it with `fonts-noto-cjk`). Without
+//! it the test says so and skips, unless `CSI_REQUIRE_BROWSER=1` (set by CI).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn chromium() -> Option<PathBuf> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .find_map(|name| {
+            std::env::var_os("PATH").and_then(|paths| {
+                std::env::split_paths(&paths)
+                    .map(|d| d.join(name))
+                    .find(|p| p.is_file())
+            })
+        })
+}
+
+/// Runs headless Chromium on `page` with `extra` arguments, console logged to stderr.
+fn open(browser: &Path, profile: &Path, page: &Path, extra: &[String]) -> Output {
+    Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--enable-logging=stderr",
+            "--v=0",
+            &format!("--user-data-dir={}", profile.display()),
+        ])
+        .args(extra)
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("chromium runs")
+}
+
+/// Console messages Chromium logged. Headless Chromium logs every console message
+/// at the same level (`INFO:CONSOLE`), errors included, and the site's script never
+/// writes to the console, so any message is an error: an uncaught exception, a
+/// `console.error`. (Missing files are not logged; the link checker in `site.rs`
+/// finds those.)
+fn console_errors(log: &str) -> Vec<String> {
+    log.lines()
+        .filter(|l| l.contains(":CONSOLE"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn every_page_renders_in_headless_chromium_without_console_errors() {
+    let Some(browser) = chromium() else {
+        assert!(
+            std::env::var("CSI_REQUIRE_BROWSER").is_err(),
+            "CSI_REQUIRE_BROWSER is set but no chromium is installed"
+        );
+        eprintln!("skipped: chromium not installed");
+        return;
+    };
+    let site = tempfile::tempdir().unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_csi"))
+        .args(["build", root().join("reports/telecom").to_str().unwrap(), "--out"])
+        .arg(site.path())
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let shots = root().join("target/screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+
+    // Every page: the site index, the study page, each page of each wave.
+    let study = site.path().join("telecom");
+    let versions: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(study.join("versions.json")).unwrap()).unwrap();
+    let mut pages = vec![site.path().join("index.html"), study.join("index.html")];
+    for w in versions["waves"].as_array().unwrap() {
+        for p in w["pages"].as_array().unwrap() {
+            pages.push(study.join(w["id"].as_str().unwrap()).join(p.as_str().unwrap()));
+        }
+    }
+    assert_eq!(pages.len(), 2 + 3 * 9);
+
+    // Two browsers at a time (one per core of a small machine).
+    let failures: Vec<String> = std::thread::scope(|scope| {
+        let chunks: Vec<Vec<PathBuf>> = vec![
+            pages.iter().step_by(2).cloned().collect(),
+            pages.iter().skip(1).step_by(2).cloned().collect(),
+        ];
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| {
+                let browser = browser.clone();
+                let (shots, site) = (shots.clone(), site.path().to_path_buf());
+                scope.spawn(move || {
+                    let profile = tempfile::tempdir().unwrap();
+                    let mut failures = Vec::new();
+                    for page in chunk {
+                        let rel = page.strip_prefix(&site).unwrap().to_string_lossy().replace('/', "-");
+                        let shot = shots.join(rel.replace(".html", ".png"));
+                        let out = open(
+                            &browser,
+                            profile.path(),
+                            &page,
+                            &[
+                                "--window-size=1280,2000".into(),
+                                format!("--screenshot={}", shot.display()),
+                            ],
+                        );
+                        let errors = console_errors(&String::from_utf8_lossy(&out.stderr));
+                        if !errors.is_empty() {
+                            failures.push(format!("{}: {errors:?}", page.display()));
+                        }
+                        if std::fs::metadata(&shot).map_or(0, |m| m.len()) < 20_000 {
+                            failures.push(format!("{}: no screenshot", page.display()));
+                        }
+                    }
+                    failures
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    });
+    assert!(failures.is_empty(), "{failures:#?}");
+
+    // The rendered DOM: Chinese labels and charts are there, and on the first wave's
+    // gap page the switcher (extended by its script) offers every later wave's gap
+    // page and says a newer wave exists.
+    let profile = tempfile::tempdir().unwrap();
+    let dom = open(
+        &browser,
+        profile.path(),
+        &study.join("2000/gap.html"),
+        &["--dump-dom".into()],
+    );
+    let html = String::from_utf8_lossy(&dom.stdout);
+    assert!(html.contains("<svg"), "no chart on the gap page");
+    for w in ["2000", "2001", "2002"] {
+        assert!(
+            html.contains(&format!("href=\"../{w}/gap.html\"")),
+            "switcher lacks {w}: {html}"
+        );
+    }
+    assert!(html.contains("class=\"newer-wave\""), "no notice of the newer wave");
+    let dom = open(
+        &browser,
+        profile.path(),
+        &study.join("2002/index.html"),
+        &["--dump-dom".into()],
+    );
+    let html = String::from_utf8_lossy(&dom.stdout);
+    for text in [
+        "顾客满意度指数",
+        "网络服务",
+        "计费/收费/缴费/扣费",
+        "高额话费用户",
+        "执行摘要",
+    ] {
+        assert!(html.contains(text), "rendered page lacks {text}");
+    }
+    assert!(
+        !html.contains("class=\"newer-wave\""),
+        "the newest wave says a newer one exists"
+    );
+}
+
+#[test]
+fn console_errors_are_recognised() {
+    // The filter above must catch what Chromium logs for a script error and a
+    // missing file, or the browser test could not fail.
+    // What Chromium 14x writes for `nothere()` and `console.error("bad")`.
+    let log = "[16413:16413:1130/163620.739459:INFO:CONSOLE:1] \"Uncaught ReferenceError: nothere is not defined\", source: file:///site/a.html (1)\n\
+               [16538:16538:1130/163623.436250:INFO:CONSOLE:1] \"bad\", source: file:///site/b.html (1)\n\
+               [16538:16538:1130/163623.436250:WARNING:some_other_component.cc(12)] unrelated";
+    assert_eq!(console_errors(log).len(), 2);
+}
