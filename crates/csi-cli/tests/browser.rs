@@ -10,6 +10,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -71,12 +73,17 @@ fn every_page_renders_in_headless_chromium_without_console_errors() {
         return;
     };
     let site = tempfile::tempdir().unwrap();
+    let plugins = common::standard_plugins();
     let run = Command::new(env!("CARGO_BIN_EXE_csi"))
         .args(["build", root().join("reports/telecom").to_str().unwrap(), "--out"])
         .arg(site.path())
+        .arg("--plugins")
+        .arg(plugins.path())
         .output()
         .unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(!stderr.contains("warning: analysis"), "an analysis failed: {stderr}");
     let shots = root().join("target/screenshots");
     std::fs::create_dir_all(&shots).unwrap();
 
@@ -145,7 +152,7 @@ fn every_page_renders_in_headless_chromium_without_console_errors() {
         &["--dump-dom".into()],
     );
     let html = String::from_utf8_lossy(&dom.stdout);
-    assert!(html.contains("<svg"), "no chart on the gap page");
+    assert!(html.contains("<svg"), "no chart on the gap page: {html}");
     for w in ["2000", "2001", "2002"] {
         assert!(
             html.contains(&format!("href=\"../{w}/gap.html\"")),

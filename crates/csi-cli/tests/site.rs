@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod common;
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -13,15 +15,20 @@ fn build(out: &Path) {
     build_study(&root().join("reports/telecom"), out, &[]);
 }
 
-/// Runs `csi build <study> --out <out> <extra…>`; returns stdout and stderr.
+/// Runs `csi build <study> --out <out> <extra…>` with the standard plugins; returns
+/// stdout and stderr. Every analysis must succeed.
 fn build_study(study: &Path, out: &Path, extra: &[&str]) -> (String, String) {
+    let plugins = common::standard_plugins();
     let run = Command::new(env!("CARGO_BIN_EXE_csi"))
         .args(["build", study.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .arg("--plugins")
+        .arg(plugins.path())
         .args(extra)
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
     assert!(run.status.success(), "{stderr}");
+    assert!(!stderr.contains("warning: analysis"), "an analysis failed: {stderr}");
     (String::from_utf8_lossy(&run.stdout).into_owned(), stderr)
 }
 
