@@ -6,6 +6,10 @@
 //! published, and whatever was published for it before stays as it was.
 
 mod analyses;
+mod build;
+mod progress;
+mod scaffold;
+mod serve;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -15,6 +19,8 @@ use clap::{Parser, Subcommand};
 
 use csi_engine::EngineError;
 use csi_study::{Diagnostic, Study, StudyError};
+
+use progress::Verbosity;
 
 #[derive(Parser)]
 #[command(
@@ -47,6 +53,15 @@ enum Command {
         /// waves are otherwise kept exactly as they are).
         #[arg(long, alias = "force")]
         rebuild: bool,
+        /// Studies to build at the same time (default: one per core).
+        #[arg(short = 'j', long, default_value_t = 0)]
+        jobs: usize,
+        /// Print only problems and the summary.
+        #[arg(short, long, conflicts_with = "verbose")]
+        quiet: bool,
+        /// Print details: plugins found, time per wave.
+        #[arg(short, long)]
+        verbose: bool,
     },
     /// List the analysis plugins found, with version, ABI and location, and why any
     /// library was refused.
@@ -60,13 +75,63 @@ enum Command {
         /// Study files or folders to search for `study.yaml` (default: `reports`).
         paths: Vec<PathBuf>,
     },
+    /// Create a study folder that builds out of the box: a commented study.yaml,
+    /// sample data and narrative files to replace with your own.
+    New {
+        /// The new study's folder (its name becomes the study id).
+        path: PathBuf,
+        /// The study's title (default: the folder name).
+        #[arg(long)]
+        title: Option<String>,
+    },
+    /// Margin of error at a base, or the base needed for a margin, with the finite
+    /// population correction. Plan the sample before fieldwork; for weighted data use
+    /// the effective base (the methodology page of a report shows it).
+    #[command(name = "sample-size")]
+    SampleSize {
+        /// Bases to show the margin of error for (repeatable).
+        #[arg(short, long = "n", value_name = "N")]
+        n: Vec<f64>,
+        /// Target margins of error to show the base needed for (repeatable): in
+        /// percentage points for a share (3 = ±3 points), in score points with --sd.
+        #[arg(short, long = "margin", value_name = "E")]
+        margin: Vec<f64>,
+        /// Confidence level.
+        #[arg(short, long, default_value_t = 0.95)]
+        confidence: f64,
+        /// Size of the population sampled (customers, accounts); omit if large.
+        #[arg(short, long)]
+        population: Option<f64>,
+        /// Expected share in percent (50 is the most cautious).
+        #[arg(long, default_value_t = 50.0)]
+        share: f64,
+        /// For a mean score instead of a share: its standard deviation (about 20 for
+        /// a 0–100 satisfaction score).
+        #[arg(long)]
+        sd: Option<f64>,
+    },
+    /// Preview the site locally: build into a preview folder, serve it on
+    /// http://127.0.0.1:PORT/, rebuild on every change and reload open pages.
+    Serve {
+        /// Study files or folders to search for `study.yaml` (default: `reports`).
+        paths: Vec<PathBuf>,
+        /// A theme folder layered over the built-in default theme.
+        #[arg(long)]
+        theme: Option<PathBuf>,
+        /// Extra folders to search for analysis plugins.
+        #[arg(long = "plugins", value_name = "DIR")]
+        plugins: Vec<PathBuf>,
+        /// Port to listen on (0: any free port).
+        #[arg(long, default_value_t = 8000)]
+        port: u16,
+    },
     /// Internal: run one isolated plugin call read from standard input.
     #[command(hide = true, name = "plugin-worker")]
     PluginWorker,
 }
 
 /// Finds `study.yaml` files: a file path is taken as is, a folder is searched.
-fn find_studies(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+pub(crate) fn find_studies(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let defaults = [PathBuf::from("reports")];
     let paths = if paths.is_empty() { &defaults[..] } else { paths };
     let mut found = Vec::new();
@@ -99,254 +164,56 @@ fn find_studies(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(found)
 }
 
-fn print_diagnostics(diags: &[Diagnostic]) {
-    for d in diags {
-        eprintln!("{d}");
-    }
+fn diagnostics_text(diags: &[Diagnostic]) -> Vec<String> {
+    diags.iter().map(|d| d.to_string()).collect()
 }
 
-/// Loads a study and checks its data columns; prints diagnostics on failure.
-fn load_checked(path: &Path) -> Option<Study> {
+/// Loads a study and checks its data columns; on failure, the messages to show.
+pub(crate) fn load_checked(path: &Path) -> std::result::Result<Study, Vec<String>> {
     let study = match csi_study::load(path) {
         Ok(s) => s,
         Err(StudyError::Invalid(diags)) => {
-            print_diagnostics(&diags);
             let n = diags.iter().filter(|d| d.is_error()).count();
-            eprintln!("{}: {n} error(s); nothing was written for this study\n", path.display());
-            return None;
+            let mut out = diagnostics_text(&diags);
+            out.push(format!("{}: {n} error(s)", path.display()));
+            return Err(out);
         }
-        Err(e) => {
-            eprintln!("error: {e}\n");
-            return None;
-        }
+        Err(e) => return Err(vec![format!("error: {e}")]),
     };
     match csi_engine::check_columns(&study) {
-        Ok(diags) if diags.is_empty() => Some(study),
+        Ok(diags) if diags.is_empty() => Ok(study),
         Ok(diags) => {
-            print_diagnostics(&diags);
-            eprintln!(
-                "{}: {} error(s); nothing was written for this study\n",
-                path.display(),
-                diags.len()
-            );
-            None
+            let mut out = diagnostics_text(&diags);
+            out.push(format!("{}: {} error(s)", path.display(), diags.len()));
+            Err(out)
         }
-        Err(e) => {
-            eprintln!("error: {e}\n{}: nothing was written for this study\n", path.display());
-            None
-        }
+        Err(e) => Err(vec![format!("error: {e}")]),
     }
 }
 
-fn report_engine_error(study: &Study, wave: &str, e: &EngineError) {
+/// What a failed wave computation says.
+pub(crate) fn engine_error_text(study: &Study, wave: &str, e: &EngineError) -> String {
     match e {
-        EngineError::Columns(d) => print_diagnostics(d),
-        other => eprintln!("error: wave `{wave}` of study `{}`: {other}", study.id),
+        EngineError::Columns(d) => diagnostics_text(d).join("\n"),
+        other => format!("error: wave `{wave}` of study `{}`: {other}", study.id),
     }
-}
-
-/// What `csi build` was asked to do.
-struct BuildOptions<'a> {
-    out: &'a Path,
-    theme: Option<&'a Path>,
-    plugin_dirs: &'a [PathBuf],
-    rebuild: bool,
-}
-
-/// The build record of each wave as it would be built now.
-fn provenance(
-    study: &Study,
-    theme: &csi_site::Theme,
-    analyses: &[csi_site::provenance::AnalysisRecord],
-    generator: &str,
-) -> Result<Vec<csi_site::Provenance>> {
-    use csi_site::provenance::{definition_digest, narrative_hashes, sha256_file, FileHash, Inputs};
-    let settings = serde_json::json!({
-        "confidence": study.settings.confidence,
-        "low_base": study.settings.low_base,
-    });
-    study
-        .waves
-        .iter()
-        .enumerate()
-        .map(|(i, wave)| {
-            Ok(csi_site::Provenance {
-                study: study.id.clone(),
-                wave: wave.id.clone(),
-                generator: generator.to_string(),
-                inputs: Inputs {
-                    definition_sha256: definition_digest(study, i),
-                    data: FileHash {
-                        path: wave.data_as_written.clone(),
-                        sha256: sha256_file(&wave.data)
-                            .with_context(|| format!("cannot read {}", wave.data.display()))?,
-                    },
-                    narrative: narrative_hashes(study, i).context("cannot read a narrative file")?,
-                    theme_sha256: theme.digest().to_string(),
-                },
-                settings: settings.clone(),
-                analyses: analyses.to_vec(),
-                headline: None,
-                pages: vec![],
-            })
-        })
-        .collect()
-}
-
-fn build(paths: &[PathBuf], opts: &BuildOptions) -> Result<bool> {
-    let generator = format!("csi {}", env!("CARGO_PKG_VERSION"));
-    let site_theme = csi_site::Theme::load(opts.theme).context("cannot load the theme")?;
-    let writer = csi_site::SiteWriter::new(opts.out, generator.clone());
-    let mut ok = true;
-    let mut seen: std::collections::HashMap<String, PathBuf> = std::collections::HashMap::new();
-    for path in find_studies(paths)? {
-        let Some(study) = load_checked(&path) else {
-            ok = false;
-            continue;
-        };
-        if let Some(first) = seen.get(&study.id) {
-            eprintln!(
-                "error: study id `{}` of {} is already used by {}; each study needs its own id (it names the site folder)\n",
-                study.id,
-                path.display(),
-                first.display()
-            );
-            ok = false;
-            continue;
-        }
-        seen.insert(study.id.clone(), path.clone());
-        match build_study(&study, &writer, opts, &generator) {
-            Ok(true) => {}
-            Ok(false) => ok = false,
-            Err(e) => {
-                eprintln!(
-                    "error: {e:#}\n{}: not published; the previous site of `{}` (if any) is unchanged\n",
-                    path.display(),
-                    study.id
-                );
-                ok = false;
-            }
-        }
-    }
-    if opts.out.is_dir() {
-        writer.write_index(&site_theme).context("cannot write the site index")?;
-    }
-    if ok {
-        println!("site: {}", opts.out.join("index.html").display());
-    }
-    Ok(ok)
-}
-
-/// Builds one study; `Ok(false)` when it was not published (reasons printed).
-fn build_study(study: &Study, writer: &csi_site::SiteWriter, opts: &BuildOptions, generator: &str) -> Result<bool> {
-    // Theme layers: default ← --theme ← the study's `theme:` ← the study folder.
-    let layers: Vec<&Path> = opts
-        .theme
-        .into_iter()
-        .chain(study.theme.as_deref())
-        .chain([study.dir.as_path()])
-        .collect();
-    let theme = csi_site::Theme::layered(layers.into_iter()).context("cannot load the study's theme")?;
-    let registry = csi_plugin_host::Registry::discover(&analyses::plugin_dirs(opts.plugin_dirs, Some(&study.dir)));
-    for refused in &registry.refused {
-        eprintln!("warning: {refused}");
-    }
-    let prepared = analyses::prepare(study, &registry);
-    let records = analyses::records(&prepared, study);
-    let now = provenance(study, &theme, &records, generator)?;
-
-    // Published waves are kept as they are unless asked to rebuild.
-    let mut render = Vec::new();
-    for (wave, record) in study.waves.iter().zip(&now) {
-        let published = if opts.rebuild {
-            None
-        } else {
-            writer.published(&study.id, &wave.id)
-        };
-        if let Some(old) = &published {
-            let changes = old.changes(record);
-            if !changes.is_empty() {
-                eprintln!(
-                    "warning: wave `{}` of `{}` was published from other inputs ({}); it is kept as published; use --rebuild to publish it again",
-                    wave.id,
-                    study.id,
-                    changes.join(", ")
-                );
-            }
-        }
-        render.push(published.is_none());
-    }
-    let kept = render.iter().filter(|r| !**r).count();
-    if kept == study.waves.len() {
-        println!(
-            "up to date: {} ({kept} wave{} kept as published)",
-            study.id,
-            if kept == 1 { "" } else { "s" }
-        );
-        return Ok(true);
-    }
-
-    let mut results = Vec::new();
-    for wave in &study.waves {
-        match csi_engine::compute_wave(study, wave) {
-            Ok(r) => {
-                for issue in &r.data.issues {
-                    eprintln!("warning: wave `{}`: {issue}", wave.id);
-                }
-                results.push(r);
-            }
-            Err(e) => report_engine_error(study, &wave.id, &e),
-        }
-    }
-    if results.len() != study.waves.len() {
-        eprintln!(
-            "{}: not published; the previous site of `{}` (if any) is unchanged\n",
-            study.file.display(),
-            study.id
-        );
-        return Ok(false);
-    }
-    let mut builds = Vec::new();
-    for (i, record) in now.into_iter().enumerate() {
-        let pages = render[i].then(|| analyses::run_wave(study, &prepared, &results, i));
-        for page in pages.iter().flatten() {
-            if let Err(e) = &page.outcome {
-                eprintln!(
-                    "warning: analysis `{}` of `{}`, wave `{}`: {e}",
-                    page.id, study.id, study.waves[i].id
-                );
-            }
-        }
-        builds.push(csi_site::WaveBuild {
-            provenance: record,
-            pages,
-        });
-    }
-    let dir = writer
-        .publish(study, &theme, &results, &builds)
-        .with_context(|| format!("cannot write the site of `{}`", study.id))?;
-    let latest = study.waves.last().map(|w| w.id.as_str()).unwrap_or_default();
-    let built = study.waves.len() - kept;
-    println!(
-        "built {}: {built} wave{} rendered, {kept} kept as published: {}",
-        study.id,
-        if built == 1 { "" } else { "s" },
-        dir.join(latest).join("index.html").display()
-    );
-    Ok(true)
 }
 
 fn check(paths: &[PathBuf]) -> Result<bool> {
     let mut ok = true;
     for path in find_studies(paths)? {
-        let Some(study) = load_checked(&path) else {
-            ok = false;
-            continue;
+        let study = match load_checked(&path) {
+            Ok(s) => s,
+            Err(messages) => {
+                eprintln!("{}\n", messages.join("\n"));
+                ok = false;
+                continue;
+            }
         };
         let mut study_ok = true;
         for wave in &study.waves {
             if let Err(e) = csi_engine::compute_wave(&study, wave) {
-                report_engine_error(&study, &wave.id, &e);
+                eprintln!("{}", engine_error_text(&study, &wave.id, &e));
                 study_ok = false;
             }
         }
@@ -358,6 +225,71 @@ fn check(paths: &[PathBuf]) -> Result<bool> {
     Ok(ok)
 }
 
+/// `csi sample-size`: a table of margins of error and of bases needed.
+fn sample_size(
+    bases: &[f64],
+    margins: &[f64],
+    confidence: f64,
+    population: Option<f64>,
+    share: f64,
+    sd: Option<f64>,
+) -> Result<bool> {
+    use csi_stats::sample_size::{margin_of_error, required_base, Spread};
+    let conf = csi_stats::Confidence::new(confidence)?;
+    let (spread, unit, scale) = match sd {
+        Some(s) => (Spread::Deviation(s), "score points", 1.0),
+        None => (Spread::Share(share / 100.0), "percentage points", 100.0),
+    };
+    let what = match sd {
+        Some(s) => format!("a mean score with standard deviation {s}"),
+        None => format!("a share near {share}%"),
+    };
+    println!(
+        "{} confidence, {what}, {}",
+        format_args!("{}%", confidence * 100.0),
+        population.map_or("large population".to_string(), |p| format!("population {p}"))
+    );
+    let defaults = [100.0, 200.0, 400.0, 1000.0, 3000.0];
+    let bases = if bases.is_empty() && margins.is_empty() {
+        &defaults[..]
+    } else {
+        bases
+    };
+    for &n in bases {
+        let m = margin_of_error(n, spread, conf, population)?;
+        println!("  n = {n:>8}: margin of error ±{:.2} {unit}", m * scale);
+    }
+    for &e in margins {
+        let n = required_base(e / scale, spread, conf, population)?;
+        println!("  ±{e} {unit}: at least n = {n}");
+    }
+    if sd.is_none() {
+        println!("Groups (segments) need their own base: the margin of a group of 100 is about ±10 points.");
+    }
+    Ok(true)
+}
+
+/// `csi build`: builds, prints the summary table; `Ok(false)` if a study failed.
+fn run_build(paths: &[PathBuf], opts: &build::BuildOptions, verbosity: Verbosity) -> Result<bool> {
+    let progress = progress::Progress::new(verbosity);
+    let outcomes = build::build(paths, opts, &progress)?;
+    drop(progress);
+    println!("{}", build::summary(&outcomes).trim_end());
+    let failed = outcomes
+        .iter()
+        .filter(|o| matches!(o.status, build::Status::Failed(_)))
+        .count();
+    if failed == 0 {
+        println!("site: {}", opts.out.join("index.html").display());
+    } else {
+        println!(
+            "{failed} of {} studies failed; their previously published sites (if any) are unchanged",
+            outcomes.len()
+        );
+    }
+    Ok(failed == 0)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
@@ -367,16 +299,48 @@ fn main() -> ExitCode {
             theme,
             plugins,
             rebuild,
-        } => build(
+            jobs,
+            quiet,
+            verbose,
+        } => run_build(
             paths,
-            &BuildOptions {
+            &build::BuildOptions {
                 out,
                 theme: theme.as_deref(),
                 plugin_dirs: plugins,
                 rebuild: *rebuild,
+                jobs: *jobs,
+            },
+            if *quiet {
+                Verbosity::Quiet
+            } else if *verbose {
+                Verbosity::Verbose
+            } else {
+                Verbosity::Normal
             },
         ),
         Command::Plugins { plugins } => Ok(analyses::list(plugins)),
+        Command::Serve {
+            paths,
+            theme,
+            plugins,
+            port,
+        } => serve::serve(paths, theme.as_deref(), plugins, *port),
+        Command::New { path, title } => scaffold::new_study(path, title.as_deref()).map(|()| {
+            println!(
+                "created {}: build it with `csi build {0} --out site`, then replace data/wave-2025.csv with your survey data",
+                path.display()
+            );
+            true
+        }),
+        Command::SampleSize {
+            n,
+            margin,
+            confidence,
+            population,
+            share,
+            sd,
+        } => sample_size(n, margin, *confidence, *population, *share, *sd),
         Command::Check { paths } => check(paths),
         Command::PluginWorker => return ExitCode::from(csi_plugin_host::worker_main().clamp(0, 255) as u8),
     };

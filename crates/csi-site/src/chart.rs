@@ -529,7 +529,21 @@ pub fn line_chart(categories: &[String], series: &[Line], palette: Palette) -> R
                 VPos::Center,
             )?;
         }
-        for (i, cat) in categories.iter().enumerate() {
+        // Many waves: label every k-th (and the last) so labels never overlap, and
+        // write values only where there is room.
+        let spacing = if n > 1 {
+            f64::from(right - left - 60) / (n - 1) as f64
+        } else {
+            f64::INFINITY
+        };
+        let widest = categories
+            .iter()
+            .map(|c| text_width(&fit(c, 140.0, FONT), FONT))
+            .fold(0.0, f64::max);
+        let every = ((widest + 10.0) / spacing).ceil().max(1.0) as usize;
+        let labelled = |i: usize| i == n - 1 || (i % every == 0 && n - 1 - i >= every);
+        let room_for_values = spacing >= 34.0;
+        for (i, cat) in categories.iter().enumerate().filter(|(i, _)| labelled(*i)) {
             c.text(
                 &fit(cat, 140.0, FONT),
                 (x(i), bottom + 8),
@@ -582,8 +596,8 @@ pub fn line_chart(categories: &[String], series: &[Line], palette: Palette) -> R
             }
             for (i, p) in points.iter().enumerate() {
                 if let Some(p) = p {
-                    c.circle(*p, 4, colour.filled())?;
-                    if j == 0 || series.len() <= 3 {
+                    c.circle(*p, if room_for_values { 4 } else { 2 }, colour.filled())?;
+                    if (j == 0 || series.len() <= 3) && (room_for_values || i == n - 1) {
                         let v = s.values[i].unwrap_or_default();
                         c.text(
                             &format!("{v:.1}"),

@@ -130,9 +130,13 @@ pub(crate) fn accessible_svg(svg: &str, title: &str, alt: &str) -> String {
     )
 }
 
-/// Writes `bytes` to `path` through a temporary file and a rename.
+/// Writes `bytes` to `path` through a temporary file and a rename. The temporary
+/// name is unique to the process and call, so studies published at the same time
+/// (sharing the site index and assets) never write into each other's file.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SiteError> {
-    let tmp = path.with_extension("csi-tmp");
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = path.with_extension(format!("csi-tmp-{}-{n}", std::process::id()));
     fs::write(&tmp, bytes).map_err(io(&tmp))?;
     fs::rename(&tmp, path).map_err(io(path))
 }

@@ -126,8 +126,9 @@ impl WavePages<'_> {
                 "fieldwork": wave.fieldwork,
             }),
         );
-        // Waves known when this page is built: this one and the ones before it.
-        let versions: Vec<Link> = study.waves[..=self.index]
+        // Waves known when this page is built: this one and the ones before it (the
+        // last eight; the landing page lists all, the script offers all).
+        let versions: Vec<Link> = study.waves[self.index.saturating_sub(7)..=self.index]
             .iter()
             .map(|w| Link {
                 href: format!("../{}/{page}", w.id),

@@ -39,6 +39,7 @@ use statrs::distribution::{ContinuousCDF, Normal};
 pub mod difference;
 pub mod multiple;
 pub mod relweights;
+pub mod sample_size;
 
 /// Errors raised by the statistics kernel.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -156,3 +156,25 @@ fn p_value_adjustments_match_statsmodels() {
     assert_eq!((with_gap[0], with_gap[2]), (0.02, 0.04));
     assert!(with_gap[1].is_nan());
 }
+
+#[test]
+fn sample_sizes_match_statsmodels_and_scipy() {
+    use csi_stats::sample_size::{margin_of_error, required_base, Spread};
+    let g = golden("sample_size.json");
+    let spread = |c: &serde_json::Value| match c.get("share") {
+        Some(p) => Spread::Share(p.as_f64().unwrap()),
+        None => Spread::Deviation(c["sd"].as_f64().unwrap()),
+    };
+    let margins = g["margins"].as_array().unwrap();
+    assert!(margins.len() >= 100);
+    for c in margins {
+        let conf = Confidence::new(c["confidence"].as_f64().unwrap()).unwrap();
+        let got = margin_of_error(c["n"].as_f64().unwrap(), spread(c), conf, c["population"].as_f64()).unwrap();
+        close(&format!("margin {c}"), got, c["margin"].as_f64().unwrap());
+    }
+    for c in g["bases"].as_array().unwrap() {
+        let conf = Confidence::new(c["confidence"].as_f64().unwrap()).unwrap();
+        let got = required_base(c["margin"].as_f64().unwrap(), spread(c), conf, c["population"].as_f64()).unwrap();
+        assert_eq!(got, c["base"].as_u64().unwrap(), "base for {c}");
+    }
+}

@@ -18,7 +18,28 @@
   while (list.firstChild) {
     list.removeChild(list.firstChild);
   }
+  if (data.waves.length > 8) {
+    // Many waves: one drop-down instead of a row of links.
+    var select = document.createElement("select");
+    select.setAttribute("aria-label", nav.getAttribute("aria-label") || "");
+    data.waves.forEach(function (wave) {
+      var option = document.createElement("option");
+      option.value = href(wave);
+      option.textContent = wave.label;
+      option.selected = wave.id === current;
+      select.appendChild(option);
+    });
+    select.addEventListener("change", function () {
+      window.location.href = select.value;
+    });
+    var item = document.createElement("li");
+    item.appendChild(select);
+    list.appendChild(item);
+  }
   data.waves.forEach(function (wave) {
+    if (data.waves.length > 8) {
+      return;
+    }
     var item = document.createElement("li");
     var link = document.createElement("a");
     link.href = href(wave);

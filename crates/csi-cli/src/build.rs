@@ -1,0 +1,416 @@
+//! `csi build`: every study found, in parallel, each isolated from the others, with
+//! published waves kept and a summary at the end.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use rayon::prelude::*;
+
+use csi_study::Study;
+
+use crate::progress::{Progress, StudyProgress};
+use crate::{analyses, engine_error_text, load_checked};
+
+/// What `csi build` was asked to do.
+pub struct BuildOptions<'a> {
+    /// The site folder.
+    pub out: &'a Path,
+    /// A theme folder layered over the default theme.
+    pub theme: Option<&'a Path>,
+    /// Extra plugin folders.
+    pub plugin_dirs: &'a [PathBuf],
+    /// Render published waves again.
+    pub rebuild: bool,
+    /// Studies built at the same time (0: one per core).
+    pub jobs: usize,
+}
+
+/// How one study's build ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// New waves were published.
+    Published,
+    /// Every wave was already published; nothing was written.
+    UpToDate,
+    /// Not published (its previous site, if any, is unchanged).
+    Failed(String),
+}
+
+/// The outcome of one study, for the summary table.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Study id, or the file when it could not be read.
+    pub name: String,
+    /// Waves in the study.
+    pub waves: usize,
+    /// Waves rendered now.
+    pub built: usize,
+    /// Waves kept as published.
+    pub kept: usize,
+    /// Analyses (per wave) that failed; their pages show why.
+    pub analyses_failed: usize,
+    /// Wall time.
+    pub time: Duration,
+    /// How it ended.
+    pub status: Status,
+}
+
+impl Outcome {
+    fn failed(name: String, why: &str, time: Duration) -> Self {
+        Self {
+            name,
+            waves: 0,
+            built: 0,
+            kept: 0,
+            analyses_failed: 0,
+            time,
+            status: Status::Failed(why.to_string()),
+        }
+    }
+}
+
+/// The build record of each wave as it would be built now.
+fn provenance(
+    study: &Study,
+    theme: &csi_site::Theme,
+    analyses: &[csi_site::provenance::AnalysisRecord],
+    generator: &str,
+) -> Result<Vec<csi_site::Provenance>> {
+    use csi_site::provenance::{definition_digest, narrative_hashes, sha256_file, FileHash, Inputs};
+    let settings = serde_json::json!({
+        "confidence": study.settings.confidence,
+        "low_base": study.settings.low_base,
+    });
+    study
+        .waves
+        .iter()
+        .enumerate()
+        .map(|(i, wave)| {
+            Ok(csi_site::Provenance {
+                study: study.id.clone(),
+                wave: wave.id.clone(),
+                generator: generator.to_string(),
+                inputs: Inputs {
+                    definition_sha256: definition_digest(study, i),
+                    data: FileHash {
+                        path: wave.data_as_written.clone(),
+                        sha256: sha256_file(&wave.data)
+                            .with_context(|| format!("cannot read {}", wave.data.display()))?,
+                    },
+                    narrative: narrative_hashes(study, i).context("cannot read a narrative file")?,
+                    theme_sha256: theme.digest().to_string(),
+                },
+                settings: settings.clone(),
+                analyses: analyses.to_vec(),
+                headline: None,
+                pages: vec![],
+            })
+        })
+        .collect()
+}
+
+/// Builds every study under `paths`; returns the outcomes in the order found.
+pub fn build(paths: &[PathBuf], opts: &BuildOptions, progress: &Progress) -> Result<Vec<Outcome>> {
+    let generator = format!("csi {}", env!("CARGO_PKG_VERSION"));
+    let site_theme = csi_site::Theme::load(opts.theme).context("cannot load the theme")?;
+    let writer = csi_site::SiteWriter::new(opts.out, generator.clone());
+    let files = crate::find_studies(paths)?;
+
+    // Load and validate first (fast): duplicate ids must be known before building.
+    let mut loaded: Vec<(PathBuf, std::result::Result<Study, Vec<String>>)> = files
+        .par_iter()
+        .map(|path| (path.clone(), load_checked(path)))
+        .collect();
+    let mut seen: Vec<(String, PathBuf)> = Vec::new();
+    for (path, study) in &mut loaded {
+        if let Ok(s) = study {
+            if let Some((_, first)) = seen.iter().find(|(id, _)| *id == s.id) {
+                *study = Err(vec![format!(
+                    "error: study id `{}` of {} is already used by {}; each study needs its own id (it names the site folder)",
+                    s.id,
+                    path.display(),
+                    first.display()
+                )]);
+            } else {
+                seen.push((s.id.clone(), path.clone()));
+            }
+        }
+    }
+
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.jobs)
+        .build()
+        .context("cannot start worker threads")?;
+    let outcomes: Vec<Outcome> = pool.install(|| {
+        loaded
+            .into_par_iter()
+            .map(|(path, study)| {
+                let started = Instant::now();
+                match study {
+                    Err(messages) => {
+                        let mut p = progress.study(&path.display().to_string(), 1);
+                        for m in messages {
+                            p.message(m);
+                        }
+                        p.message(format!("{}: not published; nothing was written for this study", path.display()));
+                        p.finish("failed: invalid study");
+                        Outcome::failed(path.display().to_string(), "invalid study", started.elapsed())
+                    }
+                    Ok(study) => {
+                        // A bug in one study's build must not take the others down.
+                        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            build_study(&study, &writer, opts, &generator, progress)
+                        }));
+                        let mut outcome = match run {
+                            Ok(o) => o,
+                            Err(panic) => {
+                                let why = panic
+                                    .downcast_ref::<String>()
+                                    .cloned()
+                                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                                    .unwrap_or_else(|| "unknown".into());
+                                progress.line(&format!(
+                                    "error: csi failed while building `{}` (a bug; please report it): {why}\n{}: not published; its previous site (if any) is unchanged",
+                                    study.id,
+                                    path.display()
+                                ));
+                                Outcome::failed(study.id.clone(), "internal error", Duration::ZERO)
+                            }
+                        };
+                        outcome.time = started.elapsed();
+                        outcome
+                    }
+                }
+            })
+            .collect()
+    });
+    if opts.out.is_dir() {
+        writer.write_index(&site_theme).context("cannot write the site index")?;
+    }
+    Ok(outcomes)
+}
+
+/// Builds one study, reporting through `progress`.
+fn build_study(
+    study: &Study,
+    writer: &csi_site::SiteWriter,
+    opts: &BuildOptions,
+    generator: &str,
+    progress: &Progress,
+) -> Outcome {
+    let waves = study.waves.len();
+    // Steps: compute each wave, analyse and render each wave, publish.
+    let mut p = progress.study(&study.id, (waves * 2 + 1) as u64);
+    let mut outcome = Outcome {
+        name: study.id.clone(),
+        waves,
+        built: 0,
+        kept: 0,
+        analyses_failed: 0,
+        time: Duration::ZERO,
+        status: Status::Published,
+    };
+    match publish_study(study, writer, opts, generator, &mut p, &mut outcome) {
+        Ok(()) => {
+            let result = match outcome.status {
+                Status::UpToDate => "up to date".to_string(),
+                _ => format!("published: {} rendered, {} kept", outcome.built, outcome.kept),
+            };
+            p.finish(&result);
+        }
+        Err(e) => {
+            p.message(format!(
+                "error: {e:#}\n{}: not published; the previous site of `{}` (if any) is unchanged",
+                study.file.display(),
+                study.id
+            ));
+            outcome.status = Status::Failed(e.chain().next().map_or("failed".into(), |c| {
+                c.to_string().lines().next().unwrap_or("").to_string()
+            }));
+            p.finish("failed");
+        }
+    }
+    outcome
+}
+
+fn publish_study(
+    study: &Study,
+    writer: &csi_site::SiteWriter,
+    opts: &BuildOptions,
+    generator: &str,
+    p: &mut StudyProgress,
+    outcome: &mut Outcome,
+) -> Result<()> {
+    p.stage("preparing");
+    // Theme layers: default ← --theme ← the study's `theme:` ← the study folder.
+    let layers: Vec<&Path> = opts
+        .theme
+        .into_iter()
+        .chain(study.theme.as_deref())
+        .chain([study.dir.as_path()])
+        .collect();
+    let theme = csi_site::Theme::layered(layers.into_iter()).context("cannot load the study's theme")?;
+    let registry = csi_plugin_host::Registry::discover(&analyses::plugin_dirs(opts.plugin_dirs, Some(&study.dir)));
+    for refused in &registry.refused {
+        p.message(format!("warning: {refused}"));
+    }
+    for plugin in &registry.plugins {
+        p.detail(&format!(
+            "plugin {} {} from {}",
+            plugin.name,
+            plugin.version,
+            plugin.path.display()
+        ));
+    }
+    let prepared = analyses::prepare(study, &registry);
+    let records = analyses::records(&prepared, study);
+    let now = provenance(study, &theme, &records, generator)?;
+
+    // Published waves are kept as they are unless asked to rebuild.
+    let mut render = Vec::new();
+    for (wave, record) in study.waves.iter().zip(&now) {
+        let published = if opts.rebuild {
+            None
+        } else {
+            writer.published(&study.id, &wave.id)
+        };
+        if let Some(old) = &published {
+            let changes = old.changes(record);
+            if !changes.is_empty() {
+                p.message(format!(
+                    "warning: wave `{}` of `{}` was published from other inputs ({}); it is kept as published; use --rebuild to publish it again",
+                    wave.id,
+                    study.id,
+                    changes.join(", ")
+                ));
+            }
+        }
+        render.push(published.is_none());
+    }
+    outcome.kept = render.iter().filter(|r| !**r).count();
+    if outcome.kept == study.waves.len() {
+        outcome.status = Status::UpToDate;
+        return Ok(());
+    }
+
+    let mut results = Vec::new();
+    let mut errors = Vec::new();
+    for wave in &study.waves {
+        p.stage(&format!("computing wave {}", wave.id));
+        let started = Instant::now();
+        match csi_engine::compute_wave(study, wave) {
+            Ok(r) => {
+                for issue in &r.data.issues {
+                    p.message(format!("warning: wave `{}`: {issue}", wave.id));
+                }
+                p.detail(&format!(
+                    "wave {}: {} respondents in {:.2} s",
+                    wave.id,
+                    r.data.rows_used,
+                    started.elapsed().as_secs_f64()
+                ));
+                results.push(r);
+            }
+            Err(e) => errors.push(engine_error_text(study, &wave.id, &e)),
+        }
+        p.step();
+    }
+    if !errors.is_empty() {
+        for e in &errors {
+            p.message(e.clone());
+        }
+        anyhow::bail!("{} wave(s) could not be computed", errors.len());
+    }
+    let mut builds = Vec::new();
+    for (i, record) in now.into_iter().enumerate() {
+        let pages = render[i].then(|| {
+            p.stage(&format!("analysing wave {}", study.waves[i].id));
+            analyses::run_wave(study, &prepared, &results, i)
+        });
+        for page in pages.iter().flatten() {
+            if let Err(e) = &page.outcome {
+                outcome.analyses_failed += 1;
+                p.message(format!(
+                    "warning: analysis `{}` of `{}`, wave `{}` failed (its page says why): {e}",
+                    page.id, study.id, study.waves[i].id
+                ));
+            }
+        }
+        p.step();
+        builds.push(csi_site::WaveBuild {
+            provenance: record,
+            pages,
+        });
+    }
+    p.stage("writing the site");
+    writer
+        .publish(study, &theme, &results, &builds)
+        .with_context(|| format!("cannot write the site of `{}`", study.id))?;
+    p.step();
+    outcome.built = study.waves.len() - outcome.kept;
+    Ok(())
+}
+
+/// The summary table printed after a build.
+pub fn summary(outcomes: &[Outcome]) -> String {
+    let mut rows = vec![[
+        "study".to_string(),
+        "waves".into(),
+        "built".into(),
+        "kept".into(),
+        "failed analyses".into(),
+        "time".into(),
+        "result".into(),
+    ]];
+    for o in outcomes {
+        let (waves, built, kept, failed) = match o.status {
+            Status::Failed(_) if o.waves == 0 => ("–".into(), "–".into(), "–".into(), "–".into()),
+            _ => (
+                o.waves.to_string(),
+                o.built.to_string(),
+                o.kept.to_string(),
+                o.analyses_failed.to_string(),
+            ),
+        };
+        rows.push([
+            o.name.clone(),
+            waves,
+            built,
+            kept,
+            failed,
+            format!("{:.1} s", o.time.as_secs_f64()),
+            match &o.status {
+                Status::Published if o.analyses_failed > 0 => "published, with failed analyses".into(),
+                Status::Published => "published".into(),
+                Status::UpToDate => "up to date".into(),
+                Status::Failed(why) => format!("FAILED: {why}"),
+            },
+        ]);
+    }
+    let widths: Vec<usize> = (0..7)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for (i, r) in rows.iter().enumerate() {
+        let line: Vec<String> = r
+            .iter()
+            .enumerate()
+            .map(|(c, cell)| {
+                let pad = widths[c] - cell.chars().count();
+                if (1..6).contains(&c) {
+                    format!("{}{cell}", " ".repeat(pad))
+                } else {
+                    format!("{cell}{}", " ".repeat(pad))
+                }
+            })
+            .collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+        if i == 0 {
+            out.push_str(&"-".repeat(widths.iter().sum::<usize>() + 12));
+            out.push('\n');
+        }
+    }
+    out
+}
