@@ -678,16 +678,71 @@ pub fn scatter(
         if let Some(v) = y_line.filter(|v| v.is_finite()) {
             c.dashed((left, y(v)), (right, y(v)), palette.reference)?;
         }
-        for p in &pts {
-            let at = (x(p.x), y(p.y));
-            c.circle(at, 5, palette.bar.filled())?;
-            let label = fit(&p.label, 180.0, FONT - 1.0);
-            let (h, dx) = if at.0 > right - 190 {
-                (HPos::Right, -8)
-            } else {
-                (HPos::Left, 8)
+        // Labels: the first of a few positions around its point that stays in the
+        // plot and overlaps neither another label nor a point (greedy, in point order,
+        // so the result is deterministic).
+        let size = FONT - 1.0;
+        let at: Vec<Px> = pts.iter().map(|p| (x(p.x), y(p.y))).collect();
+        let mut taken: Vec<(f64, f64, f64, f64)> = at
+            .iter()
+            .map(|&(px, py)| {
+                (
+                    f64::from(px) - 5.0,
+                    f64::from(py) - 5.0,
+                    f64::from(px) + 5.0,
+                    f64::from(py) + 5.0,
+                )
+            })
+            .collect();
+        let overlaps =
+            |a: &(f64, f64, f64, f64), b: &(f64, f64, f64, f64)| a.0 < b.2 && b.0 < a.2 && a.1 < b.3 && b.1 < a.3;
+        for (p, &(px, py)) in pts.iter().zip(&at) {
+            c.circle((px, py), 5, palette.bar.filled())?;
+            let label = fit(&p.label, 180.0, size);
+            let w = text_width(&label, size);
+            let h = size + 2.0;
+            let (fx, fy) = (f64::from(px), f64::from(py));
+            // (anchor x offset, anchor y offset, horizontal alignment, vertical alignment)
+            let candidates = [
+                (8, 0, HPos::Left, VPos::Center),
+                (-8, 0, HPos::Right, VPos::Center),
+                (6, -10, HPos::Left, VPos::Bottom),
+                (6, 10, HPos::Left, VPos::Top),
+                (-6, -10, HPos::Right, VPos::Bottom),
+                (-6, 10, HPos::Right, VPos::Top),
+                (0, -10, HPos::Center, VPos::Bottom),
+                (0, 10, HPos::Center, VPos::Top),
+            ];
+            let boxed = |&(dx, dy, hp, vp): &(i32, i32, HPos, VPos)| {
+                let ax = fx + f64::from(dx);
+                let ay = fy + f64::from(dy);
+                let x0 = match hp {
+                    HPos::Left => ax,
+                    HPos::Right => ax - w,
+                    HPos::Center => ax - w / 2.0,
+                };
+                let y0 = match vp {
+                    VPos::Top => ay,
+                    VPos::Bottom => ay - h,
+                    VPos::Center => ay - h / 2.0,
+                };
+                (x0, y0, x0 + w, y0 + h)
             };
-            c.text(&label, (at.0 + dx, at.1), FONT - 1.0, palette.ink, h, VPos::Center)?;
+            let inside = |b: &(f64, f64, f64, f64)| {
+                b.0 >= f64::from(left) && b.2 <= f64::from(right) && b.1 >= f64::from(top) && b.3 <= f64::from(bottom)
+            };
+            let own = (fx - 5.0, fy - 5.0, fx + 5.0, fy + 5.0);
+            let choice = candidates
+                .iter()
+                .find(|cand| {
+                    let b = boxed(cand);
+                    inside(&b) && !taken.iter().any(|t| *t != own && overlaps(t, &b))
+                })
+                .or_else(|| candidates.iter().find(|cand| inside(&boxed(cand))))
+                .unwrap_or(&candidates[0]);
+            taken.push(boxed(choice));
+            let (dx, dy, hp, vp) = *choice;
+            c.text(&label, (px + dx, py + dy), size, palette.ink, hp, vp)?;
         }
         Ok(())
     })

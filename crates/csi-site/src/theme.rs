@@ -62,6 +62,15 @@ fn describe(e: &tera::Error) -> String {
     msg
 }
 
+/// The `#rrggbb` value of the custom property `name` in `css`, if set.
+fn css_colour(css: &str, name: &str) -> Option<plotters::style::RGBColor> {
+    let at = css.find(&format!("{name}:"))? + name.len() + 1;
+    let value = css[at..].trim_start();
+    let hex = value.strip_prefix('#')?.get(..6)?;
+    let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).ok();
+    Some(plotters::style::RGBColor(byte(0)?, byte(2)?, byte(4)?))
+}
+
 fn read(path: &Path) -> Result<String, SiteError> {
     std::fs::read_to_string(path).map_err(|source| SiteError::Io {
         path: path.to_path_buf(),
@@ -179,9 +188,23 @@ impl Theme {
         &self.digest
     }
 
-    /// Chart colours.
+    /// Chart colours: the stylesheet's `--chart-bar`, `--chart-whisker`,
+    /// `--chart-ink` and `--chart-reference` custom properties (`#rrggbb`), so charts
+    /// and pages take their colours from one place; the default palette for any not
+    /// set.
     pub fn palette(&self) -> Palette {
-        Palette::default()
+        let mut p = Palette::default();
+        for (name, slot) in [
+            ("--chart-bar", &mut p.bar),
+            ("--chart-whisker", &mut p.whisker),
+            ("--chart-ink", &mut p.ink),
+            ("--chart-reference", &mut p.reference),
+        ] {
+            if let Some(c) = css_colour(&self.css, name) {
+                *slot = c;
+            }
+        }
+        p
     }
 
     /// Renders template `name` with `ctx`.
@@ -189,5 +212,24 @@ impl Theme {
         self.tera
             .render(name, ctx)
             .map_err(|e| SiteError::Template(describe(&e)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chart_colours_come_from_the_stylesheet() {
+        let c = css_colour(":root { --chart-bar: #12ab3C; --ink: #000000; }", "--chart-bar").unwrap();
+        assert_eq!((c.0, c.1, c.2), (0x12, 0xab, 0x3c));
+        assert!(css_colour("--chart-bar: red;", "--chart-bar").is_none());
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("static")).unwrap();
+        std::fs::write(dir.path().join("static/style.css"), ":root { --chart-bar: #102030; }").unwrap();
+        let theme = Theme::load(Some(dir.path())).unwrap();
+        let p = theme.palette();
+        assert_eq!((p.bar.0, p.bar.1, p.bar.2), (0x10, 0x20, 0x30));
+        assert_eq!(p.ink.0, Palette::default().ink.0);
     }
 }
