@@ -185,7 +185,10 @@ pub fn build(paths: &[PathBuf], opts: &BuildOptions, progress: &Progress) -> Res
             })
             .collect()
     });
-    if opts.out.is_dir() {
+    // The index lists what is published; a run that published nothing into a new
+    // folder writes nothing at all.
+    let published = outcomes.iter().any(|o| !matches!(o.status, Status::Failed(_)));
+    if opts.out.is_dir() && (published || opts.out.join("index.html").is_file()) {
         writer.write_index(&site_theme).context("cannot write the site index")?;
     }
     Ok(outcomes)

@@ -127,4 +127,9 @@ fn a_template_error_names_the_file_and_line_and_keeps_the_published_site() {
     assert!(!run.status.success());
     assert!(err.contains("method.html") && err.contains("no_such_value"), "{err}");
     assert_eq!(std::fs::read(out.join("mini/2024/index.html")).unwrap(), before);
+
+    // Into a new folder, a failed build writes nothing at all.
+    let fresh = dir.path().join("fresh");
+    assert!(!csi_build(&study, &fresh).status.success());
+    assert!(!fresh.exists(), "a failed first build left files behind");
 }

@@ -86,6 +86,9 @@ impl SiteWriter {
         let written = self.stage(study, theme, results, builds, &staging);
         if let Err(e) = written {
             let _ = fs::remove_dir_all(&staging);
+            // A site folder this call created stays absent (removing fails harmlessly
+            // when anything else is in it).
+            let _ = fs::remove_dir(&self.out);
             return Err(e);
         }
         self.write_assets(theme)?;
