@@ -57,8 +57,8 @@ pub use theme::Theme;
 /// Why a site could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum SiteError {
-    /// A file could not be read or written.
-    #[error("{path}: {source}")]
+    /// A file could not be read or written (the cause is the error's source).
+    #[error("{path}")]
     Io {
         /// The file or folder.
         path: PathBuf,
