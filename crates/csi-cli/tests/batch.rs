@@ -9,10 +9,6 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn csi(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_csi")).args(args).output().unwrap()
 }
@@ -29,35 +25,13 @@ fn text(out: &Output) -> (String, String) {
 fn mini(dir: &Path, id: &str, edit: impl Fn(String) -> String) -> PathBuf {
     let study = dir.join(id);
     std::fs::create_dir_all(&study).unwrap();
-    let src = root().join("tests/fixtures/mini");
+    let src = common::root().join("tests/fixtures/mini");
     std::fs::copy(src.join("data.csv"), study.join("data.csv")).unwrap();
     let yaml = std::fs::read_to_string(src.join("study.yaml"))
         .unwrap()
         .replacen("id: mini", &format!("id: {id}"), 1);
     std::fs::write(study.join("study.yaml"), edit(yaml)).unwrap();
     study
-}
-
-fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut out: Vec<_> = walkdir(dir)
-        .into_iter()
-        .map(|p| (p.strip_prefix(dir).unwrap().to_path_buf(), std::fs::read(&p).unwrap()))
-        .collect();
-    out.sort();
-    out
-}
-
-fn walkdir(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walkdir(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 #[test]
@@ -106,7 +80,7 @@ fn a_folder_of_studies_builds_in_parallel_and_a_broken_one_fails_alone() {
     }
 
     // A rerun skips everything published and changes no byte.
-    let before = files(&site);
+    let before = common::snapshot(&site);
     let out = csi(&[
         "build",
         studies.to_str().unwrap(),
@@ -121,7 +95,7 @@ fn a_folder_of_studies_builds_in_parallel_and_a_broken_one_fails_alone() {
         assert!(line.ends_with("up to date"), "{line}");
     }
     assert!(!stderr.contains("computing"), "--quiet printed progress: {stderr}");
-    assert!(files(&site) == before, "a rerun changed the site");
+    assert!(common::snapshot(&site) == before, "a rerun changed the site");
 
     // Fixed, the broken study is published and the others stay as they were.
     std::fs::create_dir_all(studies.join("broken/data")).unwrap();
@@ -134,7 +108,7 @@ fn a_folder_of_studies_builds_in_parallel_and_a_broken_one_fails_alone() {
     assert!(out.status.success(), "{:?}", text(&out));
     assert!(site.join("broken/2024/index.html").is_file());
     assert!(
-        files(&site.join("alpha"))
+        common::snapshot(&site.join("alpha"))
             == before
                 .iter()
                 .filter(|(p, _)| p.starts_with("alpha"))
@@ -177,7 +151,7 @@ fn a_build_killed_mid_way_leaves_the_published_site_intact() {
     assert!(site.join("fifty/w50/index.html").is_file());
     let versions = std::fs::read_to_string(site.join("fifty/versions.json")).unwrap();
     assert_eq!(versions.matches("\"id\": \"w").count(), 50);
-    let before = files(&site.join("fifty"));
+    let before = common::snapshot(&site.join("fifty"));
 
     // Rebuild, and kill the process as soon as the staging folder appears.
     let mut child = Command::new(env!("CARGO_BIN_EXE_csi"))
@@ -207,7 +181,7 @@ fn a_build_killed_mid_way_leaves_the_published_site_intact() {
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(
-        files(&site.join("fifty")) == before,
+        common::snapshot(&site.join("fifty")) == before,
         "the published study changed after a killed build"
     );
     assert!(site.join("index.html").is_file());
@@ -230,7 +204,7 @@ fn a_build_killed_mid_way_leaves_the_published_site_intact() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
     assert!(
-        files(&site.join("fifty")) == before,
+        common::snapshot(&site.join("fifty")) == before,
         "a rebuild from the same inputs differs"
     );
 }

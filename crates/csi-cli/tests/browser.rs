@@ -12,10 +12,6 @@ use std::process::{Command, Output};
 
 mod common;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn chromium() -> Option<PathBuf> {
     ["chromium", "chromium-browser", "google-chrome"]
         .iter()
@@ -75,7 +71,11 @@ fn every_page_renders_in_headless_chromium_without_console_errors() {
     let site = tempfile::tempdir().unwrap();
     let plugins = common::standard_plugins();
     let run = Command::new(env!("CARGO_BIN_EXE_csi"))
-        .args(["build", root().join("reports/telecom").to_str().unwrap(), "--out"])
+        .args([
+            "build",
+            common::root().join("reports/telecom").to_str().unwrap(),
+            "--out",
+        ])
         .arg(site.path())
         .arg("--plugins")
         .arg(plugins.path())
@@ -84,7 +84,7 @@ fn every_page_renders_in_headless_chromium_without_console_errors() {
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "{stderr}");
     assert!(!stderr.contains("warning: analysis"), "an analysis failed: {stderr}");
-    let shots = root().join("target/screenshots");
+    let shots = common::root().join("target/screenshots");
     std::fs::create_dir_all(&shots).unwrap();
 
     // Every page: the site index, the study page, each page of each wave.

@@ -2,12 +2,10 @@
 //! message (each line of its `expect.txt` appears in the output), a non-zero exit,
 //! and no site written. And a failed build must leave a published site untouched.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
 
 fn csi(args: &[&str]) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_csi"))
@@ -24,7 +22,7 @@ fn csi(args: &[&str]) -> (i32, String) {
 
 #[test]
 fn every_broken_study_fails_clearly_and_writes_nothing() {
-    let dir = root().join("tests/invalid");
+    let dir = common::root().join("tests/invalid");
     let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -60,41 +58,19 @@ fn every_broken_study_fails_clearly_and_writes_nothing() {
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
-fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut files: Vec<(PathBuf, Vec<u8>)> = walk(dir)
-        .into_iter()
-        .map(|p| (p.strip_prefix(dir).unwrap().to_path_buf(), std::fs::read(&p).unwrap()))
-        .collect();
-    files.sort();
-    files
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
-}
-
 #[test]
 fn a_failed_build_leaves_the_published_site_untouched() {
     let work = tempfile::tempdir().unwrap();
     let study = work.path().join("mini");
     std::fs::create_dir_all(&study).unwrap();
     for f in ["study.yaml", "data.csv"] {
-        std::fs::copy(root().join("tests/fixtures/mini").join(f), study.join(f)).unwrap();
+        std::fs::copy(common::root().join("tests/fixtures/mini").join(f), study.join(f)).unwrap();
     }
     let site = work.path().join("site");
     let (code, text) = csi(&["build", study.to_str().unwrap(), "--out", site.to_str().unwrap()]);
     assert_eq!(code, 0, "{text}");
     assert!(site.join("mini/2024/index.html").is_file());
-    let before = snapshot(&site);
+    let before = common::snapshot(&site);
 
     // Break the data: an invalid weight. A rebuild (published waves are otherwise
     // kept without reading their data again) must fail and change nothing.
@@ -113,7 +89,7 @@ fn a_failed_build_leaves_the_published_site_untouched() {
     assert!(text.contains("invalid weight"), "{text}");
     assert_eq!(
         before,
-        snapshot(&site),
+        common::snapshot(&site),
         "the published site changed after a failed build"
     );
 }

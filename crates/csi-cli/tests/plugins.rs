@@ -7,9 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
 
 /// The test plugin's library, built by cargo as a dev-dependency next to this test.
 fn faulty_library() -> PathBuf {
@@ -20,7 +18,7 @@ fn study_with_plugin(dir: &Path) -> PathBuf {
     let study = dir.join("study");
     std::fs::create_dir_all(study.join("plugins")).unwrap();
     for f in ["study.yaml", "data.csv"] {
-        std::fs::copy(root().join("tests/fixtures/mini").join(f), study.join(f)).unwrap();
+        std::fs::copy(common::root().join("tests/fixtures/mini").join(f), study.join(f)).unwrap();
     }
     std::fs::copy(faulty_library(), study.join("plugins/libfaulty.so")).unwrap();
     let mut yaml = std::fs::read_to_string(study.join("study.yaml")).unwrap();
@@ -108,11 +106,11 @@ fn fenced<'a>(text: &'a str, lang: &str) -> &'a str {
 /// example study's `plugins/` folder: its page appears in the report.
 #[test]
 fn the_guides_separate_crate_plugin_appears_in_the_example_report() {
-    let guide = std::fs::read_to_string(root().join("docs/plugins.md")).unwrap();
+    let guide = std::fs::read_to_string(common::root().join("docs/plugins.md")).unwrap();
     let work = tempfile::tempdir().unwrap();
     let krate = work.path().join("lowscores");
     std::fs::create_dir_all(krate.join("src")).unwrap();
-    let sdk = root().join("crates/csi-plugin-sdk").canonicalize().unwrap();
+    let sdk = common::root().join("crates/csi-plugin-sdk").canonicalize().unwrap();
     let manifest = fenced(&guide, "toml").replace(
         r#"{ git = "https://github.com/csi-reports/csi" }  # or { path = "…/crates/csi-plugin-sdk" }"#,
         &format!("{{ path = {:?} }}", sdk.display().to_string()),
@@ -121,10 +119,10 @@ fn the_guides_separate_crate_plugin_appears_in_the_example_report() {
     std::fs::write(krate.join("Cargo.toml"), format!("{manifest}\n[workspace]\n")).unwrap();
     std::fs::write(krate.join("src/lib.rs"), fenced(&guide, "rust")).unwrap();
     // Same dependency versions as the workspace, resolved without the network.
-    std::fs::copy(root().join("Cargo.lock"), krate.join("Cargo.lock")).unwrap();
+    std::fs::copy(common::root().join("Cargo.lock"), krate.join("Cargo.lock")).unwrap();
     // A target folder of its own (cached between runs) so this build neither waits
     // for the workspace's lock nor lands next to the csi binary.
-    let target = root().join("target/guide-plugin");
+    let target = common::root().join("target/guide-plugin");
     let built = Command::new(env!("CARGO"))
         .args(["build", "--offline", "--quiet"])
         .current_dir(&krate)
@@ -140,7 +138,7 @@ fn the_guides_separate_crate_plugin_appears_in_the_example_report() {
     ));
 
     let study = work.path().join("telecom");
-    copy_dir(&root().join("reports/telecom"), &study);
+    common::copy_dir(&common::root().join("reports/telecom"), &study);
     std::fs::create_dir_all(study.join("plugins")).unwrap();
     std::fs::copy(&library, study.join("plugins").join(library.file_name().unwrap())).unwrap();
     let yaml = std::fs::read_to_string(study.join("study.yaml")).unwrap();
@@ -169,19 +167,6 @@ fn the_guides_separate_crate_plugin_appears_in_the_example_report() {
     }
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let dest = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), dest).unwrap();
-        }
-    }
-}
-
 /// The C plugin compiled on its own with the system C compiler (renamed so it
 /// does not clash with the copy that ships with csi) and dropped into a copy of
 /// the example study's `plugins/` folder: it runs isolated and its page appears.
@@ -193,7 +178,7 @@ fn a_c_plugin_dropped_into_the_study_appears_in_the_report() {
         .expect("a C compiler");
     let work = tempfile::tempdir().unwrap();
     let study = work.path().join("telecom");
-    copy_dir(&root().join("reports/telecom"), &study);
+    common::copy_dir(&common::root().join("reports/telecom"), &study);
     std::fs::create_dir_all(study.join("plugins")).unwrap();
     let out = Command::new(cc)
         .args([
@@ -204,8 +189,8 @@ fn a_c_plugin_dropped_into_the_study_appears_in_the_report() {
             "-DCSI_NETSCORE_NAME=\"netscore_c\"",
             "-I",
         ])
-        .arg(root().join("crates/csi-plugin-api/include"))
-        .arg(root().join("plugins/netscore/netscore.c"))
+        .arg(common::root().join("crates/csi-plugin-api/include"))
+        .arg(common::root().join("plugins/netscore/netscore.c"))
         .arg("-o")
         .arg(study.join("plugins/libnetscore_c.so"))
         .output()

@@ -2,17 +2,13 @@
 //! resolving, a self-contained site, and versioning — adding a wave leaves the
 //! published waves byte-identical, and a full rebuild reproduces them.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 mod common;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn build(out: &Path) {
-    build_study(&root().join("reports/telecom"), out, &[]);
+    build_study(&common::root().join("reports/telecom"), out, &[]);
 }
 
 /// Runs `csi build <study> --out <out> <extra…>` with the standard plugins; returns
@@ -47,48 +43,14 @@ fn summary_row(out: &str, study: &str) -> (usize, usize, usize) {
     (n[0], n[1], n[2])
 }
 
-/// Every file under `dir` with its bytes, by relative path.
-fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    files(dir)
-        .into_iter()
-        .map(|p| (p.strip_prefix(dir).unwrap().to_path_buf(), std::fs::read(&p).unwrap()))
-        .collect()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
-}
-
-fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(files(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out.sort();
-    out
-}
-
 #[test]
 fn example_site_is_deterministic_and_links_resolve() {
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
     build(a.path());
     build(b.path());
-    let fa = files(a.path());
-    let fb = files(b.path());
+    let fa = common::files(a.path());
+    let fb = common::files(b.path());
     assert_eq!(
         fa.iter().map(|p| p.strip_prefix(a.path()).unwrap()).collect::<Vec<_>>(),
         fb.iter().map(|p| p.strip_prefix(b.path()).unwrap()).collect::<Vec<_>>()
@@ -154,7 +116,7 @@ fn example_site_is_deterministic_and_links_resolve() {
         .unwrap()
         .starts_with(b"PK"));
     let downloads = std::fs::read_to_string(wave.join("downloads.html")).unwrap();
-    let csvs = files(&wave.join("data")).len();
+    let csvs = common::files(&wave.join("data")).len();
     assert!(csvs > 20, "only {csvs} CSV files");
     assert_eq!(
         downloads.matches(".csv\" download").count(),
@@ -167,12 +129,12 @@ fn example_site_is_deterministic_and_links_resolve() {
 fn adding_a_wave_leaves_published_waves_byte_identical() {
     let work = tempfile::tempdir().unwrap();
     let study = work.path().join("telecom");
-    copy_dir(&root().join("reports/telecom"), &study);
+    common::copy_dir(&common::root().join("reports/telecom"), &study);
     let site = work.path().join("site");
     build_study(&study, &site, &[]);
     let published: Vec<_> = ["2000", "2001", "2002"]
         .iter()
-        .map(|w| snapshot(&site.join("telecom").join(w)))
+        .map(|w| common::snapshot(&site.join("telecom").join(w)))
         .collect();
 
     // A fourth wave: the 2002 data again, under a new wave.
@@ -192,7 +154,7 @@ fn adding_a_wave_leaves_published_waves_byte_identical() {
     );
     for (w, before) in ["2000", "2001", "2002"].iter().zip(&published) {
         assert!(
-            &snapshot(&site.join("telecom").join(w)) == before,
+            &common::snapshot(&site.join("telecom").join(w)) == before,
             "wave {w} changed when 2003 was added"
         );
     }
@@ -216,7 +178,7 @@ fn adding_a_wave_leaves_published_waves_byte_identical() {
     assert_eq!(summary_row(&out, "telecom"), (4, 4, 0), "{out}");
     for (w, before) in ["2000", "2001", "2002"].iter().zip(&published) {
         assert!(
-            &snapshot(&fresh.join("telecom").join(w)) == before,
+            &common::snapshot(&fresh.join("telecom").join(w)) == before,
             "a rebuild of wave {w} differs from what was published"
         );
     }
@@ -232,7 +194,7 @@ fn adding_a_wave_leaves_published_waves_byte_identical() {
         err.contains("wave `2000` of `telecom` was published from other inputs (data file data/wave-2000.csv)"),
         "{err}"
     );
-    assert!(snapshot(&site.join("telecom/2000")) == published[0]);
+    assert!(common::snapshot(&site.join("telecom/2000")) == published[0]);
     let (out, _) = build_study(&study, &site, &["--rebuild"]);
     assert_eq!(summary_row(&out, "telecom"), (4, 4, 0), "{out}");
 }

@@ -8,9 +8,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
 
 /// The files compared, relative to the site folder.
 const PAGES: &[&str] = &[
@@ -32,7 +30,11 @@ const PAGES: &[&str] = &[
 fn rendered_pages_match_their_snapshots() {
     let site = tempfile::tempdir().unwrap();
     let run = Command::new(env!("CARGO_BIN_EXE_csi"))
-        .args(["build", root().join("tests/fixtures/mini").to_str().unwrap(), "--out"])
+        .args([
+            "build",
+            common::root().join("tests/fixtures/mini").to_str().unwrap(),
+            "--out",
+        ])
         .arg(site.path())
         .output()
         .unwrap();

@@ -5,9 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
 
 fn csi_build(study: &Path, out: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_csi"))
@@ -26,7 +24,7 @@ fn csi_build(study: &Path, out: &Path) -> Output {
 fn study_with_theme(dir: &Path) -> PathBuf {
     let study = dir.join("studies/mini");
     std::fs::create_dir_all(&study).unwrap();
-    let src = root().join("tests/fixtures/mini");
+    let src = common::root().join("tests/fixtures/mini");
     std::fs::copy(src.join("data.csv"), study.join("data.csv")).unwrap();
     let yaml = std::fs::read_to_string(src.join("study.yaml")).unwrap();
     std::fs::write(study.join("study.yaml"), format!("{yaml}\ntheme: ../../corporate\n")).unwrap();
@@ -34,7 +32,7 @@ fn study_with_theme(dir: &Path) -> PathBuf {
     std::fs::create_dir_all(theme.join("templates")).unwrap();
     std::fs::create_dir_all(theme.join("static")).unwrap();
     std::fs::write(theme.join("static/style.css"), "body { font-family: serif; }\n").unwrap();
-    let base = std::fs::read_to_string(root().join("themes/default/templates/base.html")).unwrap();
+    let base = std::fs::read_to_string(common::root().join("themes/default/templates/base.html")).unwrap();
     std::fs::write(
         theme.join("templates/base.html"),
         base.replace(
@@ -52,7 +50,7 @@ fn a_study_selects_a_theme_and_overrides_single_templates() {
     let study = study_with_theme(dir.path());
     // The study's own override of one template, on top of the theme.
     std::fs::create_dir_all(study.join("templates")).unwrap();
-    let downloads = std::fs::read_to_string(root().join("themes/default/templates/downloads.html")).unwrap();
+    let downloads = std::fs::read_to_string(common::root().join("themes/default/templates/downloads.html")).unwrap();
     std::fs::write(
         study.join("templates/downloads.html"),
         downloads.replace("<h1>{{ t.downloads }}</h1>", "<h1>Files for {{ study.title }}</h1>"),
