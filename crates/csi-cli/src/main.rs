@@ -85,8 +85,9 @@ enum Command {
         title: Option<String>,
     },
     /// Margin of error at a base, or the base needed for a margin, with the finite
-    /// population correction. Plan the sample before fieldwork; for weighted data use
-    /// the effective base (the methodology page of a report shows it).
+    /// population correction and a design effect. Plan the sample before fieldwork;
+    /// for weighted data use the effective base (the methodology page of a report
+    /// shows it), or the base with the design effect of the weights.
     #[command(name = "sample-size")]
     SampleSize {
         /// Bases to show the margin of error for (repeatable).
@@ -109,6 +110,10 @@ enum Command {
         /// a 0–100 satisfaction score).
         #[arg(long)]
         sd: Option<f64>,
+        /// Design effect (at least 1): how much weighting or clustering inflates the
+        /// variance over simple random sampling; Kish's n / effective n for weights.
+        #[arg(long, default_value_t = 1.0, value_name = "X")]
+        deff: f64,
     },
     /// Preview the site locally: build into a preview folder, serve it on
     /// http://127.0.0.1:PORT/, rebuild on every change and reload open pages.
@@ -233,8 +238,9 @@ fn sample_size(
     population: Option<f64>,
     share: f64,
     sd: Option<f64>,
+    deff: f64,
 ) -> Result<bool> {
-    use csi_stats::sample_size::{margin_of_error, required_base, Spread};
+    use csi_stats::sample_size::{margin_of_error_with_deff, required_base_with_deff, Spread};
     let conf = csi_stats::Confidence::new(confidence)?;
     let (spread, unit, scale) = match sd {
         Some(s) => (Spread::Deviation(s), "score points", 1.0),
@@ -245,9 +251,14 @@ fn sample_size(
         None => format!("a share near {share}%"),
     };
     println!(
-        "{} confidence, {what}, {}",
+        "{} confidence, {what}, {}{}",
         format_args!("{}%", confidence * 100.0),
-        population.map_or("large population".to_string(), |p| format!("population {p}"))
+        population.map_or("large population".to_string(), |p| format!("population {p}")),
+        if deff == 1.0 {
+            String::new()
+        } else {
+            format!(", design effect {deff}")
+        }
     );
     let defaults = [100.0, 200.0, 400.0, 1000.0, 3000.0];
     let bases = if bases.is_empty() && margins.is_empty() {
@@ -256,11 +267,11 @@ fn sample_size(
         bases
     };
     for &n in bases {
-        let m = margin_of_error(n, spread, conf, population)?;
+        let m = margin_of_error_with_deff(n, spread, conf, population, deff)?;
         println!("  n = {n:>8}: margin of error ±{:.2} {unit}", m * scale);
     }
     for &e in margins {
-        let n = required_base(e / scale, spread, conf, population)?;
+        let n = required_base_with_deff(e / scale, spread, conf, population, deff)?;
         println!("  ±{e} {unit}: at least n = {n}");
     }
     if sd.is_none() {
@@ -340,7 +351,8 @@ fn main() -> ExitCode {
             population,
             share,
             sd,
-        } => sample_size(n, margin, *confidence, *population, *share, *sd),
+            deff,
+        } => sample_size(n, margin, *confidence, *population, *share, *sd, *deff),
         Command::Check { paths } => check(paths),
         Command::PluginWorker => return ExitCode::from(csi_plugin_host::worker_main().clamp(0, 255) as u8),
     };

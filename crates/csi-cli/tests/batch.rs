@@ -327,6 +327,17 @@ fn sample_size_answers_both_questions() {
     let out = csi(&["sample-size", "-n", "2000", "--population", "1000"]);
     assert!(!out.status.success());
     assert!(text(&out).1.contains("population"), "{:?}", text(&out));
+    // A design effect of 1.5 widens the margin by √1.5 (±4.90 → ±6.00) and needs
+    // 384.1 × 1.5 = 576.2 → 577 respondents for ±5 points.
+    let out = csi(&["sample-size", "-n", "400", "-m", "5", "--deff", "1.5"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("design effect 1.5"), "{stdout}");
+    assert!(stdout.contains("±6.00 percentage points"), "{stdout}");
+    assert!(stdout.contains("±5 percentage points: at least n = 577"), "{stdout}");
+    let out = csi(&["sample-size", "-n", "400", "--deff", "0.5"]);
+    assert!(!out.status.success());
+    assert!(text(&out).1.contains("design effect"), "{:?}", text(&out));
 }
 
 /// One HTTP GET on localhost; returns the body.

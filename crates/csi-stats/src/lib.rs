@@ -22,6 +22,39 @@
 //! `DescrStatsW`) is *not* used anywhere. The effective sample size is Kish's
 //! `(Σw)² / Σw²`.
 //!
+//! ## The design assumed, and domains
+//!
+//! Standard errors assume a **single-stage** sample drawn **with replacement** (or
+//! without, with a finite population correction), with **no strata and no
+//! clusters** — a [`Design`] of `n` respondents, optionally from a population of
+//! `N`. Under it, the standard error of a mean over a *domain* (a segment group, or
+//! the respondents who answered an item) is what R `survey` gives for
+//! `svymean(~x, subset(design, domain))` and samplics for `domain=`:
+//!
+//! ```text
+//! SE_d = sqrt( n/(n-1) · Σ_{i∈d} wᵢ² (xᵢ − x̄_d)² ) / Σ_{i∈d} wᵢ  · sqrt(1 − n/N)
+//! ```
+//!
+//! with `n` the **design's** sample size, not the domain's count: the domain is a
+//! random part of the sample, and its residuals are those of the whole sample with
+//! zeros outside it ([`WeightedMoments::standard_error_in`]). The factor
+//! `sqrt(1 − n/N)` is the finite population correction, 1 without `N`
+//! ([`Design::fpc`]). The plain [`WeightedMoments::standard_error`] is the case
+//! where the domain is the whole sample and no correction is made.
+//!
+//! A study whose sample was in fact stratified or clustered (interviews by region
+//! quota, several respondents per account) gets standard errors that ignore that
+//! structure. With clusters they are too small, typically by the square root of
+//! the design effect (`1 + (m − 1)ρ` for clusters of `m` with intra-cluster
+//! correlation `ρ`), so intervals are too narrow and differences look significant
+//! too often; proportionate stratification works the other way, mildly. Such a
+//! study needs a design-based package with its strata and clusters, or at least
+//! its design effect applied when planning ([`sample_size`]).
+//!
+//! Shares (a mean of 0/1) get intervals that stay inside [0, 1] from
+//! [`proportion`]: Korn–Graubard for a published weighted share, Wilson and
+//! Clopper–Pearson when only a count or a share and a base are known.
+//!
 //! ## Numerical care
 //!
 //! Sums are kept about a fixed *shift* (for 0–100 scores the scale midpoint, 50), so
@@ -38,6 +71,7 @@ use statrs::distribution::{ContinuousCDF, Normal};
 
 pub mod difference;
 pub mod multiple;
+pub mod proportion;
 pub mod relweights;
 pub mod sample_size;
 
@@ -284,16 +318,46 @@ impl WeightedMoments {
     }
 
     /// The Taylor-linearised standard error of the weighted mean, or `None` when
-    /// fewer than two respondents answered.
+    /// fewer than two respondents answered: the domain is the whole sample
+    /// (`standard_error_in` with a design of `self.n()` respondents, no fpc).
     pub fn standard_error(&self) -> Option<f64> {
         if self.n < 2 || self.sum_w <= 0.0 {
             return None;
         }
+        let n = self.n as f64;
+        Some((n / (n - 1.0) * self.residual_ss()).sqrt() / self.sum_w)
+    }
+
+    /// Σ w² (d − d̄)², the weighted sum of squared residuals about the mean.
+    fn residual_ss(&self) -> f64 {
         let dbar = self.sum_wd / self.sum_w;
         // Σ w² (d − d̄)² expanded; clamp tiny negative rounding to zero.
-        let ss = (self.sum_w2d2 - 2.0 * dbar * self.sum_w2d + dbar * dbar * self.sum_w2).max(0.0);
-        let n = self.n as f64;
-        Some((n / (n - 1.0) * ss).sqrt() / self.sum_w)
+        (self.sum_w2d2 - 2.0 * dbar * self.sum_w2d + dbar * dbar * self.sum_w2).max(0.0)
+    }
+
+    /// Linearised SE of the mean of this domain within `design` (full-sample
+    /// n/(n−1), times the fpc). None when the domain has fewer than 2 respondents
+    /// or the design n < 2 (and when the design's population is smaller than its
+    /// sample).
+    ///
+    /// This is R `survey`'s `svymean` on `subset(design, domain)` for a single-stage
+    /// with-replacement design: the domain's residuals are those of the whole
+    /// sample with zeros outside the domain, so the `n/(n−1)` factor uses the
+    /// design's `n`, not the domain's count.
+    pub fn standard_error_in(&self, design: &Design) -> Option<f64> {
+        if self.n < 2 || design.n < 2 || self.sum_w <= 0.0 {
+            return None;
+        }
+        let (n, fpc) = (design.n as f64, design.fpc());
+        if fpc.is_nan() {
+            return None;
+        }
+        Some((n / (n - 1.0) * self.residual_ss()).sqrt() / self.sum_w * fpc)
+    }
+
+    /// Like `estimate`, with `standard_error_in` (normal interval as before).
+    pub fn estimate_in(&self, confidence: Confidence, design: &Design) -> Estimate {
+        self.estimate_with_se(confidence, self.standard_error_in(design))
     }
 
     /// Kish's effective sample size.
@@ -303,8 +367,12 @@ impl WeightedMoments {
 
     /// Everything a report prints about this mean, at the given confidence level.
     pub fn estimate(&self, confidence: Confidence) -> Estimate {
+        self.estimate_with_se(confidence, self.standard_error())
+    }
+
+    /// The published figures with a given standard error.
+    fn estimate_with_se(&self, confidence: Confidence, se: Option<f64>) -> Estimate {
         let mean = self.mean();
-        let se = self.standard_error();
         let (ci_low, ci_high) = match (mean, se) {
             (Some(m), Some(s)) => (Some(m - confidence.z() * s), Some(m + confidence.z() * s)),
             _ => (None, None),
@@ -318,6 +386,39 @@ impl WeightedMoments {
             ci_low,
             ci_high,
             sums: Some(self.sums()),
+        }
+    }
+}
+
+/// The sampling design estimates are made under: single stage, with replacement
+/// (or without, with a finite population correction), no strata or clusters.
+///
+/// `n` is the design's sample size (all respondents of the wave), which sets the
+/// `n/(n−1)` factor of every domain's standard error; `population` is the
+/// population size `N` when a finite population correction is wanted.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Design {
+    /// The sample size of the whole design (respondents of the wave).
+    pub n: u64,
+    /// The population size `N`, for the finite population correction.
+    pub population: Option<f64>,
+}
+
+impl Design {
+    /// A design of `n` respondents, optionally drawn from a population of `N`.
+    pub fn new(n: u64, population: Option<f64>) -> Self {
+        Self { n, population }
+    }
+
+    /// sqrt(1 − n/N) with a population size, else 1.
+    ///
+    /// NaN when the population is smaller than the sample (or not a positive
+    /// number): such a design gives no standard errors.
+    pub fn fpc(&self) -> f64 {
+        match self.population {
+            None => 1.0,
+            Some(big_n) if big_n >= self.n as f64 && big_n > 0.0 => (1.0 - self.n as f64 / big_n).sqrt(),
+            Some(_) => f64::NAN,
         }
     }
 }

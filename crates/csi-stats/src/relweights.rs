@@ -4,6 +4,16 @@
 //! orthogonal counterparts; `β = Λ½⁻¹ r` regresses the outcome on those, and
 //! predictor j's weight is `Σₖ (Λ½)ⱼₖ² βₖ²`. The weights sum to the R² of the
 //! regression of the outcome on the predictors.
+//!
+//! Every kernel here first checks the *whole* correlation matrix, outcome included,
+//! `[[R_xx, r_xy], [r_xyᵀ, 1]]`: with pairwise-complete correlations (each pair over
+//! the respondents who answered both) it need not be a correlation matrix at all,
+//! and then `R² = r_xyᵀ R_xx⁻¹ r_xy` exceeds 1 even when `R_xx` alone is fine. A
+//! smallest eigenvalue below `−`[`CONSISTENCY_TOLERANCE`] is refused as
+//! [`RelativeWeightsError::Inconsistent`]. (The full matrix is positive semidefinite
+//! exactly when `R_xx` is and R² ≤ 1; an eigenvalue of 0 within the tolerance is a
+//! perfect fit, R² = 1, which is allowed: an index regressed on its own components
+//! with complete answers is one.)
 
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +32,45 @@ pub enum RelativeWeightsError {
         "the predictors are collinear or their pairwise correlations are inconsistent (smallest eigenvalue {0:.2e})"
     )]
     Singular(f64),
+    /// The correlation matrix of the predictors *and the outcome* is not positive
+    /// semidefinite (smallest eigenvalue given): the pairwise-complete correlations
+    /// contradict each other, and R² would exceed 1 or be otherwise invalid.
+    #[error(
+        "the pairwise-complete correlations are inconsistent: the correlation matrix of the drivers and the outcome is not a valid correlation matrix (smallest eigenvalue {0:.3e}), so R² would exceed 1 or be invalid"
+    )]
+    Inconsistent(f64),
+}
+
+/// How far below 0 the smallest eigenvalue of the full correlation matrix
+/// (predictors and outcome) may fall from rounding before the correlations are
+/// refused as inconsistent.
+pub const CONSISTENCY_TOLERANCE: f64 = 1e-10;
+
+/// The smallest eigenvalue of the full correlation matrix `[[r_xx, r_xy], [r_xyᵀ,
+/// 1]]` of the predictors and the outcome (shapes and finiteness already checked).
+pub fn smallest_full_eigenvalue(r_xx: &[Vec<f64>], r_xy: &[f64]) -> f64 {
+    let p = r_xy.len();
+    let full: Vec<Vec<f64>> = (0..=p)
+        .map(|i| {
+            (0..=p)
+                .map(|j| match (i < p, j < p) {
+                    (true, true) => r_xx[i][j],
+                    (true, false) => r_xy[i],
+                    (false, true) => r_xy[j],
+                    (false, false) => 1.0,
+                })
+                .collect()
+        })
+        .collect();
+    symmetric_eigen(&full).0.into_iter().fold(f64::INFINITY, f64::min)
+}
+
+fn consistent(r_xx: &[Vec<f64>], r_xy: &[f64]) -> Result<(), RelativeWeightsError> {
+    let smallest = smallest_full_eigenvalue(r_xx, r_xy);
+    if smallest < -CONSISTENCY_TOLERANCE {
+        return Err(RelativeWeightsError::Inconsistent(smallest));
+    }
+    Ok(())
 }
 
 /// Relative weights of the predictors, with the regression's R².
@@ -89,15 +138,11 @@ fn symmetric_eigen(a: &[Vec<f64>]) -> (Vec<f64>, Vec<Vec<f64>>) {
 }
 
 /// Johnson's relative weights from the predictors' correlation matrix `r_xx`
-/// (p × p) and their correlations with the outcome `r_xy` (p).
+/// (p × p) and their correlations with the outcome `r_xy` (p). Refuses a full
+/// matrix (outcome included) that is not a correlation matrix.
 pub fn relative_weights(r_xx: &[Vec<f64>], r_xy: &[f64]) -> Result<RelativeWeights, RelativeWeightsError> {
+    check(r_xx, r_xy)?;
     let p = r_xy.len();
-    if p < 2 || r_xx.len() != p || r_xx.iter().any(|row| row.len() != p) {
-        return Err(RelativeWeightsError::Shape);
-    }
-    if r_xx.iter().flatten().chain(r_xy).any(|x| !x.is_finite()) {
-        return Err(RelativeWeightsError::Undefined);
-    }
     let (values, vectors) = symmetric_eigen(r_xx);
     let smallest = values.iter().copied().fold(f64::INFINITY, f64::min);
     if smallest <= 1e-10 {
@@ -163,11 +208,12 @@ fn check(r_xx: &[Vec<f64>], r_xy: &[f64]) -> Result<(), RelativeWeightsError> {
     if r_xx.iter().flatten().chain(r_xy).any(|x| !x.is_finite()) {
         return Err(RelativeWeightsError::Undefined);
     }
-    Ok(())
+    consistent(r_xx, r_xy)
 }
 
 /// Standardised regression coefficients `β = R⁻¹ r` of the outcome on all the
-/// predictors, and the R² `rᵀ β`.
+/// predictors, and the R² `rᵀ β`. Refuses a full matrix (outcome included) that is
+/// not a correlation matrix.
 pub fn standardised_coefficients(r_xx: &[Vec<f64>], r_xy: &[f64]) -> Result<(Vec<f64>, f64), RelativeWeightsError> {
     check(r_xx, r_xy)?;
     let beta = cholesky_solve(r_xx, r_xy).ok_or(RelativeWeightsError::Singular(0.0))?;
@@ -180,7 +226,8 @@ pub const LMG_MAX_PREDICTORS: usize = 15;
 
 /// The LMG (Shapley value) decomposition of R²: each predictor's average gain in
 /// R² when added to every subset of the others, weighted as in the Shapley value.
-/// The parts sum to the R² of the full model.
+/// The parts sum to the R² of the full model. Refuses a full matrix (outcome
+/// included) that is not a correlation matrix.
 pub fn lmg(r_xx: &[Vec<f64>], r_xy: &[f64]) -> Result<Vec<f64>, RelativeWeightsError> {
     check(r_xx, r_xy)?;
     let p = r_xy.len();
@@ -214,4 +261,63 @@ pub fn lmg(r_xx: &[Vec<f64>], r_xy: &[f64]) -> Result<Vec<f64>, RelativeWeightsE
                 .sum()
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pairwise correlations that each look fine, but not together: x1 and x2 each
+    /// correlate 0.9 with the outcome and −0.5 with each other. `R_xx` alone is
+    /// positive definite, and `rᵀ R_xx⁻¹ r` = 3.24.
+    fn inconsistent() -> (Vec<Vec<f64>>, Vec<f64>) {
+        (vec![vec![1.0, -0.5], vec![-0.5, 1.0]], vec![0.9, 0.9])
+    }
+
+    #[test]
+    fn a_full_matrix_that_is_not_a_correlation_matrix_is_refused_by_every_kernel() {
+        let (r_xx, r_xy) = inconsistent();
+        // The eigenvalues of [[1, −.5, .9], [−.5, 1, .9], [.9, .9, 1]]: 1.5 for
+        // (1, −1, 0), and (1.5 ± √(0.25 + 6.48))/2 on the rest; the smallest is
+        // (1.5 − √6.73)/2.
+        let want = (1.5 - 6.73f64.sqrt()) / 2.0;
+        let got = smallest_full_eigenvalue(&r_xx, &r_xy);
+        assert!((got - want).abs() < 1e-12, "{got} vs {want}");
+        for result in [
+            relative_weights(&r_xx, &r_xy).map(|_| ()),
+            standardised_coefficients(&r_xx, &r_xy).map(|_| ()),
+            lmg(&r_xx, &r_xy).map(|_| ()),
+        ] {
+            match result {
+                Err(RelativeWeightsError::Inconsistent(l)) => assert!((l - want).abs() < 1e-12),
+                other => panic!("{other:?}"),
+            }
+        }
+        let message = RelativeWeightsError::Inconsistent(want).to_string();
+        assert!(
+            message.contains("pairwise-complete correlations are inconsistent"),
+            "{message}"
+        );
+        assert!(message.contains("R² would exceed 1"), "{message}");
+    }
+
+    #[test]
+    fn a_perfect_fit_is_not_inconsistent() {
+        // y = (x1 + x2)/√(2 + 2r) exactly: R² = 1 and the full matrix is singular,
+        // positive semidefinite.
+        let r = 0.3f64;
+        let ry = (1.0 + r) / (2.0 + 2.0 * r).sqrt();
+        let r_xx = vec![vec![1.0, r], vec![r, 1.0]];
+        let (_, r2) = standardised_coefficients(&r_xx, &[ry, ry]).unwrap();
+        assert!((r2 - 1.0).abs() < 1e-12, "{r2}");
+        let rw = relative_weights(&r_xx, &[ry, ry]).unwrap();
+        assert!((rw.r_squared - 1.0).abs() < 1e-12);
+        assert_eq!(lmg(&r_xx, &[ry, ry]).unwrap().len(), 2);
+        // Just past it, R² > 1: refused.
+        let over = ry + 1e-4;
+        assert!(matches!(
+            standardised_coefficients(&r_xx, &[over, over]),
+            Err(RelativeWeightsError::Inconsistent(_))
+        ));
+    }
 }

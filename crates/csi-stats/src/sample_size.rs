@@ -7,6 +7,13 @@
 //! `e` is `n₀ = z² p(1 − p)/e²`, corrected to `n = n₀ / (1 + (n₀ − 1)/N)` and rounded
 //! up. For a mean score with standard deviation `s`, `p(1 − p)` becomes `s²`.
 //! Weighted data: use the effective base (Kish), not the count of respondents.
+//!
+//! A design effect `deff ≥ 1` (weighting, clustering: the ratio of the design's
+//! variance to that of a simple random sample of the same size) multiplies the
+//! variance: `MoE = z · sqrt(deff · p(1 − p)/n) · sqrt((N − n)/(N − 1))`, and the
+//! base needed is `n₀ · deff`, then corrected for the population as above. For
+//! unequal weights alone Kish's `deff = 1 + CV²(w)` = `n / n_eff`. The `_with_deff`
+//! functions take it; the others are the same with `deff = 1`.
 
 use crate::Confidence;
 
@@ -33,6 +40,18 @@ pub enum SampleSizeError {
     /// The standard deviation is not positive.
     #[error("the standard deviation must be positive, got {0}")]
     Deviation(f64),
+    /// The design effect is below 1 or not a number.
+    #[error("the design effect must be a number of at least 1, got {0}")]
+    DesignEffect(f64),
+}
+
+/// Checks a design effect: a finite number of at least 1.
+fn design_effect(deff: f64) -> Result<f64, SampleSizeError> {
+    if deff >= 1.0 && deff.is_finite() {
+        Ok(deff)
+    } else {
+        Err(SampleSizeError::DesignEffect(deff))
+    }
 }
 
 /// The finite population correction for base `n` of a population of `population`
@@ -66,31 +85,60 @@ impl Spread {
 }
 
 /// Margin of error (half the width of the confidence interval) at base `n`, in the
-/// unit of the spread (a 0–1 share, or the score's unit).
+/// unit of the spread (a 0–1 share, or the score's unit), under simple random
+/// sampling (a design effect of 1).
 pub fn margin_of_error(
     n: f64,
     spread: Spread,
     confidence: Confidence,
     population: Option<f64>,
 ) -> Result<f64, SampleSizeError> {
+    margin_of_error_with_deff(n, spread, confidence, population, 1.0)
+}
+
+/// Margin of error at base `n` under a design effect `deff` (≥ 1), which
+/// multiplies the variance of simple random sampling.
+pub fn margin_of_error_with_deff(
+    n: f64,
+    spread: Spread,
+    confidence: Confidence,
+    population: Option<f64>,
+    deff: f64,
+) -> Result<f64, SampleSizeError> {
     if !(n >= 1.0 && n.is_finite()) {
         return Err(SampleSizeError::Base(n));
     }
-    Ok(confidence.z() * (spread.variance()? / n).sqrt() * fpc(n, population)?)
+    let deff = design_effect(deff)?;
+    Ok(confidence.z() * (deff * spread.variance()? / n).sqrt() * fpc(n, population)?)
 }
 
-/// The smallest base whose margin of error is at most `margin`.
+/// The smallest base whose margin of error is at most `margin`, under simple
+/// random sampling (a design effect of 1).
 pub fn required_base(
     margin: f64,
     spread: Spread,
     confidence: Confidence,
     population: Option<f64>,
 ) -> Result<u64, SampleSizeError> {
+    required_base_with_deff(margin, spread, confidence, population, 1.0)
+}
+
+/// The smallest base whose margin of error is at most `margin` under a design
+/// effect `deff` (≥ 1): the simple-random-sampling base times `deff`, then the
+/// finite population correction.
+pub fn required_base_with_deff(
+    margin: f64,
+    spread: Spread,
+    confidence: Confidence,
+    population: Option<f64>,
+    deff: f64,
+) -> Result<u64, SampleSizeError> {
     if !(margin > 0.0 && margin.is_finite()) {
         return Err(SampleSizeError::Margin(margin));
     }
+    let deff = design_effect(deff)?;
     let z = confidence.z();
-    let n0 = z * z * spread.variance()? / (margin * margin);
+    let n0 = z * z * spread.variance()? / (margin * margin) * deff;
     let n = match population {
         None => n0,
         Some(pop) if pop > 1.0 => n0 / (1.0 + (n0 - 1.0) / pop),
@@ -116,5 +164,28 @@ mod tests {
         assert!(margin_of_error(10.0, Spread::Share(0.5), c, Some(5.0)).is_err());
         assert!(margin_of_error(0.0, Spread::Share(0.5), c, None).is_err());
         assert!(required_base(0.0, Spread::Deviation(20.0), c, None).is_err());
+    }
+
+    #[test]
+    fn a_design_effect_multiplies_the_variance() {
+        let c = Confidence::new(0.95).unwrap();
+        let srs = margin_of_error(400.0, Spread::Share(0.5), c, None).unwrap();
+        let m = margin_of_error_with_deff(400.0, Spread::Share(0.5), c, None, 2.0).unwrap();
+        assert!((m - srs * 2f64.sqrt()).abs() < 1e-15, "{m} vs {srs}");
+        // n₀ = 384.15 × 1.5 = 576.2 → 577, not 385 × 1.5 rounded (578).
+        assert_eq!(
+            required_base_with_deff(0.05, Spread::Share(0.5), c, None, 1.5).unwrap(),
+            577
+        );
+        assert_eq!(
+            required_base_with_deff(0.05, Spread::Share(0.5), c, None, 1.0).unwrap(),
+            385
+        );
+        for bad in [0.5, f64::NAN, f64::INFINITY] {
+            let m = margin_of_error_with_deff(400.0, Spread::Share(0.5), c, None, bad);
+            assert!(matches!(m, Err(SampleSizeError::DesignEffect(_))), "{bad}: {m:?}");
+            let n = required_base_with_deff(0.05, Spread::Share(0.5), c, None, bad);
+            assert!(matches!(n, Err(SampleSizeError::DesignEffect(_))), "{bad}: {n:?}");
+        }
     }
 }

@@ -159,7 +159,9 @@ fn p_value_adjustments_match_statsmodels() {
 
 #[test]
 fn sample_sizes_match_statsmodels_and_scipy() {
-    use csi_stats::sample_size::{margin_of_error, required_base, Spread};
+    use csi_stats::sample_size::{
+        margin_of_error, margin_of_error_with_deff, required_base, required_base_with_deff, Spread,
+    };
     let g = golden("sample_size.json");
     let spread = |c: &serde_json::Value| match c.get("share") {
         Some(p) => Spread::Share(p.as_f64().unwrap()),
@@ -167,14 +169,30 @@ fn sample_sizes_match_statsmodels_and_scipy() {
     };
     let margins = g["margins"].as_array().unwrap();
     assert!(margins.len() >= 100);
+    let mut with_deff = 0;
     for c in margins {
         let conf = Confidence::new(c["confidence"].as_f64().unwrap()).unwrap();
-        let got = margin_of_error(c["n"].as_f64().unwrap(), spread(c), conf, c["population"].as_f64()).unwrap();
+        let (n, population) = (c["n"].as_f64().unwrap(), c["population"].as_f64());
+        let got = match c["deff"].as_f64() {
+            Some(deff) => {
+                with_deff += 1;
+                margin_of_error_with_deff(n, spread(c), conf, population, deff).unwrap()
+            }
+            None => margin_of_error(n, spread(c), conf, population).unwrap(),
+        };
         close(&format!("margin {c}"), got, c["margin"].as_f64().unwrap());
     }
     for c in g["bases"].as_array().unwrap() {
         let conf = Confidence::new(c["confidence"].as_f64().unwrap()).unwrap();
-        let got = required_base(c["margin"].as_f64().unwrap(), spread(c), conf, c["population"].as_f64()).unwrap();
+        let (margin, population) = (c["margin"].as_f64().unwrap(), c["population"].as_f64());
+        let got = match c["deff"].as_f64() {
+            Some(deff) => {
+                with_deff += 1;
+                required_base_with_deff(margin, spread(c), conf, population, deff).unwrap()
+            }
+            None => required_base(margin, spread(c), conf, population).unwrap(),
+        };
         assert_eq!(got, c["base"].as_u64().unwrap(), "base for {c}");
     }
+    assert!(with_deff >= 100, "{with_deff} cases with a design effect");
 }
