@@ -8,8 +8,10 @@
 //! `csi.low_base`. Field metadata: `csi.role` (`answer`, `expectation`, `weight`,
 //! `id`, `segment`); for answers and expectations `csi.node`, `csi.kind`
 //! (`indicator` or `overall`), `csi.label`, `csi.min`, `csi.max`, `csi.direction`
-//! (`higher_is_better` / `lower_is_better`) and, for non-scale measures, `csi.unit`;
-//! for segments `csi.segment`.
+//! (`higher_is_better` / `lower_is_better`), `csi.top` (the raw value from which an
+//! answer is in the scale's top box: answers at or above it, or at or below it when
+//! lower is better; absent when the scale has no top box) and, for non-scale
+//! measures, `csi.unit`; for segments `csi.segment`.
 
 use std::collections::HashMap;
 use std::sync::mpsc::{sync_channel, Receiver};
@@ -74,6 +76,9 @@ fn schema_for(study: &Study, wave: &Wave, plan: &Plan, nodes: &[flat::FlatNode])
                 Direction::LowerIsBetter => "lower_is_better",
             };
             m.insert("csi.direction".into(), direction.into());
+            if let Some(top) = leaf.top_threshold {
+                m.insert("csi.top".into(), top.to_string());
+            }
             if let Some(u) = &leaf.unit {
                 m.insert("csi.unit".into(), u.clone());
             }

@@ -1,27 +1,244 @@
 //! Penalty–reward contrast analysis (Kano-style classes), from the respondent rows.
 //!
-//! For each indicator, two dummies: *low* (score below 50 on the 0–100 scale, i.e.
-//! the lower half of the answer scale) and *high* (the top two answer points). The
-//! outcome's 0–100 score is regressed on all dummies at once by weighted least
-//! squares (the rows are streamed once, accumulating XᵀWX and XᵀWy). The *penalty*
-//! of an indicator is minus its low coefficient (how much a poor rating costs), the
-//! *reward* its high coefficient (how much an excellent one adds). Classes, an
-//! estimate stated with its method: *basic* when the reward is under 40% of
-//! penalty + reward, *excitement* when over 60%, *performance* otherwise. A missing
-//! answer counts as neither low nor high; respondents without the outcome are left
-//! out. Indicators with fewer than [`MIN_CELL`] respondents in either dummy are not
-//! classified.
+//! **Categories.** Each answer to an indicator falls in one of three categories:
+//! *low* (the lower half of the scale: a score below 50 on 0–100), *top* (the
+//! scale's top box, as the study defines it: the `csi.top` metadata of the rows; a
+//! scale without a top box uses its top two points, and the table says so), and
+//! *middle* (the rest), the reference. A scale that leaves no middle answer (1–4
+//! with a top-two box: 1–2 are low, 3–4 top) or whose top box reaches into the lower
+//! half cannot be analysed this way, and the indicator is listed as not classified,
+//! with the reason.
+//!
+//! **Model.** The outcome's 0–100 score is regressed on a low and a top dummy per
+//! indicator (plus an intercept) by weighted least squares, over the respondents
+//! who answered the outcome and every classified indicator (listwise deletion: a
+//! non-respondent is never counted in the reference category). An indicator with
+//! fewer than [`MIN_CELL`] of those respondents in one of its categories is not
+//! classified and leaves the model (which can only add respondents to the others).
+//! When fewer than 3 × [`MIN_CELL`] respondents answered everything — many
+//! indicators, each with some non-response, or questions asked of different
+//! customers — each driver's indicators get a model of their own, over that
+//! driver's complete cases (the note lists each model's base); a driver whose
+//! indicators are still too thin is not classified, and the table says so
+//! (classify fewer indicators at a time with the driver option `within`).
+//! The *penalty* is minus the low coefficient (points lost by a low rating compared
+//! with a middle one), the *reward* the top coefficient (points gained by a top-box
+//! rating). Neither is clamped.
+//!
+//! **Standard errors** are heteroskedasticity-robust, HC1:
+//! `n/(n−k) · (XᵀWX)⁻¹ [Σ w² e² x xᵀ] (XᵀWX)⁻¹`, which is the linearised variance for
+//! sampling weights (statsmodels `WLS(…).fit(cov_type="HC1")`), unchanged when all
+//! weights are rescaled.
+//!
+//! **Classes**, at the study's confidence level (two-sided intervals `b ± z·SE`):
+//! *performance* when both penalty and reward are significantly above 0, *basic*
+//! (must-be) when only the penalty is, *excitement* when only the reward is, not
+//! classified when neither is; a significantly negative penalty or reward is an
+//! *unexpected sign* and not classified.
 
 use std::collections::HashMap;
 
 use csi_plugin_sdk::arrow_array::cast::AsArray;
 use csi_plugin_sdk::arrow_array::types::Float64Type;
-use csi_plugin_sdk::arrow_array::Array;
-use csi_plugin_sdk::csi_stats::relweights::cholesky_solve;
-use csi_plugin_sdk::Batches;
+use csi_plugin_sdk::arrow_array::{Array, RecordBatch};
+use csi_plugin_sdk::arrow_schema::SchemaRef;
+use csi_plugin_sdk::csi_stats::Confidence;
 
-/// The fewest respondents a dummy needs for its indicator to be classified.
+/// The fewest respondents each of an indicator's three categories needs for it to
+/// be classified.
 pub const MIN_CELL: u64 = 30;
+
+/// The most distinct answer patterns the analysis keeps (see [`penalty_reward`]).
+pub const MAX_PATTERNS: usize = 1 << 20;
+
+/// An answer's category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Category {
+    /// The lower half of the scale (score below 50).
+    Low,
+    /// Neither low nor in the top box: the reference.
+    Middle,
+    /// The top box.
+    Top,
+}
+
+/// An indicator's scale as the analysis reads it from the rows' metadata.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScaleInfo {
+    /// Lowest raw value.
+    pub min: f64,
+    /// Highest raw value.
+    pub max: f64,
+    /// Whether lower raw values are better (the top box is then at the low end).
+    pub lower_is_better: bool,
+    /// The raw value from which an answer is in the top box (at or above it; at or
+    /// below it when lower is better).
+    pub top: f64,
+    /// Whether the scale sets no top box, so its top two points are used.
+    pub top_two_assumed: bool,
+}
+
+impl ScaleInfo {
+    /// The number of answer points (`min`, `min + 1`, … up to `max`).
+    pub fn points(&self) -> u32 {
+        ((self.max - self.min + 1e-9).floor() + 1.0) as u32
+    }
+
+    /// The number of points in the top box.
+    pub fn top_box(&self) -> u32 {
+        let k = if self.lower_is_better {
+            self.top - self.min
+        } else {
+            self.max - self.top
+        };
+        (k.round() + 1.0).max(0.0) as u32
+    }
+
+    /// A raw answer on 0–100 (reversed when lower is better).
+    pub fn score(&self, x: f64) -> f64 {
+        let s = (x - self.min) / (self.max - self.min) * 100.0;
+        if self.lower_is_better {
+            100.0 - s
+        } else {
+            s
+        }
+    }
+
+    fn is_top(&self, x: f64) -> bool {
+        if self.lower_is_better {
+            x <= self.top + 1e-9
+        } else {
+            x >= self.top - 1e-9
+        }
+    }
+
+    /// The category of a raw answer.
+    pub fn category(&self, x: f64) -> Category {
+        if self.is_top(x) {
+            Category::Top
+        } else if self.score(x) < 50.0 {
+            Category::Low
+        } else {
+            Category::Middle
+        }
+    }
+
+    /// Why the scale cannot be analysed, if it cannot.
+    fn problem(&self) -> Option<NotClassified> {
+        let points: Vec<f64> = (0..self.points()).map(|i| self.min + f64::from(i)).collect();
+        let (points_n, top_box) = (self.points(), self.top_box());
+        if points.iter().any(|&v| self.is_top(v) && self.score(v) < 50.0) {
+            Some(NotClassified::TopBoxInLowerHalf {
+                points: points_n,
+                top_box,
+            })
+        } else if !points.iter().any(|&v| !self.is_top(v) && self.score(v) >= 50.0) {
+            Some(NotClassified::NoMiddle {
+                points: points_n,
+                top_box,
+            })
+        } else {
+            None
+        }
+    }
+}
+
+/// Why an indicator is not classified (and not in the model).
+#[derive(Debug, Clone, PartialEq)]
+pub enum NotClassified {
+    /// Every answer point is either in the lower half or in the top box (1–4 with a
+    /// top-two box): there is no middle reference category.
+    NoMiddle {
+        /// Answer points of the scale.
+        points: u32,
+        /// Points in the top box.
+        top_box: u32,
+    },
+    /// The top box reaches into the lower half of the scale.
+    TopBoxInLowerHalf {
+        /// Answer points of the scale.
+        points: u32,
+        /// Points in the top box.
+        top_box: u32,
+    },
+    /// So few respondents answered the outcome and every indicator analysable on
+    /// its scale (fewer than 3 × [`MIN_CELL`]) that listwise deletion leaves no
+    /// model: classify fewer indicators at a time.
+    TooFewComplete {
+        /// Those respondents.
+        n: u64,
+        /// The indicators analysable on their scale.
+        indicators: usize,
+    },
+    /// Fewer than [`MIN_CELL`] respondents (among those who answered the outcome
+    /// and all the indicators analysable on their scale) in one category.
+    TooFew {
+        /// The sparsest category.
+        category: Category,
+        /// Its respondents.
+        n: u64,
+    },
+    /// The model of this indicator's group could not be estimated (singular, or
+    /// no more respondents than coefficients), when each driver has its own
+    /// model: the other drivers' models stand.
+    Model(String),
+}
+
+/// An estimated penalty or reward with its robust standard error and interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Coefficient {
+    /// Points on the outcome's 0–100 scale.
+    pub estimate: f64,
+    /// HC1 standard error.
+    pub se: f64,
+    /// Lower end of the interval at the study's confidence level.
+    pub low: f64,
+    /// Upper end.
+    pub high: f64,
+}
+
+impl Coefficient {
+    /// Whether the interval lies above 0.
+    pub fn significantly_positive(&self) -> bool {
+        self.low > 0.0
+    }
+
+    /// Whether the interval lies below 0.
+    pub fn significantly_negative(&self) -> bool {
+        self.high < 0.0
+    }
+}
+
+/// A Kano-style class, or why the evidence does not give one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// Penalty and reward both significantly above 0.
+    Performance,
+    /// Only the penalty significantly above 0 (must-be).
+    Basic,
+    /// Only the reward significantly above 0.
+    Excitement,
+    /// Neither significant: not classified.
+    NoEffect,
+    /// A significantly negative penalty or reward: not classified.
+    UnexpectedSign,
+}
+
+impl Class {
+    /// The class of an indicator with this penalty and reward (the rule of the
+    /// module documentation).
+    pub fn of(penalty: &Coefficient, reward: &Coefficient) -> Self {
+        if penalty.significantly_negative() || reward.significantly_negative() {
+            return Class::UnexpectedSign;
+        }
+        match (penalty.significantly_positive(), reward.significantly_positive()) {
+            (true, true) => Class::Performance,
+            (true, false) => Class::Basic,
+            (false, true) => Class::Excitement,
+            (false, false) => Class::NoEffect,
+        }
+    }
+}
 
 /// One indicator's result.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,60 +247,206 @@ pub struct PenaltyReward {
     pub node: String,
     /// Label.
     pub label: String,
-    /// `−β_low` (points of the outcome lost by a low rating), if estimated.
-    pub penalty: Option<f64>,
-    /// `β_high` (points gained by a top rating), if estimated.
-    pub reward: Option<f64>,
-    /// Respondents with a low / high rating.
-    pub n_low: u64,
-    /// Respondents with a high rating.
-    pub n_high: u64,
+    /// Its scale.
+    pub scale: ScaleInfo,
+    /// Respondents rated low, middle and top, among those used (for an indicator
+    /// with too few, among those it was judged on; zeros when its scale is refused).
+    pub counts: [u64; 3],
+    /// Penalty and reward, or why there are none.
+    pub estimate: Result<(Coefficient, Coefficient), NotClassified>,
 }
 
 impl PenaltyReward {
-    /// `basic`, `performance` or `excitement` (see the module documentation).
-    pub fn class(&self) -> Option<&'static str> {
-        let (p, r) = (self.penalty?, self.reward?);
-        let (p, r) = (p.max(0.0), r.max(0.0));
-        if p + r <= 0.0 {
-            return None;
-        }
-        let share = r / (p + r);
-        Some(if share < 0.4 {
-            "basic"
-        } else if share > 0.6 {
-            "excitement"
-        } else {
-            "performance"
-        })
+    /// `−β_low`, if estimated.
+    pub fn penalty(&self) -> Option<&Coefficient> {
+        self.estimate.as_ref().ok().map(|e| &e.0)
     }
+
+    /// `β_top`, if estimated.
+    pub fn reward(&self) -> Option<&Coefficient> {
+        self.estimate.as_ref().ok().map(|e| &e.1)
+    }
+
+    /// The class, if estimated (see [`Class::of`]).
+    pub fn class(&self) -> Option<Class> {
+        self.estimate.as_ref().ok().map(|(p, r)| Class::of(p, r))
+    }
+}
+
+/// The whole analysis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PenaltyRewardAnalysis {
+    /// Every rating-scale indicator asked for, in the rows' column order.
+    pub indicators: Vec<PenaltyReward>,
+    /// Respondents in the regression (0 when no indicator could be classified; the
+    /// largest of the models' when there is one model per group).
+    pub used: u64,
+    /// Respondents in the rows.
+    pub respondents: u64,
+    /// Respondents who answered the outcome and every indicator analysable on its
+    /// scale (the joint model's listwise sample, before sparse indicators are
+    /// dropped).
+    pub complete: u64,
+    /// The models fitted: one over every indicator, or, when listwise deletion
+    /// leaves too few respondents for that, one per group of indicators.
+    pub models: Vec<Model>,
+    /// Whether the rows carry respondent weights.
+    pub weighted: bool,
+    /// The confidence level of the intervals and the classes.
+    pub confidence: f64,
+    /// Labels of the indicators left out because they are measured in their own
+    /// unit (minutes, percentages), not on a rating scale.
+    pub not_rating_scales: Vec<String>,
+}
+
+/// One penalty–reward model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    /// The group of indicators (a driver's label) when the analysis fits one
+    /// model per group; `None` for the single model over every indicator.
+    pub group: Option<String>,
+    /// Respondents in its regression (0 when none of its indicators was estimated).
+    pub used: u64,
+    /// Respondents who answered the outcome and every indicator of the model
+    /// analysable on its scale.
+    pub complete: u64,
 }
 
 struct Column {
     index: usize,
     node: String,
     label: String,
-    min: f64,
-    max: f64,
-    lower_is_better: bool,
+    scale: ScaleInfo,
 }
 
-fn score(x: f64, c: &Column) -> f64 {
-    let s = (x - c.min) / (c.max - c.min) * 100.0;
-    if c.lower_is_better {
-        100.0 - s
-    } else {
-        s
+/// Sums over the respondents who share one answer pattern (see [`penalty_reward`]).
+struct Sums {
+    n: u64,
+    sw: f64,
+    swy: f64,
+    sw2: f64,
+    /// The first outcome score of the pattern: the squares below are taken about
+    /// it, so that they do not cancel when the residuals are small.
+    shift: f64,
+    /// Σ w² (y − shift).
+    sw2d: f64,
+    /// Σ w² (y − shift)².
+    sw2d2: f64,
+}
+
+impl Sums {
+    fn new(shift: f64) -> Self {
+        Sums {
+            n: 0,
+            sw: 0.0,
+            swy: 0.0,
+            sw2: 0.0,
+            shift,
+            sw2d: 0.0,
+            sw2d2: 0.0,
+        }
+    }
+
+    fn add(&mut self, y: f64, w: f64) {
+        let d = y - self.shift;
+        self.n += 1;
+        self.sw += w;
+        self.swy += w * y;
+        self.sw2 += w * w;
+        self.sw2d += w * w * d;
+        self.sw2d2 += w * w * d * d;
+    }
+
+    /// Σ w² (y − fitted)² over the pattern, whose fitted value is `fitted`.
+    fn sum_w2_e2(&self, fitted: f64) -> f64 {
+        let c = fitted - self.shift;
+        (self.sw2d2 - 2.0 * c * self.sw2d + c * c * self.sw2).max(0.0)
     }
 }
 
+/// 2 bits per indicator: 0 missing, 1 low, 2 middle, 3 top.
+fn state(key: &[u64], e: usize) -> u64 {
+    (key[e / 32] >> (2 * (e % 32))) & 3
+}
+
+/// The inverse of a symmetric positive definite matrix by Cholesky; `None` when a
+/// pivot falls below 1e-10 of its diagonal element (a column that the others
+/// explain: collinear dummies).
+fn spd_inverse(a: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
+    let n = a.len();
+    let mut l = vec![vec![0.0; n]; n];
+    for i in 0..n {
+        for j in 0..=i {
+            let s: f64 = (0..j).map(|k| l[i][k] * l[j][k]).sum();
+            if i == j {
+                let d = a[i][i] - s;
+                if d.is_nan() || d <= 1e-10 * a[i][i].abs() {
+                    return None;
+                }
+                l[i][i] = d.sqrt();
+            } else {
+                l[i][j] = (a[i][j] - s) / l[j][j];
+            }
+        }
+    }
+    // Column c of the inverse solves L Lᵀ x = e_c; the inverse is symmetric, so
+    // the columns are also its rows.
+    let inv = (0..n)
+        .map(|c| {
+            let mut y = vec![0.0; n];
+            for i in 0..n {
+                let b = f64::from(u8::from(i == c));
+                y[i] = (b - (0..i).map(|k| l[i][k] * y[k]).sum::<f64>()) / l[i][i];
+            }
+            let mut x = vec![0.0; n];
+            for i in (0..n).rev() {
+                x[i] = (y[i] - (i + 1..n).map(|k| l[k][i] * x[k]).sum::<f64>()) / l[i][i];
+            }
+            x
+        })
+        .collect();
+    Some(inv)
+}
+
 /// Runs the analysis for the indicators `wanted` (ids) on `outcome` (a node id)
-/// over the streamed rows. Returns the results and the respondents used.
-pub fn penalty_reward(rows: Batches, outcome: &str, wanted: &[&str]) -> Result<(Vec<PenaltyReward>, u64), String> {
-    let schema = rows.schema();
+/// over the streamed `rows` (with their self-describing `schema`), at the
+/// `confidence` level of the study. One model covers every indicator; when
+/// listwise deletion leaves fewer than 3 × [`MIN_CELL`] respondents for it (the
+/// indicators were asked of different customers), each of `groups` (a driver's
+/// label and its indicators) gets a model of its own, over its own complete cases.
+///
+/// The rows are read once. The point estimates need only XᵀWX and XᵀWy, but the
+/// robust variance's middle term Σ w² e² x xᵀ needs the residuals, which depend on
+/// the coefficients, known only at the end. Expanding e² = (y − xᵀb)² into
+/// streamed sums needs moments up to the fourth order in the dummies (O(k⁴)
+/// numbers, and as many updates per respondent), and buffering the respondents
+/// grows with their number. Instead the respondents are grouped by their *answer
+/// pattern* (each indicator missing, low, middle or top: 2 bits each), keeping per
+/// pattern n, Σw, Σw·y, Σw², Σw²·d and Σw²·d² (d = y minus the pattern's first y).
+/// Everyone in a pattern has the same design row x, so XᵀWX, XᵀWy and, once b is
+/// known, Σ w² e² x xᵀ follow exactly from these sums — and so does listwise
+/// deletion over any subset of the indicators. Memory is bounded by the number of
+/// distinct patterns, at most 4^m for m indicators and never more than the
+/// respondents; in practice far fewer (answers cluster). Past [`MAX_PATTERNS`]
+/// (about 100 MB) the analysis stops with a message rather than grow further.
+pub fn penalty_reward<I>(
+    schema: SchemaRef,
+    rows: I,
+    outcome: &str,
+    wanted: &[&str],
+    groups: &[(String, Vec<&str>)],
+    confidence: f64,
+) -> Result<PenaltyRewardAnalysis, String>
+where
+    I: IntoIterator<Item = Result<RecordBatch, String>>,
+{
+    let z = Confidence::new(confidence)
+        .map_err(|e| format!("the study's confidence level: {e}"))?
+        .z();
     let meta = |i: usize, k: &str| schema.field(i).metadata().get(k).cloned();
     let num = |i: usize, k: &str| meta(i, k).and_then(|v| v.parse::<f64>().ok());
     let mut indicators: Vec<Column> = Vec::new();
+    let mut not_rating_scales = Vec::new();
     let (mut outcome_col, mut weight_col) = (None, None);
     for i in 0..schema.fields().len() {
         match meta(i, "csi.role").as_deref() {
@@ -93,99 +456,413 @@ pub fn penalty_reward(rows: Batches, outcome: &str, wanted: &[&str]) -> Result<(
                 let (Some(min), Some(max)) = (num(i, "csi.min"), num(i, "csi.max")) else {
                     continue;
                 };
+                if max.is_nan() || min.is_nan() || max <= min {
+                    continue;
+                }
+                let lower_is_better = meta(i, "csi.direction").as_deref() == Some("lower_is_better");
+                let (top, top_two_assumed) = match num(i, "csi.top") {
+                    Some(t) => (t, false),
+                    None if lower_is_better => (min + 1.0, true),
+                    None => (max - 1.0, true),
+                };
                 let col = Column {
                     index: i,
                     label: meta(i, "csi.label").unwrap_or_else(|| node.clone()),
-                    lower_is_better: meta(i, "csi.direction").as_deref() == Some("lower_is_better"),
                     node,
-                    min,
-                    max,
+                    scale: ScaleInfo {
+                        min,
+                        max,
+                        lower_is_better,
+                        top,
+                        top_two_assumed,
+                    },
                 };
                 if col.node == outcome {
                     outcome_col = Some(col);
-                } else if wanted.contains(&col.node.as_str()) && meta(i, "csi.unit").is_none() && max - min >= 3.0 {
-                    indicators.push(col);
+                } else if wanted.contains(&col.node.as_str()) {
+                    if meta(i, "csi.unit").is_some() {
+                        not_rating_scales.push(col.label);
+                    } else {
+                        indicators.push(col);
+                    }
                 }
             }
             _ => {}
         }
     }
-    let outcome_col = outcome_col.ok_or_else(|| format!("the rows have no answers of the outcome `{outcome}`"))?;
+    let outcome_col = outcome_col.ok_or_else(|| {
+        format!("the outcome `{outcome}` has no answers in the respondent rows (the index and categories are computed, not asked); penalty–reward needs an overall item as the outcome")
+    })?;
     if indicators.is_empty() {
         return Err("none of the drivers' indicators is a rating scale".into());
     }
-    // Design: intercept, then low and high dummies per indicator.
-    let k = 1 + 2 * indicators.len();
-    let mut xtx = vec![vec![0.0; k]; k];
-    let mut xty = vec![0.0; k];
-    let mut counts = vec![0u64; k];
-    let mut used = 0u64;
-    let mut x = vec![0.0; k];
+    let refused: Vec<Option<NotClassified>> = indicators.iter().map(|c| c.scale.problem()).collect();
+    let eligible: Vec<usize> = (0..indicators.len()).filter(|&j| refused[j].is_none()).collect();
+
+    // One pass: sums per answer pattern of the eligible indicators, over the
+    // respondents with the outcome and a valid weight.
+    let words = (eligible.len() * 2).div_ceil(64).max(1);
+    let mut patterns: HashMap<Box<[u64]>, Sums> = HashMap::new();
+    let mut respondents = 0u64;
+    let mut key = vec![0u64; words];
     for batch in rows {
         let batch = batch?;
         let f = |i: usize| batch.column(i).as_primitive::<Float64Type>().clone();
         let y_col = f(outcome_col.index);
         let w_col = weight_col.map(f);
-        let cols: Vec<_> = indicators.iter().map(|c| f(c.index)).collect();
+        let cols: Vec<_> = eligible.iter().map(|&j| f(indicators[j].index)).collect();
         for r in 0..batch.num_rows() {
+            respondents += 1;
             if y_col.is_null(r) {
                 continue;
             }
             let w = match &w_col {
-                Some(w) if w.is_null(r) || w.value(r) <= 0.0 => continue,
+                Some(w) if w.is_null(r) || w.value(r).is_nan() || w.value(r) <= 0.0 => continue,
                 Some(w) => w.value(r),
                 None => 1.0,
             };
-            let y = score(y_col.value(r), &outcome_col);
-            x.iter_mut().for_each(|v| *v = 0.0);
-            x[0] = 1.0;
-            for (j, (c, col)) in indicators.iter().zip(&cols).enumerate() {
-                if col.is_null(r) {
-                    continue;
-                }
-                let s = score(col.value(r), c);
-                let top = 100.0 - 100.0 / (c.max - c.min);
-                if s < 50.0 {
-                    x[1 + 2 * j] = 1.0;
-                } else if s >= top - 1e-9 {
-                    x[2 + 2 * j] = 1.0;
-                }
-            }
-            used += 1;
-            for a in 0..k {
-                if x[a] == 0.0 {
-                    continue;
-                }
-                counts[a] += 1;
-                xty[a] += w * y;
-                for b in 0..k {
-                    if x[b] != 0.0 {
-                        xtx[a][b] += w;
+            let y = outcome_col.scale.score(y_col.value(r));
+            key.iter_mut().for_each(|k| *k = 0);
+            for (e, (&j, col)) in eligible.iter().zip(&cols).enumerate() {
+                let s = if col.is_null(r) {
+                    0
+                } else {
+                    match indicators[j].scale.category(col.value(r)) {
+                        Category::Low => 1,
+                        Category::Middle => 2,
+                        Category::Top => 3,
                     }
+                };
+                key[e / 32] |= s << (2 * (e % 32));
+            }
+            match patterns.get_mut(&key[..]) {
+                Some(sums) => sums.add(y, w),
+                None => {
+                    if patterns.len() >= MAX_PATTERNS {
+                        return Err(format!(
+                            "the respondents give more than {MAX_PATTERNS} distinct answer patterns over these {} indicators; classify fewer at a time (option `within`)",
+                            eligible.len()
+                        ));
+                    }
+                    let mut sums = Sums::new(y);
+                    sums.add(y, w);
+                    patterns.insert(key.clone().into_boxed_slice(), sums);
                 }
             }
         }
     }
-    // Keep the dummies with enough respondents; solve on those.
-    let keep: Vec<usize> = (0..k).filter(|&a| a == 0 || counts[a] >= MIN_CELL).collect();
-    let a: Vec<Vec<f64>> = keep
+    // A fixed order, so that the sums (and so the published bytes) do not depend on
+    // hash-map iteration.
+    let mut patterns: Vec<(Box<[u64]>, Sums)> = patterns.into_iter().collect();
+    patterns.sort_by(|a, b| a.0.cmp(&b.0));
+
+    // Listwise counts over a set of eligible positions.
+    let count = |set: &[usize]| -> (u64, Vec<[u64; 3]>) {
+        let mut used = 0;
+        let mut counts = vec![[0u64; 3]; set.len()];
+        for (key, sums) in &patterns {
+            if set.iter().all(|&e| state(key, e) != 0) {
+                used += sums.n;
+                for (c, &e) in counts.iter_mut().zip(set) {
+                    c[state(key, e) as usize - 1] += sums.n;
+                }
+            }
+        }
+        (used, counts)
+    };
+    let mut results: Vec<Option<Result<(Coefficient, Coefficient), NotClassified>>> =
+        refused.into_iter().map(|r| r.map(Err)).collect();
+    let mut counts = vec![[0u64; 3]; indicators.len()];
+    // One model over every eligible indicator; when listwise deletion leaves too
+    // few respondents for it (indicators asked of different customers), one model
+    // per group of indicators (per driver), each over its own complete cases.
+    let all: Vec<usize> = (0..eligible.len()).collect();
+    let (complete, _) = count(&all);
+    let per_group: Vec<(Option<String>, Vec<usize>)> = groups
         .iter()
-        .map(|&i| keep.iter().map(|&j| xtx[i][j]).collect())
+        .map(|(label, ids)| {
+            let set: Vec<usize> = (0..eligible.len())
+                .filter(|&e| ids.contains(&indicators[eligible[e]].node.as_str()))
+                .collect();
+            (Some(label.clone()), set)
+        })
+        .filter(|(_, set)| !set.is_empty())
         .collect();
-    let b: Vec<f64> = keep.iter().map(|&i| xty[i]).collect();
-    let beta = cholesky_solve(&a, &b).ok_or("the penalty–reward regression is singular (dummies collinear)")?;
-    let coef: HashMap<usize, f64> = keep.iter().copied().zip(beta).collect();
-    let out = indicators
-        .iter()
-        .enumerate()
-        .map(|(j, c)| PenaltyReward {
-            node: c.node.clone(),
-            label: c.label.clone(),
-            penalty: coef.get(&(1 + 2 * j)).map(|b| -b),
-            reward: coef.get(&(2 + 2 * j)).copied(),
-            n_low: counts[1 + 2 * j],
-            n_high: counts[2 + 2 * j],
+    // Per group only when that helps: some group has enough complete cases.
+    let helps = per_group.len() > 1 && per_group.iter().any(|(_, set)| count(set).0 >= 3 * MIN_CELL);
+    let sets = if complete >= 3 * MIN_CELL || !helps {
+        vec![(None, all)]
+    } else {
+        per_group
+    };
+    let mut models = Vec::new();
+    for (group, set) in sets {
+        let (complete, first_counts) = count(&set);
+        let mut kept = Vec::new();
+        for (&e, c) in set.iter().zip(&first_counts) {
+            let (sparsest, n) = [Category::Low, Category::Middle, Category::Top]
+                .into_iter()
+                .zip(*c)
+                .min_by_key(|&(_, n)| n)
+                .expect("three categories");
+            if complete < 3 * MIN_CELL {
+                results[eligible[e]] = Some(Err(NotClassified::TooFewComplete {
+                    n: complete,
+                    indicators: set.len(),
+                }));
+                counts[eligible[e]] = *c;
+            } else if n < MIN_CELL {
+                results[eligible[e]] = Some(Err(NotClassified::TooFew { category: sparsest, n }));
+                counts[eligible[e]] = *c;
+            } else {
+                kept.push(e);
+            }
+        }
+        // Dropping an indicator only adds respondents: the others keep their bases.
+        let (used, kept_counts) = count(&kept);
+        for (&e, c) in kept.iter().zip(&kept_counts) {
+            counts[eligible[e]] = *c;
+        }
+        let mut regression_used = 0;
+        if !kept.is_empty() {
+            // Design: intercept, then the low and top dummies of each kept indicator.
+            let k = 1 + 2 * kept.len();
+            // In a model of its own, a group that cannot be estimated fails alone.
+            let fail =
+                |message: String, results: &mut Vec<Option<Result<(Coefficient, Coefficient), NotClassified>>>| {
+                    for &e in &kept {
+                        results[eligible[e]] = Some(Err(NotClassified::Model(message.clone())));
+                    }
+                };
+            if used <= k as u64 {
+                let message = format!(
+                    "too few respondents for the penalty–reward model: {used} answered the outcome and every indicator, for {k} coefficients"
+                );
+                if group.is_none() {
+                    return Err(message);
+                }
+                fail(message, &mut results);
+                models.push(Model {
+                    group,
+                    used: 0,
+                    complete,
+                });
+                continue;
+            }
+            // The design row of a pattern (its nonzero columns, in `active`); `false`
+            // when the pattern misses a kept indicator (listwise deletion).
+            let design = |key: &[u64], active: &mut Vec<usize>| -> bool {
+                active.clear();
+                active.push(0);
+                for (i, &e) in kept.iter().enumerate() {
+                    match state(key, e) {
+                        0 => return false,
+                        1 => active.push(1 + 2 * i),
+                        3 => active.push(2 + 2 * i),
+                        _ => {}
+                    }
+                }
+                true
+            };
+            let mut active = Vec::with_capacity(k);
+            let mut xtwx = vec![vec![0.0; k]; k];
+            let mut xtwy = vec![0.0; k];
+            for (key, sums) in &patterns {
+                if !design(key, &mut active) {
+                    continue;
+                }
+                for &a in &active {
+                    xtwy[a] += sums.swy;
+                    for &b in &active {
+                        xtwx[a][b] += sums.sw;
+                    }
+                }
+            }
+            const SINGULAR: &str = "the penalty–reward regression is singular: some indicators' categories coincide (the same respondents rate them low, or top)";
+            let Some(bread) = spd_inverse(&xtwx) else {
+                if group.is_none() {
+                    return Err(SINGULAR.into());
+                }
+                fail(SINGULAR.into(), &mut results);
+                models.push(Model {
+                    group,
+                    used: 0,
+                    complete,
+                });
+                continue;
+            };
+            let beta: Vec<f64> = (0..k).map(|a| (0..k).map(|b| bread[a][b] * xtwy[b]).sum()).collect();
+            let mut meat = vec![vec![0.0; k]; k];
+            for (key, sums) in &patterns {
+                if !design(key, &mut active) {
+                    continue;
+                }
+                let fitted: f64 = active.iter().map(|&a| beta[a]).sum();
+                let e2 = sums.sum_w2_e2(fitted);
+                for &a in &active {
+                    for &b in &active {
+                        meat[a][b] += e2;
+                    }
+                }
+            }
+            let hc1 = used as f64 / (used - k as u64) as f64;
+            let variance = |a: usize| -> f64 {
+                let mut v = 0.0;
+                for i in 0..k {
+                    for j in 0..k {
+                        v += bread[a][i] * meat[i][j] * bread[j][a];
+                    }
+                }
+                hc1 * v
+            };
+            let coefficient = |estimate: f64, se: f64| Coefficient {
+                estimate,
+                se,
+                low: estimate - z * se,
+                high: estimate + z * se,
+            };
+            for (i, &e) in kept.iter().enumerate() {
+                let (low, top) = (1 + 2 * i, 2 + 2 * i);
+                let penalty = coefficient(-beta[low], variance(low).sqrt());
+                let reward = coefficient(beta[top], variance(top).sqrt());
+                results[eligible[e]] = Some(Ok((penalty, reward)));
+            }
+            regression_used = used;
+        }
+        models.push(Model {
+            group,
+            used: regression_used,
+            complete,
+        });
+    }
+    let indicators = indicators
+        .into_iter()
+        .zip(results)
+        .zip(counts)
+        .map(|((c, estimate), counts)| PenaltyReward {
+            node: c.node,
+            label: c.label,
+            scale: c.scale,
+            counts,
+            estimate: estimate.expect("every indicator is refused, too sparse or estimated"),
         })
         .collect();
-    Ok((out, used))
+    Ok(PenaltyRewardAnalysis {
+        indicators,
+        used: models.iter().map(|m| m.used).max().unwrap_or(0),
+        respondents,
+        complete,
+        models,
+        weighted: weight_col.is_some(),
+        confidence,
+        not_rating_scales,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scale(min: f64, max: f64, top_box: u32, lower_is_better: bool) -> ScaleInfo {
+        let k = f64::from(top_box) - 1.0;
+        ScaleInfo {
+            min,
+            max,
+            lower_is_better,
+            top: if lower_is_better { min + k } else { max - k },
+            top_two_assumed: false,
+        }
+    }
+
+    #[test]
+    fn four_points_with_a_top_two_box_leave_no_middle() {
+        let s = scale(1.0, 4.0, 2, false);
+        assert_eq!((s.points(), s.top_box()), (4, 2));
+        assert_eq!(s.problem(), Some(NotClassified::NoMiddle { points: 4, top_box: 2 }));
+        let one = scale(1.0, 4.0, 1, false);
+        assert_eq!(one.problem(), None);
+        assert_eq!(
+            [1.0, 2.0, 3.0, 4.0].map(|x| one.category(x)),
+            [Category::Low, Category::Low, Category::Middle, Category::Top]
+        );
+        assert_eq!(
+            scale(1.0, 4.0, 3, false).problem(),
+            Some(NotClassified::TopBoxInLowerHalf { points: 4, top_box: 3 })
+        );
+    }
+
+    #[test]
+    fn categories_follow_the_scale_and_its_direction() {
+        let five = scale(1.0, 5.0, 2, false);
+        assert_eq!(five.problem(), None);
+        assert_eq!(
+            [1.0, 2.0, 3.0, 4.0, 5.0].map(|x| five.category(x)),
+            [
+                Category::Low,
+                Category::Low,
+                Category::Middle,
+                Category::Top,
+                Category::Top
+            ]
+        );
+        let effort = scale(1.0, 5.0, 2, true);
+        assert_eq!((effort.top, effort.top_box()), (2.0, 2));
+        assert_eq!(
+            [1.0, 2.0, 3.0, 4.0, 5.0].map(|x| effort.category(x)),
+            [
+                Category::Top,
+                Category::Top,
+                Category::Middle,
+                Category::Low,
+                Category::Low
+            ]
+        );
+        let ten = scale(1.0, 10.0, 2, false);
+        assert_eq!(
+            (1..=10).map(|x| ten.category(f64::from(x))).collect::<Vec<_>>(),
+            [
+                [Category::Low; 5].as_slice(),
+                &[Category::Middle; 3],
+                &[Category::Top; 2]
+            ]
+            .concat()
+        );
+    }
+
+    #[test]
+    fn classes_need_significance_and_the_expected_sign() {
+        let c = |estimate: f64| Coefficient {
+            estimate,
+            se: 1.0,
+            low: estimate - 1.96,
+            high: estimate + 1.96,
+        };
+        assert_eq!(Class::of(&c(5.0), &c(5.0)), Class::Performance);
+        assert_eq!(Class::of(&c(5.0), &c(1.0)), Class::Basic);
+        assert_eq!(Class::of(&c(1.0), &c(5.0)), Class::Excitement);
+        assert_eq!(Class::of(&c(1.0), &c(-1.0)), Class::NoEffect);
+        assert_eq!(Class::of(&c(5.0), &c(-5.0)), Class::UnexpectedSign);
+        assert_eq!(Class::of(&c(-5.0), &c(1.0)), Class::UnexpectedSign);
+    }
+
+    #[test]
+    fn the_inverse_is_the_inverse_and_collinearity_is_caught() {
+        let a = vec![vec![4.0, 2.0, 0.6], vec![2.0, 5.0, 1.0], vec![0.6, 1.0, 3.0]];
+        let inv = spd_inverse(&a).unwrap();
+        for (i, row) in a.iter().enumerate() {
+            for j in 0..3 {
+                let p: f64 = row.iter().zip(&inv).map(|(x, r)| x * r[j]).sum();
+                assert!((p - f64::from(u8::from(i == j))).abs() < 1e-14, "{i}{j}: {p}");
+            }
+        }
+        // Low + top = intercept (no middle answers): singular, whatever the weights' scale.
+        for scale in [1.0, 1e-9] {
+            let s = vec![
+                vec![10.0 * scale, 4.0 * scale, 6.0 * scale],
+                vec![4.0 * scale, 4.0 * scale, 0.0],
+                vec![6.0 * scale, 0.0, 6.0 * scale],
+            ];
+            assert!(spd_inverse(&s).is_none());
+        }
+    }
 }

@@ -3,17 +3,36 @@
 //!
 //! Derived importance of each first-level category (option `level`), or of the
 //! indicators within one category (option `within`), for an outcome (option
-//! `outcome`: an overall item, by default the first, or the index): standardised
-//! regression coefficients, the LMG / Shapley decomposition of R² and Johnson's
-//! relative weights — the last two robust to correlated predictors. Everything
-//! comes from the weighted, pairwise-complete correlations in the host's
-//! statistics table (no extra pass over the data). The importance–performance
-//! matrix puts relative weight on x and mean score on y, with quadrant lines at
-//! the means: "improve first" (important, weak), "keep up", "low priority",
-//! "possible overkill".
+//! `outcome`): standardised regression coefficients, the LMG / Shapley
+//! decomposition of R² and Johnson's relative weights — the last two robust to
+//! correlated predictors. Everything comes from the weighted, pairwise-complete
+//! correlations in the host's statistics table (no extra pass over the data). The
+//! importance–performance matrix puts relative weight on x and mean score on y, with
+//! quadrant lines at the means: "improve first" (important, weak), "keep up", "low
+//! priority", "possible overkill".
+//!
+//! **Outcome.** By default the first overall-satisfaction item. A study without one
+//! fails with a message asking for `outcome:`: the analysis never silently regresses
+//! the index on its own components. When the outcome is named and the drivers are
+//! its own components (`outcome: index`), the finding says that R² is high by
+//! construction.
+//!
+//! **Consistency.** Pairwise-complete correlations (each pair over the respondents
+//! who answered both) need not form a correlation matrix; then R² exceeds 1. The
+//! kernels check the full matrix, outcome included, and the analysis refuses in
+//! place, naming the smallest pairwise base. (A listwise analysis would need the
+//! respondents' category scores, which the host computes and the statistics table
+//! does not carry.)
+//!
+//! **Kano classes** (option `kano`, for all respondents): penalty–reward analysis
+//! of the drivers' rating-scale indicators from the respondent rows — low (lower
+//! half), middle (the reference) and top-box (the study's `top_box`) dummies,
+//! listwise deletion, weighted least squares with HC1 robust standard errors, and
+//! classes only where the penalty or reward is significant at the study's confidence
+//! level. See [`kano`].
 
 use csi_plugin_sdk::csi_blocks::wire::NodeInfo;
-use csi_plugin_sdk::csi_stats::relweights::{lmg, relative_weights, standardised_coefficients};
+use csi_plugin_sdk::csi_stats::relweights::{lmg, relative_weights, standardised_coefficients, RelativeWeightsError};
 use csi_plugin_sdk::prelude::*;
 use csi_plugin_sdk::statistics::Correlations;
 
@@ -81,7 +100,7 @@ impl Analysis for Driver {
             .option(
                 "outcome",
                 OptionType::String,
-                "The outcome: an overall item or the index (default: the first overall item).",
+                "The outcome: an overall item (default: the first), or knowingly the index or a category (its drivers are then its own components).",
                 Some("".into()),
             )
             .option(
@@ -134,12 +153,11 @@ impl Analysis for Driver {
                 format!("`{id}` is not a node of the study (e.g. {})", ids.join(", "))
             })
         };
+        // Never the index by default: its drivers are its own components.
         let outcome = match text("outcome") {
-            o if o.is_empty() => nodes
-                .iter()
-                .find(|n| n.kind == "overall")
-                .or_else(|| nodes.iter().find(|n| n.kind == "index"))
-                .ok_or("the study has no overall item or index")?,
+            o if o.is_empty() => nodes.iter().find(|n| n.kind == "overall").ok_or(
+                "the study has no overall-satisfaction item, so the driver analysis has no outcome: add one under `overall:`, or name the outcome with the option `outcome:` (the index, `outcome: index`, only knowingly: its drivers are its own components, so R² is high by construction)",
+            )?,
             o => find(&o)?,
         };
         let within = text("within");
@@ -174,12 +192,57 @@ impl Analysis for Driver {
                 predictors.len()
             ));
         }
-        let fail = |e: csi_plugin_sdk::csi_stats::relweights::RelativeWeightsError| {
-            format!("the drivers' importance cannot be estimated: {e}")
+        // The drivers are the outcome's own components (the index on its categories).
+        let own_components = predictors.iter().any(|p| {
+            let mut at = p.parent.as_deref();
+            while let Some(id) = at {
+                if id == outcome.id {
+                    return true;
+                }
+                at = nodes.iter().find(|n| n.id == id).and_then(|n| n.parent.as_deref());
+            }
+            false
+        });
+        let fail = |e: RelativeWeightsError| format!("the drivers' importance cannot be estimated: {e}");
+        let estimated = standardised_coefficients(&r_xx, &r_xy)
+            .and_then(|(betas, r2)| Ok((betas, r2, lmg(&r_xx, &r_xy)?, relative_weights(&r_xx, &r_xy)?.shares())));
+        let (betas, r2, shapley, johnson) = match estimated {
+            Ok(e) => e,
+            Err(RelativeWeightsError::Inconsistent(smallest)) => {
+                // Refused in place: the page says why; the Kano table, from the
+                // respondent rows with listwise deletion, is still valid.
+                let eigen = if smallest.abs() >= 1e-3 {
+                    format!("{smallest:.3}")
+                } else {
+                    format!("{smallest:.1e}")
+                };
+                let mut text = if zh {
+                    format!(
+                        "**无法估计{}的驱动因素重要性：成对完整样本的相关系数互相矛盾。** 每个相关系数只基于同时回答了两题的受访者（最小成对基数 {min_n}），合在一起却不构成有效的相关矩阵（含结果变量的相关矩阵最小特征值为 {eigen}），因此模型 R² 会超过 1 或无效，重要性无从谈起。原因是各驱动因素的缺答落在不同的受访者身上；统计表不含逐个受访者的类别得分，无法改用列表删除，请减少缺答或选择由同一批受访者回答的驱动因素。",
+                        outcome.label
+                    )
+                } else {
+                    format!(
+                        "**No derived importance for {}: the pairwise-complete correlations are inconsistent.** Each correlation is computed over the respondents who answered both questions (smallest pairwise base {min_n}), and together they do not form a valid correlation matrix (smallest eigenvalue of the matrix with the outcome: {eigen}), so the model's R² would exceed 1 or be invalid. The drivers' missing answers fall on different respondents; the statistics table has no per-respondent category scores to fall back on listwise deletion, so reduce non-response or choose drivers answered by the same respondents.",
+                        outcome.label
+                    )
+                };
+                if own_components {
+                    text.push_str(&if zh {
+                        format!(" 这些驱动因素就是{}本身的组成部分，R² 因构造而接近 1，成对样本的一点不一致就会使它超过 1；要回答“什么推动满意度”，请以总体满意度题为结果变量。", outcome.label)
+                    } else {
+                        format!(" The drivers are {}'s own components, so R² is close to 1 by construction and the slightest inconsistency between the pairwise bases pushes it past 1; to find what moves satisfaction, use an overall-satisfaction item as the outcome.", outcome.label)
+                    });
+                }
+                let mut blocks = vec![Block::Markdown { text }];
+                blocks.extend(self.kano(request, &mut input, &cell, &predictors, outcome));
+                return Ok(Report {
+                    title: Some(t("驱动因素分析", "Drivers").into()),
+                    blocks,
+                });
+            }
+            Err(e) => return Err(fail(e)),
         };
-        let (betas, r2) = standardised_coefficients(&r_xx, &r_xy).map_err(fail)?;
-        let shapley = lmg(&r_xx, &r_xy).map_err(fail)?;
-        let johnson = relative_weights(&r_xx, &r_xy).map_err(fail)?.shares();
         let performance: Vec<Option<f64>> = predictors
             .iter()
             .map(|p| stats.get(wave, &cell, &p.id, "score").and_then(|e| e.mean))
@@ -205,7 +268,7 @@ impl Analysis for Driver {
             .filter(|&&i| quadrant(i) == Some(Quadrant::ImproveFirst))
             .map(|&i| predictors[i].label.as_str())
             .collect();
-        let finding = if zh {
+        let mut finding = if zh {
             format!(
                 "对**{}**而言，{}。模型 R² = {r2:.3}（成对完整样本，最小基数 {min_n}）。",
                 outcome.label,
@@ -229,6 +292,13 @@ impl Analysis for Driver {
                 }
             )
         };
+        if own_components {
+            finding.push_str(&if zh {
+                format!(" 注意：R² 因构造而偏高——{}本身就是由这些驱动因素计算出来的，模型反映的是它的构成方式，而不是真正推动满意度的因素；要回答“什么推动满意度”，请以总体满意度题为结果变量。", outcome.label)
+            } else {
+                format!(" Note: R² is high by construction — {} is computed from these drivers, so the model recovers how it is built rather than what moves satisfaction; for that, use an overall-satisfaction item as the outcome.", outcome.label)
+            });
+        }
 
         let rows = order
             .iter()
@@ -293,26 +363,7 @@ impl Analysis for Driver {
                 }),
             }),
         ];
-        let kano = request.options.get("kano").and_then(|v| v.as_bool()).unwrap_or(true);
-        if let (true, Some(rows), true) = (kano, input.rows.take(), cell == "all") {
-            // The indicators under the drivers (or the drivers themselves).
-            let under = |n: &NodeInfo| {
-                let mut at = Some(n);
-                while let Some(x) = at {
-                    if predictors.iter().any(|p| p.id == x.id) {
-                        return true;
-                    }
-                    at = x.parent.as_deref().and_then(|p| nodes.iter().find(|m| m.id == p));
-                }
-                false
-            };
-            let wanted: Vec<&str> = nodes
-                .iter()
-                .filter(|n| n.kind == "indicator" && under(n))
-                .map(|n| n.id.as_str())
-                .collect();
-            blocks.extend(kano_blocks(zh, rows, &outcome.id, &outcome.label, &wanted));
-        }
+        blocks.extend(self.kano(request, &mut input, &cell, &predictors, outcome));
         Ok(Report {
             title: Some(t("驱动因素分析", "Drivers").into()),
             blocks,
@@ -320,54 +371,287 @@ impl Analysis for Driver {
     }
 }
 
-/// The penalty–reward table, or a note saying why there is none.
+impl Driver {
+    /// The Kano blocks, when asked for, for all respondents, with rows.
+    fn kano(
+        &self,
+        request: &Request,
+        input: &mut Input,
+        cell: &str,
+        predictors: &[&NodeInfo],
+        outcome: &NodeInfo,
+    ) -> Vec<Block> {
+        let nodes = &request.study.nodes;
+        let kano = request.options.get("kano").and_then(|v| v.as_bool()).unwrap_or(true);
+        let (true, Some(rows), true) = (kano, input.rows.take(), cell == "all") else {
+            return vec![];
+        };
+        // The driver each indicator falls under (or the driver itself).
+        let driver_of = |n: &NodeInfo| {
+            let mut at = Some(n);
+            while let Some(x) = at {
+                if let Some(p) = predictors.iter().find(|p| p.id == x.id) {
+                    return Some(*p);
+                }
+                at = x.parent.as_deref().and_then(|p| nodes.iter().find(|m| m.id == p));
+            }
+            None
+        };
+        let wanted: Vec<&str> = nodes
+            .iter()
+            .filter(|n| n.kind == "indicator" && driver_of(n).is_some())
+            .map(|n| n.id.as_str())
+            .collect();
+        // One group of indicators per driver, for when a joint model is too thin.
+        let groups: Vec<(String, Vec<&str>)> = predictors
+            .iter()
+            .map(|p| {
+                let ids = nodes
+                    .iter()
+                    .filter(|n| n.kind == "indicator" && driver_of(n).is_some_and(|d| d.id == p.id))
+                    .map(|n| n.id.as_str())
+                    .collect();
+                (p.label.clone(), ids)
+            })
+            .collect();
+        let zh = request.study.language.starts_with("zh");
+        kano_blocks(
+            zh,
+            request.study.confidence,
+            rows,
+            &outcome.id,
+            &outcome.label,
+            &wanted,
+            &groups,
+        )
+    }
+}
+
+/// The penalty–reward table (every indicator asked for, with its class or why it
+/// has none), or a note saying why there is no analysis at all.
 fn kano_blocks(
     zh: bool,
+    confidence: f64,
     rows: csi_plugin_sdk::Batches,
     outcome: &str,
     outcome_label: &str,
     wanted: &[&str],
+    groups: &[(String, Vec<&str>)],
 ) -> Vec<Block> {
+    use kano::{Category, Class, NotClassified, PenaltyReward, MIN_CELL};
     let t = |a: &'static str, b: &'static str| if zh { a } else { b };
-    let (results, used) = match kano::penalty_reward(rows, outcome, wanted) {
-        Ok(r) => r,
+    let schema = rows.schema();
+    let analysis = match kano::penalty_reward(schema, rows, outcome, wanted, groups, confidence) {
+        Ok(a) => a,
         Err(e) => {
             return vec![Block::Markdown {
                 text: format!("{}{e}", t("未做惩罚—奖励分析：", "No penalty–reward analysis: ")),
             }]
         }
     };
-    let class_name = |c: Option<&str>| match (c, zh) {
-        (Some("basic"), true) => "必备型（基本）",
-        (Some("basic"), false) => "basic",
-        (Some("excitement"), true) => "魅力型（兴奋）",
-        (Some("excitement"), false) => "excitement",
-        (Some(_), true) => "期望型（绩效）",
-        (Some(_), false) => "performance",
-        (None, true) => "无明显影响，未分类",
-        (None, false) => "no effect, not classified",
-    };
-    let class_of = |r: &kano::PenaltyReward| -> String {
-        match (r.penalty, r.reward) {
-            (Some(_), Some(_)) => class_name(r.class()).into(),
-            _ => t("样本不足，未分类", "not classified (too few answers)").into(),
+    let class_text = |r: &PenaltyReward| -> String {
+        match &r.estimate {
+            Ok((penalty, reward)) => match (Class::of(penalty, reward), zh) {
+                (Class::Performance, true) => "期望型（绩效）".into(),
+                (Class::Performance, false) => "performance".into(),
+                (Class::Basic, true) => "必备型（基本）".into(),
+                (Class::Basic, false) => "basic (must-be)".into(),
+                (Class::Excitement, true) => "魅力型（兴奋）".into(),
+                (Class::Excitement, false) => "excitement".into(),
+                (Class::NoEffect, true) => "惩罚与奖励均不显著，未分类".into(),
+                (Class::NoEffect, false) => "not classified: neither penalty nor reward significant".into(),
+                (Class::UnexpectedSign, true) => "符号异常，未分类".into(),
+                (Class::UnexpectedSign, false) => "unexpected sign, not classified".into(),
+            },
+            Err(NotClassified::NoMiddle { points, top_box }) => {
+                if zh {
+                    format!("未分类：{points} 级量表、top box 为 {top_box} 档时没有中间类别（每个回答不是落在下半部分就是落在 top box）")
+                } else {
+                    format!("not classified: no middle category on a {points}-point scale with top box {top_box} (every answer is in the lower half or in the top box)")
+                }
+            }
+            Err(NotClassified::TopBoxInLowerHalf { points, top_box }) => {
+                if zh {
+                    format!("未分类：top box（{top_box} 档）延伸到了 {points} 级量表的下半部分")
+                } else {
+                    format!("not classified: the top box ({top_box} points) reaches into the lower half of the {points}-point scale")
+                }
+            }
+            Err(NotClassified::TooFewComplete { n, indicators }) => {
+                if zh {
+                    format!("未分类：只有 {n} 名受访者回答了结果变量和全部 {indicators} 个指标（列表删除），无法建模")
+                } else {
+                    format!("not classified: only {n} respondents answered the outcome and all {indicators} indicators (listwise deletion), too few for the model")
+                }
+            }
+            Err(NotClassified::Model(message)) => {
+                if zh {
+                    format!("未分类：该驱动因素的模型无法估计（{message}）")
+                } else {
+                    format!("not classified: this driver's model cannot be estimated ({message})")
+                }
+            }
+            Err(NotClassified::TooFew { category, n }) => {
+                let which = match (category, zh) {
+                    (Category::Low, true) => "评为低分",
+                    (Category::Low, false) => "rated it low",
+                    (Category::Middle, true) => "评为中间档",
+                    (Category::Middle, false) => "rated it in the middle",
+                    (Category::Top, true) => "评入 top box",
+                    (Category::Top, false) => "rated it in the top box",
+                };
+                if zh {
+                    format!("未分类：只有 {n} 名受访者{which}（少于 {MIN_CELL}）")
+                } else {
+                    format!("not classified: only {n} respondents {which} (fewer than {MIN_CELL})")
+                }
+            }
         }
     };
-    let number = |v: Option<f64>| v.map_or(Cell::Empty(()), Cell::Number);
-    let rows = results
+    let scale_text = |s: &kano::ScaleInfo| -> String {
+        let (min, max, k) = (s.min, s.max, s.top_box());
+        match (s.top_two_assumed, s.lower_is_better, zh) {
+            (true, false, true) => format!("{min}–{max}，最高两档（量表未设 top box）"),
+            (true, false, false) => format!("top two of {min}–{max} (no top box set)"),
+            (true, true, true) => format!("{min}–{max}，最低两档（越低越好，量表未设 top box）"),
+            (true, true, false) => format!("lowest two of {min}–{max} (lower is better; no top box set)"),
+            (false, false, true) => format!("{min}–{max} 量表的最高 {k} 档"),
+            (false, false, false) => format!("top {k} of {min}–{max}"),
+            (false, true, true) => format!("{min}–{max} 量表的最低 {k} 档（越低越好）"),
+            (false, true, false) => format!("lowest {k} of {min}–{max} (lower is better)"),
+        }
+    };
+    let table_rows = analysis
+        .indicators
         .iter()
-        .map(|r| Row {
-            cells: vec![
-                Cell::Text(r.label.clone()),
-                number(r.penalty),
-                number(r.reward),
-                Cell::Number(r.n_low as f64),
-                Cell::Number(r.n_high as f64),
-                Cell::Text(class_of(r)),
-            ],
-            flags: vec![],
+        .map(|r| {
+            let coefficient = |c: Option<&kano::Coefficient>| match c {
+                Some(c) => [Cell::Number(c.estimate), Cell::Number(c.se)],
+                None => [Cell::Empty(()), Cell::Empty(())],
+            };
+            let counts: Vec<Cell> = match &r.estimate {
+                Err(
+                    NotClassified::NoMiddle { .. }
+                    | NotClassified::TopBoxInLowerHalf { .. }
+                    | NotClassified::TooFewComplete { .. }
+                    | NotClassified::Model(_),
+                ) => {
+                    vec![Cell::Empty(()); 3]
+                }
+                _ => r.counts.iter().map(|&n| Cell::Number(n as f64)).collect(),
+            };
+            let mut cells = vec![Cell::Text(r.label.clone()), Cell::Text(scale_text(&r.scale))];
+            cells.extend(coefficient(r.penalty()));
+            cells.extend(coefficient(r.reward()));
+            cells.extend(counts);
+            cells.push(Cell::Text(class_text(r)));
+            Row { cells, flags: vec![] }
         })
         .collect();
+
+    // The note: who was used, the categories, the model and the rule.
+    let level = (analysis.confidence * 1000.0).round() / 10.0;
+    let mut scales: Vec<String> = Vec::new();
+    for r in &analysis.indicators {
+        let s = scale_text(&r.scale);
+        if !scales.contains(&s) {
+            scales.push(s);
+        }
+    }
+    let assumed: Vec<&str> = analysis
+        .indicators
+        .iter()
+        .filter(|r| r.scale.top_two_assumed)
+        .map(|r| r.label.as_str())
+        .collect();
+    let (used, total) = (analysis.used, analysis.respondents);
+    let too_few_complete = analysis
+        .indicators
+        .iter()
+        .any(|r| matches!(r.estimate, Err(NotClassified::TooFewComplete { .. })));
+    let per_driver: Vec<String> = analysis
+        .models
+        .iter()
+        .filter_map(|m| Some((m.group.as_ref()?, m)))
+        .map(|(g, m)| {
+            if zh {
+                format!("{g} {} 名", m.used)
+            } else {
+                format!("{g}: {}", m.used)
+            }
+        })
+        .collect();
+    let mut note = if !per_driver.is_empty() {
+        let method = if zh {
+            format!("只有 {} 名受访者回答了{outcome_label}及全部指标，不足以建立一个联合模型，因此每个驱动因素单独建模（各自对回答了{outcome_label}及该因素全部已分类指标的受访者作{}最小二乘回归，列表删除；缺答者不会被当作参照组）：{}。", analysis.complete, if analysis.weighted { "加权" } else { "" }, per_driver.join("，"))
+        } else {
+            format!("Only {} of {total} respondents answered {outcome_label} and every indicator, too few for one joint model, so each driver has its own model ({} over the respondents who answered {outcome_label} and all of that driver's classified indicators; listwise deletion, a missing answer is never the reference): {}. ", analysis.complete, if analysis.weighted { "weighted least squares" } else { "least squares" }, per_driver.join("; "))
+        };
+        method
+    } else {
+        String::new()
+    };
+    note.push_str(&if zh {
+        let sample = if !per_driver.is_empty() {
+            String::new()
+        } else if used > 0 {
+            format!(
+                "对 {total} 名受访者中的 {used} 名作{}最小二乘回归，即回答了{outcome_label}及全部已分类指标的受访者（列表删除；缺答者不会被当作参照组）。",
+                if analysis.weighted { "加权" } else { "" }
+            )
+        } else if too_few_complete {
+            format!(
+                "{total} 名受访者中只有 {} 名回答了{outcome_label}及全部可分析的指标，列表删除后无法建模，因此未作回归：请一次分析较少的指标（选项 `within`，如一个类别）。",
+                analysis.complete
+            )
+        } else {
+            format!("{total} 名受访者中，没有可以估计的指标（原因见表），因此未作回归。")
+        };
+        format!(
+            "{sample}结果变量为{outcome_label}（0–100 分），每个指标两个虚拟变量：“低分”（量表下半部分，得分低于 50）与“top box”（{}），中间档为参照组。惩罚 = −低分系数（评低分相对于中间档失去的分数），奖励 = top box 系数（评入 top box 增加的分数），均不截断；标准误为异方差稳健标准误（HC1，即抽样权重下的线性化方差）。按 {level}% 置信水平（双侧区间）分类：惩罚与奖励均显著大于 0 为期望型（绩效），仅惩罚显著为必备型（基本），仅奖励显著为魅力型（兴奋）；两者均不显著则不分类；惩罚或奖励显著为负记为符号异常，不分类。量表没有中间类别、或某一类别少于 {MIN_CELL} 人的指标不分类，也不进入模型。",
+            scales.join("；")
+        )
+    } else {
+        let sample = if !per_driver.is_empty() {
+            String::new()
+        } else if used > 0 {
+            format!(
+                "{} over {used} of {total} respondents: those who answered {outcome_label} and every classified indicator (listwise deletion; a missing answer is never the reference). ",
+                if analysis.weighted { "Weighted least squares" } else { "Least squares" }
+            )
+        } else if too_few_complete {
+            format!(
+                "Only {} of {total} respondents answered {outcome_label} and every indicator analysable on its scale, too few after listwise deletion, so there is no regression: classify fewer indicators at a time (option `within`, e.g. one category). ",
+                analysis.complete
+            )
+        } else {
+            format!("Of {total} respondents: no indicator could be estimated (see the table for why), so there is no regression. ")
+        };
+        format!(
+            "{sample}{outcome_label} (0–100) on two dummies per indicator: a low rating (the lower half of the scale, a score below 50) and a top-box rating ({}); the middle answers are the reference. Penalty = −low coefficient (points lost by a low rating against a middle one), reward = top-box coefficient (points gained by a top-box rating), neither clamped; standard errors heteroskedasticity-robust (HC1, the linearised variance for sampling weights). Classes at {level}% confidence (two-sided intervals): performance when both penalty and reward are significantly above 0, basic (must-be) when only the penalty is, excitement when only the reward is; not classified when neither is; a significantly negative penalty or reward is an unexpected sign, not classified. An indicator whose scale has no middle category, or with fewer than {MIN_CELL} respondents in a category, is not classified and not in the model.",
+            scales.join("; ")
+        )
+    });
+    if !assumed.is_empty() {
+        note.push_str(&if zh {
+            format!("{}的量表未设 top box，按最高两档计。", assumed.join("、"))
+        } else {
+            format!(
+                " The scale of {} sets no top box: its top two points are used.",
+                assumed.join(", ")
+            )
+        });
+    }
+    if !analysis.not_rating_scales.is_empty() {
+        note.push_str(&if zh {
+            format!("非评分量表、未纳入：{}。", analysis.not_rating_scales.join("、"))
+        } else {
+            format!(
+                " Left out, not rating scales: {}.",
+                analysis.not_rating_scales.join(", ")
+            )
+        });
+    }
     vec![Block::Table(Table {
         title: format!(
             "{}{outcome_label}",
@@ -378,26 +662,29 @@ fn kano_blocks(
         ),
         columns: vec![
             column(t("指标", "Indicator"), ColumnKind::Text, 0),
+            column(t("Top box", "Top box"), ColumnKind::Text, 0),
             column(
                 t("惩罚（低分时失去的分数）", "Penalty (points lost when rated low)"),
                 ColumnKind::Number,
                 2,
             ),
+            column(t("惩罚标准误", "SE"), ColumnKind::Number, 2),
             column(
-                t("奖励（高分时增加的分数）", "Reward (points gained when rated top)"),
+                t(
+                    "奖励（top box 时增加的分数）",
+                    "Reward (points gained when rated top box)",
+                ),
                 ColumnKind::Number,
                 2,
             ),
+            column(t("奖励标准误", "SE"), ColumnKind::Number, 2),
             column(t("低分人数", "n low"), ColumnKind::Count, 0),
-            column(t("高分人数", "n top"), ColumnKind::Count, 0),
+            column(t("中间人数", "n middle"), ColumnKind::Count, 0),
+            column(t("top box 人数", "n top box"), ColumnKind::Count, 0),
             column(t("类型（估计）", "Class (estimate)"), ColumnKind::Text, 0),
         ],
-        rows,
-        note: Some(if zh {
-            format!("对 {used} 名受访者作加权最小二乘回归：结果变量为{outcome_label}（0–100 分），自变量为各指标的“低分”（量表下半部分）与“高分”（最高两档）虚拟变量，缺答视为两者皆否。惩罚 = −低分系数，奖励 = 高分系数；奖励占两者之和低于 40% 为必备型，高于 60% 为魅力型，其余为期望型。低分或高分人数少于 {} 的指标不分类；惩罚与奖励均不为正者记为无明显影响。分类未作显著性检验，应视为估计。", kano::MIN_CELL)
-        } else {
-            format!("Weighted least squares over {used} respondents: {outcome_label} (0–100) on dummies for a low rating (lower half of the scale) and a top rating (top two points) of each indicator; a missing answer is neither. Penalty = −low coefficient, reward = top coefficient; basic when the reward is under 40% of penalty + reward, excitement over 60%, performance otherwise. Indicators with fewer than {} low or top ratings are not classified, nor those with neither a positive penalty nor a positive reward. The classes are not tested for significance: read them as estimates.", kano::MIN_CELL)
-        }),
+        rows: table_rows,
+        note: Some(note),
     })]
 }
 
