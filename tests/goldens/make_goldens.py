@@ -14,9 +14,15 @@ What it checks
     (leaf, category and index scores, the overall item, top-two-box shares and the
     expectation of `coverage`) for all respondents and every segment group.
 
-Means and standard errors come from statsmodels: an intercept-only WLS model with HC1
-(heteroskedasticity-robust) covariance, i.e. SE = sqrt(n/(n-1) * sum w^2 (x - xbar)^2) / sum w
-for sampling weights. statsmodels' DescrStatsW (frequency weights) is deliberately not used.
+Means and standard errors come from statsmodels: for weighted_moments.json an
+intercept-only WLS model with HC1 (heteroskedasticity-robust) covariance, i.e.
+SE = sqrt(n/(n-1) * sum w^2 (x - xbar)^2) / sum w for sampling weights; for the study
+goldens, domain estimates as R survey's subset gives them (every figure is a domain of
+the sample: a segment group, the respondents who answered an item): WLS over the WHOLE
+sample on domain indicators, HC0 times n/(n-1) with n the sample size. Shares (top box)
+get Korn-Graubard intervals (Clopper-Pearson at the effective n, statsmodels "beta").
+Expectation, performance ("paired_score") and gap share one base (those who answered
+both). statsmodels' DescrStatsW (frequency weights) is deliberately not used.
 All numbers are computed from the CSV files as written (read back as text and parsed with
 Python's correctly rounded float()), so the Rust side sees exactly the same inputs.
 
@@ -31,6 +37,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 from scipy.stats import norm
+from statsmodels.stats.proportion import proportion_confint
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIDENCE = 0.95
@@ -198,14 +205,18 @@ def make_mini_goldens():
     for node, children in CATEGORIES.items():  # dict order: network, billing, __index__
         score[node] = combine([(score[c], wc) for c, wc in children])
     expectation = rescale(valid(d["e1"], DEFAULT_MISSING), 1, 10, False)
-    # Expectations and gaps of categories: the weighted mean over the children that
-    # have one (only coverage has an expectation column here; billing has none).
-    expect = {"coverage": expectation}
-    gap = {"coverage": score["coverage"] - expectation}
+    # Expectation, performance and gap on one base: a leaf over the respondents
+    # who answered both; a category over the children each respondent answered
+    # both of (only coverage has an expectation column here; billing has none).
+    both = score["coverage"].notna() & expectation.notna()
+    expect = {"coverage": expectation.where(both)}
+    paired = {"coverage": score["coverage"].where(both)}
+    gap = {"coverage": (score["coverage"] - expectation).where(both)}
     for node, children in CATEGORIES.items():
         with_e = [(c, wc) for c, wc in children if c in expect]
         if with_e:
             expect[node] = combine([(expect[c], wc) for c, wc in with_e])
+            paired[node] = combine([(paired[c], wc) for c, wc in with_e])
             gap[node] = combine([(gap[c], wc) for c, wc in with_e])
 
     cells = {"all": pd.Series(True, index=d.index)}
@@ -215,9 +226,28 @@ def make_mini_goldens():
     cells["cohort=1"] = (d["joined"] >= 1996) & (d["joined"] <= 1998)
     cells["cohort=2"] = d["joined"] >= 1999  # NaN compares False: empty cell -> no group
 
-    def est(values, mask):
-        ok = mask & values.notna()
-        return estimate(values[ok], d.loc[ok, "w"])
+    def est(values, mask, share=False):
+        """A domain estimate as R survey's subset gives it: the domain's mean by WLS
+        of y (0 outside) on domain indicators over the WHOLE sample, whose HC0
+        covariance times n/(n-1), with n the sample's size, is survey's
+        linearised variance (the domain's own n/(n-1) is not used). Shares get the
+        Korn-Graubard interval: Clopper-Pearson (statsmodels, method="beta") at
+        the effective n p(1-p)/SE^2."""
+        ok = (mask & values.notna()).to_numpy()
+        n = len(values)
+        y, w = values.fillna(0.0).to_numpy(dtype=float), d["w"].to_numpy(dtype=float)
+        cols = [ok.astype(float)] + ([(~ok).astype(float)] if (~ok).any() else [])
+        fit = sm.WLS(np.where(ok, y, 0.0), np.column_stack(cols), weights=w).fit(cov_type="HC0")
+        mean, se = float(fit.params[0]), float(fit.bse[0]) * math.sqrt(n / (n - 1))
+        wd = w[ok]
+        out = {"n": int(ok.sum()), "sum_w": float(wd.sum()), "mean": mean, "se": se,
+               "ci_low": mean - Z * se, "ci_high": mean + Z * se,
+               "effective_n": float(wd.sum() ** 2 / (wd**2).sum())}
+        if share:
+            n_star = mean * (1 - mean) / se**2 if 0 < mean < 1 else out["effective_n"]
+            lo, hi = proportion_confint(mean * n_star, n_star, alpha=1 - CONFIDENCE, method="beta")
+            out["ci_low"], out["ci_high"] = float(lo), float(hi)
+        return out
 
     out = []
     for cell, mask in cells.items():
@@ -226,9 +256,10 @@ def make_mini_goldens():
                    "top_box": None, "expectation": None, "gap": None, "raw": None}
             if node in LEAVES and LEAVES[node][5]:
                 top = (raw[node] >= TOP_BOX_MIN).astype(float).where(raw[node].notna())
-                row["top_box"] = est(top, mask)
+                row["top_box"] = est(top, mask, share=True)
             if node in expect:
                 row["expectation"] = est(expect[node], mask)
+                row["paired_score"] = est(paired[node], mask)
                 # Paired gap: performance - expectation per respondent, over those
                 # who answered both (so its SE accounts for the pairing).
                 row["gap"] = est(gap[node], mask)
@@ -266,31 +297,6 @@ def make_mini_goldens():
                 "ss_y likewise, sp = sum w (x-mean_x)(y-mean_y). Pairs: siblings with each other and "
                 "their parent; every node with __index__ and with overall. x < y by name.",
                 "cross": cross}, ROOT / "tests/goldens/mini_cross.json")
-    # Penalty-reward (Kano) regression: overall (0-100) on dummies for a low score
-    # (< 50) and a top-two rating (>= 9) of each rating-scale indicator under the
-    # first-level categories; a missing answer is neither; dummies with fewer than
-    # 30 respondents are dropped; WLS with the respondent weights (statsmodels).
-    y = score["overall"]
-    ok = y.notna()
-    design, names = [pd.Series(1.0, index=d.index)], ["const"]
-    for node in ["coverage", "quality", "accuracy"]:
-        sc = score[node]
-        design.append(((sc < 50) & sc.notna()).astype(float))
-        names.append(f"{node}:low")
-        design.append(((sc >= 100 - 100 / 9 - 1e-9) & sc.notna()).astype(float))
-        names.append(f"{node}:high")
-    X = pd.concat(design, axis=1)
-    X.columns = names
-    X = X[ok]
-    counts = X.sum()
-    kept = [c for c in names if c == "const" or counts[c] >= 30]
-    fit = sm.WLS(y[ok].values, X[kept].values, weights=d.loc[ok, "w"].values).fit()
-    kano = {c: float(b) for c, b in zip(kept, fit.params)}
-    write_json({"comment": "WLS of overall (0-100) on low (<50) / top-two (>=9 raw) dummies of coverage, "
-                "quality and accuracy; missing = neither; dummies with < 30 respondents dropped.",
-                "respondents": int(ok.sum()), "counts": {c: int(counts[c]) for c in names},
-                "coefficients": kano}, ROOT / "tests/goldens/mini_kano.json")
-
     # The rest of the sample outside each segment group (the comparison of a
     # segment analysis), computed directly on the complement.
     rest = []

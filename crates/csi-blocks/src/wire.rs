@@ -234,9 +234,14 @@ pub struct Request {
 /// Columns of the statistics table a plugin receives: one row per wave × cell ×
 /// series × measure, `cell` being `all` or `<segment>=<group>`.
 ///
-/// `measure` is `score` (0–100), `top_box` (0–1), `expectation` (0–100), `gap`
-/// (paired performance − expectation, 0–100 points) or `raw` (the mean in the
-/// measure's own unit); these rows fill `n` … `effective_n`, and the raw sums about
+/// `measure` is `score` (0–100), `top_box` (0–1, with a Korn–Graubard interval),
+/// `expectation` (0–100), `paired_score` (performance over the same base as the
+/// expectation and the gap, so `paired_score − expectation = gap`), `gap`
+/// (paired performance − expectation, 0–100 points), `raw` (the mean in the
+/// measure's own unit), or, for composites whose questions differ from the
+/// previous / next wave's, `score_common_previous` / `score_common_next` (the
+/// score on the questions both waves asked: the like-for-like side of a change);
+/// these rows fill `n` … `effective_n`, and the raw sums about
 /// `shift` (`d = x − shift`): `sum_wd` = Σw·d, `sum_wd2` = Σw·d², `sum_w2d` = Σw²·d,
 /// `sum_w2d2` = Σw²·d² — with `n`, `sum_w` and `sum_w2`, the sufficient statistics
 /// of the mean and its standard error, additive over respondents, so a plugin can
@@ -248,8 +253,20 @@ pub struct Request {
 /// `mean_with`, `ss` = Σw(x − x̄)², `ss_with` = Σw(y − ȳ)² and `sp` =
 /// Σw(x − x̄)(y − ȳ). Pairs: siblings with each other and their parent, and every
 /// series with the index and the overall items — enough for covariance matrices,
-/// correlations and regressions of any driver analysis.
-pub const STATISTICS_COLUMNS: [&str; 22] = [
+/// correlations and regressions of any driver analysis. `measure` = `cross_group`
+/// rows carry the same co-moments for the pairs among the index, first-level
+/// categories and overall items within each random group of respondents (`group`,
+/// cell `all`), for bootstrapping derived importance.
+///
+/// One `measure` = `design` row per wave (cell `all`, node `index`): `n` is the
+/// wave's sample size (the `n` of every standard error's n/(n−1) factor),
+/// `sum_w` the weight of the respondents with an index score, `mean` the
+/// population size the study declares (null: a large population, no finite
+/// population correction) and `group` the number of random groups.
+///
+/// Columns are only ever appended (`group` is the latest); read them by
+/// name.
+pub const STATISTICS_COLUMNS: [&str; 23] = [
     "wave",
     "cell",
     "node",
@@ -272,4 +289,5 @@ pub const STATISTICS_COLUMNS: [&str; 22] = [
     "sum_wd2",
     "sum_w2d",
     "sum_w2d2",
+    "group",
 ];

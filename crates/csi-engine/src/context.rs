@@ -3,15 +3,15 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::{Float64Builder, StringBuilder, UInt64Builder};
+use arrow_array::builder::{Float64Builder, StringBuilder, UInt32Builder, UInt64Builder};
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
 use csi_blocks::wire::{BenchmarkInfo, GroupInfo, NodeInfo, SegmentInfo, StudyContext, WaveInfo};
-use csi_stats::{Direction, Estimate};
+use csi_stats::{CoMomentsSummary, Direction, Estimate};
 use csi_study::{BenchmarkKind, Study};
 
-use crate::{flat, NodeKind, WaveResult};
+use crate::{flat, NodeKind, WaveResult, INDEX_ID};
 
 /// The study as plugins see it (labels in the study's language).
 pub fn study_context(study: &Study) -> StudyContext {
@@ -113,11 +113,14 @@ pub fn statistics_schema() -> SchemaRef {
         num("sum_wd2"),
         num("sum_w2d"),
         num("sum_w2d2"),
+        Field::new("group", DataType::UInt32, true),
     ]))
 }
 
-/// A wave's figures as one Arrow batch: a row per cell × series × measure, then a
-/// `cross` row per cell × pair of [`crate::cross_pairs`].
+/// A wave's figures as one Arrow batch: a row per cell × series × measure, the
+/// like-for-like scores (`score_common_previous`, `score_common_next`), one
+/// `design` row, then a `cross` row per cell × pair of [`crate::cross_pairs`] and
+/// a `cross_group` row per random group × importance pair.
 pub fn statistics_batch(result: &WaveResult) -> RecordBatch {
     let mut wave = StringBuilder::new();
     let mut cell = StringBuilder::new();
@@ -128,24 +131,30 @@ pub fn statistics_batch(result: &WaveResult) -> RecordBatch {
     let mut with = StringBuilder::new();
     let mut pair: Vec<Float64Builder> = (0..4).map(|_| Float64Builder::new()).collect();
     let mut raw: Vec<Float64Builder> = (0..5).map(|_| Float64Builder::new()).collect();
-    let mut push = |c: &str, id: &str, m: &str, e: &Estimate| {
+    let mut group = UInt32Builder::new();
+    let mut push = |c: &str, id: &str, m: &str, e: &Estimate, g: Option<u32>| {
         wave.append_value(&result.wave);
         cell.append_value(c);
         node.append_value(id);
         measure.append_value(m);
         with.append_null();
+        group.append_option(g);
         for b in pair.iter_mut() {
             b.append_null();
         }
         n.append_value(e.n);
-        let sums = e.sums.expect("engine estimates keep their sums");
-        for (b, v) in raw
-            .iter_mut()
-            .zip([sums.shift, sums.sum_wd, sums.sum_wd2, sums.sum_w2d, sums.sum_w2d2])
-        {
-            b.append_value(v);
+        match e.sums {
+            Some(sums) => {
+                for (b, v) in raw
+                    .iter_mut()
+                    .zip([sums.shift, sums.sum_wd, sums.sum_wd2, sums.sum_w2d, sums.sum_w2d2])
+                {
+                    b.append_value(v);
+                }
+            }
+            None => raw.iter_mut().for_each(|b| b.append_null()),
         }
-        let sum_w2 = Some(sums.sum_w2);
+        let sum_w2 = e.sums.map(|s| s.sum_w2);
         for (b, v) in nums.iter_mut().zip([
             Some(e.sum_w),
             sum_w2,
@@ -161,41 +170,77 @@ pub fn statistics_batch(result: &WaveResult) -> RecordBatch {
     for s in &result.series {
         for (ci, c) in result.cells.iter().enumerate() {
             let v = &s.values[ci];
-            push(&c.id, &s.node.id, "score", &v.score);
-            if let Some(t) = &v.top_box {
-                push(&c.id, &s.node.id, "top_box", t);
-            }
-            if let Some(e) = &v.expectation {
-                push(&c.id, &s.node.id, "expectation", e);
-            }
-            if let Some(g) = &v.gap {
-                push(&c.id, &s.node.id, "gap", g);
-            }
-            if let Some(r) = &v.raw {
-                push(&c.id, &s.node.id, "raw", r);
+            push(&c.id, &s.node.id, "score", &v.score, None);
+            for (m, e) in [
+                ("top_box", &v.top_box),
+                ("expectation", &v.expectation),
+                ("paired_score", &v.paired_score),
+                ("gap", &v.gap),
+                ("raw", &v.raw),
+            ] {
+                if let Some(e) = e {
+                    push(&c.id, &s.node.id, m, e, None);
+                }
             }
         }
     }
+    for x in &result.comparable {
+        for (ci, c) in result.cells.iter().enumerate() {
+            push(&c.id, &x.node, x.against.measure(), &x.values[ci], None);
+        }
+    }
+    // The design: the wave's sample size, the weight of those with an index
+    // score, in `mean` the population size when the study declares one, and in
+    // `group` the number of random groups of the bootstrap.
+    let all = result.series(INDEX_ID).map(|s| s.values[0].score);
+    push(
+        "all",
+        INDEX_ID,
+        "design",
+        &Estimate {
+            n: result.design.n,
+            sum_w: all.map_or(0.0, |e| e.sum_w),
+            effective_n: 0.0,
+            mean: result.design.population,
+            se: None,
+            ci_low: None,
+            ci_high: None,
+            sums: None,
+        },
+        Some(crate::groups::BOOTSTRAP_GROUPS as u32),
+    );
+    let mut push_cross = |c: &str, x: &str, y: &str, m: &str, g: Option<u32>, v: &CoMomentsSummary| {
+        wave.append_value(&result.wave);
+        cell.append_value(c);
+        node.append_value(x);
+        measure.append_value(m);
+        n.append_value(v.n);
+        for (b, value) in nums
+            .iter_mut()
+            .zip([Some(v.sum_w), None, Some(v.mean_x), None, None, None, None])
+        {
+            b.append_option(value);
+        }
+        with.append_value(y);
+        for (b, value) in pair.iter_mut().zip([v.mean_y, v.ss_x, v.ss_y, v.sp]) {
+            b.append_value(value);
+        }
+        for b in raw.iter_mut() {
+            b.append_null();
+        }
+        group.append_option(g);
+    };
     for x in &result.cross {
         for (ci, c) in result.cells.iter().enumerate() {
-            let Some(v) = &x.values[ci] else { continue };
-            wave.append_value(&result.wave);
-            cell.append_value(&c.id);
-            node.append_value(&x.x);
-            measure.append_value("cross");
-            n.append_value(v.n);
-            for (b, value) in nums
-                .iter_mut()
-                .zip([Some(v.sum_w), None, Some(v.mean_x), None, None, None, None])
-            {
-                b.append_option(value);
+            if let Some(v) = &x.values[ci] {
+                push_cross(&c.id, &x.x, &x.y, "cross", None, v);
             }
-            with.append_value(&x.y);
-            for (b, value) in pair.iter_mut().zip([v.mean_y, v.ss_x, v.ss_y, v.sp]) {
-                b.append_value(value);
-            }
-            for b in raw.iter_mut() {
-                b.append_null();
+        }
+    }
+    for x in &result.groups {
+        for (g, v) in x.values.iter().enumerate() {
+            if let Some(v) = v {
+                push_cross("all", &x.x, &x.y, "cross_group", Some(g as u32), v);
             }
         }
     }
@@ -210,5 +255,6 @@ pub fn statistics_batch(result: &WaveResult) -> RecordBatch {
     columns.push(Arc::new(with.finish()));
     columns.extend(pair.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef));
     columns.extend(raw.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef));
+    columns.push(Arc::new(group.finish()));
     RecordBatch::try_new(statistics_schema(), columns).expect("columns follow the schema")
 }

@@ -18,13 +18,40 @@
 //! Each published figure is then the weighted mean of those per-respondent scores
 //! over the respondents who have one (available cases), with its base size, the
 //! linearised standard error for sampling weights, a normal confidence interval
-//! and Kish's effective n. Indicators on a scale with a top box also get the
-//! top-box share; indicators with an expectation column get the expectation score.
+//! and Kish's effective n. Every figure is a *domain* of the wave's sample (a
+//! segment group, the respondents who answered an item), so its standard error
+//! uses the sample's n/(n−1) factor, as R `survey`'s `subset` does, times the
+//! finite population correction when the study declares a population size.
+//! Indicators on a scale with a top box also get the top-box share, whose
+//! interval is Korn–Graubard's (Clopper–Pearson on the effective n), never
+//! outside [0, 1].
+//!
+//! ## Expectations and gaps on one base
+//!
+//! For nodes with expectations, expectation, performance and gap are computed
+//! over one base: a leaf over the respondents who answered both questions; a
+//! category over, per respondent, the children answered both ways. So the
+//! published `paired_score − expectation` equals the published `gap`.
+//!
+//! ## Like for like across waves
+//!
+//! When a question is added or dropped, a composite no longer measures the same
+//! thing in two waves. For every composite whose questions differ from the
+//! previous (or next) wave's, the engine also scores it on the questions both
+//! waves asked ([`Comparable`]), so that a change can be computed like for like.
+//!
+//! ## The bootstrap of importance
+//!
+//! The co-moments of the index, first-level categories and overall items are also
+//! kept per random group of respondents (module [`groups`]), from which plugins
+//! bootstrap derived importance without a second pass.
 #![deny(missing_docs)]
 
 mod context;
 mod flat;
+pub mod groups;
 mod rows;
+mod score;
 
 use std::collections::HashMap;
 
@@ -32,7 +59,9 @@ use arrow_array::{Array, Float64Array, RecordBatch, StringArray};
 use serde::Serialize;
 
 use csi_data::{ColumnKind, ColumnPlan, DataError, DataReport};
-use csi_stats::{rescale_to_100, CoMoments, CoMomentsSummary, Confidence, Direction, Estimate, WeightedMoments};
+use csi_stats::{
+    rescale_to_100, CoMoments, CoMomentsSummary, Confidence, Design, Direction, Estimate, WeightedMoments,
+};
 use csi_study::{closest, Diagnostic, Label, SegmentKind, Study, Wave};
 
 pub use context::{statistics_batch, statistics_schema, study_context};
@@ -77,8 +106,15 @@ pub struct CellValue {
     pub score: Estimate,
     /// Top-box share (0–1), for indicators and items on a scale with a top box.
     pub top_box: Option<Estimate>,
-    /// Expectation score (0–100), for indicators with an expectation column.
+    /// Expectation score (0–100), for nodes with an expectation beneath them, over
+    /// the gap's base: the respondents who answered both questions (for a
+    /// category, the children each respondent answered both of).
     pub expectation: Option<Estimate>,
+    /// Performance score (0–100) over the same base as `expectation` and `gap`,
+    /// so that `paired_score − expectation = gap` exactly. It differs from
+    /// `score` (all who answered the performance question) when some respondents
+    /// skipped the expectation.
+    pub paired_score: Option<Estimate>,
     /// Gap = performance − expectation in 0–100 points, paired: the mean of each
     /// respondent's difference over those who answered both, with its SE.
     pub gap: Option<Estimate>,
@@ -110,6 +146,9 @@ pub struct WaveResult {
     pub low_base: u64,
     /// Whether the wave is weighted.
     pub weighted: bool,
+    /// The sampling design the standard errors assume: the wave's sample size and
+    /// the population size, if the study declares one.
+    pub design: Design,
     /// What reading the data found.
     pub data: DataReport,
     /// The cells (all, then each segment's groups).
@@ -121,6 +160,15 @@ pub struct WaveResult {
     /// statistics table.
     #[serde(skip)]
     pub cross: Vec<Cross>,
+    /// Like-for-like scores of the composites whose questions differ from a
+    /// neighbouring wave's. Not written to `results.json` (the comparison with the
+    /// next wave depends on a later wave); they reach plugins through the
+    /// statistics table.
+    #[serde(skip)]
+    pub comparable: Vec<Comparable>,
+    /// The importance pairs' co-moments per random group, for the bootstrap.
+    #[serde(skip)]
+    pub groups: Vec<GroupCross>,
 }
 
 /// The co-moments of one pair of series in every cell.
@@ -172,6 +220,12 @@ impl WaveResult {
     /// The series with `id`.
     pub fn series(&self, id: &str) -> Option<&Series> {
         self.series.iter().find(|s| s.node.id == id)
+    }
+
+    /// The like-for-like score of `node` against a neighbouring wave, when the
+    /// node's questions differ from that wave's.
+    pub fn comparable(&self, node: &str, against: Neighbour) -> Option<&Comparable> {
+        self.comparable.iter().find(|c| c.node == node && c.against == against)
     }
 
     /// The position of the cell with `id`.
@@ -308,9 +362,70 @@ struct CellAcc {
     score: Vec<WeightedMoments>,
     top: Vec<WeightedMoments>,
     expect: Vec<WeightedMoments>,
+    paired: Vec<WeightedMoments>,
     gap: Vec<WeightedMoments>,
     raw: Vec<WeightedMoments>,
     cross: Vec<CoMoments>,
+    /// Like-for-like scores against the previous and the next wave.
+    common: [Vec<WeightedMoments>; 2],
+}
+
+/// Which neighbouring wave a like-for-like score is computed against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Neighbour {
+    /// The wave before (for the change into this wave).
+    Previous,
+    /// The wave after (for the change out of this wave).
+    Next,
+}
+
+impl Neighbour {
+    /// The measure name in the statistics table.
+    pub fn measure(self) -> &'static str {
+        match self {
+            Neighbour::Previous => "score_common_previous",
+            Neighbour::Next => "score_common_next",
+        }
+    }
+}
+
+/// A composite scored on the questions this wave has in common with a
+/// neighbouring wave, for a node whose questions differ between the two: the
+/// like-for-like side of a wave-over-wave change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comparable {
+    /// Node id.
+    pub node: String,
+    /// Against which neighbour.
+    pub against: Neighbour,
+    /// The neighbouring wave's id.
+    pub wave: String,
+    /// How many questions beneath the node both waves asked.
+    pub common_items: usize,
+    /// Per cell (as [`WaveResult::cells`]).
+    pub values: Vec<Estimate>,
+}
+
+/// The co-moments of one importance pair in each random group of the "all" cell
+/// (see the `groups` module: the bootstrap of derived importance).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupCross {
+    /// First series id.
+    pub x: String,
+    /// Second series id.
+    pub y: String,
+    /// Per random group; `None` when nobody in the group has both.
+    pub values: Vec<Option<CoMomentsSummary>>,
+}
+
+/// The series whose pairwise co-moments are kept per random group: the index, the
+/// first-level categories and the overall items (what a driver or trend analysis
+/// of first-level importance needs), as positions in the flattened tree.
+fn importance_series(nodes: &[FlatNode]) -> Vec<usize> {
+    (0..nodes.len())
+        .filter(|&i| matches!(nodes[i].kind, NodeKind::Index | NodeKind::Overall) || nodes[i].depth == 1)
+        .collect()
 }
 
 /// Computes every figure of `wave`.
@@ -319,6 +434,25 @@ pub fn compute_wave(study: &Study, wave: &Wave) -> Result<WaveResult, EngineErro
     let mut nodes = flat::flatten(study);
     let plan = Plan::new(study, wave, &mut nodes);
     let pairs = cross_pairs(&nodes);
+    let important = importance_series(&nodes);
+    let group_pairs: Vec<usize> = pairs
+        .iter()
+        .enumerate()
+        .filter(|(_, (x, y))| important.contains(x) && important.contains(y))
+        .map(|(k, _)| k)
+        .collect();
+
+    // Like-for-like masks against the neighbouring waves, where their questions differ.
+    let position = study.waves.iter().position(|w| w.id == wave.id);
+    let asked = score::asked_in(&nodes, &wave.id);
+    let neighbours: [Option<(&Wave, score::Common)>; 2] = [
+        position.and_then(|p| p.checked_sub(1)),
+        position.map(|p| p + 1).filter(|&p| p < study.waves.len()),
+    ]
+    .map(|other| {
+        let other = &study.waves[other?];
+        score::Common::between(&nodes, &asked, &score::asked_in(&nodes, &other.id)).map(|c| (other, c))
+    });
 
     // Cells: all, then each group of each segment.
     let mut cells = vec![Cell {
@@ -345,18 +479,28 @@ pub fn compute_wave(study: &Study, wave: &Wave) -> Result<WaveResult, EngineErro
             });
         }
     }
+    let scores_about_50 = vec![WeightedMoments::new(50.0); nodes.len()];
     let empty = CellAcc {
-        score: vec![WeightedMoments::new(50.0); nodes.len()],
+        score: scores_about_50.clone(),
         top: vec![WeightedMoments::new(0.5); nodes.len()],
-        expect: vec![WeightedMoments::new(50.0); nodes.len()],
+        expect: scores_about_50.clone(),
+        paired: scores_about_50.clone(),
         gap: vec![WeightedMoments::new(0.0); nodes.len()],
         raw: nodes
             .iter()
             .map(|n| WeightedMoments::new(n.leaf.as_ref().map_or(0.0, |l| (l.min + l.max) / 2.0)))
             .collect(),
         cross: vec![CoMoments::new(50.0, 50.0); pairs.len()],
+        common: [0, 1].map(|k| {
+            if neighbours[k].is_some() {
+                scores_about_50.clone()
+            } else {
+                Vec::new()
+            }
+        }),
     };
     let mut acc = vec![empty; cells.len()];
+    let mut group_acc = vec![vec![CoMoments::new(50.0, 50.0); group_pairs.len()]; groups::BOOTSTRAP_GROUPS as usize];
 
     // Group lookup per segment: code → group, or bands.
     let code_groups: Vec<HashMap<String, usize>> = study
@@ -372,9 +516,11 @@ pub fn compute_wave(study: &Study, wave: &Wave) -> Result<WaveResult, EngineErro
         })
         .collect();
 
+    let mut leaf_scores: Vec<Option<f64>> = vec![None; nodes.len()];
+    let mut leaf_expects: Vec<Option<f64>> = vec![None; nodes.len()];
     let mut scores: Vec<Option<f64>> = vec![None; nodes.len()];
-    let mut expects: Vec<Option<f64>> = vec![None; nodes.len()];
-    let mut gaps: Vec<Option<f64>> = vec![None; nodes.len()];
+    let mut paired: Vec<Option<score::Paired>> = vec![None; nodes.len()];
+    let mut common_scores: [Vec<Option<f64>>; 2] = [vec![None; nodes.len()], vec![None; nodes.len()]];
     // Nodes with an expectation somewhere beneath them (themselves included).
     let mut has_expectation: Vec<bool> = nodes
         .iter()
@@ -388,6 +534,7 @@ pub fn compute_wave(study: &Study, wave: &Wave) -> Result<WaveResult, EngineErro
         }
     }
     let mut member: Vec<usize> = Vec::with_capacity(1 + study.segments.len());
+    let mut respondent: u64 = 0;
     let mut consume = |batch: &RecordBatch| -> Result<(), String> {
         let num = |i: usize| {
             batch
@@ -438,49 +585,25 @@ pub fn compute_wave(study: &Study, wave: &Wave) -> Result<WaveResult, EngineErro
                     member.push(seg_offset[si] + g);
                 }
             }
-            // Score bottom-up: in pre-order children follow their parent.
-            for i in (0..nodes.len()).rev() {
-                let n = &nodes[i];
-                scores[i] = match (&n.leaf, leaf_cols[i]) {
-                    (Some(leaf), Some((col, _))) => {
-                        (!col.is_null(row)).then(|| rescale_to_100(col.value(row), leaf.min, leaf.max, leaf.direction))
-                    }
-                    _ if n.children.is_empty() => None,
-                    _ => {
-                        let (mut sw, mut sws) = (0.0, 0.0);
-                        for &c in &n.children {
-                            if let Some(s) = scores[c] {
-                                sw += nodes[c].weight;
-                                sws += nodes[c].weight * s;
-                            }
-                        }
-                        (sw > 0.0).then(|| sws / sw)
-                    }
-                };
-                // Expectations and paired gaps: a leaf's from its expectation column;
-                // a parent's the weighted mean over the children that have one, so a
-                // category's gap is its performance minus its expectation over the
-                // same children, per respondent.
-                (expects[i], gaps[i]) = match (&n.leaf, leaf_cols[i]) {
-                    (Some(leaf), Some((_, Some(e)))) if !e.is_null(row) => {
-                        let expected = rescale_to_100(e.value(row), leaf.min, leaf.max, leaf.direction);
-                        (Some(expected), scores[i].map(|s| s - expected))
-                    }
-                    _ if n.children.is_empty() => (None, None),
-                    _ => {
-                        let combine = |values: &[Option<f64>]| {
-                            let (mut sw, mut sws) = (0.0, 0.0);
-                            for &c in &n.children {
-                                if let Some(v) = values[c] {
-                                    sw += nodes[c].weight;
-                                    sws += nodes[c].weight * v;
-                                }
-                            }
-                            (sw > 0.0).then(|| sws / sw)
+            // Leaves rescaled to 0–100; then the tree, the paired figures and the
+            // like-for-like composites rolled up from them.
+            for (i, n) in nodes.iter().enumerate() {
+                (leaf_scores[i], leaf_expects[i]) = match (&n.leaf, leaf_cols[i]) {
+                    (Some(leaf), Some((col, e))) => {
+                        let rescale = |a: &Float64Array| {
+                            (!a.is_null(row)).then(|| rescale_to_100(a.value(row), leaf.min, leaf.max, leaf.direction))
                         };
-                        (combine(&expects), combine(&gaps))
+                        (rescale(col), e.and_then(rescale))
                     }
+                    _ => (None, None),
                 };
+            }
+            score::roll_up(&nodes, &leaf_scores, None, &mut scores);
+            score::roll_up_paired(&nodes, &leaf_scores, &leaf_expects, &mut paired);
+            for (k, n) in neighbours.iter().enumerate() {
+                if let Some((_, common)) = n {
+                    score::roll_up(&nodes, &leaf_scores, Some(&common.include), &mut common_scores[k]);
+                }
             }
             for &c in &member {
                 let a = &mut acc[c];
@@ -488,11 +611,15 @@ pub fn compute_wave(study: &Study, wave: &Wave) -> Result<WaveResult, EngineErro
                     if let Some(s) = scores[i] {
                         a.score[i].add(s, w);
                     }
-                    if let Some(e) = expects[i] {
-                        a.expect[i].add(e, w);
+                    if let Some(p) = paired[i] {
+                        a.expect[i].add(p.expectation, w);
+                        a.paired[i].add(p.performance, w);
+                        a.gap[i].add(p.performance - p.expectation, w);
                     }
-                    if let Some(g) = gaps[i] {
-                        a.gap[i].add(g, w);
+                    for (common, scores) in a.common.iter_mut().zip(&common_scores) {
+                        if let (Some(m), Some(s)) = (common.get_mut(i), scores[i]) {
+                            m.add(s, w);
+                        }
                     }
                     if let (Some(leaf), Some((col, _))) = (&nodes[i].leaf, leaf_cols[i]) {
                         if let (Some(t), false) = (leaf.top_threshold, col.is_null(row)) {
@@ -514,11 +641,28 @@ pub fn compute_wave(study: &Study, wave: &Wave) -> Result<WaveResult, EngineErro
                     }
                 }
             }
+            let g = &mut group_acc[groups::group_of(respondent)];
+            for (m, &k) in g.iter_mut().zip(&group_pairs) {
+                let (x, y) = pairs[k];
+                if let (Some(sx), Some(sy)) = (scores[x], scores[y]) {
+                    m.add(sx, sy, w);
+                }
+            }
+            respondent += 1;
         }
         Ok(())
     };
     let data = csi_data::scan(&wave.data, &plan.columns, &study.data_policy, &mut consume)?;
 
+    // Every figure is a domain (a segment group, the respondents who answered an
+    // item) of the wave's sample: its standard error uses the sample's n.
+    if let Some(population) = study.settings.population.filter(|&p| p < data.rows_used as f64) {
+        return Err(EngineError::Settings(format!(
+            "settings.population is {population}, fewer than the {} respondents of wave `{}`: give the size of the population the sample is drawn from",
+            data.rows_used, wave.id
+        )));
+    }
+    let design = Design::new(data.rows_used, study.settings.population);
     let low = study.settings.low_base;
     let cross = pairs
         .iter()
@@ -529,6 +673,34 @@ pub fn compute_wave(study: &Study, wave: &Wave) -> Result<WaveResult, EngineErro
             values: acc.iter().map(|a| a.cross[k].summary()).collect(),
         })
         .collect();
+    let group_cross = group_pairs
+        .iter()
+        .enumerate()
+        .map(|(m, &k)| GroupCross {
+            x: nodes[pairs[k].0].id.clone(),
+            y: nodes[pairs[k].1].id.clone(),
+            values: group_acc.iter().map(|g| g[m].summary()).collect(),
+        })
+        .collect();
+    let mut comparable = Vec::new();
+    for (k, neighbour) in neighbours.iter().enumerate() {
+        let Some((other, common)) = neighbour else { continue };
+        for (i, node) in nodes.iter().enumerate() {
+            if node.leaf.is_some() || !common.differs[i] {
+                continue;
+            }
+            comparable.push(Comparable {
+                node: node.id.clone(),
+                against: if k == 0 { Neighbour::Previous } else { Neighbour::Next },
+                wave: other.id.clone(),
+                common_items: common.common_items[i],
+                values: acc
+                    .iter()
+                    .map(|a| a.common[k][i].estimate_in(confidence, &design))
+                    .collect(),
+            });
+        }
+    }
     let series = nodes
         .into_iter()
         .enumerate()
@@ -536,17 +708,21 @@ pub fn compute_wave(study: &Study, wave: &Wave) -> Result<WaveResult, EngineErro
             let values = acc
                 .iter()
                 .map(|a| {
-                    let score = a.score[i].estimate(confidence);
+                    let score = a.score[i].estimate_in(confidence, &design);
                     let leaf = node.leaf.as_ref();
+                    let paired = |m: &WeightedMoments| has_expectation[i].then(|| m.estimate_in(confidence, &design));
                     CellValue {
                         low_base: score.n < low,
                         score,
                         top_box: leaf
                             .filter(|l| l.top_threshold.is_some())
-                            .map(|_| a.top[i].estimate(confidence)),
-                        expectation: has_expectation[i].then(|| a.expect[i].estimate(confidence)),
-                        gap: has_expectation[i].then(|| a.gap[i].estimate(confidence)),
-                        raw: leaf.filter(|l| l.unit.is_some()).map(|_| a.raw[i].estimate(confidence)),
+                            .map(|_| share(&a.top[i], confidence, &design)),
+                        expectation: paired(&a.expect[i]),
+                        paired_score: paired(&a.paired[i]),
+                        gap: paired(&a.gap[i]),
+                        raw: leaf
+                            .filter(|l| l.unit.is_some())
+                            .map(|_| a.raw[i].estimate_in(confidence, &design)),
                     }
                 })
                 .collect();
@@ -558,9 +734,22 @@ pub fn compute_wave(study: &Study, wave: &Wave) -> Result<WaveResult, EngineErro
         confidence: confidence.level(),
         low_base: low,
         weighted: wave.weight.is_some(),
+        design,
         data,
         cells,
         series,
         cross,
+        comparable,
+        groups: group_cross,
     })
+}
+
+/// A share (the mean of a 0/1 variable) with the Korn–Graubard interval, which
+/// stays within [0, 1], in place of the normal one.
+fn share(m: &WeightedMoments, confidence: Confidence, design: &Design) -> Estimate {
+    let mut e = m.estimate_in(confidence, design);
+    if let Some((low, high)) = csi_stats::proportion::korn_graubard(&e, confidence) {
+        (e.ci_low, e.ci_high) = (Some(low), Some(high));
+    }
+    e
 }

@@ -60,7 +60,7 @@ fn mini_study_matches_independent_implementation() {
             (None, true) => {}
             (t, _) => panic!("{what}: top box presence differs ({t:?} vs {})", g["top_box"]),
         }
-        for (name, got) in [("gap", &v.gap), ("raw", &v.raw)] {
+        for (name, got) in [("gap", &v.gap), ("raw", &v.raw), ("paired_score", &v.paired_score)] {
             match (got, g[name].is_null()) {
                 (Some(e), false) => compare(&format!("{what} {name}"), e, &g[name]),
                 (None, true) => {}

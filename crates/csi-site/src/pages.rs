@@ -11,7 +11,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use csi_engine::{NodeKind, WaveResult, INDEX_ID};
+use csi_engine::{Neighbour, NodeKind, WaveResult, INDEX_ID};
 use csi_stats::{difference, Confidence};
 use csi_study::{BenchmarkKind, Study};
 
@@ -227,7 +227,22 @@ impl WavePages<'_> {
         });
         if let Some(j) = self.index.checked_sub(1) {
             let pw = &study.waves[j];
-            let p = &self.results[j].series(INDEX_ID).expect("index").values[0].score;
+            // Like for like: when questions were added or dropped, both waves'
+            // indices on the questions they have in common.
+            let (head, p, common) = match (
+                r.comparable(INDEX_ID, Neighbour::Previous),
+                self.results[j].comparable(INDEX_ID, Neighbour::Next),
+            ) {
+                (Some(now), Some(before)) => (&now.values[0], &before.values[0], Some(now.common_items)),
+                _ => (
+                    head,
+                    &self.results[j].series(INDEX_ID).expect("index").values[0].score,
+                    None,
+                ),
+            };
+            if let Some(items) = common {
+                headline["change_basis"] = t["change_common"].replace("{items}", &items.to_string()).into();
+            }
             if let (Some(a), Some(b)) = (head.mean, p.mean) {
                 headline["change"] = signed(a - b).into();
                 headline["prev_label"] = study.text(&pw.label).into();
@@ -557,7 +572,7 @@ impl WavePages<'_> {
                 .unwrap_or_else(|| t["all"].to_string());
             // Largest margin of error of a share (at 50%), in percentage points, at the
             // effective base.
-            let moe_share = (e.effective_n > 0.0).then(|| z * (0.25 / e.effective_n).sqrt() * 100.0);
+            let moe_share = (e.effective_n > 0.0).then(|| z * (0.25 / e.effective_n).sqrt() * 100.0 * r.design.fpc());
             base_table.rows.push(vec![
                 DataCell::text(&segment),
                 DataCell::text(study.text(&cell.label)),
@@ -638,6 +653,11 @@ impl WavePages<'_> {
                 "confidence": percent(r.confidence),
                 "z": format!("{z:.3}"),
                 "low_base": r.low_base,
+                "fpc": r.design.population.map(|population| serde_json::json!({
+                    "n": r.design.n,
+                    "population": format!("{population:.0}"),
+                    "factor": format!("{:.4}", r.design.fpc()),
+                })),
             }),
         );
         ctx.insert("record", record);

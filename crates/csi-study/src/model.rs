@@ -378,6 +378,10 @@ pub struct Settings {
     pub confidence: f64,
     /// Base sizes below this are flagged as low (default 30).
     pub low_base: u64,
+    /// Size of the population each wave samples (customers, accounts), when the
+    /// sample is a noticeable share of it: standard errors then carry the finite
+    /// population correction `sqrt(1 − n/N)`. `None`: a large population.
+    pub population: Option<f64>,
 }
 
 impl Default for Settings {
@@ -385,6 +389,7 @@ impl Default for Settings {
         Self {
             confidence: 0.95,
             low_base: 30,
+            population: None,
         }
     }
 }

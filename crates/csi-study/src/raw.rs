@@ -135,6 +135,7 @@ pub enum RawScaleRef {
 pub struct RawSettings {
     pub confidence: Option<f64>,
     pub low_base: Option<u64>,
+    pub population: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]

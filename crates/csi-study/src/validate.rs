@@ -505,9 +505,17 @@ impl Checker<'_> {
                         Some("write it as a share: 0.95 for 95 %".into()),
                     );
                 }
+                if let Some(n) = s.population.filter(|n| !(n.is_finite() && *n >= 2.0)) {
+                    self.err(
+                        "settings.population",
+                        format!("population size {n} must be a number of at least 2"),
+                        Some("give the number of customers the sample is drawn from, or leave `population` out for a large population".into()),
+                    );
+                }
                 Settings {
                     confidence,
                     low_base: s.low_base.unwrap_or(30),
+                    population: s.population,
                 }
             }
             None => Settings::default(),

@@ -3,15 +3,22 @@
 //! For every indicator with an expectation question, and every category above
 //! them: expectation, performance and the gap = performance − expectation, on the
 //! 0–100 scale and, for measures in their own unit (minutes, %), in that unit
-//! too. The gap is **paired**: computed per respondent over those who answered
-//! both, so its standard error accounts for the correlation between the two
-//! answers. It is tested against zero (t test with Kish's effective size). The
-//! largest significant shortfalls are named; indicators are grouped by SERVQUAL
-//! dimension when the tree declares them; per segment (option `segments`) the
-//! categories' gaps are shown for every group.
+//! too, in words that say which way is worse ("2.8 min longer than expected").
+//! The three figures of a row share one base: the respondents who answered both
+//! questions (for a category, the children each respondent answered both of), so
+//! performance − expectation is the gap. The gap is **paired**, so its standard
+//! error accounts for the correlation between the two answers. It is tested
+//! against zero with Student's t on Kish's effective base, and the interval shown
+//! is the one the test implies. Each table is one family of tests, adjusted for
+//! multiple comparisons as option `correction` says (Bonferroni by default, with
+//! simultaneous intervals); the table names the family. The largest significant
+//! shortfalls are named; indicators are grouped by SERVQUAL dimension when the
+//! tree declares them; per segment (option `segments`) the categories' gaps are
+//! shown for every group.
 
 use csi_plugin_sdk::csi_blocks::wire::NodeInfo;
 use csi_plugin_sdk::csi_stats::difference::{against, Difference};
+use csi_plugin_sdk::csi_stats::multiple::Correction;
 use csi_plugin_sdk::csi_stats::{Confidence, Estimate};
 use csi_plugin_sdk::prelude::*;
 
@@ -27,27 +34,65 @@ fn column(label: &str, kind: ColumnKind, decimals: u8) -> Column {
     }
 }
 
-/// One node's figures in one cell.
+/// One node's figures in one cell, all over the gap's base.
 struct NodeGap<'a> {
     node: &'a NodeInfo,
     expectation: Option<Estimate>,
     performance: Option<Estimate>,
+    /// The performance score over everyone who answered it (the overview's).
+    performance_all: Option<Estimate>,
     gap: Estimate,
     test: Option<Difference>,
+    /// The p-value adjusted within the table's family (filled per table).
+    adjusted: f64,
+    /// The interval at the table's level (simultaneous under Bonferroni).
+    interval: Option<(f64, f64)>,
 }
 
 impl NodeGap<'_> {
     fn significant(&self, alpha: f64) -> bool {
-        self.test.is_some_and(|t| t.p < alpha)
+        self.test.is_some() && self.adjusted < alpha
     }
 
-    /// The gap in the measure's own unit (indicators with a `unit` only).
+    /// The gap in the measure's own unit, direction-aligned like the points
+    /// (negative = worse than expected), for indicators with a `unit` only.
     fn in_unit(&self) -> Option<f64> {
         let [min, max] = self.node.scale?;
         self.node.unit.as_ref()?;
-        let points = self.gap.mean?;
-        let sign = if self.node.lower_is_better { -1.0 } else { 1.0 };
-        Some(sign * points * (max - min) / 100.0)
+        Some(self.gap.mean? * (max - min) / 100.0)
+    }
+
+    /// The gap in the measure's own unit, in words: "2.80 min longer than
+    /// expected" — the raw difference actual − expected with its direction named,
+    /// so that a lower-is-better measure cannot be misread.
+    fn in_unit_words(&self, zh: bool) -> Option<String> {
+        let aligned = self.in_unit()?;
+        let unit = self.node.unit.as_ref()?;
+        // actual − expected in the raw unit: the aligned gap reversed where lower is better.
+        let raw = if self.node.lower_is_better { -aligned } else { aligned };
+        let size = raw.abs();
+        if size < 0.005 {
+            return Some(if zh {
+                "与期望持平".into()
+            } else {
+                "as expected".into()
+            });
+        }
+        let more = raw > 0.0;
+        let worse = aligned < 0.0;
+        Some(if zh {
+            format!(
+                "比期望{} {size:.2} {unit}（{}）",
+                if more { "多" } else { "少" },
+                if worse { "较差" } else { "较好" }
+            )
+        } else {
+            format!(
+                "{size:.2} {unit} {} than expected ({})",
+                if more { "more" } else { "less" },
+                if worse { "worse" } else { "better" }
+            )
+        })
     }
 }
 
@@ -61,13 +106,56 @@ fn figures<'a>(
 ) -> Option<NodeGap<'a>> {
     let get = |m: &str| stats.get(wave, cell, &node.id, m).copied().filter(|e| e.n > 0);
     let gap = get("gap")?;
+    let test = against(&gap, 0.0, confidence);
     Some(NodeGap {
         node,
         expectation: get("expectation"),
-        performance: get("score"),
-        test: against(&gap, 0.0, confidence),
+        // Hosts before the paired base sent no `paired_score`.
+        performance: get("paired_score").or_else(|| get("score")),
+        performance_all: get("score"),
+        interval: test.map(|d| (d.ci_low, d.ci_high)),
+        adjusted: test.map_or(f64::NAN, |d| d.p),
+        test,
         gap,
     })
+}
+
+/// Adjusts the tests of one table (a family) and sets each row's interval to
+/// the one the adjusted test implies: simultaneous (level 1 − α/m) under
+/// Bonferroni, per comparison otherwise. Returns the number of tests.
+fn adjust(rows: &mut [NodeGap], correction: Correction, confidence: Confidence) -> usize {
+    let p: Vec<f64> = rows.iter().map(|g| g.test.map_or(f64::NAN, |d| d.p)).collect();
+    let m = p.iter().filter(|p| p.is_finite()).count();
+    let level = match correction {
+        Correction::Bonferroni if m > 1 => 1.0 - (1.0 - confidence.level()) / m as f64,
+        _ => confidence.level(),
+    };
+    let at = Confidence::new(level).unwrap_or(confidence);
+    for (g, a) in rows.iter_mut().zip(correction.adjust(&p)) {
+        g.adjusted = a;
+        g.interval = against(&g.gap, 0.0, at).map(|d| (d.ci_low, d.ci_high));
+    }
+    m
+}
+
+/// What a table's tests were adjusted by, in the study's language.
+fn correction_words(correction: Correction, zh: bool) -> &'static str {
+    match (correction, zh) {
+        (Correction::None, true) => "未做多重比较校正",
+        (Correction::None, false) => "no multiple-comparison adjustment",
+        (Correction::Bonferroni, true) => "Bonferroni 校正（区间为联合区间）",
+        (Correction::Bonferroni, false) => "Bonferroni adjustment (simultaneous intervals)",
+        (Correction::BenjaminiHochberg, true) => "Benjamini–Hochberg（FDR）校正（区间未校正）",
+        (Correction::BenjaminiHochberg, false) => "Benjamini–Hochberg (FDR) adjustment (intervals unadjusted)",
+    }
+}
+
+fn p_text(p: f64) -> String {
+    if p < 0.001 {
+        "<0.001".into()
+    } else {
+        format!("{p:.3}")
+    }
 }
 
 impl Analysis for Gap {
@@ -85,6 +173,12 @@ impl Analysis for Gap {
                 "How many of the largest shortfalls the finding names.",
                 Some(5.into()),
             )
+            .option(
+                "correction",
+                OptionType::String,
+                "Multiple-comparison adjustment within each table: none, bonferroni or benjamini_hochberg.",
+                Some("bonferroni".into()),
+            )
     }
 
     fn run(&self, request: &Request, mut input: Input) -> Result<Report, String> {
@@ -96,9 +190,18 @@ impl Analysis for Gap {
         let alpha = 1.0 - request.study.confidence;
         let low_base = request.study.low_base;
         let nodes = &request.study.nodes;
+        let correction_name = request
+            .options
+            .get("correction")
+            .and_then(|v| v.as_str())
+            .unwrap_or("bonferroni");
+        let correction = Correction::parse(correction_name).ok_or_else(|| {
+            format!("unknown correction `{correction_name}`: use none, bonferroni or benjamini_hochberg")
+        })?;
+        let adjusted_by = correction_words(correction, zh);
 
         let figures = |cell: &str, node| figures(&stats, wave, cell, node, confidence);
-        let indicators: Vec<NodeGap> = nodes
+        let mut indicators: Vec<NodeGap> = nodes
             .iter()
             .filter(|n| n.kind == "indicator" && n.has_expectation)
             .filter_map(|n| figures("all", n))
@@ -110,11 +213,13 @@ impl Analysis for Gap {
             )
             .into());
         }
-        let categories: Vec<NodeGap> = nodes
+        let mut categories: Vec<NodeGap> = nodes
             .iter()
             .filter(|n| matches!(n.kind.as_str(), "index" | "category"))
             .filter_map(|n| figures("all", n))
             .collect();
+        let indicator_tests = adjust(&mut indicators, correction, confidence);
+        let category_tests = adjust(&mut categories, correction, confidence);
 
         let mut blocks = Vec::new();
         // The largest significant shortfalls.
@@ -144,13 +249,13 @@ impl Analysis for Gap {
                 t("没有指标的表现显著低于顾客期望。", "No indicator falls significantly short of customers' expectations.").into()
             } else if zh {
                 format!(
-                    "{} 项指标的表现显著低于期望；差距最大的是 {}。差距 = 表现 − 期望（0–100 分，逐个受访者配对计算）。",
+                    "{} 项指标的表现显著低于期望（{indicator_tests} 项检验，{adjusted_by}）；差距最大的是 {}。差距 = 表现 − 期望（0–100 分，逐个受访者配对计算）。",
                     total_short,
                     names.join("、")
                 )
             } else {
                 format!(
-                    "{} indicators fall significantly short of expectations; the largest shortfalls are {}. Gap = performance − expectation (0–100 points, paired per respondent).",
+                    "{} indicators fall significantly short of expectations ({indicator_tests} tests, {adjusted_by}); the largest shortfalls are {}. Gap = performance − expectation (0–100 points, paired per respondent).",
                     total_short,
                     names.join(", ")
                 )
@@ -171,8 +276,8 @@ impl Analysis for Gap {
                 series: vec![Series {
                     name: t("差距", "Gap").into(),
                     values: ordered.iter().map(|g| g.gap.mean).collect(),
-                    low: ordered.iter().map(|g| g.gap.ci_low).collect(),
-                    high: ordered.iter().map(|g| g.gap.ci_high).collect(),
+                    low: ordered.iter().map(|g| g.interval.map(|i| i.0)).collect(),
+                    high: ordered.iter().map(|g| g.interval.map(|i| i.1)).collect(),
                 }],
             },
             alt: None,
@@ -180,19 +285,27 @@ impl Analysis for Gap {
 
         let with_unit = ordered.iter().any(|g| g.in_unit().is_some());
         let level = format!("{:.0}%", request.study.confidence * 100.0);
-        let table = |title: String, rows: &[&NodeGap]| {
+        let table = |title: String, rows: &[&NodeGap], tests: usize| {
             let mut columns = vec![
                 column(t("指标", "Node"), ColumnKind::Text, 0),
                 column(t("期望", "Expectation"), ColumnKind::Number, 1),
                 column(t("表现", "Performance"), ColumnKind::Number, 1),
                 column(t("差距", "Gap"), ColumnKind::Number, 1),
                 column(&format!("{level} {}", t("置信区间", "CI")), ColumnKind::Text, 0),
-                column("p", ColumnKind::Text, 0),
+                column(
+                    match correction {
+                        Correction::None => "p",
+                        _ => t("p（校正后）", "p (adjusted)"),
+                    },
+                    ColumnKind::Text,
+                    0,
+                ),
                 column("n", ColumnKind::Count, 0),
             ];
             if with_unit {
                 columns.push(column(t("差距（原单位）", "Gap in own unit"), ColumnKind::Text, 0));
             }
+            let rows_in = rows;
             let rows = rows
                 .iter()
                 .map(|g| {
@@ -209,24 +322,15 @@ impl Analysis for Gap {
                         mean(&g.expectation),
                         mean(&g.performance),
                         g.gap.mean.map_or(Cell::Empty(()), Cell::Number),
-                        match (g.gap.ci_low, g.gap.ci_high) {
-                            (Some(l), Some(h)) => Cell::Text(format!("{l:+.1} – {h:+.1}")),
-                            _ => Cell::Empty(()),
+                        match g.interval {
+                            Some((l, h)) => Cell::Text(format!("{l:+.1}\u{2060}–\u{2060}{h:+.1}")),
+                            None => Cell::Empty(()),
                         },
-                        g.test.map_or(Cell::Empty(()), |d| {
-                            Cell::Text(if d.p < 0.001 {
-                                "<0.001".into()
-                            } else {
-                                format!("{:.3}", d.p)
-                            })
-                        }),
+                        g.test.map_or(Cell::Empty(()), |_| Cell::Text(p_text(g.adjusted))),
                         Cell::Number(g.gap.n as f64),
                     ];
                     if with_unit {
-                        cells.push(match (g.in_unit(), &g.node.unit) {
-                            (Some(v), Some(u)) => Cell::Text(format!("{v:+.2} {u}")),
-                            _ => Cell::Empty(()),
-                        });
+                        cells.push(g.in_unit_words(zh).map_or(Cell::Empty(()), Cell::Text));
                         flags.push(vec![]);
                     }
                     Row { cells, flags }
@@ -236,10 +340,35 @@ impl Analysis for Gap {
                 title,
                 columns,
                 rows,
-                note: Some(if zh {
-                    "差距 = 表现 − 期望（0–100 分；方向已统一：正值好于期望）。逐个受访者配对计算，仅含两题均作答者（n）；p 为差距不等于 0 的 t 检验（有效样本量自由度）。原单位差距 = 表现 − 期望的原始值之差（越少越好的指标取负号后同向）。".to_string()
-                } else {
-                    "Gap = performance − expectation (0–100 points, direction-aligned: positive is better than expected), paired per respondent over those who answered both (n); p from a t test of the gap against 0 with effective-size df. In own unit: the same gap in the measure's unit (sign-flipped where lower is better, so positive is still better).".to_string()
+                note: Some({
+                    // Where the paired performance differs from the overview's score
+                    // (some respondents skipped the expectation), say so in place.
+                    let differs: Vec<&str> = rows_in
+                        .iter()
+                        .filter(|g| {
+                            match (
+                                g.performance.and_then(|e| e.mean),
+                                g.performance_all.and_then(|e| e.mean),
+                            ) {
+                                (Some(a), Some(b)) => (a - b).abs() >= 0.05,
+                                _ => false,
+                            }
+                        })
+                        .map(|g| g.node.label.as_str())
+                        .collect();
+                    let mut note = if zh {
+                        format!("差距 = 表现 − 期望（0–100 分；方向已统一：正值好于期望，负值差于期望）。同一行的期望、表现与差距基于同一批受访者：两题均作答者（n；类别为每位受访者两题均作答的下级指标），因此表现 − 期望 = 差距。p 为差距不等于 0 的 t 检验（自由度按 Kish 有效样本量），本表 {tests} 项检验作{adjusted_by}；区间即该检验对应的区间。原单位差距以文字标明多或少、较好或较差。")
+                    } else {
+                        format!("Gap = performance − expectation (0–100 points, direction-aligned: positive is better than expected, negative worse). The expectation, performance and gap of a row share one base: the respondents who answered both (n; for a category, the children each respondent answered both of), so performance − expectation = gap. p from a t test of the gap against 0 (Kish effective-base df); this table's {tests} tests with {adjusted_by}; the interval is the one the test implies. In own unit: the raw difference, with which way is worse named.")
+                    };
+                    if !differs.is_empty() {
+                        note.push_str(&if zh {
+                            format!(" 表现一栏仅含也回答了期望的受访者，与概览中（全部回答表现者）的得分不同：{}。", differs.join("、"))
+                        } else {
+                            format!(" Performance here counts only respondents who also gave an expectation, so it differs from the overview's score (everyone who rated performance) for: {}.", differs.join(", "))
+                        });
+                    }
+                    note
                 }),
             })
         };
@@ -247,6 +376,7 @@ impl Analysis for Gap {
         blocks.push(table(
             t("类别与指数的差距", "Gaps of the index and categories").into(),
             &category_rows,
+            category_tests,
         ));
         blocks.push(table(
             t(
@@ -255,6 +385,7 @@ impl Analysis for Gap {
             )
             .into(),
             &ordered,
+            indicator_tests,
         ));
 
         // SERVQUAL dimensions: the average indicator gap per dimension.
@@ -314,14 +445,28 @@ impl Analysis for Gap {
             let heads: Vec<&NodeInfo> = categories.iter().map(|c| c.node).collect();
             let mut columns = vec![column(t("组别", "Group"), ColumnKind::Text, 0)];
             columns.extend(heads.iter().map(|n| column(&n.label, ColumnKind::Number, 1)));
+            // The table's cells form one family of tests.
+            let mut family: Vec<Option<NodeGap>> = Vec::new();
+            for g in &seg.groups {
+                for n in &heads {
+                    family.push(figures(&g.cell, n));
+                }
+            }
+            let slots: Vec<bool> = family.iter().map(Option::is_some).collect();
+            let mut present: Vec<NodeGap> = family.into_iter().flatten().collect();
+            let tests = adjust(&mut present, correction, confidence);
+            let mut present = present.into_iter();
+            let family: Vec<Option<NodeGap>> = slots.iter().map(|&s| if s { present.next() } else { None }).collect();
+            let per = heads.len();
             let rows = seg
                 .groups
                 .iter()
-                .map(|g| {
+                .enumerate()
+                .map(|(gi, g)| {
                     let mut cells = vec![Cell::Text(g.label.clone())];
                     let mut flags = vec![vec![]];
-                    for n in &heads {
-                        match figures(&g.cell, n) {
+                    for f in &family[gi * per..(gi + 1) * per] {
+                        match f {
                             Some(f) => {
                                 cells.push(f.gap.mean.map_or(Cell::Empty(()), Cell::Number));
                                 let mut fl = Vec::new();
@@ -346,7 +491,11 @@ impl Analysis for Gap {
                 title: format!("{}{}", seg.label, t("：各组的差距", ": gaps by group")),
                 columns,
                 rows,
-                note: Some(t("箭头：差距显著不等于 0（各单元分别检验，未做多重比较校正）。", "Arrows: gap significantly different from 0 (each cell tested on its own, no multiple-comparison adjustment).").into()),
+                note: Some(if zh {
+                    format!("箭头：差距显著不等于 0（t 检验，自由度按 Kish 有效样本量；本表 {tests} 项检验作{adjusted_by}）。")
+                } else {
+                    format!("Arrows: gap significantly different from 0 (t test, Kish effective-base df; this table's {tests} tests with {adjusted_by}).")
+                }),
             }));
         }
         Ok(Report {

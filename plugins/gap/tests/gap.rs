@@ -87,7 +87,13 @@ fn gaps_are_the_goldens_and_tested_against_zero() {
     let row = &t[1].rows[0];
     let g = find("all", "coverage");
     close(num(&row.cells[1]), g["expectation"]["mean"].as_f64().unwrap());
-    close(num(&row.cells[2]), g["mean"].as_f64().unwrap());
+    // Performance over the gap's base (those who also gave an expectation), so
+    // that performance − expectation is the gap.
+    close(num(&row.cells[2]), g["paired_score"]["mean"].as_f64().unwrap());
+    close(
+        num(&row.cells[2]) - num(&row.cells[1]),
+        g["gap"]["mean"].as_f64().unwrap(),
+    );
     close(num(&row.cells[3]), g["gap"]["mean"].as_f64().unwrap());
     assert_eq!(num(&row.cells[6]) as u64, g["gap"]["n"].as_u64().unwrap());
     let e = |g: &serde_json::Value| Estimate {
@@ -141,9 +147,21 @@ fn gaps_in_minutes_are_the_point_gaps_converted() {
         let (Some(unit), Some([min, max])) = (&node.unit, node.scale) else {
             continue;
         };
+        // Actual − expected in the unit: the point gap reversed where lower is
+        // better; said in words, with which way is worse (a longer wait is worse).
+        let points = num(&row.cells[3]);
         let sign = if node.lower_is_better { -1.0 } else { 1.0 };
-        let want = sign * num(&row.cells[3]) * (max - min) / 100.0;
-        assert_eq!(row.cells[7], Cell::Text(format!("{want:+.2} {unit}")));
+        let raw = sign * points * (max - min) / 100.0;
+        let want = format!(
+            "比期望{} {:.2} {unit}（{}）",
+            if raw > 0.0 { "多" } else { "少" },
+            raw.abs(),
+            if points < 0.0 { "较差" } else { "较好" }
+        );
+        assert_eq!(row.cells[7], Cell::Text(want));
+        if node.lower_is_better && points < 0.0 {
+            assert!(matches!(&row.cells[7], Cell::Text(t) if t.contains("多") && t.contains("较差")));
+        }
         checked += 1;
     }
     assert!(checked > 0, "the example has gaps in a unit");
@@ -162,4 +180,220 @@ fn no_expectations_is_a_clear_error() {
     let file = dir.path().join("study.yaml");
     let err = run(file.to_str().unwrap(), serde_json::json!({})).unwrap_err();
     assert!(err.contains("expectation"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------
+// The second-reading study (tests/fixtures/second_reading): goldens from the
+// independent implementation tests/goldens/make_second_reading_goldens.py.
+
+fn second_reading(wave: usize) -> (Vec<csi_engine::WaveResult>, Report) {
+    let study = csi_study::load(&root().join("tests/fixtures/second_reading/study.yaml")).unwrap();
+    let results: Vec<_> = study
+        .waves
+        .iter()
+        .map(|w| csi_engine::compute_wave(&study, w).unwrap())
+        .collect();
+    let p = plugin();
+    let request = Request {
+        protocol: PROTOCOL_VERSION,
+        analysis: "gap".into(),
+        wave: results[wave].wave.clone(),
+        study: csi_engine::study_context(&study),
+        options: p.resolve_options("gap", &serde_json::json!({})).unwrap(),
+    };
+    let stats = (
+        csi_engine::statistics_schema(),
+        vec![csi_engine::statistics_batch(&results[wave])],
+    );
+    let report = p.run(&request, stats, None, &Isolation::InProcess).unwrap();
+    (results, report)
+}
+
+fn second_reading_golden() -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(root().join("tests/goldens/second_reading.json")).unwrap()).unwrap()
+}
+
+fn close_rel(what: &str, got: f64, want: f64) {
+    let rel = (got - want).abs() / want.abs().max(1e-300);
+    assert!(rel <= 1e-8, "{what}: got {got}, golden {want} (relative error {rel:e})");
+}
+
+/// The decimal numbers written in `text`, in order (a sign directly before a digit
+/// is kept; separators and spacing are free), to compare printed figures with the
+/// goldens whatever the typography.
+fn numbers_in(text: &str) -> Vec<f64> {
+    let mut out = Vec::new();
+    let mut token = String::new();
+    let mut prev = ' ';
+    for ch in text.chars().chain(std::iter::once(' ')) {
+        if ch.is_ascii_digit() || (ch == '.' && !token.is_empty()) {
+            if token.is_empty() && matches!(prev, '-' | '−' | '+') {
+                token.push(if prev == '+' { '+' } else { '-' });
+            }
+            token.push(ch);
+        } else if !token.is_empty() {
+            out.push(token.trim_end_matches('.').parse().unwrap());
+            token.clear();
+        }
+        prev = ch;
+    }
+    out
+}
+
+/// `values` as printed with `decimals` decimals.
+fn rounded(values: &[f64], decimals: usize) -> Vec<f64> {
+    values
+        .iter()
+        .map(|v| format!("{v:.decimals$}").parse().unwrap())
+        .collect()
+}
+
+fn text(cell: &Cell) -> &str {
+    match cell {
+        Cell::Text(t) => t,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The gap plugin's p: "<0.001", or three decimals.
+fn assert_p_text(what: &str, cell: &Cell, p: f64) {
+    let shown = text(cell);
+    if p < 0.001 {
+        assert!(shown.contains('<') && numbers_in(shown) == [0.001], "{what}: {shown}");
+    } else {
+        assert_eq!(numbers_in(shown), rounded(&[p], 3), "{what}: {shown}");
+    }
+}
+
+#[test]
+fn second_reading_rows_share_one_base_and_gaps_are_tested_as_the_goldens() {
+    let golden = second_reading_golden();
+    for wave in 0..2 {
+        let (results, report) = second_reading(wave);
+        let r = &results[wave];
+        let g = &golden["waves"][&r.wave]["gap"];
+        let t = tables(&report);
+        for (table, family) in [(t[0], &g["categories"]), (t[1], &g["indicators"])] {
+            let rows = family["rows"].as_array().unwrap();
+            let m = family["family"].as_u64().unwrap();
+            assert_eq!(table.rows.len() as u64, m, "{}: {}", r.wave, table.title);
+            assert_eq!(table.columns.len(), 8, "with the in-unit column");
+            let note = table.note.as_deref().unwrap();
+            assert!(note.contains(&format!("this table's {m} tests")), "{note}");
+            for want in rows {
+                let label = want["label"].as_str().unwrap();
+                let what = format!("{} {label}", r.wave);
+                let row = table
+                    .rows
+                    .iter()
+                    .find(|row| row.cells[0] == Cell::Text(label.into()))
+                    .unwrap_or_else(|| panic!("{what}: no row"));
+                // One base: expectation, paired performance and gap of the row.
+                close_rel(
+                    &format!("{what}: expectation"),
+                    num(&row.cells[1]),
+                    want["expectation"]["mean"].as_f64().unwrap(),
+                );
+                close_rel(
+                    &format!("{what}: performance"),
+                    num(&row.cells[2]),
+                    want["paired_score"]["mean"].as_f64().unwrap(),
+                );
+                close_rel(
+                    &format!("{what}: gap"),
+                    num(&row.cells[3]),
+                    want["gap"]["mean"].as_f64().unwrap(),
+                );
+                assert!(
+                    (num(&row.cells[2]) - num(&row.cells[1]) - num(&row.cells[3])).abs() < 1e-9,
+                    "{what}: P − E = gap"
+                );
+                assert_eq!(
+                    num(&row.cells[6]) as u64,
+                    want["gap"]["n"].as_u64().unwrap(),
+                    "{what}: n"
+                );
+                // The test against 0: t on Kish's effective n − 1, Bonferroni over the
+                // table, the simultaneous interval beside it.
+                let node = want["node"].as_str().unwrap();
+                let gap = r.series(node).unwrap().values[0].gap.unwrap();
+                let test = &want["test"];
+                let d = against(&gap, 0.0, Confidence::default()).unwrap();
+                close_rel(&format!("{what}: t"), d.t, test["t"].as_f64().unwrap());
+                close_rel(&format!("{what}: df"), d.df, test["df"].as_f64().unwrap());
+                close_rel(&format!("{what}: p"), d.p, test["p"].as_f64().unwrap());
+                let adjusted = test["p_adjusted"].as_f64().unwrap();
+                close_rel(&format!("{what}: adjusted p"), (d.p * m as f64).min(1.0), adjusted);
+                assert_p_text(&what, &row.cells[5], adjusted);
+                let level = Confidence::new(1.0 - 0.05 / m as f64).unwrap();
+                let sim = against(&gap, 0.0, level).unwrap();
+                let interval = test["interval"].as_array().unwrap();
+                let (lo, hi) = (interval[0].as_f64().unwrap(), interval[1].as_f64().unwrap());
+                close_rel(&format!("{what}: interval low"), sim.ci_low, lo);
+                close_rel(&format!("{what}: interval high"), sim.ci_high, hi);
+                assert_eq!(
+                    numbers_in(text(&row.cells[4])),
+                    rounded(&[lo, hi], 1),
+                    "{what}: interval"
+                );
+                let flagged = row.flags[3].contains(&Flag::SigDown) || row.flags[3].contains(&Flag::SigUp);
+                assert_eq!(flagged, adjusted < 0.05, "{what}: flag");
+                // In minutes, in words; empty for measures on a scale.
+                if node == "wait" {
+                    let words = g["wait_minutes"]["words"].as_str().unwrap();
+                    // "5.30 min more than expected (worse)": the size, its unit and
+                    // which way is worse; never a signed "+5.30 min".
+                    let shown = text(&row.cells[7]);
+                    let minutes = g["wait_minutes"]["actual_minus_expected"].as_f64().unwrap();
+                    assert_eq!(numbers_in(shown), rounded(&[minutes], 2), "{what}: {shown}");
+                    for part in ["min", "more than expected", "worse"] {
+                        assert!(
+                            shown.contains(part) && words.contains(part),
+                            "{what}: {shown} vs {words}"
+                        );
+                    }
+                    assert!(!shown.contains('+') && !shown.contains("better"), "{what}: {shown}");
+                } else {
+                    assert_eq!(row.cells[7], Cell::Empty(()), "{what}");
+                }
+                // The overview's score is over a different base; the note names the rows.
+                let (paired, all) = (
+                    want["paired_score"]["mean"].as_f64().unwrap(),
+                    want["score"]["mean"].as_f64().unwrap(),
+                );
+                if (paired - all).abs() >= 0.05 {
+                    assert!(
+                        note.contains(label) && note.contains("differs from the overview"),
+                        "{what}: {note}"
+                    );
+                }
+            }
+        }
+        // The chart draws the indicators' gaps with their simultaneous intervals.
+        let chart = report
+            .blocks
+            .iter()
+            .find_map(|b| match b {
+                Block::Chart(c) => Some(c),
+                _ => None,
+            })
+            .unwrap();
+        let csi_blocks::ChartKind::DivergingBar { categories, series } = &chart.spec else {
+            panic!("{chart:?}")
+        };
+        for want in g["indicators"]["rows"].as_array().unwrap() {
+            let k = categories
+                .iter()
+                .position(|c| c == want["label"].as_str().unwrap())
+                .unwrap();
+            let interval = want["test"]["interval"].as_array().unwrap();
+            close_rel(
+                "chart gap",
+                series[0].values[k].unwrap(),
+                want["gap"]["mean"].as_f64().unwrap(),
+            );
+            close_rel("chart low", series[0].low[k].unwrap(), interval[0].as_f64().unwrap());
+            close_rel("chart high", series[0].high[k].unwrap(), interval[1].as_f64().unwrap());
+        }
+    }
 }

@@ -3,10 +3,14 @@
 //! For each segment (customer type, tenure cohort, region…), every group's index
 //! and category scores with base sizes, each tested against **the rest of the
 //! sample** — everyone in the wave not in that group, whose figures follow exactly
-//! from the host's sums (`all` minus the group) — with a Welch-type test for
-//! independent weighted means. The tests of one segment table form a family and
-//! are adjusted for multiple comparisons as the study says (none, Bonferroni or
-//! Benjamini–Hochberg); the table says which. Groups below the study's low-base
+//! from the host's sums (`all` minus the group), a domain of the wave's sample
+//! like the group itself — with a Welch-type test for independent weighted means
+//! (disjoint domains of one with-replacement sample have no covariance). The
+//! tests of one segment table form a family and are adjusted for multiple
+//! comparisons as the study says (none, Bonferroni or Benjamini–Hochberg); the
+//! table says which and how many tests it holds. In a segment of two groups that
+//! classifies every respondent, "A against the rest" and "B against the rest" are
+//! one comparison, counted once in the family. Groups below the study's low-base
 //! threshold are flagged, never hidden. A group × indicator table and heat map
 //! flag the weak cells: indicators where a group scores significantly below the
 //! rest.
@@ -34,6 +38,9 @@ struct Tested {
     test: Option<Difference>,
     /// Adjusted p-value (filled once the family is known).
     adjusted: f64,
+    /// The rest of the sample is exactly another group of the segment (two
+    /// groups classifying everyone): this comparison is that group's, mirrored.
+    mirrors: bool,
 }
 
 impl Analysis for Segments {
@@ -127,7 +134,7 @@ impl Analysis for Segments {
                 .moments(wave, "all", node, "score")
                 .zip(stats.moments(wave, cell, node, "score"))
                 .and_then(|(all, part)| all.without(&part).ok())
-                .map(|m| m.estimate(confidence));
+                .map(|m| stats.estimate(wave, &m, confidence));
             let test = estimate
                 .as_ref()
                 .zip(rest.as_ref())
@@ -136,13 +143,36 @@ impl Analysis for Segments {
                 estimate,
                 test,
                 adjusted: f64::NAN,
+                mirrors: false,
             }
         };
-        let adjust = |cells: &mut [Tested]| {
-            let p: Vec<f64> = cells.iter().map(|c| c.test.map_or(f64::NAN, |d| d.p)).collect();
-            for (c, a) in cells.iter_mut().zip(correction.adjust(&p)) {
-                c.adjusted = a;
+        // Whether, for `node`, a two-group segment's groups together hold every
+        // respondent with a score (then each group's rest is the other group).
+        let complementary = |groups: &[csi_plugin_sdk::csi_blocks::wire::GroupInfo], node: &str| {
+            let n = |cell: &str| stats.get(wave, cell, node, "score").map_or(0, |e| e.n);
+            groups.len() == 2 && n(&groups[0].cell) + n(&groups[1].cell) == n("all")
+        };
+        // Adjusts a family; mirrored comparisons are not counted again and take
+        // the adjusted p of the comparison they mirror (`twin[i]`).
+        let adjust = |cells: &mut [Tested], twin: &dyn Fn(usize) -> Option<usize>| -> usize {
+            for (i, c) in cells.iter_mut().enumerate() {
+                c.mirrors = twin(i).is_some();
             }
+            let p: Vec<f64> = cells
+                .iter()
+                .map(|c| {
+                    if c.mirrors {
+                        f64::NAN
+                    } else {
+                        c.test.map_or(f64::NAN, |d| d.p)
+                    }
+                })
+                .collect();
+            let adjusted = correction.adjust(&p);
+            for (i, c) in cells.iter_mut().enumerate() {
+                c.adjusted = adjusted[twin(i).unwrap_or(i)];
+            }
+            p.iter().filter(|p| p.is_finite()).count()
         };
         let flags_of = |c: &Tested| -> Vec<Flag> {
             let mut f = Vec::new();
@@ -173,13 +203,14 @@ impl Analysis for Segments {
                     cells.push(test(&g.cell, &s.id));
                 }
             }
-            adjust(&mut cells);
+            let per = series.len();
+            let mirrored: Vec<bool> = series.iter().map(|s| complementary(&seg.groups, &s.id)).collect();
+            let family = adjust(&mut cells, &|i| (i >= per && mirrored[i % per]).then(|| i - per));
             let mut columns = vec![
                 column(t("组别", "Group"), ColumnKind::Text, 0),
                 column("n", ColumnKind::Count, 0),
             ];
             columns.extend(series.iter().map(|s| column(&s.label, ColumnKind::Number, 1)));
-            let per = series.len();
             let rows: Vec<Row> = seg
                 .groups
                 .iter()
@@ -209,15 +240,15 @@ impl Analysis for Segments {
                 rows,
                 note: Some(if zh {
                     format!(
-                        "每组与其余受访者比较（加权均值之差的 Welch 型检验，有效样本量自由度）；本表 {} 项检验作 {}，箭头表示校正后 p < {alpha:.2}；样本量低于 {} 标记为低基数。",
-                        cells.iter().filter(|c| c.test.is_some()).count(),
+                        "每组与其余受访者比较（加权均值之差的 Welch 型检验，自由度按 Kish 有效样本量的 Welch–Satterthwaite 公式）；本表检验族为 {} 项检验（两组且覆盖全部受访者的细分只计一次），作 {}，箭头表示校正后 p < {alpha:.2}；样本量低于 {} 标记为低基数。",
+                        family,
                         correction_text,
                         request.study.low_base
                     )
                 } else {
                     format!(
-                        "Each group against the rest of the sample (Welch-type test of weighted means, effective-size df); {} tests in this table with {}; arrows mark adjusted p < {alpha:.2}; bases under {} are flagged low.",
-                        cells.iter().filter(|c| c.test.is_some()).count(),
+                        "Each group against the rest of the sample (Welch-type test of weighted means, Welch–Satterthwaite df on Kish effective bases); this table's family is {} tests (a two-group segment that classifies everyone is tested once), with {}; arrows mark adjusted p < {alpha:.2}; bases under {} are flagged low.",
+                        family,
                         correction_text,
                         request.study.low_base
                     )
@@ -264,8 +295,9 @@ impl Analysis for Segments {
                     cells.push(test(&g.cell, &ind.id));
                 }
             }
-            adjust(&mut cells);
             let k = seg.groups.len();
+            let mirrored: Vec<bool> = indicators.iter().map(|n| complementary(&seg.groups, &n.id)).collect();
+            let family = adjust(&mut cells, &|i| (i % k == 1 && mirrored[i / k]).then(|| i - 1));
             let values: Vec<Vec<Option<f64>>> = (0..indicators.len())
                 .map(|i| (0..k).map(|g| cells[i * k + g].estimate.and_then(|e| e.mean)).collect())
                 .collect();
@@ -308,9 +340,9 @@ impl Analysis for Segments {
                     })
                     .collect(),
                 note: Some(if zh {
-                    format!("薄弱 = 该组该指标得分显著低于其余受访者（{correction_text}后 p < {alpha:.2}）。本表共 {} 个薄弱单元。", weak.len())
+                    format!("薄弱 = 该组该指标得分显著低于其余受访者（本表 {family} 项检验作{correction_text}后 p < {alpha:.2}）。本表共 {} 个薄弱单元。", weak.len())
                 } else {
-                    format!("Weak = the group scores significantly below the rest of the sample on the indicator ({correction_text}, adjusted p < {alpha:.2}). {} weak cells.", weak.len())
+                    format!("Weak = the group scores significantly below the rest of the sample on the indicator ({correction_text} over this table's {family} tests, adjusted p < {alpha:.2}). {} weak cells.", weak.len())
                 }),
             }));
         }

@@ -178,8 +178,8 @@ impl Analysis for TopBox {
                     rows,
                     note: Some(
                         t(
-                            "加权占比；置信区间基于线性化标准误。",
-                            "Weighted shares; intervals from linearised standard errors.",
+                            "加权占比；置信区间为 Korn–Graubard 区间（按有效样本量的 Clopper–Pearson 区间，有效样本量由线性化标准误得出），不会超出 0–100%。",
+                            "Weighted shares; Korn–Graubard intervals (Clopper–Pearson at the effective base implied by the linearised standard error), which stay within 0–100 %.",
                         )
                         .into(),
                     ),

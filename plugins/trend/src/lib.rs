@@ -5,13 +5,25 @@
 //! change from the previous wave with a significance test for independent samples
 //! (each wave is a new sample), the study's competitor and industry benchmarks
 //! beside the index, and how the categories' importance for overall satisfaction
-//! shifts from wave to wave (relative weights from each wave's co-moments).
-//! Questions not asked in a wave (added or dropped) are shown as gaps and noted.
+//! shifts from wave to wave (relative weights from each wave's co-moments, with
+//! each wave's R² and bootstrap intervals from the host's random groups; a shift
+//! is named only when both waves' R² is not negligible and the shift's interval
+//! excludes zero). Questions not asked in a wave (added or dropped) are shown as
+//! gaps and noted; a composite whose questions changed is compared like for like,
+//! on the questions both waves asked (the host's `score_common_previous` /
+//! `score_common_next`). The change tests of a table form one family, adjusted
+//! as option `correction` says.
 
-use std::collections::BTreeMap;
-
+use csi_plugin_sdk::csi_stats::multiple::Correction;
 use csi_plugin_sdk::csi_stats::Estimate;
 use csi_plugin_sdk::prelude::*;
+
+/// Bootstrap replicates of derived importance per wave.
+pub const REPLICATES: usize = 1000;
+
+/// Below this R² the drivers explain too little of the outcome for a shift in
+/// their shares to mean anything.
+pub const NEGLIGIBLE_R2: f64 = 0.05;
 
 /// The plugin.
 #[derive(Default)]
@@ -38,6 +50,11 @@ struct Followed {
     label: String,
     /// Per wave of the history: the published estimate (`None`: not asked / no data).
     values: Vec<Option<Estimate>>,
+    /// Per wave: the like-for-like pair for the change from the previous wave
+    /// (previous wave on the common questions, this wave on them), when the
+    /// series' questions differ between the two; a side is `None` when nobody
+    /// answered the questions in common (then there is no comparable change).
+    common: Vec<Option<(Option<Estimate>, Option<Estimate>)>>,
 }
 
 impl Followed {
@@ -74,6 +91,12 @@ impl Analysis for Trend {
                 OptionType::String,
                 "Which respondents: `all` or a segment group such as `customer_type=2`.",
                 Some("all".into()),
+            )
+            .option(
+                "correction",
+                OptionType::String,
+                "Multiple-comparison adjustment of the change tests: none, bonferroni or benjamini_hochberg.",
+                Some("bonferroni".into()),
             )
     }
 
@@ -112,13 +135,31 @@ impl Analysis for Trend {
         let wave_labels: Vec<String> = history.iter().map(|w| w.label.clone()).collect();
         let last = history.len() - 1;
 
+        let get = |wave: &str, id: &str, m: &str| stats.get(wave, &cell, id, m).filter(|e| e.n > 0).copied();
         let follow = |id: &str, label: &str| Followed {
             id: id.to_string(),
             label: label.to_string(),
-            values: history
-                .iter()
-                .map(|w| stats.get(&w.id, &cell, id, "score").filter(|e| e.n > 0).copied())
+            values: history.iter().map(|w| get(&w.id, id, "score")).collect(),
+            common: (0..history.len())
+                .map(|w| {
+                    let (before, now) = (&history[w.checked_sub(1)?].id, &history[w].id);
+                    // The rows exist when the questions differ; a side without
+                    // answers (no questions in common) leaves the change untested.
+                    let exists = |wave: &str, m: &str| stats.get(wave, &cell, id, m).is_some();
+                    (exists(before, "score_common_next") || exists(now, "score_common_previous")).then(|| {
+                        (
+                            get(before, id, "score_common_next"),
+                            get(now, id, "score_common_previous"),
+                        )
+                    })
+                })
                 .collect(),
+        };
+        let correction_name = opt_str("correction");
+        let correction = match correction_name.as_str() {
+            "" => Correction::Bonferroni,
+            c => Correction::parse(c)
+                .ok_or_else(|| format!("unknown correction `{c}`: use none, bonferroni or benjamini_hochberg"))?,
         };
         let index_node = request
             .study
@@ -158,6 +199,7 @@ impl Analysis for Trend {
             &wave_labels,
             request.study.low_base,
             request.study.confidence,
+            correction,
         ));
         if let Some(b) = importance_blocks(&words, &stats, request, &cell, &categories, &history) {
             blocks.extend(b);
@@ -172,32 +214,72 @@ impl Analysis for Trend {
     }
 }
 
-/// Change of `s` from wave `w - 1` to wave `w`: (difference, p-value).
-fn change(s: &Followed, w: usize, confidence: f64) -> Option<(f64, Option<f64>)> {
+/// A change from one wave to the next.
+#[derive(Debug, Clone, Copy)]
+struct Change {
+    diff: f64,
+    p: Option<f64>,
+    /// Computed on the questions both waves asked (the series' questions changed).
+    like_for_like: bool,
+}
+
+/// Change of `s` from wave `w - 1` to wave `w`, like for like when the series'
+/// questions differ between the two waves.
+fn change(s: &Followed, w: usize, confidence: f64) -> Option<Change> {
     if w == 0 {
         return None;
     }
-    let (a, b) = (s.values[w - 1].as_ref()?, s.values[w].as_ref()?);
-    let diff = b.mean? - a.mean?;
-    Some((diff, change_p_value(a, b, confidence)))
+    let (a, b, like_for_like) = match &s.common[w] {
+        Some((Some(a), Some(b))) => (a, b, true),
+        // The questions differ and have no answers in common: not comparable.
+        Some(_) => return None,
+        None => (s.values[w - 1].as_ref()?, s.values[w].as_ref()?, false),
+    };
+    Some(Change {
+        diff: b.mean? - a.mean?,
+        p: change_p_value(a, b, confidence),
+        like_for_like,
+    })
+}
+
+fn p_text(p: f64) -> String {
+    if p < 0.001 {
+        "p < 0.001".into()
+    } else {
+        format!("p = {p:.3}")
+    }
 }
 
 fn headline(words: &Words, index: &Followed, waves: &[String], last: usize, confidence: f64) -> Block {
     let value = index.mean(last).unwrap_or(f64::NAN);
+    let basis = |c: &Change| {
+        if c.like_for_like {
+            words.t("，按两期共同题目比较", ", on the questions both waves asked")
+        } else {
+            ""
+        }
+    };
     let note = match change(index, last, confidence) {
-        Some((d, Some(p))) => Some(format!(
-            "{} {:+.1} ({}{}, p = {:.3})",
+        Some(c @ Change { p: Some(p), .. }) => Some(format!(
+            "{} {:+.1} ({}{}, {}{})",
             words.t("较", "vs"),
-            d,
+            c.diff,
             waves[last - 1],
             if p < 1.0 - confidence {
                 words.t("，显著", ", significant")
             } else {
                 words.t("，不显著", ", not significant")
             },
-            p
+            p_text(p),
+            basis(&c)
         )),
-        Some((d, None)) => Some(format!("{} {:+.1} ({})", words.t("较", "vs"), d, waves[last - 1])),
+        Some(c) => Some(format!(
+            "{} {:+.1} ({}{})",
+            words.t("较", "vs"),
+            c.diff,
+            waves[last - 1],
+            basis(&c)
+        )),
         None => Some(
             words
                 .t("首期：趋势自下一期起", "first wave: the trend starts with the next")
@@ -266,18 +348,56 @@ fn category_chart(words: &Words, categories: &[Followed], waves: &[String]) -> B
     })
 }
 
-fn change_table(words: &Words, all: &[&Followed], waves: &[String], low_base: u64, confidence: f64) -> Block {
+fn change_table(
+    words: &Words,
+    all: &[&Followed],
+    waves: &[String],
+    low_base: u64,
+    confidence: f64,
+    correction: Correction,
+) -> Block {
     let last = waves.len() - 1;
+    let alpha = 1.0 - confidence;
     let mut columns = vec![column(words.t("指标", "Series"), ColumnKind::Text, 0)];
     columns.extend(waves.iter().map(|w| column(w, ColumnKind::Number, 1)));
     if last > 0 {
         columns.push(column(words.t("变化", "Change"), ColumnKind::Number, 1));
-        columns.push(column("p", ColumnKind::Number, 3));
+        columns.push(column(
+            match correction {
+                Correction::None => "p",
+                _ => words.t("p（类别已校正）", "p (categories adjusted)"),
+            },
+            ColumnKind::Text,
+            0,
+        ));
     }
+    let changes: Vec<Option<Change>> = all.iter().map(|s| change(s, last, confidence)).collect();
+    let raw: Vec<f64> = changes
+        .iter()
+        .map(|c| c.and_then(|c| c.p).unwrap_or(f64::NAN))
+        .collect();
+    // The index (the first row) is the headline's test, read on its own as the
+    // primary figure; the other rows' changes form the table's family.
+    let mut family = raw.clone();
+    family[0] = f64::NAN;
+    let mut adjusted = correction.adjust(&family);
+    adjusted[0] = raw[0];
+    let tests = family.iter().filter(|p| p.is_finite()).count();
+    let mut like_for_like = Vec::new();
+    let mut not_comparable = Vec::new();
     let rows = all
         .iter()
-        .map(|s| {
-            let mut cells = vec![Cell::Text(s.label.clone())];
+        .enumerate()
+        .map(|(i, s)| {
+            let mut label = s.label.clone();
+            if changes[i].is_some_and(|c| c.like_for_like) {
+                label.push_str(" ‡");
+                like_for_like.push(s.label.as_str());
+            } else if last > 0 && changes[i].is_none() && s.common[last].is_some() {
+                label.push_str(" ‡");
+                not_comparable.push(s.label.as_str());
+            }
+            let mut cells = vec![Cell::Text(label)];
             let mut flags = vec![vec![]];
             for w in 0..waves.len() {
                 cells.push(s.mean(w).map_or(Cell::Empty(()), Cell::Number));
@@ -287,16 +407,17 @@ fn change_table(words: &Words, all: &[&Followed], waves: &[String], low_base: u6
                 });
             }
             if last > 0 {
-                let ch = change(s, last, confidence);
-                cells.push(ch.map_or(Cell::Empty(()), |c| Cell::Number(c.0)));
-                cells.push(match ch.and_then(|c| c.1) {
-                    None => Cell::Empty(()),
-                    Some(p) if p < 0.001 => Cell::Text("<0.001".into()),
-                    Some(p) => Cell::Number(p),
+                let ch = changes[i];
+                cells.push(ch.map_or(Cell::Empty(()), |c| Cell::Number(c.diff)));
+                let p = adjusted[i];
+                cells.push(if p.is_finite() {
+                    Cell::Text(p_text(p).trim_start_matches("p ").trim_start_matches("= ").to_string())
+                } else {
+                    Cell::Empty(())
                 });
                 let sig = match ch {
-                    Some((d, Some(p))) if p < 1.0 - confidence && d > 0.0 => vec![Flag::SigUp],
-                    Some((d, Some(p))) if p < 1.0 - confidence && d < 0.0 => vec![Flag::SigDown],
+                    Some(c) if p < alpha && c.diff > 0.0 => vec![Flag::SigUp],
+                    Some(c) if p < alpha && c.diff < 0.0 => vec![Flag::SigDown],
                     _ => vec![],
                 };
                 flags.push(sig);
@@ -305,18 +426,40 @@ fn change_table(words: &Words, all: &[&Followed], waves: &[String], low_base: u6
             Row { cells, flags }
         })
         .collect();
+    let adjusted_by = match (correction, words.zh) {
+        (Correction::None, true) => "未做多重比较校正",
+        (Correction::None, false) => "no multiple-comparison adjustment",
+        (Correction::Bonferroni, true) => "Bonferroni 校正",
+        (Correction::Bonferroni, false) => "Bonferroni adjustment",
+        (Correction::BenjaminiHochberg, true) => "Benjamini–Hochberg（FDR）校正",
+        (Correction::BenjaminiHochberg, false) => "Benjamini–Hochberg (FDR) adjustment",
+    };
+    let mut note = if words.zh {
+        format!("变化 = 本期 − 上期；p 值为两独立样本加权均值之差的 t 检验（各期为独立样本，自由度按 Kish 有效样本量的 Welch–Satterthwaite 公式）。指数为首要指标，单独检验、不作校正（与页首一致）；其余 {tests} 项检验为一个检验族，作{adjusted_by}；箭头表示在研究设定的置信水平下显著。")
+    } else {
+        format!("Change = this wave − previous wave; p from a t test of the difference of two independent weighted means (each wave is a new sample; Welch–Satterthwaite df on Kish effective bases). The index is the primary figure, tested on its own without adjustment (as in the headline); the other {tests} tests form this table's family, with {adjusted_by}; arrows mark significance at the study's confidence level.")
+    };
+    if !not_comparable.is_empty() {
+        note.push_str(&if words.zh {
+            format!(" ‡ {} 的题目在两期之间完全不同（或共同题目无人作答），变化不可比，未计算也未检验。", not_comparable.join("、"))
+        } else {
+            format!(" ‡ The questions of {} changed between the two waves with none in common answered, so no comparable change is computed or tested.", not_comparable.join(", "))
+        });
+    }
+    if !like_for_like.is_empty() {
+        note.push_str(&if words.zh {
+            format!(" ‡ 两期题目不同（有新增或删除）：{} 的变化按两期都调查的题目计算，与表中各期公布的得分之差不同。", like_for_like.join("、"))
+        } else {
+            format!(" ‡ Questions differ between the two waves (added or dropped): the change of {} is computed like for like, on the questions both waves asked, so it is not the difference of the published scores.", like_for_like.join(", "))
+        });
+    }
     Block::Table(Table {
-        title: words.t("各期得分与最近一期变化", "Scores by wave and the latest change").into(),
+        title: words
+            .t("各期得分与最近一期变化", "Scores by wave and the latest change")
+            .into(),
         columns,
         rows,
-        note: Some(
-            words
-                .t(
-                    "变化 = 本期 − 上期；p 值为两独立样本加权均值之差的检验（各期为独立样本）；箭头表示在研究设定的置信水平下显著。",
-                    "Change = this wave − previous wave; p from a test of the difference of two independent weighted means (each wave is a new sample); arrows mark significance at the study's confidence level.",
-                )
-                .into(),
-        ),
+        note: Some(note),
     })
 }
 
@@ -343,8 +486,39 @@ fn asked_note(words: &Words, all: &[&Followed], waves: &[String]) -> Option<Stri
     (!lines.is_empty()).then(|| lines.join("\n"))
 }
 
-/// The importance of each category for the outcome in every wave, and a finding
-/// on the largest shifts. `None` when the outcome or co-moments are unavailable.
+/// A shift in importance (points) with its bootstrap interval, and the category.
+type Move<'a> = (f64, Option<(f64, f64)>, &'a str);
+
+/// One wave's derived importance: the shares of R² with bootstrap replicates.
+struct Importance {
+    shares: Vec<f64>,
+    r2: f64,
+    /// Bootstrap replicates of the shares (empty: no bootstrap for this cell).
+    replicates: Vec<Vec<f64>>,
+}
+
+/// The `q` quantile of `xs` (sorted in place), by linear interpolation between
+/// order statistics (numpy's default).
+fn quantile(xs: &mut [f64], q: f64) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    let h = (xs.len() - 1) as f64 * q;
+    let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
+    xs[lo] + (h - lo as f64) * (xs[hi] - xs[lo])
+}
+
+/// Percentile interval of the replicates' values `f`, at `confidence`.
+fn percentile_interval(values: impl Iterator<Item = f64>, confidence: f64) -> Option<(f64, f64)> {
+    let mut v: Vec<f64> = values.collect();
+    if v.len() < 20 {
+        return None;
+    }
+    let a = (1.0 - confidence) / 2.0;
+    Some((quantile(&mut v, a), quantile(&mut v, 1.0 - a)))
+}
+
+/// The importance of each category for the outcome in every wave, each wave's
+/// R², bootstrap intervals, and a finding on the largest shifts when the
+/// evidence supports one.
 fn importance_blocks(
     words: &Words,
     stats: &Statistics,
@@ -357,28 +531,57 @@ fn importance_blocks(
         return None;
     }
     let outcome = match request.options.get("outcome").and_then(|v| v.as_str()) {
-        Some(o) if !o.is_empty() => request.study.nodes.iter().find(|n| n.id == o)?,
-        _ => request
-            .study
-            .nodes
-            .iter()
-            .find(|n| n.kind == "overall")
-            .or_else(|| request.study.nodes.iter().find(|n| n.kind == "index"))?,
-    };
-    let ids: Vec<&str> = categories.iter().map(|c| c.id.as_str()).collect();
-    let mut shares: BTreeMap<usize, Vec<Option<f64>>> = BTreeMap::new();
-    let mut notes = Vec::new();
-    for (w, wave) in history.iter().enumerate() {
-        match relative_weights(stats, &wave.id, cell, &outcome.id, &ids) {
-            Ok(weights) => {
-                for (c, v) in weights.into_iter().enumerate() {
-                    shares.entry(c).or_insert_with(|| vec![None; history.len()])[w] = Some(v);
-                }
+        Some(o) if !o.is_empty() => match request.study.nodes.iter().find(|n| n.id == o) {
+            Some(n) => n,
+            None => {
+                let known: Vec<&str> = request
+                    .study
+                    .nodes
+                    .iter()
+                    .filter(|n| n.kind != "indicator")
+                    .map(|n| n.id.as_str())
+                    .collect();
+                return Some(vec![Block::Markdown {
+                    text: format!(
+                        "{} `{o}` ({})",
+                        words.t(
+                            "未分析驱动因素重要性的变化：研究中没有结果变量",
+                            "Driver importance is not followed: the study has no outcome"
+                        ),
+                        known.join(", ")
+                    ),
+                }]);
             }
-            Err(e) => notes.push(format!("{}: {e}", wave.label)),
+        },
+        // Never the index by default: it is built from the categories themselves.
+        _ => match request.study.nodes.iter().find(|n| n.kind == "overall") {
+            Some(o) => o,
+            None => {
+                return Some(vec![Block::Markdown {
+                    text: words
+                        .t(
+                            "未分析驱动因素重要性的变化：研究没有总体满意度题目，而指数由这些类别本身合成，以指数为结果会使 R² 人为偏高。请在 `outcome` 选项中指定结果变量。",
+                            "Driver importance is not followed: the study has no overall-satisfaction item, and the index is built from these categories themselves, so regressing it on them would inflate R² by construction. Name the outcome with the `outcome` option.",
+                        )
+                        .into(),
+                }])
+            }
+        },
+    };
+    let confidence = request.study.confidence;
+    let ids: Vec<&str> = categories.iter().map(|c| c.id.as_str()).collect();
+    let mut per_wave: Vec<Option<Importance>> = Vec::new();
+    let mut notes = Vec::new();
+    for wave in history {
+        match importance(stats, &wave.id, cell, &outcome.id, &ids, false) {
+            Ok(imp) => per_wave.push(Some(imp)),
+            Err(e) => {
+                notes.push(format!("{}: {e}", wave.label));
+                per_wave.push(None);
+            }
         }
     }
-    if shares.is_empty() {
+    if per_wave.iter().all(Option::is_none) {
         return Some(vec![Block::Markdown {
             text: format!(
                 "{} {}",
@@ -390,44 +593,136 @@ fn importance_blocks(
             ),
         }]);
     }
+    // The shift is read from the first to the last wave with figures; those two
+    // are bootstrapped (the cost of a replicate is the same for every wave, and a
+    // long history would otherwise multiply it).
+    let first = per_wave.iter().position(Option::is_some)?;
+    let last = per_wave.iter().rposition(Option::is_some)?;
+    for w in [first, last] {
+        if let Ok(imp) = importance(stats, &history[w].id, cell, &outcome.id, &ids, true) {
+            per_wave[w] = Some(imp);
+        }
+    }
     let waves: Vec<String> = history.iter().map(|w| w.label.clone()).collect();
-    let series: Vec<Series> = shares
-        .iter()
-        .map(|(c, v)| Series {
-            name: categories[*c].label.clone(),
-            values: v.iter().map(|x| x.map(|x| x * 100.0)).collect(),
-            low: vec![],
-            high: vec![],
+    let share = |c: usize, w: usize| per_wave[w].as_ref().map(|i| i.shares[c]);
+    let series: Vec<Series> = (0..categories.len())
+        .map(|c| {
+            let interval = |w: usize| {
+                per_wave[w]
+                    .as_ref()
+                    .and_then(|i| percentile_interval(i.replicates.iter().map(|r| r[c]), confidence))
+            };
+            Series {
+                name: categories[c].label.clone(),
+                values: (0..history.len()).map(|w| share(c, w).map(|x| x * 100.0)).collect(),
+                low: (0..history.len()).map(|w| interval(w).map(|i| i.0 * 100.0)).collect(),
+                high: (0..history.len()).map(|w| interval(w).map(|i| i.1 * 100.0)).collect(),
+            }
         })
         .collect();
-    // The largest fall and rise from the first to the last wave with figures.
-    let mut moves: Vec<(f64, &str)> = shares
-        .iter()
-        .filter_map(|(c, v)| {
-            let first = v.iter().flatten().next()?;
-            let last = v.iter().rev().flatten().next()?;
-            Some(((last - first) * 100.0, categories[*c].label.as_str()))
+
+    // Shifts from the first to the last wave with figures, with the bootstrap
+    // interval of the shift (the waves are independent samples, so replicate b of
+    // one is paired with replicate b of the other).
+    let (a, b) = (per_wave[first].as_ref()?, per_wave[last].as_ref()?);
+    let level = format!("{:.0}%", confidence * 100.0);
+    // Naming the largest fall or rise picks among all the categories' shifts, so
+    // their intervals are simultaneous: Bonferroni over the categories.
+    let reps = a.replicates.len().min(b.replicates.len());
+    let family_level = 1.0 - (1.0 - confidence) / categories.len() as f64;
+    let shifts: Vec<(f64, Option<(f64, f64)>)> = (0..categories.len())
+        .map(|c| {
+            let shift = (b.shares[c] - a.shares[c]) * 100.0;
+            let interval = percentile_interval(
+                (0..reps).map(|r| (b.replicates[r][c] - a.replicates[r][c]) * 100.0),
+                family_level,
+            );
+            (shift, interval)
         })
         .collect();
-    moves.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let mut text = String::new();
-    if let (Some(fall), Some(rise)) = (moves.first(), moves.last()) {
+    let family_text = format!("{:.1}%", family_level * 100.0);
+    let mut text: String;
+    if first == last {
+        text = words
+            .t(
+                "只有一期可估计重要性，无法比较变化。",
+                "Only one wave's importance could be estimated, so no shift is reported.",
+            )
+            .into();
+    } else if reps == 0 {
         text = if words.zh {
             format!(
-                "对{}而言，**{}** 的重要性下降最多（{:+.1} 个百分点），**{}** 上升最多（{:+.1} 个百分点），{} → {}。",
+                "{} 的重要性没有自助法区间（{}），因此不判断重要性是否变化。",
                 outcome.label,
-                fall.1,
-                fall.0,
-                rise.1,
-                rise.0,
-                waves[0],
-                waves[waves.len() - 1]
+                if cell == "all" {
+                    "主机只为指数、一级类别与总体满意度题目保留随机分组"
+                } else {
+                    "主机只为全部受访者保留随机分组"
+                }
             )
         } else {
             format!(
-                "For {}, the importance of **{}** fell most ({:+.1} points of explained variance share) and **{}** rose most ({:+.1} points), {} → {}.",
-                outcome.label, fall.1, fall.0, rise.1, rise.0, waves[0], waves[waves.len() - 1]
+                "The importance for {} has no bootstrap intervals ({}), so no shift is claimed.",
+                outcome.label,
+                if cell == "all" {
+                    "the host keeps random groups only for the index, the first-level categories and the overall items"
+                } else {
+                    "the host keeps random groups for all respondents only"
+                }
             )
+        };
+    } else if a.r2 < NEGLIGIBLE_R2 || b.r2 < NEGLIGIBLE_R2 {
+        text = if words.zh {
+            format!("各类别对{}的解释力很弱（R² {} 为 {:.3}，{} 为 {:.3}，低于 {NEGLIGIBLE_R2}），重要性份额的变化没有实际意义，故不作解读。", outcome.label, waves[first], a.r2, waves[last], b.r2)
+        } else {
+            format!("The categories explain little of {} (R² {:.3} in {} and {:.3} in {}, below {NEGLIGIBLE_R2}), so shifts in their shares of it mean nothing and are not read.", outcome.label, a.r2, waves[first], b.r2, waves[last])
+        };
+    } else {
+        let mut moves: Vec<Move> = (0..categories.len())
+            .map(|c| (shifts[c].0, shifts[c].1, categories[c].label.as_str()))
+            .collect();
+        moves.sort_by(|x, y| x.0.total_cmp(&y.0));
+        let clear = |m: &&Move| m.1.is_some_and(|(l, h)| l > 0.0 || h < 0.0);
+        let fall = moves.first().filter(|m| m.0 < 0.0 && clear(m));
+        let rise = moves.last().filter(|m| m.0 > 0.0 && clear(m));
+        let describe = |m: &Move| {
+            let (l, h) = m.1.unwrap_or((f64::NAN, f64::NAN));
+            format!(
+                "**{}** {:+.1} ({family_text} {}: {l:+.1} – {h:+.1})",
+                m.2,
+                m.0,
+                words.t("区间", "interval")
+            )
+        };
+        text = match (fall, rise, words.zh) {
+            (None, None, true) => format!("{} → {}，各类别对{}的重要性变化均在自助法区间之内，没有可确认的变化。", waves[first], waves[last], outcome.label),
+            (None, None, false) => format!("{} → {}: no category's importance for {} shifted beyond its bootstrap interval, so no shift is claimed.", waves[first], waves[last], outcome.label),
+            (f, r, true) => format!(
+                "{} → {}，对{}而言：{}（百分点，R² {:.3} → {:.3}）。",
+                waves[first],
+                waves[last],
+                outcome.label,
+                [f.map(|m| format!("重要性下降最多的是 {}", describe(m))), r.map(|m| format!("上升最多的是 {}", describe(m)))]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join("；"),
+                a.r2,
+                b.r2
+            ),
+            (f, r, false) => format!(
+                "{} → {}, for {}: {} (points of the share of R²; R² {:.3} → {:.3}).",
+                waves[first],
+                waves[last],
+                outcome.label,
+                [f.map(|m| format!("the importance of {} fell most", describe(m))), r.map(|m| format!("{} rose most", describe(m)))]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                a.r2,
+                b.r2
+            ),
         };
     }
     if !notes.is_empty() {
@@ -435,15 +730,81 @@ fn importance_blocks(
     }
     let mut columns = vec![column(words.t("类别", "Category"), ColumnKind::Text, 0)];
     columns.extend(waves.iter().map(|w| column(w, ColumnKind::Percent, 1)));
-    let rows = shares
-        .iter()
-        .map(|(c, v)| Row {
-            cells: std::iter::once(Cell::Text(categories[*c].label.clone()))
-                .chain(v.iter().map(|x| x.map_or(Cell::Empty(()), Cell::Number)))
-                .collect(),
-            flags: vec![],
+    let interval_word = words.t("区间", "interval");
+    columns.push(column(
+        &format!("{} {level} {interval_word}", waves[first]),
+        ColumnKind::Text,
+        0,
+    ));
+    if last != first {
+        columns.push(column(
+            &format!("{} {level} {interval_word}", waves[last]),
+            ColumnKind::Text,
+            0,
+        ));
+        columns.push(column(
+            &format!(
+                "{} → {} {}",
+                waves[first],
+                waves[last],
+                words.t("变化（百分点）", "shift (points)")
+            ),
+            ColumnKind::Number,
+            1,
+        ));
+        columns.push(column(&format!("{family_text} {interval_word}"), ColumnKind::Text, 0));
+    }
+    let interval_text = |c: usize, w: usize| -> Cell {
+        per_wave[w]
+            .as_ref()
+            .and_then(|i| percentile_interval(i.replicates.iter().map(|r| r[c]), confidence))
+            .map_or(Cell::Empty(()), |(l, h)| {
+                Cell::Text(format!("{:.1}\u{2060}–\u{2060}{:.1}\u{a0}%", l * 100.0, h * 100.0))
+            })
+    };
+    let mut rows: Vec<Row> = (0..categories.len())
+        .map(|c| {
+            let mut cells = vec![Cell::Text(categories[c].label.clone())];
+            cells.extend((0..history.len()).map(|w| share(c, w).map_or(Cell::Empty(()), Cell::Number)));
+            cells.push(interval_text(c, first));
+            if last != first {
+                cells.push(interval_text(c, last));
+                cells.push(Cell::Number(shifts[c].0));
+                cells.push(shifts[c].1.map_or(Cell::Empty(()), |(l, h)| {
+                    Cell::Text(format!("{l:+.1}\u{2060}–\u{2060}{h:+.1}"))
+                }));
+            }
+            Row { cells, flags: vec![] }
         })
         .collect();
+    let width = columns.len();
+    let mut r2_row = vec![Cell::Text("R²".into())];
+    r2_row.extend((0..history.len()).map(|w| {
+        per_wave[w]
+            .as_ref()
+            .map_or(Cell::Empty(()), |i| Cell::Text(format!("{:.3}", i.r2)))
+    }));
+    r2_row.resize_with(width, || Cell::Empty(()));
+    rows.push(Row {
+        cells: r2_row,
+        flags: vec![],
+    });
+    let bootstrapped = per_wave.iter().flatten().any(|i| !i.replicates.is_empty());
+    // Replicates whose correlations were undefined (a constant score in the draw)
+    // are left out; the note says how many were used.
+    let used = [first, last]
+        .iter()
+        .filter_map(|&w| per_wave[w].as_ref().map(|i| i.replicates.len()))
+        .min()
+        .unwrap_or(0);
+    let (used_zh, used_en) = if used == REPLICATES {
+        (format!("{REPLICATES}"), format!("{REPLICATES}"))
+    } else {
+        (
+            format!("{used}（共 {REPLICATES} 次，其余重抽样的相关系数无法定义）"),
+            format!("{used} usable (of {REPLICATES}; the others had an undefined correlation)"),
+        )
+    };
     Some(vec![
         Block::Chart(Chart {
             title: format!(
@@ -465,14 +826,27 @@ fn importance_blocks(
             title: words.t("驱动因素重要性的变化", "Driver importance by wave").into(),
             columns,
             rows,
-            note: Some(
+            note: Some(if bootstrapped {
+                if words.zh {
+                    format!("Johnson 相对权重：各类别在 R² 中所占份额，由每期加权相关矩阵（成对完整样本）计算；区间为 {used_zh} 次自助法重抽样（按受访者随机分组有放回抽取）的百分位区间：首期与最近一期为 {level}；两者之间的变化为 {family_text}（对 {k} 个类别作 Bonferroni 校正的联合区间，因为“下降/上升最多”是在所有类别中挑选）。R² 低于 {NEGLIGIBLE_R2} 或变化落在区间内时不报告变化。", k = categories.len())
+                } else {
+                    format!("Johnson's relative weights: each category's share of R², from each wave's weighted correlation matrix (pairwise complete); intervals are percentile intervals of {used_en} bootstrap replicates (random groups of respondents drawn with replacement): {level} for the first and latest wave; {family_text} for the shift between them (simultaneous, Bonferroni over the {k} categories, since “fell most” and “rose most” pick among them all). No shift is reported when R² is below {NEGLIGIBLE_R2} or the shift lies within its interval.", k = categories.len())
+                }
+            } else if cell == "all" {
                 words
                     .t(
-                        "Johnson 相对权重：各类别在 R² 中所占份额，由每期加权协方差矩阵（成对完整样本）计算。",
-                        "Johnson's relative weights: each category's share of R², from each wave's weighted covariance matrix (pairwise complete).",
+                        "Johnson 相对权重：各类别在 R² 中所占份额。主机只为指数、一级类别与总体满意度题目保留自助法随机分组，这些类别没有区间，也不判断变化。",
+                        "Johnson's relative weights: each category's share of R². The host keeps bootstrap groups only for the index, the first-level categories and the overall items, so these have no intervals and no shift is claimed.",
                     )
-                    .into(),
-            ),
+                    .into()
+            } else {
+                words
+                    .t(
+                        "Johnson 相对权重：各类别在 R² 中所占份额。主机只为全部受访者保留自助法随机分组，该群体没有区间，也不判断变化。",
+                        "Johnson's relative weights: each category's share of R². The host keeps bootstrap groups for all respondents only, so this group has no intervals and no shift is claimed.",
+                    )
+                    .into()
+            }),
         }),
         Block::Markdown { text },
     ])
@@ -492,16 +866,31 @@ fn change_p_value(a: &Estimate, b: &Estimate, confidence: f64) -> Option<f64> {
 }
 
 /// Johnson's relative weights (shares of R²) of `predictors` for `outcome` in one
-/// wave, from the pairwise-complete correlations of the statistics table.
-fn relative_weights(
+/// wave, from the pairwise-complete correlations of the statistics table, with
+/// the bootstrap replicates when the cell has the host's random groups (`all`).
+fn importance(
     stats: &Statistics,
     wave: &str,
     cell: &str,
     outcome: &str,
     predictors: &[&str],
-) -> Result<Vec<f64>, String> {
+    bootstrap: bool,
+) -> Result<Importance, String> {
     let c = stats.correlations(wave, cell, predictors, outcome)?;
-    csi_plugin_sdk::csi_stats::relweights::relative_weights(&c.r_xx, &c.r_xy)
-        .map(|rw| rw.shares())
-        .map_err(|e| e.to_string())
+    let rw = csi_plugin_sdk::csi_stats::relweights::relative_weights(&c.r_xx, &c.r_xy).map_err(|e| e.to_string())?;
+    let replicates = match (cell == "all" && bootstrap).then(|| stats.bootstrap(wave, predictors, outcome, REPLICATES))
+    {
+        Some(Ok(reps)) => reps
+            .into_iter()
+            .filter_map(|r| r.ok())
+            .filter_map(|c| csi_plugin_sdk::csi_stats::relweights::relative_weights(&c.r_xx, &c.r_xy).ok())
+            .map(|rw| rw.shares())
+            .collect(),
+        _ => Vec::new(),
+    };
+    Ok(Importance {
+        shares: rw.shares(),
+        r2: rw.r_squared,
+        replicates,
+    })
 }
