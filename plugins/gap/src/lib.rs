@@ -21,6 +21,7 @@ use csi_plugin_sdk::csi_stats::difference::{against, Difference};
 use csi_plugin_sdk::csi_stats::multiple::Correction;
 use csi_plugin_sdk::csi_stats::{Confidence, Estimate};
 use csi_plugin_sdk::prelude::*;
+use csi_plugin_sdk::words;
 
 /// The plugin.
 #[derive(Default)]
@@ -138,24 +139,17 @@ fn adjust(rows: &mut [NodeGap], correction: Correction, confidence: Confidence) 
     m
 }
 
-/// What a table's tests were adjusted by, in the study's language.
-fn correction_words(correction: Correction, zh: bool) -> &'static str {
-    match (correction, zh) {
-        (Correction::None, true) => "未做多重比较校正",
-        (Correction::None, false) => "no multiple-comparison adjustment",
-        (Correction::Bonferroni, true) => "Bonferroni 校正（区间为联合区间）",
-        (Correction::Bonferroni, false) => "Bonferroni adjustment (simultaneous intervals)",
-        (Correction::BenjaminiHochberg, true) => "Benjamini–Hochberg（FDR）校正（区间未校正）",
-        (Correction::BenjaminiHochberg, false) => "Benjamini–Hochberg (FDR) adjustment (intervals unadjusted)",
-    }
-}
-
-fn p_text(p: f64) -> String {
-    if p < 0.001 {
-        "<0.001".into()
-    } else {
-        format!("{p:.3}")
-    }
+/// What a table's tests were adjusted by, in the study's language, with what
+/// its intervals are.
+fn correction_words(correction: Correction, zh: bool) -> String {
+    let intervals = match (correction, zh) {
+        (Correction::None, _) => "",
+        (Correction::Bonferroni, true) => "（区间为联合区间）",
+        (Correction::Bonferroni, false) => " (simultaneous intervals)",
+        (Correction::BenjaminiHochberg, true) => "（区间未校正）",
+        (Correction::BenjaminiHochberg, false) => " (intervals unadjusted)",
+    };
+    format!("{}{intervals}", words::correction(correction, zh))
 }
 
 impl Analysis for Gap {
@@ -190,14 +184,7 @@ impl Analysis for Gap {
         let alpha = 1.0 - request.study.confidence;
         let low_base = request.study.low_base;
         let nodes = &request.study.nodes;
-        let correction_name = request
-            .options
-            .get("correction")
-            .and_then(|v| v.as_str())
-            .unwrap_or("bonferroni");
-        let correction = Correction::parse(correction_name).ok_or_else(|| {
-            format!("unknown correction `{correction_name}`: use none, bonferroni or benjamini_hochberg")
-        })?;
+        let correction = words::correction_option(&request.options)?;
         let adjusted_by = correction_words(correction, zh);
 
         let figures = |cell: &str, node| figures(&stats, wave, cell, node, confidence);
@@ -326,7 +313,8 @@ impl Analysis for Gap {
                             Some((l, h)) => Cell::Text(format!("{l:+.1}\u{2060}–\u{2060}{h:+.1}")),
                             None => Cell::Empty(()),
                         },
-                        g.test.map_or(Cell::Empty(()), |_| Cell::Text(p_text(g.adjusted))),
+                        g.test
+                            .map_or(Cell::Empty(()), |_| Cell::Text(words::p_value(g.adjusted))),
                         Cell::Number(g.gap.n as f64),
                     ];
                     if with_unit {

@@ -108,7 +108,7 @@ fn gaps_are_the_goldens_and_tested_against_zero() {
     };
     let d = against(&e(&g["gap"]), 0.0, Confidence::default()).unwrap();
     let p = if d.p < 0.001 {
-        "<0.001".to_string()
+        "< 0.001".to_string()
     } else {
         format!("{:.3}", d.p)
     };
@@ -255,7 +255,7 @@ fn text(cell: &Cell) -> &str {
     }
 }
 
-/// The gap plugin's p: "<0.001", or three decimals.
+/// The gap plugin's p: "< 0.001", or three decimals.
 fn assert_p_text(what: &str, cell: &Cell, p: f64) {
     let shown = text(cell);
     if p < 0.001 {

@@ -16,9 +16,9 @@
 //! rest.
 
 use csi_plugin_sdk::csi_stats::difference::{independent, Difference};
-use csi_plugin_sdk::csi_stats::multiple::Correction;
 use csi_plugin_sdk::csi_stats::{Confidence, Estimate};
 use csi_plugin_sdk::prelude::*;
+use csi_plugin_sdk::words;
 
 /// The plugin.
 #[derive(Default)]
@@ -71,14 +71,7 @@ impl Analysis for Segments {
         let t = |a: &'static str, b: &'static str| if zh { a } else { b };
         let stats = Statistics::read(&input.statistics_batches()?)?;
         let wave = request.wave.as_str();
-        let correction_name = request
-            .options
-            .get("correction")
-            .and_then(|v| v.as_str())
-            .unwrap_or("bonferroni");
-        let correction = Correction::parse(correction_name).ok_or_else(|| {
-            format!("unknown correction `{correction_name}`: use none, bonferroni or benjamini_hochberg")
-        })?;
+        let correction = words::correction_option(&request.options)?;
         let confidence = Confidence::new(request.study.confidence).map_err(|e| e.to_string())?;
         let alpha = 1.0 - request.study.confidence;
         let level = request
@@ -184,14 +177,7 @@ impl Analysis for Segments {
             }
             f
         };
-        let correction_text = match (correction, zh) {
-            (Correction::None, true) => "未做多重比较校正",
-            (Correction::None, false) => "no multiple-comparison adjustment",
-            (Correction::Bonferroni, true) => "Bonferroni 校正",
-            (Correction::Bonferroni, false) => "Bonferroni adjustment",
-            (Correction::BenjaminiHochberg, true) => "Benjamini–Hochberg（FDR）校正",
-            (Correction::BenjaminiHochberg, false) => "Benjamini–Hochberg (FDR) adjustment",
-        };
+        let correction_text = words::correction(correction, zh);
 
         let mut blocks = Vec::new();
         let mut findings = Vec::new();
@@ -267,23 +253,23 @@ impl Analysis for Segments {
                 let diff = c.test.map_or(f64::NAN, |d| d.diff);
                 findings.push(if zh {
                     format!(
-                        "- {}：**{}** 的指数最低（{low:.1}），比其余受访者{} {:.1} 分，{}（校正后 p {}）。",
+                        "- {}：**{}** 的指数最低（{low:.1}），比其余受访者{} {:.1} 分，{}（校正后 {}）。",
                         seg.label,
                         seg.groups[gi].label,
                         if diff < 0.0 { "低" } else { "高" },
                         diff.abs(),
                         if sig { "差异显著" } else { "差异不显著" },
-                        p_text(c.adjusted)
+                        words::p_clause(c.adjusted)
                     )
                 } else {
                     format!(
-                        "- {}: **{}** has the lowest index ({low:.1}), {:.1} points {} the rest of the sample, {} (adjusted p {}).",
+                        "- {}: **{}** has the lowest index ({low:.1}), {:.1} points {} the rest of the sample, {} (adjusted {}).",
                         seg.label,
                         seg.groups[gi].label,
                         diff.abs(),
                         if diff < 0.0 { "below" } else { "above" },
                         if sig { "a significant difference" } else { "not significant" },
-                        p_text(c.adjusted)
+                        words::p_clause(c.adjusted)
                     )
                 });
             }
@@ -363,14 +349,6 @@ impl Analysis for Segments {
             title: Some(t("细分群体分析", "Segments").into()),
             blocks,
         })
-    }
-}
-
-fn p_text(p: f64) -> String {
-    if p < 0.001 {
-        "< 0.001".into()
-    } else {
-        format!("= {p:.3}")
     }
 }
 

@@ -155,12 +155,7 @@ impl Analysis for Trend {
                 })
                 .collect(),
         };
-        let correction_name = opt_str("correction");
-        let correction = match correction_name.as_str() {
-            "" => Correction::Bonferroni,
-            c => Correction::parse(c)
-                .ok_or_else(|| format!("unknown correction `{c}`: use none, bonferroni or benjamini_hochberg"))?,
-        };
+        let correction = csi_plugin_sdk::words::correction_option(&request.options)?;
         let index_node = request
             .study
             .nodes
@@ -242,14 +237,6 @@ fn change(s: &Followed, w: usize, confidence: f64) -> Option<Change> {
     })
 }
 
-fn p_text(p: f64) -> String {
-    if p < 0.001 {
-        "p < 0.001".into()
-    } else {
-        format!("p = {p:.3}")
-    }
-}
-
 fn headline(words: &Words, index: &Followed, waves: &[String], last: usize, confidence: f64) -> Block {
     let value = index.mean(last).unwrap_or(f64::NAN);
     let basis = |c: &Change| {
@@ -270,7 +257,7 @@ fn headline(words: &Words, index: &Followed, waves: &[String], last: usize, conf
             } else {
                 words.t("，不显著", ", not significant")
             },
-            p_text(p),
+            csi_plugin_sdk::words::p_clause(p),
             basis(&c)
         )),
         Some(c) => Some(format!(
@@ -411,7 +398,7 @@ fn change_table(
                 cells.push(ch.map_or(Cell::Empty(()), |c| Cell::Number(c.diff)));
                 let p = adjusted[i];
                 cells.push(if p.is_finite() {
-                    Cell::Text(p_text(p).trim_start_matches("p ").trim_start_matches("= ").to_string())
+                    Cell::Text(csi_plugin_sdk::words::p_value(p))
                 } else {
                     Cell::Empty(())
                 });
@@ -426,14 +413,7 @@ fn change_table(
             Row { cells, flags }
         })
         .collect();
-    let adjusted_by = match (correction, words.zh) {
-        (Correction::None, true) => "未做多重比较校正",
-        (Correction::None, false) => "no multiple-comparison adjustment",
-        (Correction::Bonferroni, true) => "Bonferroni 校正",
-        (Correction::Bonferroni, false) => "Bonferroni adjustment",
-        (Correction::BenjaminiHochberg, true) => "Benjamini–Hochberg（FDR）校正",
-        (Correction::BenjaminiHochberg, false) => "Benjamini–Hochberg (FDR) adjustment",
-    };
+    let adjusted_by = csi_plugin_sdk::words::correction(correction, words.zh);
     let mut note = if words.zh {
         format!("变化 = 本期 − 上期；p 值为两独立样本加权均值之差的 t 检验（各期为独立样本，自由度按 Kish 有效样本量的 Welch–Satterthwaite 公式）。指数为首要指标，单独检验、不作校正（与页首一致）；其余 {tests} 项检验为一个检验族，作{adjusted_by}；箭头表示在研究设定的置信水平下显著。")
     } else {
