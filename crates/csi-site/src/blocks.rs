@@ -66,6 +66,16 @@ fn plugin_markdown(text: &str) -> String {
     out
 }
 
+/// `x` with `d` decimals, never a negative zero ("-0.0" when a small negative
+/// value rounds to zero).
+fn fixed(x: f64, d: usize) -> String {
+    let text = format!("{x:.d$}");
+    match text.strip_prefix('-') {
+        Some(rest) if rest.bytes().all(|c| c == b'0' || c == b'.') => rest.to_string(),
+        _ => text,
+    }
+}
+
 fn format_cell(cell: &Cell, col: &Column) -> String {
     match cell {
         Cell::Empty(()) => String::new(),
@@ -74,9 +84,9 @@ fn format_cell(cell: &Cell, col: &Column) -> String {
         Cell::Number(x) => {
             let d = usize::from(col.decimals);
             match col.kind {
-                ColumnKind::Percent => format!("{:.d$}%", x * 100.0),
-                ColumnKind::Count => format!("{x:.0}"),
-                _ => format!("{x:.d$}"),
+                ColumnKind::Percent => format!("{}%", fixed(x * 100.0, d)),
+                ColumnKind::Count => fixed(*x, 0),
+                _ => fixed(*x, d),
             }
         }
     }
@@ -365,12 +375,14 @@ fn render_into(report: &Report, palette: Palette, downloads: &mut Downloads) -> 
                 note,
             } => {
                 let d = usize::from(*decimals);
-                let _ =
-                    write!(
+                let _ = write!(
                     out,
-                    "<div class=\"block-headline\"><p class=\"label\">{}</p><p class=\"big\">{value:.d$}</p>{}</div>",
+                    "<div class=\"block-headline\"><p class=\"label\">{}</p><p class=\"big\">{}</p>{}</div>",
                     esc(label),
-                    note.as_ref().map(|n| format!("<p class=\"note\">{}</p>", esc(n))).unwrap_or_default()
+                    fixed(*value, d),
+                    note.as_ref()
+                        .map(|n| format!("<p class=\"note\">{}</p>", esc(n)))
+                        .unwrap_or_default()
                 );
             }
             Block::Table(t) => {
@@ -388,6 +400,14 @@ fn render_into(report: &Report, palette: Palette, downloads: &mut Downloads) -> 
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn no_negative_zero_is_displayed() {
+        assert_eq!(super::fixed(-0.04, 1), "0.0");
+        assert_eq!(super::fixed(-0.0, 0), "0");
+        assert_eq!(super::fixed(-0.06, 1), "-0.1");
+        assert_eq!(super::fixed(-10.0, 1), "-10.0");
+    }
+
     use super::*;
 
     #[test]
