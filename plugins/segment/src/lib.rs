@@ -226,15 +226,25 @@ impl Analysis for Segments {
                 rows,
                 note: Some(if zh {
                     format!(
-                        "每组与其余受访者比较（加权均值之差的 Welch 型检验，自由度按 Kish 有效样本量的 Welch–Satterthwaite 公式）；本表检验族为 {} 项检验（两组且覆盖全部受访者的细分只计一次），作 {}，箭头表示校正后 p < {alpha:.2}；样本量低于 {} 标记为低基数。",
+                        "每组与其余受访者比较（加权均值之差的 Welch 型检验，自由度按 Kish 有效样本量的 Welch–Satterthwaite 公式）；本表检验族为 {} 项检验{}，作 {}，箭头表示校正后 p < {alpha:.2}；样本量低于 {} 标记为低基数。",
                         family,
+                        if mirrored.iter().any(|&m| m) {
+                            "（两组且覆盖全部受访者：每项比较只计一次）"
+                        } else {
+                            ""
+                        },
                         correction_text,
                         request.study.low_base
                     )
                 } else {
                     format!(
-                        "Each group against the rest of the sample (Welch-type test of weighted means, Welch–Satterthwaite df on Kish effective bases); this table's family is {} tests (a two-group segment that classifies everyone is tested once), with {}; arrows mark adjusted p < {alpha:.2}; bases under {} are flagged low.",
+                        "Each group against the rest of the sample (Welch-type test of weighted means, Welch–Satterthwaite df on Kish effective bases); this table's family is {} tests{}, with {}; arrows mark adjusted p < {alpha:.2}; bases under {} are flagged low.",
                         family,
+                        if mirrored.iter().any(|&m| m) {
+                            " (two groups that classify everyone: each comparison counted once)"
+                        } else {
+                            ""
+                        },
                         correction_text,
                         request.study.low_base
                     )
