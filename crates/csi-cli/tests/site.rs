@@ -101,6 +101,32 @@ fn example_site_is_deterministic_and_links_resolve() {
             }
         }
     }
+    // No displayed number is a negative zero, NaN or infinite: in the text of every
+    // page (charts included) and in every cell of every CSV download.
+    let mut scanned = 0;
+    for file in &fa {
+        let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("");
+        let text = match ext {
+            "html" | "csv" => std::fs::read_to_string(file).unwrap(),
+            _ => continue,
+        };
+        let pieces: Vec<&str> = if ext == "html" {
+            // Text nodes only: what a reader sees, not attribute values or SVG paths.
+            text.split('<')
+                .filter_map(|p| p.split_once('>').map(|(_, t)| t))
+                .collect()
+        } else {
+            text.lines().flat_map(|l| l.split(',')).collect()
+        };
+        for piece in pieces {
+            if let Some(bad) = bad_number(piece) {
+                panic!("{}: `{bad}` displayed in `{}`", file.display(), piece.trim());
+            }
+            scanned += 1;
+        }
+    }
+    assert!(scanned > 10_000, "too little text scanned ({scanned})");
+
     // 3 waves × (overview, 6 analyses, method, downloads), their latest/ forwards,
     // the study page and the site index.
     assert_eq!(pages, 3 * 9 + 9 + 2, "pages written");
@@ -197,4 +223,35 @@ fn adding_a_wave_leaves_published_waves_byte_identical() {
     assert!(common::snapshot(&site.join("telecom/2000")) == published[0]);
     let (out, _) = build_study(&study, &site, &["--rebuild"]);
     assert_eq!(summary_row(&out, "telecom"), (4, 4, 0), "{out}");
+}
+
+/// The first displayed number in `text` that a publication would never print: a
+/// negative zero (`-0`, `-0.0`, `−0.00` not followed by a digit), `NaN` or `inf`.
+fn bad_number(text: &str) -> Option<String> {
+    for word in text.split(|c: char| c.is_whitespace() || "()（）[]:;,，；：%|/".contains(c)) {
+        let w = word.trim_matches(|c: char| "*▲▼†‡".contains(c));
+        if w == "NaN" || w == "inf" || w == "-inf" || w.eq_ignore_ascii_case("nan") {
+            return Some(w.to_string());
+        }
+        let body = w.strip_prefix('-').or_else(|| w.strip_prefix('−'));
+        if let Some(body) = body {
+            let digits: String = body.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+            if !digits.is_empty()
+                && digits.chars().all(|c| c == '0' || c == '.')
+                && digits.starts_with('0')
+                && !body[digits.len()..].starts_with(|c: char| c.is_ascii_digit())
+            {
+                return Some(w.to_string());
+            }
+        }
+    }
+    None
+}
+
+#[test]
+fn bad_numbers_are_recognised() {
+    assert_eq!(bad_number("gap -0.0 ▼"), Some("-0.0".into()));
+    assert_eq!(bad_number("(−0.00)"), Some("−0.00".into()));
+    assert_eq!(bad_number("p NaN"), Some("NaN".into()));
+    assert_eq!(bad_number("-0.1 and 0.0 and -10.0 and 2000–2002"), None);
 }
