@@ -4,22 +4,23 @@
 
 use csi_stats::multiple::Correction;
 
-/// A p-value as tables print it: `< 0.001`, else three decimals (never
-/// `0.000`).
+/// A p-value as tables print it: `< 0.001`, `> 0.99` (an adjusted p capped at 1
+/// says nothing more), else three decimals (never `0.000` nor `1.000`).
 pub fn p_value(p: f64) -> String {
     if p < 0.001 {
         "< 0.001".into()
+    } else if p > 0.99 {
+        "> 0.99".into()
     } else {
         format!("{p:.3}")
     }
 }
 
-/// A p-value in a sentence: `p < 0.001` or `p = 0.016`.
+/// A p-value in a sentence: `p < 0.001`, `p > 0.99` or `p = 0.016`.
 pub fn p_clause(p: f64) -> String {
-    if p < 0.001 {
-        "p < 0.001".into()
-    } else {
-        format!("p = {p:.3}")
+    match p_value(p) {
+        v if v.starts_with(['<', '>']) => format!("p {v}"),
+        v => format!("p = {v}"),
     }
 }
 
@@ -53,6 +54,8 @@ mod tests {
         assert_eq!(super::p_value(0.0123), "0.012");
         assert_eq!(super::p_clause(0.0004), "p < 0.001");
         assert_eq!(super::p_clause(0.0123), "p = 0.012");
+        assert_eq!(super::p_value(1.0), "> 0.99");
+        assert_eq!(super::p_clause(0.999), "p > 0.99");
         let none = serde_json::Map::new();
         assert_eq!(super::correction_option(&none), Ok(super::Correction::Bonferroni));
         let mut bad = serde_json::Map::new();

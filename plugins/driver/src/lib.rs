@@ -334,7 +334,11 @@ impl Analysis for Driver {
                             y,
                         })
                         .collect(),
-                    x_label: t("重要性（相对权重，% of R²）", "Importance (relative weight, % of R²)").into(),
+                    x_label: t(
+                        "重要性（相对权重，占 R² 的百分比）",
+                        "Importance (relative weight, % of R²)",
+                    )
+                    .into(),
                     y_label: t("表现（得分，0–100）", "Performance (score, 0–100)").into(),
                     x_line: Some(mean_x),
                     y_line: Some(mean_y),

@@ -109,6 +109,8 @@ fn gaps_are_the_goldens_and_tested_against_zero() {
     let d = against(&e(&g["gap"]), 0.0, Confidence::default()).unwrap();
     let p = if d.p < 0.001 {
         "< 0.001".to_string()
+    } else if d.p > 0.99 {
+        "> 0.99".to_string()
     } else {
         format!("{:.3}", d.p)
     };
@@ -260,6 +262,8 @@ fn assert_p_text(what: &str, cell: &Cell, p: f64) {
     let shown = text(cell);
     if p < 0.001 {
         assert!(shown.contains('<') && numbers_in(shown) == [0.001], "{what}: {shown}");
+    } else if p > 0.99 {
+        assert!(shown.contains('>') && numbers_in(shown) == [0.99], "{what}: {shown}");
     } else {
         assert_eq!(numbers_in(shown), rounded(&[p], 3), "{what}: {shown}");
     }

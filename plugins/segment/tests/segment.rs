@@ -333,6 +333,8 @@ fn second_reading_two_groups_that_classify_everyone_are_one_test_and_the_rest_is
             let shown = &line[line.find("adjusted p").unwrap_or_else(|| panic!("{line}"))..];
             if adjusted < 0.001 {
                 assert!(shown.contains('<') && numbers_in(shown) == [0.001], "{line}");
+            } else if adjusted > 0.99 {
+                assert!(shown.contains('>') && numbers_in(shown) == [0.99], "{line}");
             } else {
                 assert_eq!(numbers_in(shown), rounded(&[adjusted], 3), "{line}");
             }

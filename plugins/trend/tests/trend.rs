@@ -94,11 +94,7 @@ fn trend_figures_are_the_engines_and_changes_are_tested() {
     assert_eq!(row.cells[4], Cell::Number(d.diff));
     // The index, the primary figure, is tested on its own as in the headline; the
     // eight categories' changes are the table's Bonferroni family.
-    let want = if d.p < 0.001 {
-        "< 0.001".to_string()
-    } else {
-        format!("{:.3}", d.p)
-    };
+    let want = shown_p(d.p);
     assert_eq!(row.cells[5], Cell::Text(want));
     assert_eq!(table.rows.len(), 1 + 8, "index and the 8 categories");
     assert!(
@@ -110,11 +106,7 @@ fn trend_figures_are_the_engines_and_changes_are_tested() {
     let network_now = ex.results[2].series("network").unwrap().values[0].score;
     let dn = difference::independent(&network, &network_now, conf).unwrap();
     let adjusted = (dn.p * 8.0).min(1.0);
-    let want = if adjusted < 0.001 {
-        "< 0.001".to_string()
-    } else {
-        format!("{adjusted:.3}")
-    };
+    let want = shown_p(adjusted);
     assert_eq!(table.rows[1].cells[5], Cell::Text(want));
 }
 
@@ -379,6 +371,8 @@ fn second_reading_a_dropped_question_changes_the_index_like_for_like_only() {
         let shown = text(&row.cells[4]);
         if adjusted < 0.001 {
             assert!(shown.contains('<') && numbers_in(shown) == [0.001], "{what}: {shown}");
+        } else if adjusted > 0.99 {
+            assert!(shown.contains('>') && numbers_in(shown) == [0.99], "{what}: {shown}");
         } else {
             assert_eq!(numbers_in(shown), rounded(&[adjusted], 3), "{what}: {shown}");
         }
@@ -621,4 +615,15 @@ fn a_category_with_no_questions_in_common_is_not_compared() {
     assert_eq!((&price.cells[3], &price.cells[4]), (&Cell::Empty(()), &Cell::Empty(())));
     let note = table.note.as_deref().unwrap();
     assert!(note.contains("The questions of Price changed"), "{note}");
+}
+
+/// A p-value as the tables print it: "< 0.001", "> 0.99" or three decimals.
+fn shown_p(p: f64) -> String {
+    if p < 0.001 {
+        "< 0.001".into()
+    } else if p > 0.99 {
+        "> 0.99".into()
+    } else {
+        format!("{p:.3}")
+    }
 }
