@@ -612,7 +612,7 @@ fn kano_blocks(
             format!("{total} 名受访者中，没有可以估计的指标（原因见表），因此未作回归。")
         };
         format!(
-            "{sample}结果变量为{outcome_label}（0–100 分），每个指标两个虚拟变量：“低分”（量表下半部分，得分低于 50）与“top box”（{}），中间档为参照组。惩罚 = −低分系数（评低分相对于中间档失去的分数），奖励 = top box 系数（评入 top box 增加的分数），均不截断；标准误为异方差稳健标准误（HC1，即抽样权重下的线性化方差）。按 {level}% 置信水平（双侧区间）分类：惩罚与奖励均显著大于 0 为期望型（绩效），仅惩罚显著为必备型（基本），仅奖励显著为魅力型（兴奋）；两者均不显著则不分类；惩罚或奖励显著为负记为符号异常，不分类。量表没有中间类别、或某一类别少于 {MIN_CELL} 人的指标不分类，也不进入模型。",
+            "{sample}结果变量为{outcome_label}（0–100 分），每个指标两个虚拟变量：“低分”（量表下半部分，得分低于 50）与“top box”（{}），中间档为参照组。惩罚 = −低分系数（评低分相对于中间档失去的分数），奖励 = top box 系数（评入 top box 增加的分数），均不截断；标准误为异方差稳健标准误（HC1，即抽样权重下的线性化方差）。按 {level}% 置信水平（双侧区间，各指标分别判断，未作多重比较校正）分类：惩罚与奖励均显著大于 0 为期望型（绩效），仅惩罚显著为必备型（基本），仅奖励显著为魅力型（兴奋）；两者均不显著则不分类；惩罚或奖励显著为负记为符号异常，不分类。量表没有中间类别、或某一类别少于 {MIN_CELL} 人的指标不分类，也不进入模型。",
             scales.join("；")
         )
     } else {
@@ -632,7 +632,7 @@ fn kano_blocks(
             format!("Of {total} respondents: no indicator could be estimated (see the table for why), so there is no regression. ")
         };
         format!(
-            "{sample}{outcome_label} (0–100) on two dummies per indicator: a low rating (the lower half of the scale, a score below 50) and a top-box rating ({}); the middle answers are the reference. Penalty = −low coefficient (points lost by a low rating against a middle one), reward = top-box coefficient (points gained by a top-box rating), neither clamped; standard errors heteroskedasticity-robust (HC1, the linearised variance for sampling weights). Classes at {level}% confidence (two-sided intervals): performance when both penalty and reward are significantly above 0, basic (must-be) when only the penalty is, excitement when only the reward is; not classified when neither is; a significantly negative penalty or reward is an unexpected sign, not classified. An indicator whose scale has no middle category, or with fewer than {MIN_CELL} respondents in a category, is not classified and not in the model.",
+            "{sample}{outcome_label} (0–100) on two dummies per indicator: a low rating (the lower half of the scale, a score below 50) and a top-box rating ({}); the middle answers are the reference. Penalty = −low coefficient (points lost by a low rating against a middle one), reward = top-box coefficient (points gained by a top-box rating), neither clamped; standard errors heteroskedasticity-robust (HC1, the linearised variance for sampling weights). Classes at {level}% confidence (two-sided intervals, each indicator on its own, without multiple-comparison adjustment): performance when both penalty and reward are significantly above 0, basic (must-be) when only the penalty is, excitement when only the reward is; not classified when neither is; a significantly negative penalty or reward is an unexpected sign, not classified. An indicator whose scale has no middle category, or with fewer than {MIN_CELL} respondents in a category, is not classified and not in the model.",
             scales.join("; ")
         )
     });

@@ -310,7 +310,7 @@ impl Analysis for Gap {
                         mean(&g.performance),
                         g.gap.mean.map_or(Cell::Empty(()), Cell::Number),
                         match g.interval {
-                            Some((l, h)) => Cell::Text(format!("{l:+.1}\u{2060}–\u{2060}{h:+.1}")),
+                            Some((l, h)) => Cell::Text(format!("[{l:+.1},\u{a0}{h:+.1}]")),
                             None => Cell::Empty(()),
                         },
                         g.test
@@ -338,7 +338,8 @@ impl Analysis for Gap {
                                 g.performance.and_then(|e| e.mean),
                                 g.performance_all.and_then(|e| e.mean),
                             ) {
-                                (Some(a), Some(b)) => (a - b).abs() >= 0.05,
+                                // As displayed (one decimal): the reader compares those.
+                                (Some(a), Some(b)) => format!("{a:.1}") != format!("{b:.1}"),
                                 _ => false,
                             }
                         })

@@ -750,11 +750,25 @@ fn importance_blocks(
             if last != first {
                 cells.push(interval_text(c, last));
                 cells.push(Cell::Number(shifts[c].0));
-                cells.push(shifts[c].1.map_or(Cell::Empty(()), |(l, h)| {
-                    Cell::Text(format!("{l:+.1}\u{2060}–\u{2060}{h:+.1}"))
-                }));
+                cells.push(
+                    shifts[c]
+                        .1
+                        .map_or(Cell::Empty(()), |(l, h)| Cell::Text(format!("[{l:+.1},\u{a0}{h:+.1}]"))),
+                );
             }
-            Row { cells, flags: vec![] }
+            // An arrow on a shift whose simultaneous interval excludes 0 (and
+            // whose waves' R² is not negligible): the ones the finding may name.
+            let mut flags = vec![vec![]; cells.len()];
+            let supported = a.r2 >= NEGLIGIBLE_R2 && b.r2 >= NEGLIGIBLE_R2;
+            if let (true, true, Some((l, h))) = (last != first, supported, shifts[c].1) {
+                let at = cells.len() - 2;
+                if l > 0.0 {
+                    flags[at].push(Flag::SigUp);
+                } else if h < 0.0 {
+                    flags[at].push(Flag::SigDown);
+                }
+            }
+            Row { cells, flags }
         })
         .collect();
     let width = columns.len();
@@ -808,9 +822,9 @@ fn importance_blocks(
             rows,
             note: Some(if bootstrapped {
                 if words.zh {
-                    format!("Johnson 相对权重：各类别在 R² 中所占份额，由每期加权相关矩阵（成对完整样本）计算；区间为 {used_zh} 次自助法重抽样（按受访者随机分组有放回抽取）的百分位区间：首期与最近一期为 {level}；两者之间的变化为 {family_text}（对 {k} 个类别作 Bonferroni 校正的联合区间，因为“下降/上升最多”是在所有类别中挑选）。R² 低于 {NEGLIGIBLE_R2} 或变化落在区间内时不报告变化。", k = categories.len())
+                    format!("Johnson 相对权重：各类别在 R² 中所占份额，由每期加权相关矩阵（成对完整样本）计算；区间为 {used_zh} 次自助法重抽样（按受访者随机分组有放回抽取）的百分位区间：首期与最近一期为 {level}；两者之间的变化为 {family_text}（对 {k} 个类别作 Bonferroni 校正的联合区间，因为“下降/上升最多”是在所有类别中挑选）。箭头标出区间不含 0 的变化；文字结论只提这些变化，R² 低于 {NEGLIGIBLE_R2} 时不作结论。", k = categories.len())
                 } else {
-                    format!("Johnson's relative weights: each category's share of R², from each wave's weighted correlation matrix (pairwise complete); intervals are percentile intervals of {used_en} bootstrap replicates (random groups of respondents drawn with replacement): {level} for the first and latest wave; {family_text} for the shift between them (simultaneous, Bonferroni over the {k} categories, since “fell most” and “rose most” pick among them all). No shift is reported when R² is below {NEGLIGIBLE_R2} or the shift lies within its interval.", k = categories.len())
+                    format!("Johnson's relative weights: each category's share of R², from each wave's weighted correlation matrix (pairwise complete); intervals are percentile intervals of {used_en} bootstrap replicates (random groups of respondents drawn with replacement): {level} for the first and latest wave; {family_text} for the shift between them (simultaneous, Bonferroni over the {k} categories, since “fell most” and “rose most” pick among them all). Arrows mark the shifts whose interval excludes 0; the finding names only those, and none when R² is below {NEGLIGIBLE_R2}.", k = categories.len())
                 }
             } else if cell == "all" {
                 words
