@@ -19,6 +19,15 @@ pub mod wire;
 /// Version of the block schema. Additions are backwards compatible within a version.
 pub const BLOCKS_VERSION: u32 = 1;
 
+/// Minor version of the block schema: what this crate adds to version 1, each
+/// addition optional so that a report of an older minor still parses.
+///
+/// - 1.1: interval cells ([`Cell::Interval`]), p-value columns
+///   ([`ColumnKind::PValue`]), signed columns ([`Column::signed`]), blocks offered to
+///   the wave's overview ([`Report::overview`]), named quadrants and highlighted
+///   points in scatter charts, and a direction for heat maps.
+pub const BLOCKS_MINOR: u32 = 1;
+
 /// What an analysis returns for one wave.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -28,6 +37,11 @@ pub struct Report {
     pub title: Option<String>,
     /// The blocks, in display order.
     pub blocks: Vec<Block>,
+    /// Blocks the analysis offers to the wave's overview page (since 1.1): a short
+    /// finding and at most a chart or table, shown under the headline figure in the
+    /// executive overview, before the other analyses' offers, in the study's order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overview: Vec<Block>,
 }
 
 /// One piece of report content.
@@ -87,6 +101,19 @@ pub enum Cell {
     Text(String),
     /// Nothing.
     Empty(()),
+    /// A confidence interval (since 1.1): shown as `[low, high]` on the page, and as
+    /// two numeric columns in downloads.
+    Interval(Interval),
+}
+
+/// The limits of an interval cell.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Interval {
+    /// Lower limit.
+    pub low: f64,
+    /// Upper limit.
+    pub high: f64,
 }
 
 /// How a column's numbers are shown.
@@ -102,6 +129,23 @@ pub enum ColumnKind {
     Percent,
     /// A whole number (base sizes).
     Count,
+    /// A p-value (since 1.1): a number in 0–1, shown as the site prints p-values
+    /// ([`p_value_text`]: "< 0.001", "0.023", "> 0.99"), a plain number in downloads.
+    PValue,
+}
+
+/// How a p-value is printed: three decimals, "< 0.001" below that and "> 0.99" above
+/// 0.99 (so an adjusted p of 1 never reads as a finding).
+pub fn p_value_text(p: f64) -> String {
+    if !p.is_finite() {
+        "–".into()
+    } else if p < 0.001 {
+        "< 0.001".into()
+    } else if p > 0.99 {
+        "> 0.99".into()
+    } else {
+        format!("{p:.3}")
+    }
 }
 
 /// A table column.
@@ -116,6 +160,14 @@ pub struct Column {
     /// Decimals for numbers and percentages.
     #[serde(default = "one")]
     pub decimals: u8,
+    /// A change or difference (since 1.1): numbers and intervals carry a sign on the
+    /// page (+2.1, -0.4); downloads keep plain numbers.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub signed: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// A table row: its cells, and optional flags per cell (same length or empty).
@@ -170,6 +222,10 @@ pub struct Point {
     pub x: f64,
     /// y value.
     pub y: f64,
+    /// Drawn emphasised, and named in the chart's legend line (since 1.1), e.g. the
+    /// "improve first" points of a priority matrix.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub highlight: bool,
 }
 
 /// The kinds of chart the site draws.
@@ -218,6 +274,10 @@ pub enum ChartKind {
         /// Horizontal quadrant line.
         #[serde(default)]
         y_line: Option<f64>,
+        /// Names of the four quadrants the lines make (since 1.1), drawn in their
+        /// corners: top left, top right, bottom left, bottom right.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        quadrants: Option<[String; 4]>,
     },
     /// A matrix of values (rows × columns), e.g. segment × indicator.
     Heatmap {
@@ -227,6 +287,21 @@ pub enum ChartKind {
         columns: Vec<String>,
         /// Values, row-major.
         values: Vec<Vec<Option<f64>>>,
+        /// Which way is better, per row (since 1.1): `true` where a higher value is
+        /// better, `false` where lower is (minutes, days). Empty: higher is better
+        /// everywhere. Cells are coloured by how much better or worse they are than
+        /// their row's reference (`centre`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        higher_is_better: Vec<bool>,
+        /// The reference each row's cells are coloured against (since 1.1), e.g. the
+        /// whole sample's score of that indicator; the mean of the row's cells when
+        /// absent. The colour shows how far a cell is above or below it.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        centre: Vec<Option<f64>>,
+        /// The legend's words for the two ends of the colour scale, e.g. ("below the
+        /// rest", "above the rest"); the site's words when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        legend: Option<[String; 2]>,
     },
 }
 

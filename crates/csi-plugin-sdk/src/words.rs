@@ -7,13 +7,7 @@ use csi_stats::multiple::Correction;
 /// A p-value as tables print it: `< 0.001`, `> 0.99` (an adjusted p capped at 1
 /// says nothing more), else three decimals (never `0.000` nor `1.000`).
 pub fn p_value(p: f64) -> String {
-    if p < 0.001 {
-        "< 0.001".into()
-    } else if p > 0.99 {
-        "> 0.99".into()
-    } else {
-        format!("{p:.3}")
-    }
+    csi_blocks::p_value_text(p)
 }
 
 /// A p-value in a sentence: `p < 0.001`, `p > 0.99` or `p = 0.016`.

@@ -76,19 +76,40 @@ fn fixed(x: f64, d: usize) -> String {
     }
 }
 
+/// `x` with `d` decimals and a sign when it is a change: "+2.1", "-0.4", "0.0".
+pub(crate) fn signed(x: f64, d: usize) -> String {
+    let text = fixed(x, d);
+    if x > 0.0 && text.bytes().any(|c| (b'1'..=b'9').contains(&c)) {
+        format!("+{text}")
+    } else {
+        text
+    }
+}
+
+/// A number as its column shows it.
+fn format_number(x: f64, col: &Column) -> String {
+    let d = usize::from(col.decimals);
+    let show = |v: f64| if col.signed { signed(v, d) } else { fixed(v, d) };
+    match col.kind {
+        ColumnKind::Percent => format!("{}%", show(x * 100.0)),
+        ColumnKind::Count => fixed(x, 0),
+        ColumnKind::PValue => csi_blocks::p_value_text(x),
+        _ => show(x),
+    }
+}
+
 fn format_cell(cell: &Cell, col: &Column) -> String {
     match cell {
         Cell::Empty(()) => String::new(),
         Cell::Text(t) => esc(t),
         Cell::Number(x) if !x.is_finite() => "–".into(),
-        Cell::Number(x) => {
-            let d = usize::from(col.decimals);
-            match col.kind {
-                ColumnKind::Percent => format!("{}%", fixed(x * 100.0, d)),
-                ColumnKind::Count => fixed(*x, 0),
-                _ => fixed(*x, d),
-            }
-        }
+        Cell::Number(x) => format_number(*x, col),
+        Cell::Interval(i) if !(i.low.is_finite() && i.high.is_finite()) => "–".into(),
+        Cell::Interval(i) => format!(
+            "<span class=\"ci\">[{},&nbsp;{}]</span>",
+            format_number(i.low, col),
+            format_number(i.high, col)
+        ),
     }
 }
 
@@ -171,11 +192,13 @@ fn chart_data(c: &Chart) -> Option<Table> {
         label: label.to_string(),
         kind: ColumnKind::Number,
         decimals: 1,
+        signed: false,
     };
     let text = |label: &str| Column {
         label: label.to_string(),
         kind: ColumnKind::Text,
         decimals: 0,
+        signed: false,
     };
     let (columns, rows): (Vec<Column>, Vec<Vec<Cell>>) = match &c.spec {
         ChartKind::Bar { categories, series }
@@ -211,7 +234,9 @@ fn chart_data(c: &Chart) -> Option<Table> {
                 .map(|p| vec![Cell::Text(p.label.clone()), Cell::Number(p.x), Cell::Number(p.y)])
                 .collect(),
         ),
-        ChartKind::Heatmap { rows, columns, values } => {
+        ChartKind::Heatmap {
+            rows, columns, values, ..
+        } => {
             let mut cols = vec![text("")];
             cols.extend(columns.iter().map(|c| number(c)));
             let rows = rows
@@ -277,6 +302,7 @@ fn chart_block(c: &Chart, palette: Palette, out: &mut String, downloads: &mut Do
             y_label,
             x_line,
             y_line,
+            ..
         } => {
             let points: Vec<chart::LabelledPoint> = points
                 .iter()
@@ -288,7 +314,9 @@ fn chart_block(c: &Chart, palette: Palette, out: &mut String, downloads: &mut Do
                 .collect();
             chart::scatter(&points, x_label, y_label, *x_line, *y_line, palette).ok()
         }
-        ChartKind::Heatmap { rows, columns, values } => chart::heatmap(rows, columns, values, palette).ok(),
+        ChartKind::Heatmap {
+            rows, columns, values, ..
+        } => chart::heatmap(rows, columns, values, palette).ok(),
     };
     let data = chart_data(c);
     out.push_str("<figure class=\"chart\">");

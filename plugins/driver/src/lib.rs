@@ -47,6 +47,7 @@ fn column(label: &str, kind: ColumnKind, decimals: u8) -> Column {
         label: label.to_string(),
         kind,
         decimals,
+        signed: false,
     }
 }
 
@@ -237,6 +238,7 @@ impl Analysis for Driver {
                 let mut blocks = vec![Block::Markdown { text }];
                 blocks.extend(self.kano(request, &mut input, &cell, &predictors, outcome));
                 return Ok(Report {
+                    overview: Vec::new(),
                     title: Some(t("驱动因素分析", "Drivers").into()),
                     blocks,
                 });
@@ -332,6 +334,7 @@ impl Analysis for Driver {
                             label: predictors[i].label.clone(),
                             x,
                             y,
+                            highlight: false,
                         })
                         .collect(),
                     x_label: t(
@@ -342,6 +345,7 @@ impl Analysis for Driver {
                     y_label: t("表现（得分，0–100）", "Performance (score, 0–100)").into(),
                     x_line: Some(mean_x),
                     y_line: Some(mean_y),
+                    quadrants: None,
                 },
                 alt: None,
             }),
@@ -369,6 +373,7 @@ impl Analysis for Driver {
         ];
         blocks.extend(self.kano(request, &mut input, &cell, &predictors, outcome));
         Ok(Report {
+            overview: Vec::new(),
             title: Some(t("驱动因素分析", "Drivers").into()),
             blocks,
         })

@@ -32,6 +32,7 @@ fn column(label: &str, kind: ColumnKind, decimals: u8) -> Column {
         label: label.to_string(),
         kind,
         decimals,
+        signed: false,
     }
 }
 
@@ -488,6 +489,7 @@ impl Analysis for Gap {
             }));
         }
         Ok(Report {
+            overview: Vec::new(),
             title: Some(t("差距分析（表现 − 期望）", "Gap analysis (performance − expectation)").into()),
             blocks,
         })

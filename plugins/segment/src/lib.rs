@@ -29,6 +29,7 @@ fn column(label: &str, kind: ColumnKind, decimals: u8) -> Column {
         label: label.to_string(),
         kind,
         decimals,
+        signed: false,
     }
 }
 
@@ -304,6 +305,9 @@ impl Analysis for Segments {
                     rows: indicators.iter().map(|n| n.label.clone()).collect(),
                     columns: group_labels.clone(),
                     values: values.clone(),
+                    higher_is_better: Vec::new(),
+                    centre: Vec::new(),
+                    legend: None,
                 },
                 alt: None,
             }));
@@ -356,6 +360,7 @@ impl Analysis for Segments {
             },
         );
         Ok(Report {
+            overview: Vec::new(),
             title: Some(t("细分群体分析", "Segments").into()),
             blocks,
         })

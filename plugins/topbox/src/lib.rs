@@ -142,6 +142,7 @@ impl Analysis for TopBox {
             )
         };
         Ok(Report {
+            overview: Vec::new(),
             title: Some(t("顶框占比", "Top-box shares").into()),
             blocks: vec![
                 Block::Markdown { text: finding },
@@ -158,21 +159,25 @@ impl Analysis for TopBox {
                             label: t("指标", "Indicator").into(),
                             kind: ColumnKind::Text,
                             decimals: 0,
+                            signed: false,
                         },
                         Column {
                             label: t("顶框占比", "Top box").into(),
                             kind: ColumnKind::Percent,
                             decimals: 1,
+                            signed: false,
                         },
                         Column {
                             label: format!("{:.0}% {}", request.study.confidence * 100.0, t("置信区间", "CI")),
                             kind: ColumnKind::Text,
                             decimals: 0,
+                            signed: false,
                         },
                         Column {
                             label: "n".into(),
                             kind: ColumnKind::Count,
                             decimals: 0,
+                            signed: false,
                         },
                     ],
                     rows,

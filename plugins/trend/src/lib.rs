@@ -68,6 +68,7 @@ fn column(label: &str, kind: ColumnKind, decimals: u8) -> Column {
         label: label.to_string(),
         kind,
         decimals,
+        signed: false,
     }
 }
 
@@ -203,6 +204,7 @@ impl Analysis for Trend {
             blocks.push(Block::Markdown { text: note });
         }
         Ok(Report {
+            overview: Vec::new(),
             title: Some(words.t("趋势分析", "Trend").into()),
             blocks,
         })

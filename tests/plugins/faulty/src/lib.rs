@@ -27,6 +27,7 @@ impl Analysis for Faulty {
 
     fn run(&self, request: &Request, mut input: Input) -> Result<Report, String> {
         let ok = Report {
+            overview: Vec::new(),
             title: Some("faulty".into()),
             blocks: vec![Block::Markdown { text: "fine".into() }],
         };
@@ -67,6 +68,7 @@ impl Analysis for Faulty {
                     .collect::<Vec<_>>()
                     .join("\n");
                 Ok(Report {
+                    overview: Vec::new(),
                     title: Some("echo".into()),
                     blocks: vec![Block::Markdown { text }],
                 })
