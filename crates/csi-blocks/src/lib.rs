@@ -170,6 +170,50 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
+impl Column {
+    /// A column of `kind` with `decimals`. The constructors below keep a plugin's
+    /// source compiling when later minor versions add optional fields.
+    pub fn new(label: impl Into<String>, kind: ColumnKind, decimals: u8) -> Self {
+        Column {
+            label: label.into(),
+            kind,
+            decimals,
+            signed: false,
+        }
+    }
+
+    /// A text column.
+    pub fn text(label: impl Into<String>) -> Self {
+        Self::new(label, ColumnKind::Text, 0)
+    }
+
+    /// A number column with `decimals`.
+    pub fn number(label: impl Into<String>, decimals: u8) -> Self {
+        Self::new(label, ColumnKind::Number, decimals)
+    }
+
+    /// A column of 0–1 shares shown as percentages with `decimals`.
+    pub fn percent(label: impl Into<String>, decimals: u8) -> Self {
+        Self::new(label, ColumnKind::Percent, decimals)
+    }
+
+    /// A column of whole numbers (base sizes).
+    pub fn count(label: impl Into<String>) -> Self {
+        Self::new(label, ColumnKind::Count, 0)
+    }
+
+    /// A column of p-values.
+    pub fn p_value(label: impl Into<String>) -> Self {
+        Self::new(label, ColumnKind::PValue, 3)
+    }
+
+    /// The same column, with signs on its numbers and intervals (a change, a gap).
+    pub fn signed(mut self) -> Self {
+        self.signed = true;
+        self
+    }
+}
+
 /// A table row: its cells, and optional flags per cell (same length or empty).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -320,6 +364,15 @@ pub struct Chart {
 }
 
 impl Report {
+    /// A report titled `title` with `blocks` (and nothing offered to the overview).
+    pub fn new(title: impl Into<String>, blocks: Vec<Block>) -> Self {
+        Report {
+            title: Some(title.into()),
+            blocks,
+            overview: Vec::new(),
+        }
+    }
+
     /// Parses a report from JSON, rejecting unknown fields.
     pub fn from_json(bytes: &[u8]) -> Result<Self, serde_json::Error> {
         serde_json::from_slice(bytes)

@@ -182,6 +182,128 @@ fn every_page_renders_in_headless_chromium_without_console_errors() {
     );
 }
 
+/// Measures, in the browser, the smallest chart text as displayed on a 390 px wide
+/// screen. Headless Chromium will not lay a window out narrower than 500 px, so the
+/// page is shown in a 390 px iframe (its own viewport, so the phone styles apply);
+/// a copy of the page with a measuring script reports to the frame's parent.
+fn smallest_chart_text_at_390(browser: &Path, profile: &Path, page: &Path, shot: &Path) -> serde_json::Value {
+    const PROBE: &str = r#"<script>
+addEventListener('load', () => {
+  let min = Infinity, worst = '', texts = 0;
+  for (const svg of document.querySelectorAll('.chart svg')) {
+    const box = svg.getBoundingClientRect();
+    if (box.width === 0) continue;
+    const vb = svg.viewBox.baseVal;
+    const k = vb && vb.width ? box.width / vb.width : 1;
+    for (const t of svg.querySelectorAll('text')) {
+      if (!t.textContent.trim()) continue;
+      texts++;
+      const px = parseFloat(getComputedStyle(t).fontSize) * k;
+      if (px < min) { min = px; worst = t.textContent.trim(); }
+    }
+  }
+  parent.postMessage(JSON.stringify({min: texts ? min : null, worst, texts, width: innerWidth}), '*');
+});
+</script>"#;
+    let dir = page.parent().unwrap();
+    let name = page.file_name().unwrap().to_string_lossy().to_string();
+    let html = std::fs::read_to_string(page).unwrap();
+    let probe = dir.join(format!("probe-{name}"));
+    std::fs::write(&probe, html.replace("</body>", &format!("{PROBE}</body>"))).unwrap();
+    let frame = dir.join(format!("frame-{name}"));
+    std::fs::write(
+        &frame,
+        format!(
+            "<!doctype html><html><body style=\"margin:0\"><iframe src=\"probe-{name}\" style=\"width:390px;height:2400px;border:0\"></iframe><pre id=\"out\"></pre><script>addEventListener('message', e => {{ document.getElementById('out').textContent = e.data; }});</script></body></html>"
+        ),
+    )
+    .unwrap();
+    let out = open(
+        browser,
+        profile,
+        &frame,
+        &[
+            "--window-size=500,2400".into(),
+            "--virtual-time-budget=5000".into(),
+            "--dump-dom".into(),
+        ],
+    );
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let json = dom
+        .split("<pre id=\"out\">")
+        .nth(1)
+        .and_then(|s| s.split("</pre>").next())
+        .unwrap_or_default()
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&");
+    let _ = open(
+        browser,
+        profile,
+        &frame,
+        &[
+            "--window-size=500,2400".into(),
+            format!("--screenshot={}", shot.display()),
+        ],
+    );
+    serde_json::from_str(&json).unwrap_or_else(|e| panic!("{}: no measurement ({e}): {dom}", page.display()))
+}
+
+#[test]
+fn chart_text_is_legible_on_a_phone() {
+    let Some(browser) = chromium() else {
+        assert!(
+            std::env::var("CSI_REQUIRE_BROWSER").is_err(),
+            "CSI_REQUIRE_BROWSER is set but no chromium is installed"
+        );
+        eprintln!("skipped: chromium not installed");
+        return;
+    };
+    let site = tempfile::tempdir().unwrap();
+    let plugins = common::standard_plugins();
+    let run = Command::new(env!("CARGO_BIN_EXE_csi"))
+        .args([
+            "build",
+            common::root().join("reports/telecom").to_str().unwrap(),
+            "--out",
+        ])
+        .arg(site.path())
+        .arg("--plugins")
+        .arg(plugins.path())
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let shots = common::root().join("target/screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let study = site.path().join("telecom");
+    // Every page type with charts: the overview, each analysis, and the study page.
+    let mut pages: Vec<PathBuf> = ["index", "gap", "driver", "segment", "trend", "topbox", "netscore"]
+        .iter()
+        .map(|p| study.join(format!("2002/{p}.html")))
+        .collect();
+    pages.push(study.join("index.html"));
+    let profile = tempfile::tempdir().unwrap();
+    let mut measured = 0;
+    let mut failures = Vec::new();
+    for page in &pages {
+        let rel = page
+            .strip_prefix(site.path())
+            .unwrap()
+            .to_string_lossy()
+            .replace('/', "-");
+        let shot = shots.join(rel.replace(".html", "-390.png"));
+        let m = smallest_chart_text_at_390(&browser, profile.path(), page, &shot);
+        assert_eq!(m["width"], 390, "{}: {m}", page.display());
+        if let Some(min) = m["min"].as_f64() {
+            measured += 1;
+            if min < 11.0 {
+                failures.push(format!("{}: {:.1} px ({})", page.display(), min, m["worst"]));
+            }
+        }
+    }
+    assert!(measured >= 5, "charts were measured on only {measured} pages");
+    assert!(failures.is_empty(), "chart text below 11 px at 390 px: {failures:#?}");
+}
+
 #[test]
 fn console_errors_are_recognised() {
     // The filter above must catch what Chromium logs for a script error and a

@@ -127,6 +127,66 @@ fn example_site_is_deterministic_and_links_resolve() {
     }
     assert!(scanned > 10_000, "too little text scanned ({scanned})");
 
+    // No internal identifier in what a client reads: the study's ids (study, nodes,
+    // segments, groups, analyses) and the plugins' names, as whole words, in the
+    // visible text of every page outside the technical appendix.
+    let ids = internal_ids(&common::root().join("reports/telecom/study.yaml"));
+    assert!(ids.len() > 40, "too few ids collected: {ids:?}");
+    for file in fa.iter().filter(|f| f.extension().is_some_and(|e| e == "html")) {
+        let text = visible_text(&std::fs::read_to_string(file).unwrap());
+        for id in &ids {
+            if let Some(at) = whole_word(&text, id) {
+                let from = text[..at].char_indices().rev().nth(40).map_or(0, |(i, _)| i);
+                let context: String = text[from..].chars().take(100).collect();
+                panic!("{}: internal id `{id}` shown: …{context}…", file.display());
+            }
+        }
+    }
+
+    // Downloads are data: no numeric column holds a text range ("+1.9 – +2.4",
+    // "[1.2, 3.4]") or a printed p-value ("< 0.001").
+    for file in fa.iter().filter(|f| f.extension().is_some_and(|e| e == "csv")) {
+        let text = std::fs::read_to_string(file).unwrap();
+        let mut reader = csv::ReaderBuilder::new().from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+        let header = reader.headers().unwrap().clone();
+        let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        for (i, name) in header.iter().enumerate() {
+            assert!(
+                !name.contains(['▲', '▼', '†']),
+                "{}: header `{name}` has symbols",
+                file.display()
+            );
+            let cells: Vec<&str> = rows.iter().filter_map(|r| r.get(i)).filter(|c| !c.is_empty()).collect();
+            let numeric = cells.iter().filter(|c| c.parse::<f64>().is_ok()).count();
+            if numeric == 0 {
+                continue;
+            }
+            for c in &cells {
+                assert!(
+                    c.parse::<f64>().is_ok(),
+                    "{}: column `{name}` mixes numbers with the text `{c}`",
+                    file.display()
+                );
+            }
+        }
+        for r in &rows {
+            for c in r {
+                let range = c.starts_with('[') && c.contains(',')
+                    || c.contains(['–', '—'])
+                        && c.chars().filter(|ch| ch.is_ascii_digit()).count() >= 2
+                        && c.chars()
+                            .next()
+                            .is_some_and(|ch| ch.is_ascii_digit() || ch == '+' || ch == '-');
+                assert!(!range, "{}: a text range `{c}` in a download", file.display());
+                assert!(
+                    !c.starts_with("< 0.") && !c.starts_with("> 0."),
+                    "{}: printed p `{c}`",
+                    file.display()
+                );
+            }
+        }
+    }
+
     // 3 waves × (overview, 6 analyses, method, downloads), their latest/ forwards,
     // the study page and the site index.
     assert_eq!(pages, 3 * 9 + 9 + 2, "pages written");
@@ -246,6 +306,95 @@ fn bad_number(text: &str) -> Option<String> {
         }
     }
     None
+}
+
+/// The ids a study declares (`id:` keys: study, nodes, segments, groups, analyses)
+/// and the names of the standard plugins.
+fn internal_ids(study: &Path) -> Vec<String> {
+    let yaml: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(study).unwrap()).unwrap();
+    fn walk(v: &serde_yaml::Value, out: &mut Vec<String>) {
+        match v {
+            serde_yaml::Value::Mapping(m) => {
+                for (k, v) in m {
+                    if matches!(k.as_str(), Some("id" | "plugin")) {
+                        if let Some(s) = v.as_str() {
+                            out.push(s.to_string());
+                        }
+                    }
+                    walk(v, out);
+                }
+            }
+            serde_yaml::Value::Sequence(s) => s.iter().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    /// Every label of the study (in every language): an id that is also a word of
+    /// a label (`complaint`, "Lodging a complaint") is client language there.
+    fn labels(v: &serde_yaml::Value, out: &mut String) {
+        match v {
+            serde_yaml::Value::Mapping(m) => {
+                for (k, v) in m {
+                    if !matches!(k.as_str(), Some("id" | "plugin" | "data" | "column" | "weight")) {
+                        labels(v, out);
+                    }
+                }
+            }
+            serde_yaml::Value::Sequence(s) => s.iter().for_each(|v| labels(v, out)),
+            serde_yaml::Value::String(s) => {
+                out.push_str(&s.to_lowercase());
+                out.push('\n');
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(&yaml, &mut out);
+    out.extend(["gap", "driver", "segment", "trend", "topbox", "netscore"].map(String::from));
+    out.sort();
+    out.dedup();
+    let mut words = String::new();
+    labels(&yaml, &mut words);
+    out.retain(|id| whole_word(&words, &id.to_lowercase()).is_none());
+    // Wave ids are years, which the report prints as such.
+    out.retain(|id| !id.chars().all(|c| c.is_ascii_digit()));
+    out
+}
+
+/// What a reader sees of a page: text nodes, without scripts, styles and the
+/// collapsed technical appendix.
+fn visible_text(html: &str) -> String {
+    let mut html = html.to_string();
+    for (open, close) in [
+        ("<details class=\"method technical\"", "</details>"),
+        ("<script", "</script>"),
+        ("<style", "</style>"),
+        ("<code", "</code>"),
+    ] {
+        while let Some(a) = html.find(open) {
+            let b = html[a..].find(close).map_or(html.len(), |b| a + b + close.len());
+            html.replace_range(a..b, " ");
+        }
+    }
+    html.split('<')
+        .filter_map(|p| p.split_once('>').map(|(_, t)| t))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Where `word` occurs in `text` as a whole word (not inside a longer identifier).
+fn whole_word(text: &str, word: &str) -> Option<usize> {
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    text.match_indices(word).map(|(i, _)| i).find(|&i| {
+        !text[..i].chars().next_back().is_some_and(ident) && !text[i + word.len()..].chars().next().is_some_and(ident)
+    })
+}
+
+#[test]
+fn internal_ids_are_found_as_whole_words_only() {
+    assert_eq!(whole_word("the net_roaming score", "net_roaming"), Some(4));
+    assert_eq!(whole_word("net_roaming_x", "net_roaming"), None);
+    assert_eq!(whole_word("Gap analysis", "gap"), None);
+    assert!(visible_text("<p>a</p><details class=\"method technical\"><p>gap</p></details>").trim() == "a");
 }
 
 #[test]

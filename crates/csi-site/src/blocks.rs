@@ -6,8 +6,8 @@ use std::fmt::Write;
 use csi_blocks::{Block, Cell, Chart, ChartKind, Column, ColumnKind, Flag, Report, Table};
 use tera::escape_html as esc;
 
-use crate::chart::{self, Palette};
-use crate::downloads::DataTable;
+use crate::chart::{self, Layout, Palette};
+use crate::downloads::{self, DataTable};
 
 /// The outcome of one analysis for one wave, as the site shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -274,8 +274,9 @@ fn lines(series: &[csi_blocks::Series]) -> Vec<chart::Line> {
         .collect()
 }
 
-fn chart_block(c: &Chart, palette: Palette, out: &mut String, downloads: &mut Downloads) {
-    let drawn = match &c.spec {
+/// Draws chart `c` in `layout`; `None` for kinds or data the site cannot draw.
+fn draw(c: &Chart, palette: Palette, layout: Layout, words: &Words) -> Option<String> {
+    match &c.spec {
         ChartKind::Bar { categories, series } => series.first().and_then(|s| {
             let bars: Vec<chart::Bar> = categories
                 .iter()
@@ -289,20 +290,22 @@ fn chart_block(c: &Chart, palette: Palette, out: &mut String, downloads: &mut Do
                     })
                 })
                 .collect();
-            chart::horizontal_bars(&bars, None, palette).ok()
+            chart::horizontal_bars(&bars, None, palette, layout).ok()
         }),
-        ChartKind::GroupedBar { categories, series } => chart::grouped_bars(categories, &lines(series), palette).ok(),
+        ChartKind::GroupedBar { categories, series } => {
+            chart::grouped_bars(categories, &lines(series), palette, layout).ok()
+        }
         ChartKind::DivergingBar { categories, series } => series
             .first()
-            .and_then(|s| chart::diverging_bars(categories, &s.values, palette).ok()),
-        ChartKind::Line { categories, series } => chart::line_chart(categories, &lines(series), palette).ok(),
+            .and_then(|s| chart::diverging_bars(categories, &s.values, palette, layout).ok()),
+        ChartKind::Line { categories, series } => chart::line_chart(categories, &lines(series), palette, layout).ok(),
         ChartKind::Scatter {
             points,
             x_label,
             y_label,
             x_line,
             y_line,
-            ..
+            quadrants,
         } => {
             let points: Vec<chart::LabelledPoint> = points
                 .iter()
@@ -310,29 +313,59 @@ fn chart_block(c: &Chart, palette: Palette, out: &mut String, downloads: &mut Do
                     label: p.label.clone(),
                     x: p.x,
                     y: p.y,
+                    highlight: p.highlight,
                 })
                 .collect();
-            chart::scatter(&points, x_label, y_label, *x_line, *y_line, palette).ok()
+            chart::scatter(
+                &points,
+                x_label,
+                y_label,
+                *x_line,
+                *y_line,
+                quadrants.as_ref(),
+                palette,
+                layout,
+            )
+            .ok()
         }
         ChartKind::Heatmap {
-            rows, columns, values, ..
-        } => chart::heatmap(rows, columns, values, palette).ok(),
-    };
+            rows,
+            columns,
+            values,
+            higher_is_better,
+            centre,
+            legend,
+        } => {
+            let colours = chart::HeatColours {
+                higher_is_better: higher_is_better.clone(),
+                centre: centre.clone(),
+                legend: legend
+                    .clone()
+                    .unwrap_or_else(|| [words.heat_worse.to_string(), words.heat_better.to_string()]),
+            };
+            chart::heatmap(rows, columns, values, &colours, palette, layout).ok()
+        }
+    }
+}
+
+fn chart_block(c: &Chart, palette: Palette, out: &mut String, downloads: &mut Downloads) {
+    let wide = draw(c, palette, Layout::Wide, downloads.words);
+    let narrow = draw(c, palette, Layout::Narrow, downloads.words);
     let data = chart_data(c);
     out.push_str("<figure class=\"chart\">");
-    match drawn {
-        Some(svg) => {
+    match (wide, narrow) {
+        (Some(wide), Some(narrow)) => {
             let alt = c.alt.clone().unwrap_or_else(|| c.title.clone());
-            out.push_str(&crate::accessible_svg(&svg, &c.title, &alt));
+            out.push_str(&crate::responsive_svg(&wide, &narrow, &c.title, &alt));
             let _ = write!(out, "<figcaption>{}</figcaption>", esc(&c.title));
             if let Some(t) = data {
                 let href = downloads.add(&t);
-                let _ = write!(out, "<details><summary>{}</summary>", esc(downloads.data_label));
+                let _ = write!(out, "<details><summary>{}</summary>", esc(downloads.words.data));
                 table(&t, out, href.as_deref());
                 out.push_str("</details>");
             }
         }
-        None => {
+        _ => {
             if let Some(t) = data {
                 let href = downloads.add(&t);
                 table(&t, out, href.as_deref());
@@ -342,12 +375,38 @@ fn chart_block(c: &Chart, palette: Palette, out: &mut String, downloads: &mut Do
     out.push_str("</figure>");
 }
 
+/// The site's words that blocks need: the chart-data disclosure, the heat-map
+/// legend's default ends, and the download columns' words.
+#[derive(Debug, Clone, Copy)]
+pub struct Words<'a> {
+    /// Text of the "data" disclosure under each chart.
+    pub data: &'a str,
+    /// Heat-map legend, worse end.
+    pub heat_worse: &'a str,
+    /// Heat-map legend, better end.
+    pub heat_better: &'a str,
+    /// How download columns and flags are named.
+    pub downloads: downloads::DataWords<'a>,
+}
+
+impl<'a> Words<'a> {
+    /// The words of the site's vocabulary `t` (see `text::strings`).
+    pub fn from_strings(t: &std::collections::BTreeMap<&'static str, &'a str>) -> Self {
+        Words {
+            data: t["data"],
+            heat_worse: t["heat_worse"],
+            heat_better: t["heat_better"],
+            downloads: downloads::DataWords::from_strings(t),
+        }
+    }
+}
+
 /// Collects the tables of a page as downloads and hands out their links.
 struct Downloads<'a> {
     /// File stem prefix (the analysis id); `None` collects nothing.
     prefix: Option<&'a str>,
-    /// Text of the "data" disclosure under each chart.
-    data_label: &'a str,
+    /// The site's words.
+    words: &'a Words<'a>,
     tables: Vec<DataTable>,
 }
 
@@ -356,45 +415,46 @@ impl Downloads<'_> {
     fn add(&mut self, t: &Table) -> Option<String> {
         let prefix = self.prefix?;
         let file = format!("{prefix}-{}", self.tables.len() + 1);
-        let table = DataTable::from_block(t, file);
+        let table = DataTable::from_block(t, file, &self.words.downloads);
         let href = format!("data/{}", table.csv_name());
         self.tables.push(table);
         Some(href)
     }
 }
 
-/// Renders a report's blocks.
+/// Renders a report's blocks with the site's English words, collecting no downloads.
 pub fn render(report: &Report, palette: Palette) -> String {
+    let t = crate::text::strings("en");
+    render_blocks(&report.blocks, palette, &Words::from_strings(&t))
+}
+
+/// Renders blocks (e.g. those an analysis offers to the overview) without
+/// collecting downloads.
+pub fn render_blocks(blocks: &[Block], palette: Palette, words: &Words) -> String {
     let mut downloads = Downloads {
         prefix: None,
-        data_label: "Data",
+        words,
         tables: Vec::new(),
     };
-    render_into(report, palette, &mut downloads)
+    render_into(blocks, palette, &mut downloads)
 }
 
 /// Renders a report's blocks for the page of analysis `id`, with a CSV link under
 /// every table (and every chart's data table); returns the HTML and those tables,
-/// named `<id>-1`, `<id>-2`, … in page order. `data_label` names the disclosure
-/// that holds a chart's data table.
-pub fn render_with_downloads(
-    report: &Report,
-    palette: Palette,
-    id: &str,
-    data_label: &str,
-) -> (String, Vec<DataTable>) {
+/// named `<id>-1`, `<id>-2`, … in page order.
+pub fn render_with_downloads(report: &Report, palette: Palette, id: &str, words: &Words) -> (String, Vec<DataTable>) {
     let mut downloads = Downloads {
         prefix: Some(id),
-        data_label,
+        words,
         tables: Vec::new(),
     };
-    let html = render_into(report, palette, &mut downloads);
+    let html = render_into(&report.blocks, palette, &mut downloads);
     (html, downloads.tables)
 }
 
-fn render_into(report: &Report, palette: Palette, downloads: &mut Downloads) -> String {
+fn render_into(blocks: &[Block], palette: Palette, downloads: &mut Downloads) -> String {
     let mut out = String::new();
-    for b in &report.blocks {
+    for b in blocks {
         match b {
             Block::Headline {
                 label,

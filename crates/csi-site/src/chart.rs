@@ -48,8 +48,16 @@ fn text_width(text: &str, size: f64) -> f64 {
 
 /// A horizontal bar chart with confidence whiskers, bar values printed at the bar
 /// ends, and an optional labelled vertical reference line (e.g. the overall index).
-pub fn horizontal_bars(bars: &[Bar], reference: Option<(&str, f64)>, palette: Palette) -> Result<String, String> {
-    let font = 14.0;
+pub fn horizontal_bars(
+    bars: &[Bar],
+    reference: Option<(&str, f64)>,
+    palette: Palette,
+    layout: Layout,
+) -> Result<String, String> {
+    if layout == Layout::Narrow {
+        return horizontal_bars_narrow(bars, reference, palette);
+    }
+    let font = FONT + 1.0;
     let label_width = bars.iter().map(|b| text_width(&b.label, font)).fold(60.0, f64::max) + 16.0;
     let row = 34u32;
     let width = 900u32;
@@ -116,7 +124,7 @@ pub fn horizontal_bars(bars: &[Bar], reference: Option<(&str, f64)>, palette: Pa
                     )))
                     .map_err(|e| e.to_string())?;
             }
-            let style = TextStyle::from(("sans-serif", 13).into_font())
+            let style = TextStyle::from(("sans-serif", FONT).into_font())
                 .color(&palette.ink)
                 .pos(Pos::new(HPos::Left, VPos::Center));
             let at = b.high.unwrap_or(b.value) + (100.0 - x_min) * 0.008;
@@ -133,7 +141,7 @@ pub fn horizontal_bars(bars: &[Bar], reference: Option<(&str, f64)>, palette: Pa
                     palette.reference.stroke_width(2),
                 )))
                 .map_err(|e| e.to_string())?;
-            let style = TextStyle::from(("sans-serif", 12).into_font())
+            let style = TextStyle::from(("sans-serif", FONT - 1.0).into_font())
                 .color(&palette.reference)
                 .pos(Pos::new(HPos::Center, VPos::Bottom));
             chart
@@ -145,22 +153,133 @@ pub fn horizontal_bars(bars: &[Bar], reference: Option<(&str, f64)>, palette: Pa
     Ok(svg)
 }
 
-/// Colours of the series of multi-series charts, in order (colour-blind safe).
-const SERIES: [RGBColor; 8] = [
-    RGBColor(0x4a, 0x86, 0xc8),
-    RGBColor(0xe0, 0x7b, 0x39),
-    RGBColor(0x3a, 0x9e, 0x6e),
-    RGBColor(0xb3, 0x26, 0x1e),
-    RGBColor(0x7a, 0x5c, 0xb0),
-    RGBColor(0x8c, 0x6d, 0x31),
-    RGBColor(0xd4, 0x5d, 0x9b),
+/// The lower end of a 0–100 bar axis: a round ten below the lowest limit.
+fn bar_axis_min(bars: &[Bar]) -> f64 {
+    let lo = bars
+        .iter()
+        .filter_map(|b| b.low.or(Some(b.value)))
+        .fold(100.0, f64::min);
+    ((lo - 10.0) / 10.0).floor().clamp(0.0, 10.0) * 10.0
+}
+
+/// The narrow layout of [`horizontal_bars`]: each label on its own line above its
+/// bar, so the bars keep the full width.
+fn horizontal_bars_narrow(bars: &[Bar], reference: Option<(&str, f64)>, palette: Palette) -> Result<String, String> {
+    let x_min = bar_axis_min(bars);
+    let (marks, _, _) = ticks(x_min, 100.0, 4);
+    let step = marks.get(1).map_or(10.0, |m| m - marks[0]);
+    let width = NARROW_WIDTH;
+    let (left, right) = (6, width - 42);
+    let top = if reference.is_some() { 24 } else { 8 };
+    let row = 42;
+    let bottom = top + row * bars.len() as i32;
+    let height = bottom + 28;
+    let x =
+        |v: f64| left + ((v.clamp(x_min, 100.0) - x_min) / (100.0 - x_min) * f64::from(right - left)).round() as i32;
+    canvas(width as u32, height as u32, |c| {
+        c.x_grid(&marks, step, &x, (top, bottom), palette.ink, NARROW_FONT)?;
+        for (i, b) in bars.iter().enumerate() {
+            let y = top + row * i as i32;
+            c.text(
+                &fit(&b.label, f64::from(width - 12), NARROW_LABEL),
+                (left, y + 3),
+                NARROW_LABEL,
+                palette.ink,
+                HPos::Left,
+                VPos::Top,
+            )?;
+            let (y0, y1) = (y + 21, y + 37);
+            c.rect((x(x_min), y0), (x(b.value).max(x(x_min) + 1), y1), palette.bar.filled())?;
+            if let (Some(l), Some(h)) = (b.low, b.high) {
+                let ym = (y0 + y1) / 2;
+                c.line(vec![(x(l), ym), (x(h), ym)], palette.whisker.stroke_width(2))?;
+            }
+        }
+        if let Some((_, v)) = reference {
+            c.line(vec![(x(v), top - 2), (x(v), bottom)], palette.reference.stroke_width(2))?;
+        }
+        for (i, b) in bars.iter().enumerate() {
+            let y = top + row * i as i32;
+            let (y0, y1) = (y + 21, y + 37);
+            let end = x(b.high.unwrap_or(b.value).max(b.value));
+            let value = format!("{:.1}", b.value);
+            let w = text_width(&value, NARROW_FONT) as i32;
+            // A white ground keeps the value readable where the reference line crosses it.
+            if reference.is_some() {
+                c.rect((end + 2, y0 - 1), (end + 6 + w, y1 + 1), WHITE.filled())?;
+            }
+            c.text(
+                &value,
+                (end + 4, (y0 + y1) / 2),
+                NARROW_FONT,
+                palette.ink,
+                HPos::Left,
+                VPos::Center,
+            )?;
+        }
+        if let Some((name, v)) = reference {
+            let label = format!("{} {v:.1}", fit(name, 200.0, NARROW_FONT));
+            let w = text_width(&label, NARROW_FONT) as i32;
+            let at = (x(v) - w / 2).clamp(2, width - w - 2);
+            c.text(
+                &label,
+                (at, top - 6),
+                NARROW_FONT,
+                palette.reference,
+                HPos::Left,
+                VPos::Bottom,
+            )?;
+        }
+        Ok(())
+    })
+}
+
+/// Colours of the series of multi-series charts, in order: the Okabe–Ito palette
+/// (distinguishable with every common colour-vision deficiency), without its yellow,
+/// which is too light on white.
+const SERIES: [RGBColor; 7] = [
+    RGBColor(0x00, 0x72, 0xb2),
+    RGBColor(0xe6, 0x9f, 0x00),
+    RGBColor(0x00, 0x9e, 0x73),
+    RGBColor(0xd5, 0x5e, 0x00),
+    RGBColor(0xcc, 0x79, 0xa7),
+    RGBColor(0x56, 0xb4, 0xe9),
     RGBColor(0x5f, 0x6b, 0x7a),
 ];
-/// Bars above zero (better) and below (worse) in diverging charts.
-const GOOD: RGBColor = RGBColor(0x3a, 0x9e, 0x6e);
-const BAD: RGBColor = RGBColor(0xc0, 0x39, 0x2b);
+/// Better (blue) and worse (orange) in diverging bars and heat maps: a blue/orange
+/// pair stays apart under deuteranopia and protanopia, unlike green/red. Values are
+/// also written in every bar and cell, so colour is never the only encoding.
+const GOOD: RGBColor = RGBColor(0x00, 0x72, 0xb2);
+const BAD: RGBColor = RGBColor(0xd5, 0x5e, 0x00);
 const GRID: RGBColor = RGBColor(0xe4, 0xe7, 0xec);
-const FONT: f64 = 13.0;
+/// Muted text (quadrant names, axis notes).
+const MUTED: RGBColor = RGBColor(0x5b, 0x63, 0x70);
+/// plotters' SVG backend writes `font-size` as the size given divided by this, so
+/// sizes in this module are that many times the pixels they display at.
+const PX: f64 = 1.24;
+/// Text size of the wide layout (12 px as drawn).
+const FONT: f64 = 15.0;
+
+/// The two layouts every chart is drawn in: wide for screens and print, and narrow
+/// for phones, where the SVG is shown at about its own size so that no text is
+/// smaller than [`NARROW_FONT_PX`] px (labels move above their bars, scatter points are
+/// numbered with a key, wide heat maps are split).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// 900 px wide, scaled to the page.
+    Wide,
+    /// [`NARROW_WIDTH`] px wide, shown at its own size.
+    Narrow,
+}
+
+/// Width of the narrow layout, in px: a 390 px phone less the page margins.
+pub const NARROW_WIDTH: i32 = 340;
+/// Smallest text of the narrow layout, in px as drawn.
+pub const NARROW_FONT_PX: f64 = 12.0;
+/// Smallest text of the narrow layout, as plotters takes it.
+const NARROW_FONT: f64 = NARROW_FONT_PX * PX;
+/// Labels of the narrow layout (13 px as drawn).
+const NARROW_LABEL: f64 = 13.0 * PX;
 
 /// A named series of values, with optional interval limits (same length).
 #[derive(Debug, Clone, PartialEq)]
@@ -178,6 +297,8 @@ pub struct Line {
 /// A labelled point.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LabelledPoint {
+    /// Drawn emphasised (larger, in the accent colour, label in bold).
+    pub highlight: bool,
     /// Label drawn beside the point.
     pub label: String,
     /// x value.
@@ -283,13 +404,14 @@ impl Canvas<'_> {
         x: &dyn Fn(f64) -> i32,
         (top, bottom): (i32, i32),
         ink: RGBColor,
+        size: f64,
     ) -> Result<(), String> {
         for m in marks {
             self.line(vec![(x(*m), top), (x(*m), bottom)], GRID.stroke_width(1))?;
             self.text(
                 &tick_text(*m, step),
                 (x(*m), bottom + 6),
-                FONT - 1.0,
+                size,
                 ink,
                 HPos::Center,
                 VPos::Top,
@@ -317,12 +439,12 @@ fn canvas(width: u32, height: u32, draw: impl FnOnce(&Canvas<'_>) -> Result<(), 
 }
 
 /// Legend items laid out from `x0`, wrapping before `max_x`: (x, row) per item.
-fn legend_layout(names: &[&str], x0: i32, max_x: i32) -> Vec<(i32, i32, String)> {
+fn legend_layout(names: &[&str], x0: i32, max_x: i32, size: f64) -> Vec<(i32, i32, String)> {
     let mut out = Vec::new();
     let (mut x, mut row) = (x0, 0);
     for name in names {
-        let label = fit(name, 220.0, FONT - 1.0);
-        let w = 19 + text_width(&label, FONT - 1.0) as i32 + 18;
+        let label = fit(name, f64::from(max_x - x0 - 24).min(220.0), size);
+        let w = 19 + text_width(&label, size) as i32 + 18;
         if x > x0 && x + w > max_x {
             x = x0;
             row += 1;
@@ -334,18 +456,31 @@ fn legend_layout(names: &[&str], x0: i32, max_x: i32) -> Vec<(i32, i32, String)>
 }
 
 /// How many legend rows `names` take.
-fn legend_rows(names: &[&str], x0: i32, max_x: i32) -> i32 {
-    legend_layout(names, x0, max_x).last().map_or(0, |l| l.1 + 1)
+fn legend_rows(names: &[&str], x0: i32, max_x: i32, size: f64) -> i32 {
+    legend_layout(names, x0, max_x, size).last().map_or(0, |l| l.1 + 1)
 }
 
 /// The legend at the top: a swatch and the name of each series, wrapped.
-fn legend(c: &Canvas<'_>, names: &[&str], x0: i32, max_x: i32, y: i32, ink: RGBColor) -> Result<(), String> {
-    for (i, (x, row, label)) in legend_layout(names, x0, max_x).into_iter().enumerate() {
+fn legend(c: &Canvas<'_>, names: &[&str], x0: i32, max_x: i32, y: i32, ink: RGBColor, size: f64) -> Result<(), String> {
+    for (i, (x, row, label)) in legend_layout(names, x0, max_x, size).into_iter().enumerate() {
         let y = y + row * 20;
         c.rect((x, y - 5), (x + 14, y + 5), SERIES[i % SERIES.len()].filled())?;
-        c.text(&label, (x + 19, y), FONT - 1.0, ink, HPos::Left, VPos::Center)?;
+        c.text(&label, (x + 19, y), size, ink, HPos::Left, VPos::Center)?;
     }
     Ok(())
+}
+
+/// `v` with one decimal and a sign ("+2.1", "-0.4"); a value that rounds to zero
+/// is "0.0", never "-0.0" or "+0.0".
+fn signed1(v: f64) -> String {
+    let text = format!("{:.1}", v.abs());
+    if text == "0.0" {
+        text
+    } else if v < 0.0 {
+        format!("-{text}")
+    } else {
+        format!("+{text}")
+    }
 }
 
 fn finite(v: Option<f64>) -> Option<f64> {
@@ -353,8 +488,14 @@ fn finite(v: Option<f64>) -> Option<f64> {
 }
 
 /// Horizontal bars from a zero line: below zero in the "worse" colour, above in
-/// the "better" one, each with its value. For gaps and net scores.
-pub fn diverging_bars(categories: &[String], values: &[Option<f64>], palette: Palette) -> Result<String, String> {
+/// the "better" one, each with its value. For gaps and net scores. In the narrow
+/// layout each label sits on its own line above its bar.
+pub fn diverging_bars(
+    categories: &[String],
+    values: &[Option<f64>],
+    palette: Palette,
+    layout: Layout,
+) -> Result<String, String> {
     let rows: Vec<(&String, f64)> = categories
         .iter()
         .zip(values)
@@ -363,50 +504,71 @@ pub fn diverging_bars(categories: &[String], values: &[Option<f64>], palette: Pa
     if rows.is_empty() {
         return Err("no values".into());
     }
+    let narrow = layout == Layout::Narrow;
     let lo = rows.iter().map(|r| r.1).fold(0.0, f64::min);
     let hi = rows.iter().map(|r| r.1).fold(0.0, f64::max);
-    let (marks, lo, hi) = ticks(lo, hi, 6);
+    let (marks, lo, hi) = ticks(lo, hi, if narrow { 4 } else { 6 });
     let step = marks.get(1).map_or(1.0, |m| m - marks[0]);
-    let label_w = rows
-        .iter()
-        .map(|r| text_width(&fit(r.0, 300.0, FONT), FONT))
-        .fold(60.0, f64::max) as i32
-        + 16;
-    let (width, row) = (900, 30);
-    let (left, right, top) = (label_w + 12, width - 56, 16);
+    let (font, small) = if narrow {
+        (NARROW_LABEL, NARROW_FONT)
+    } else {
+        (FONT, FONT - 1.0)
+    };
+    let label_w = if narrow {
+        0
+    } else {
+        rows.iter()
+            .map(|r| text_width(&fit(r.0, 300.0, FONT), FONT))
+            .fold(60.0, f64::max) as i32
+            + 16
+    };
+    let (width, row, bar_top) = if narrow { (NARROW_WIDTH, 40, 19) } else { (900, 30, 6) };
+    let (left, right, top) = if narrow {
+        (40, width - 40, 8)
+    } else {
+        (label_w + 12, width - 56, 16)
+    };
     let height = top + row * rows.len() as i32 + 36;
     let x = |v: f64| left + ((v - lo) / (hi - lo) * (right - left) as f64).round() as i32;
     canvas(width as u32, height as u32, |c| {
         let bottom = top + row * rows.len() as i32;
-        c.x_grid(&marks, step, &x, (top, bottom), palette.ink)?;
+        c.x_grid(&marks, step, &x, (top, bottom), palette.ink, small)?;
         for (i, (label, v)) in rows.iter().enumerate() {
             let y = top + row * i as i32;
             let colour = if *v < 0.0 { BAD } else { GOOD };
             let (a, b) = (x(0.0).min(x(*v)), x(0.0).max(x(*v)));
-            c.rect((a, y + 6), (b.max(a + 1), y + row - 6), colour.filled())?;
-            c.text(
-                &fit(label, 300.0, FONT),
-                (left - 10, y + row / 2),
-                FONT,
-                palette.ink,
-                HPos::Right,
-                VPos::Center,
-            )?;
-            let (at, h) = if *v < 0.0 {
+            let (y0, y1) = if narrow {
+                (y + bar_top, y + row - 5)
+            } else {
+                (y + 6, y + row - 6)
+            };
+            c.rect((a, y0), (b.max(a + 1), y1), colour.filled())?;
+            if narrow {
+                c.text(
+                    &fit(label, f64::from(width - 8), font),
+                    (4, y + 2),
+                    font,
+                    palette.ink,
+                    HPos::Left,
+                    VPos::Top,
+                )?;
+            } else {
+                c.text(
+                    &fit(label, 300.0, font),
+                    (left - 10, y + row / 2),
+                    font,
+                    palette.ink,
+                    HPos::Right,
+                    VPos::Center,
+                )?;
+            }
+            let room = if narrow { 4 } else { left + 30 };
+            let (at, h) = if *v < 0.0 && a - 4 >= room {
                 (a - 4, HPos::Right)
             } else {
                 (b + 4, HPos::Left)
             };
-            let at = if *v < 0.0 && at < left + 30 { b + 4 } else { at };
-            let h = if *v < 0.0 && a - 4 < left + 30 { HPos::Left } else { h };
-            c.text(
-                &format!("{v:+.1}"),
-                (at, y + row / 2),
-                FONT - 1.0,
-                palette.ink,
-                h,
-                VPos::Center,
-            )?;
+            c.text(&signed1(*v), (at, (y0 + y1) / 2), small, palette.ink, h, VPos::Center)?;
         }
         c.line(
             vec![(x(0.0), top - 4), (x(0.0), bottom + 2)],
@@ -416,8 +578,14 @@ pub fn diverging_bars(categories: &[String], values: &[Option<f64>], palette: Pa
 }
 
 /// Horizontal grouped bars: one bar per series within each category, with
-/// interval whiskers where given and a legend.
-pub fn grouped_bars(categories: &[String], series: &[Line], palette: Palette) -> Result<String, String> {
+/// interval whiskers where given and a legend. In the narrow layout each
+/// category's label sits on its own line above its bars.
+pub fn grouped_bars(
+    categories: &[String],
+    series: &[Line],
+    palette: Palette,
+    layout: Layout,
+) -> Result<String, String> {
     let all: Vec<f64> = series
         .iter()
         .flat_map(|s| s.values.iter().chain(&s.low).chain(&s.high))
@@ -426,38 +594,64 @@ pub fn grouped_bars(categories: &[String], series: &[Line], palette: Palette) ->
     if all.is_empty() || categories.is_empty() {
         return Err("no values".into());
     }
+    let narrow = layout == Layout::Narrow;
     let lo = all.iter().copied().fold(0.0, f64::min);
     let hi = all.iter().copied().fold(0.0, f64::max);
-    let (marks, lo, hi) = ticks(lo, hi, 6);
+    let (marks, lo, hi) = ticks(lo, hi, if narrow { 4 } else { 6 });
     let step = marks.get(1).map_or(1.0, |m| m - marks[0]);
     let k = series.len().max(1) as i32;
     let bar = 12;
-    let row = bar * k + 14;
-    let label_w = categories
-        .iter()
-        .map(|c| text_width(&fit(c, 300.0, FONT), FONT))
-        .fold(60.0, f64::max) as i32
-        + 16;
-    let width = 900;
+    let label_row = if narrow { 18 } else { 0 };
+    let row = bar * k + 14 + label_row;
+    let label_w = if narrow {
+        0
+    } else {
+        categories
+            .iter()
+            .map(|c| text_width(&fit(c, 300.0, FONT), FONT))
+            .fold(60.0, f64::max) as i32
+            + 16
+    };
+    let (width, small) = if narrow {
+        (NARROW_WIDTH, NARROW_FONT)
+    } else {
+        (900, FONT - 1.0)
+    };
     let names: Vec<&str> = series.iter().map(|s| s.name.as_str()).collect();
-    let top = 16 + 20 * legend_rows(&names, label_w + 12, width - 20);
-    let (left, right) = (label_w + 12, width - 56);
+    let (left, right) = if narrow {
+        (8, width - 20)
+    } else {
+        (label_w + 12, width - 56)
+    };
+    let legend_x = if narrow { 4 } else { left };
+    let top = 16 + 20 * legend_rows(&names, legend_x, width - 20, small);
     let height = top + row * categories.len() as i32 + 36;
     let x = |v: f64| left + ((v - lo) / (hi - lo) * (right - left) as f64).round() as i32;
     canvas(width as u32, height as u32, |c| {
         let bottom = top + row * categories.len() as i32;
-        legend(c, &names, left, width - 20, 14, palette.ink)?;
-        c.x_grid(&marks, step, &x, (top, bottom), palette.ink)?;
+        legend(c, &names, legend_x, width - 20, 14, palette.ink, small)?;
+        c.x_grid(&marks, step, &x, (top, bottom), palette.ink, small)?;
         for (i, cat) in categories.iter().enumerate() {
-            let y0 = top + row * i as i32 + 7;
-            c.text(
-                &fit(cat, 300.0, FONT),
-                (left - 10, y0 + bar * k / 2),
-                FONT,
-                palette.ink,
-                HPos::Right,
-                VPos::Center,
-            )?;
+            let y0 = top + row * i as i32 + 7 + label_row;
+            if narrow {
+                c.text(
+                    &fit(cat, f64::from(width - 8), NARROW_LABEL),
+                    (4, y0 - label_row),
+                    NARROW_LABEL,
+                    palette.ink,
+                    HPos::Left,
+                    VPos::Top,
+                )?;
+            } else {
+                c.text(
+                    &fit(cat, 300.0, FONT),
+                    (left - 10, y0 + bar * k / 2),
+                    FONT,
+                    palette.ink,
+                    HPos::Right,
+                    VPos::Center,
+                )?;
+            }
             for (j, s) in series.iter().enumerate() {
                 let Some(v) = finite(s.values.get(i).copied().flatten()) else {
                     continue;
@@ -485,172 +679,352 @@ pub fn grouped_bars(categories: &[String], series: &[Line], palette: Palette) ->
     })
 }
 
-/// Lines across ordered categories (waves) with point markers, a shaded band
-/// between the interval limits where given, and a legend. The y range follows
-/// the data (it does not start at zero).
-pub fn line_chart(categories: &[String], series: &[Line], palette: Palette) -> Result<String, String> {
+/// One panel of a line chart: its box in pixels, y range and text size.
+struct Panel {
+    left: i32,
+    right: i32,
+    top: i32,
+    bottom: i32,
+    lo: f64,
+    hi: f64,
+    marks: Vec<f64>,
+    step: f64,
+    size: f64,
+}
+
+impl Panel {
+    fn x(&self, i: usize, n: usize) -> i32 {
+        if n == 1 {
+            (self.left + self.right) / 2
+        } else {
+            let inset = ((self.right - self.left) / 12).min(30);
+            self.left
+                + inset
+                + (f64::from(self.right - self.left - 2 * inset) * i as f64 / (n - 1) as f64).round() as i32
+        }
+    }
+    fn y(&self, v: f64) -> i32 {
+        self.bottom - ((v - self.lo) / (self.hi - self.lo) * f64::from(self.bottom - self.top)).round() as i32
+    }
+}
+
+/// Draws `series` (coloured from `first_colour` on) into panel `p`: grid, y ticks,
+/// category labels (thinned so they never overlap), bands, lines, points and, where
+/// there is room, values.
+fn line_panel(
+    c: &Canvas<'_>,
+    categories: &[String],
+    series: &[&Line],
+    first_colour: usize,
+    p: &Panel,
+    ink: RGBColor,
+) -> Result<(), String> {
+    let n = categories.len();
+    for m in &p.marks {
+        c.line(vec![(p.left, p.y(*m)), (p.right, p.y(*m))], GRID.stroke_width(1))?;
+        c.text(
+            &tick_text(*m, p.step),
+            (p.left - 6, p.y(*m)),
+            p.size,
+            ink,
+            HPos::Right,
+            VPos::Center,
+        )?;
+    }
+    let spacing = if n > 1 {
+        f64::from(p.x(1, n) - p.x(0, n))
+    } else {
+        f64::INFINITY
+    };
+    let widest = categories
+        .iter()
+        .map(|c| text_width(&fit(c, 140.0, p.size), p.size))
+        .fold(0.0, f64::max);
+    let every = ((widest + 10.0) / spacing).ceil().max(1.0) as usize;
+    let labelled = |i: usize| i == n - 1 || (i % every == 0 && n - 1 - i >= every);
+    let room_for_values = spacing >= 34.0;
+    for (i, cat) in categories.iter().enumerate().filter(|(i, _)| labelled(*i)) {
+        c.text(
+            &fit(cat, 140.0, p.size),
+            (p.x(i, n), p.bottom + 6),
+            p.size,
+            ink,
+            HPos::Center,
+            VPos::Top,
+        )?;
+    }
+    c.line(vec![(p.left, p.bottom), (p.right, p.bottom)], ink.stroke_width(1))?;
+    for (j, s) in series.iter().enumerate() {
+        let colour = SERIES[(first_colour + j) % SERIES.len()];
+        // The band: a polygon over each run of consecutive waves with limits.
+        let limits: Vec<Option<(f64, f64)>> = (0..n)
+            .map(|i| {
+                Some((
+                    finite(s.low.get(i).copied().flatten())?,
+                    finite(s.high.get(i).copied().flatten())?,
+                ))
+            })
+            .collect();
+        let mut i = 0;
+        while i < n {
+            let start = i;
+            while i < n && limits[i].is_some() {
+                i += 1;
+            }
+            if i - start >= 2 {
+                let mut poly: Vec<Px> = (start..i)
+                    .map(|k| (p.x(k, n), p.y(limits[k].expect("run").1)))
+                    .collect();
+                poly.extend((start..i).rev().map(|k| (p.x(k, n), p.y(limits[k].expect("run").0))));
+                c.area
+                    .draw(&Polygon::new(poly, colour.mix(0.15).filled()))
+                    .map_err(|e| e.to_string())?;
+            } else if i - start == 1 {
+                let (l, h) = limits[start].expect("run");
+                c.line(
+                    vec![(p.x(start, n), p.y(l)), (p.x(start, n), p.y(h))],
+                    colour.mix(0.5).stroke_width(3),
+                )?;
+            }
+            i += 1;
+        }
+        let points: Vec<Option<Px>> = (0..n)
+            .map(|i| finite(s.values.get(i).copied().flatten()).map(|v| (p.x(i, n), p.y(v))))
+            .collect();
+        for pair in points.windows(2) {
+            if let [Some(a), Some(b)] = pair {
+                c.line(vec![*a, *b], colour.stroke_width(2))?;
+            }
+        }
+        for (i, pt) in points.iter().enumerate() {
+            if let Some(pt) = pt {
+                c.circle(*pt, if room_for_values { 4 } else { 2 }, colour.filled())?;
+                if (j == 0 || series.len() <= 3) && (room_for_values || i == n - 1) {
+                    let v = s.values[i].unwrap_or_default();
+                    c.text(
+                        &format!("{v:.1}"),
+                        (pt.0, pt.1 - 7),
+                        p.size,
+                        colour,
+                        HPos::Center,
+                        VPos::Bottom,
+                    )?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The y range of `series` with some room around it: (ticks, low, high, step).
+fn line_range(series: &[Line], target: usize) -> Option<(Vec<f64>, f64, f64, f64)> {
     let all: Vec<f64> = series
         .iter()
         .flat_map(|s| s.values.iter().chain(&s.low).chain(&s.high))
         .filter_map(|v| finite(*v))
         .collect();
-    if all.is_empty() || categories.is_empty() {
-        return Err("no values".into());
+    if all.is_empty() {
+        return None;
     }
     let (lo, hi) = all
         .iter()
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(*v), b.max(*v)));
     let pad = ((hi - lo) * 0.1).max(0.5);
-    let (marks, lo, hi) = ticks(lo - pad, hi + pad, 5);
+    let (marks, lo, hi) = ticks(lo - pad, hi + pad, target);
     let step = marks.get(1).map_or(1.0, |m| m - marks[0]);
-    let names: Vec<&str> = series.iter().map(|s| s.name.as_str()).collect();
-    let rows = legend_rows(&names, 56, 880);
-    let (width, height) = (900, 356 + 20 * rows);
-    let (left, right, top, bottom) = (56, width - 40, 24 + 20 * rows, height - 40);
-    let n = categories.len();
-    let x = |i: usize| {
-        if n == 1 {
-            (left + right) / 2
-        } else {
-            left + 30 + ((right - left - 60) as f64 * i as f64 / (n - 1) as f64).round() as i32
-        }
+    Some((marks, lo, hi, step))
+}
+
+/// Series beyond which a line chart becomes small multiples (one panel per series,
+/// on a shared y axis) instead of one tangle of lines.
+pub const SMALL_MULTIPLES_FROM: usize = 5;
+
+/// Lines across ordered categories (waves) with point markers, a shaded band
+/// between the interval limits where given, and a legend. The y range follows
+/// the data (it does not start at zero; the axis is labelled). With
+/// [`SMALL_MULTIPLES_FROM`] series or more, each series gets its own small panel
+/// on the same y range.
+pub fn line_chart(categories: &[String], series: &[Line], palette: Palette, layout: Layout) -> Result<String, String> {
+    if categories.is_empty() {
+        return Err("no values".into());
+    }
+    let narrow = layout == Layout::Narrow;
+    let Some((marks, lo, hi, step)) = line_range(series, 5) else {
+        return Err("no values".into());
     };
-    let y = |v: f64| bottom - ((v - lo) / (hi - lo) * (bottom - top) as f64).round() as i32;
+    let size = if narrow { NARROW_FONT } else { FONT - 1.0 };
+    if series.len() >= SMALL_MULTIPLES_FROM {
+        return small_multiples(categories, series, palette, layout, (marks, lo, hi, step));
+    }
+    let width = if narrow { NARROW_WIDTH } else { 900 };
+    let left = if narrow { 40 } else { 56 };
+    let names: Vec<&str> = series.iter().map(|s| s.name.as_str()).collect();
+    let legend_x = if narrow { 4 } else { left };
+    let rows = legend_rows(&names, legend_x, width - 20, size);
+    let plot_h = if narrow { 220 } else { 292 };
+    let top = 24 + 20 * rows;
+    let height = top + plot_h + 40;
+    let panel = Panel {
+        left,
+        right: width - if narrow { 14 } else { 40 },
+        top,
+        bottom: top + plot_h,
+        lo,
+        hi,
+        marks,
+        step,
+        size,
+    };
+    let refs: Vec<&Line> = series.iter().collect();
     canvas(width as u32, height as u32, |c| {
-        legend(c, &names, left, 880, 16, palette.ink)?;
-        for m in &marks {
-            c.line(vec![(left, y(*m)), (right, y(*m))], GRID.stroke_width(1))?;
-            c.text(
-                &tick_text(*m, step),
-                (left - 8, y(*m)),
-                FONT - 1.0,
-                palette.ink,
-                HPos::Right,
-                VPos::Center,
-            )?;
-        }
-        // Many waves: label every k-th (and the last) so labels never overlap, and
-        // write values only where there is room.
-        let spacing = if n > 1 {
-            f64::from(right - left - 60) / (n - 1) as f64
+        legend(c, &names, legend_x, width - 20, 16, palette.ink, size)?;
+        line_panel(c, categories, &refs, 0, &panel, palette.ink)
+    })
+}
+
+/// One panel per series, titled with its name, all on one y range.
+fn small_multiples(
+    categories: &[String],
+    series: &[Line],
+    palette: Palette,
+    layout: Layout,
+    (marks, lo, hi, step): (Vec<f64>, f64, f64, f64),
+) -> Result<String, String> {
+    let narrow = layout == Layout::Narrow;
+    let width = if narrow { NARROW_WIDTH } else { 900 };
+    let size = if narrow { NARROW_FONT } else { FONT - 1.0 };
+    let columns = if narrow {
+        if categories.len() <= 4 {
+            2
         } else {
-            f64::INFINITY
-        };
-        let widest = categories
-            .iter()
-            .map(|c| text_width(&fit(c, 140.0, FONT), FONT))
-            .fold(0.0, f64::max);
-        let every = ((widest + 10.0) / spacing).ceil().max(1.0) as usize;
-        let labelled = |i: usize| i == n - 1 || (i % every == 0 && n - 1 - i >= every);
-        let room_for_values = spacing >= 34.0;
-        for (i, cat) in categories.iter().enumerate().filter(|(i, _)| labelled(*i)) {
-            c.text(
-                &fit(cat, 140.0, FONT),
-                (x(i), bottom + 8),
-                FONT,
-                palette.ink,
-                HPos::Center,
-                VPos::Top,
-            )?;
+            1
         }
-        c.line(vec![(left, bottom), (right, bottom)], palette.ink.stroke_width(1))?;
-        for (j, s) in series.iter().enumerate() {
-            let colour = SERIES[j % SERIES.len()];
-            // The band: a polygon over each run of consecutive waves with limits.
-            let limits: Vec<Option<(f64, f64)>> = (0..n)
-                .map(|i| {
-                    Some((
-                        finite(s.low.get(i).copied().flatten())?,
-                        finite(s.high.get(i).copied().flatten())?,
-                    ))
-                })
-                .collect();
-            let mut i = 0;
-            while i < n {
-                let start = i;
-                while i < n && limits[i].is_some() {
-                    i += 1;
-                }
-                if i - start >= 2 {
-                    let mut poly: Vec<Px> = (start..i).map(|k| (x(k), y(limits[k].expect("run").1))).collect();
-                    poly.extend((start..i).rev().map(|k| (x(k), y(limits[k].expect("run").0))));
-                    c.area
-                        .draw(&Polygon::new(poly, colour.mix(0.15).filled()))
-                        .map_err(|e| e.to_string())?;
-                } else if i - start == 1 {
-                    let (l, h) = limits[start].expect("run");
-                    c.line(
-                        vec![(x(start), y(l)), (x(start), y(h))],
-                        colour.mix(0.5).stroke_width(3),
-                    )?;
-                }
-                i += 1;
-            }
-            let points: Vec<Option<Px>> = (0..n)
-                .map(|i| finite(s.values.get(i).copied().flatten()).map(|v| (x(i), y(v))))
-                .collect();
-            for pair in points.windows(2) {
-                if let [Some(a), Some(b)] = pair {
-                    c.line(vec![*a, *b], colour.stroke_width(2))?;
-                }
-            }
-            for (i, p) in points.iter().enumerate() {
-                if let Some(p) = p {
-                    c.circle(*p, if room_for_values { 4 } else { 2 }, colour.filled())?;
-                    if (j == 0 || series.len() <= 3) && (room_for_values || i == n - 1) {
-                        let v = s.values[i].unwrap_or_default();
-                        c.text(
-                            &format!("{v:.1}"),
-                            (p.0, p.1 - 8),
-                            FONT - 2.0,
-                            colour,
-                            HPos::Center,
-                            VPos::Bottom,
-                        )?;
-                    }
-                }
-            }
+    } else {
+        3
+    };
+    let cell_w = width / columns;
+    let (title_h, plot_h, below) = (22, if narrow { 110 } else { 130 }, 30);
+    let cell_h = title_h + plot_h + below + 8;
+    let rows = series.len().div_ceil(columns as usize) as i32;
+    let height = cell_h * rows + 6;
+    // A coarser y axis: small panels need fewer ticks.
+    let thin: Vec<f64> = marks
+        .iter()
+        .copied()
+        .step_by(if marks.len() > 5 { 2 } else { 1 })
+        .collect();
+    let thin_step = thin.get(1).map_or(step, |m| m - thin[0]);
+    canvas(width as u32, height as u32, |c| {
+        for (k, s) in series.iter().enumerate() {
+            let (col, row) = ((k as i32) % columns, (k as i32) / columns);
+            let x0 = col * cell_w;
+            let y0 = row * cell_h + 4;
+            let colour = SERIES[k % SERIES.len()];
+            c.text(
+                &fit(
+                    &s.name,
+                    f64::from(cell_w - 12),
+                    if narrow { NARROW_LABEL } else { FONT },
+                ),
+                (x0 + 6, y0 + title_h - 6),
+                if narrow { NARROW_LABEL } else { FONT },
+                colour,
+                HPos::Left,
+                VPos::Bottom,
+            )?;
+            let panel = Panel {
+                left: x0 + 38,
+                right: x0 + cell_w - 10,
+                top: y0 + title_h + 4,
+                bottom: y0 + title_h + plot_h,
+                lo,
+                hi,
+                marks: thin.clone(),
+                step: thin_step,
+                size,
+            };
+            line_panel(c, categories, &[s], k, &panel, palette.ink)?;
         }
         Ok(())
     })
 }
 
-/// Labelled points with axis labels and dashed quadrant lines (e.g. the
-/// importance–performance matrix).
+/// Box of a text in pixels: (x0, y0, x1, y1).
+type TextBox = (f64, f64, f64, f64);
+
+fn text_box(at: (f64, f64), w: f64, h: f64, hp: HPos, vp: VPos) -> TextBox {
+    let x0 = match hp {
+        HPos::Left => at.0,
+        HPos::Right => at.0 - w,
+        HPos::Center => at.0 - w / 2.0,
+    };
+    let y0 = match vp {
+        VPos::Top => at.1,
+        VPos::Bottom => at.1 - h,
+        VPos::Center => at.1 - h / 2.0,
+    };
+    (x0, y0, x0 + w, y0 + h)
+}
+
+fn overlaps(a: &TextBox, b: &TextBox) -> bool {
+    a.0 < b.2 && b.0 < a.2 && a.1 < b.3 && b.1 < a.3
+}
+
+/// Labelled points with axis labels, dashed quadrant lines and, when given, the
+/// quadrants' names in their corners (e.g. the importance–performance matrix).
+/// Highlighted points are drawn larger, in the accent colour, with bold labels. In
+/// the narrow layout points carry numbers and a key below the plot names them.
+#[allow(clippy::too_many_arguments)]
 pub fn scatter(
     points: &[LabelledPoint],
     x_label: &str,
     y_label: &str,
     x_line: Option<f64>,
     y_line: Option<f64>,
+    quadrants: Option<&[String; 4]>,
     palette: Palette,
+    layout: Layout,
 ) -> Result<String, String> {
     let pts: Vec<&LabelledPoint> = points.iter().filter(|p| p.x.is_finite() && p.y.is_finite()).collect();
     if pts.is_empty() {
         return Err("no points".into());
     }
+    let narrow = layout == Layout::Narrow;
     let xs = pts.iter().map(|p| p.x).chain(x_line.filter(|v| v.is_finite()));
     let (x_lo, x_hi) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
     let ys = pts.iter().map(|p| p.y).chain(y_line.filter(|v| v.is_finite()));
     let (y_lo, y_hi) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
-    let (xm, x_lo, x_hi) = ticks(x_lo - (x_hi - x_lo) * 0.08, x_hi + (x_hi - x_lo) * 0.08, 6);
-    let (ym, y_lo, y_hi) = ticks(y_lo - (y_hi - y_lo) * 0.08, y_hi + (y_hi - y_lo) * 0.08, 6);
+    let target = if narrow { 4 } else { 6 };
+    // Room at the top and bottom for the quadrant names.
+    let y_room = if quadrants.is_some() { 0.16 } else { 0.08 };
+    let (xm, x_lo, x_hi) = ticks(x_lo - (x_hi - x_lo) * 0.08, x_hi + (x_hi - x_lo) * 0.08, target);
+    let (ym, y_lo, y_hi) = ticks(y_lo - (y_hi - y_lo) * y_room, y_hi + (y_hi - y_lo) * y_room, target);
     let (xs_step, ys_step) = (
         xm.get(1).map_or(1.0, |m| m - xm[0]),
         ym.get(1).map_or(1.0, |m| m - ym[0]),
     );
-    let (width, height) = (900, 560);
-    let (left, right, top, bottom) = (70, width - 30, 20, height - 56);
+    let size = if narrow { NARROW_FONT } else { FONT - 1.0 };
+    let (width, plot_h) = if narrow { (NARROW_WIDTH, 300) } else { (900, 484) };
+    let (left, right, top) = if narrow {
+        (50, width - 10, 10)
+    } else {
+        (70, width - 30, 20)
+    };
+    let bottom = top + plot_h;
+    let key_line = 19;
+    let key_h = if narrow { 12 + key_line * pts.len() as i32 } else { 0 };
+    let height = bottom + 46 + key_h;
     let x = |v: f64| left + ((v - x_lo) / (x_hi - x_lo) * (right - left) as f64).round() as i32;
     let y = |v: f64| bottom - ((v - y_lo) / (y_hi - y_lo) * (bottom - top) as f64).round() as i32;
+    let accent = BAD;
     canvas(width as u32, height as u32, |c| {
-        c.x_grid(&xm, xs_step, &x, (top, bottom), palette.ink)?;
+        c.x_grid(&xm, xs_step, &x, (top, bottom), palette.ink, size)?;
         for m in &ym {
             c.line(vec![(left, y(*m)), (right, y(*m))], GRID.stroke_width(1))?;
             c.text(
                 &tick_text(*m, ys_step),
-                (left - 8, y(*m)),
-                FONT - 1.0,
+                (left - 6, y(*m)),
+                size,
                 palette.ink,
                 HPos::Right,
                 VPos::Center,
@@ -659,18 +1033,22 @@ pub fn scatter(
         c.line(vec![(left, bottom), (right, bottom)], palette.ink.stroke_width(1))?;
         c.line(vec![(left, top), (left, bottom)], palette.ink.stroke_width(1))?;
         c.text(
-            &fit(x_label, 700.0, FONT),
-            ((left + right) / 2, height - 8),
-            FONT,
+            &fit(x_label, f64::from(width - 20), size),
+            ((left + right) / 2, bottom + 40),
+            size,
             palette.ink,
             HPos::Center,
             VPos::Bottom,
         )?;
-        let style = TextStyle::from(("sans-serif", FONT).into_font().transform(FontTransform::Rotate270))
+        let style = TextStyle::from(("sans-serif", size).into_font().transform(FontTransform::Rotate270))
             .color(&palette.ink)
             .pos(Pos::new(HPos::Center, VPos::Top));
         c.area
-            .draw(&Text::new(fit(y_label, 460.0, FONT), (10, (top + bottom) / 2), style))
+            .draw(&Text::new(
+                fit(y_label, f64::from(plot_h - 10), size),
+                (if narrow { 2 } else { 10 }, (top + bottom) / 2),
+                style,
+            ))
             .map_err(|e| e.to_string())?;
         if let Some(v) = x_line.filter(|v| v.is_finite()) {
             c.dashed((x(v), top), (x(v), bottom), palette.reference)?;
@@ -678,34 +1056,51 @@ pub fn scatter(
         if let Some(v) = y_line.filter(|v| v.is_finite()) {
             c.dashed((left, y(v)), (right, y(v)), palette.reference)?;
         }
-        // Labels: the first of a few positions around its point that stays in the
-        // plot and overlaps neither another label nor a point (greedy, in point order,
-        // so the result is deterministic).
-        let size = FONT - 1.0;
         let at: Vec<Px> = pts.iter().map(|p| (x(p.x), y(p.y))).collect();
-        let mut taken: Vec<(f64, f64, f64, f64)> = at
+        let mut taken: Vec<TextBox> = at
             .iter()
             .map(|&(px, py)| {
                 (
-                    f64::from(px) - 5.0,
-                    f64::from(py) - 5.0,
-                    f64::from(px) + 5.0,
-                    f64::from(py) + 5.0,
+                    f64::from(px) - 6.0,
+                    f64::from(py) - 6.0,
+                    f64::from(px) + 6.0,
+                    f64::from(py) + 6.0,
                 )
             })
             .collect();
-        let overlaps =
-            |a: &(f64, f64, f64, f64), b: &(f64, f64, f64, f64)| a.0 < b.2 && b.0 < a.2 && a.1 < b.3 && b.1 < a.3;
-        for (p, &(px, py)) in pts.iter().zip(&at) {
-            c.circle((px, py), 5, palette.bar.filled())?;
-            let label = fit(&p.label, 180.0, size);
-            let w = text_width(&label, size);
+        if let Some(names) = quadrants {
+            let h = size + 2.0;
+            let corners = [
+                (left + 6, top + 4, HPos::Left, VPos::Top),
+                (right - 6, top + 4, HPos::Right, VPos::Top),
+                (left + 6, bottom - 4, HPos::Left, VPos::Bottom),
+                (right - 6, bottom - 4, HPos::Right, VPos::Bottom),
+            ];
+            for (name, (cx, cy, hp, vp)) in names.iter().zip(corners) {
+                let label = fit(name, f64::from(right - left) / 2.0 - 10.0, size);
+                let w = text_width(&label, size);
+                taken.push(text_box((f64::from(cx), f64::from(cy)), w, h, hp, vp));
+                c.text(&label, (cx, cy), size, MUTED, hp, vp)?;
+            }
+        }
+        // Labels: the first of a few positions around its point that stays in the
+        // plot and overlaps neither another label nor a point (greedy, in point order,
+        // so the result is deterministic).
+        for (k, (p, &(px, py))) in pts.iter().zip(&at).enumerate() {
+            let (colour, r) = if p.highlight { (accent, 7) } else { (palette.bar, 5) };
+            c.circle((px, py), r, colour.filled())?;
+            let label = if narrow {
+                (k + 1).to_string()
+            } else {
+                fit(&p.label, 180.0, size)
+            };
+            let w = text_width(&label, size) * if p.highlight { 1.08 } else { 1.0 };
             let h = size + 2.0;
             let (fx, fy) = (f64::from(px), f64::from(py));
             // (anchor x offset, anchor y offset, horizontal alignment, vertical alignment)
             let candidates = [
-                (8, 0, HPos::Left, VPos::Center),
-                (-8, 0, HPos::Right, VPos::Center),
+                (9, 0, HPos::Left, VPos::Center),
+                (-9, 0, HPos::Right, VPos::Center),
                 (6, -10, HPos::Left, VPos::Bottom),
                 (6, 10, HPos::Left, VPos::Top),
                 (-6, -10, HPos::Right, VPos::Bottom),
@@ -714,117 +1109,323 @@ pub fn scatter(
                 (0, 10, HPos::Center, VPos::Top),
             ];
             let boxed = |&(dx, dy, hp, vp): &(i32, i32, HPos, VPos)| {
-                let ax = fx + f64::from(dx);
-                let ay = fy + f64::from(dy);
-                let x0 = match hp {
-                    HPos::Left => ax,
-                    HPos::Right => ax - w,
-                    HPos::Center => ax - w / 2.0,
-                };
-                let y0 = match vp {
-                    VPos::Top => ay,
-                    VPos::Bottom => ay - h,
-                    VPos::Center => ay - h / 2.0,
-                };
-                (x0, y0, x0 + w, y0 + h)
+                text_box((fx + f64::from(dx), fy + f64::from(dy)), w, h, hp, vp)
             };
-            let inside = |b: &(f64, f64, f64, f64)| {
+            let inside = |b: &TextBox| {
                 b.0 >= f64::from(left) && b.2 <= f64::from(right) && b.1 >= f64::from(top) && b.3 <= f64::from(bottom)
             };
-            let own = (fx - 5.0, fy - 5.0, fx + 5.0, fy + 5.0);
+            let own = taken[k];
+            // Labels keep off the quadrant lines too.
+            let crosses = |b: &TextBox| {
+                x_line.filter(|v| v.is_finite()).is_some_and(|v| {
+                    let lx = f64::from(x(v));
+                    b.0 - 2.0 < lx && lx < b.2 + 2.0
+                }) || y_line.filter(|v| v.is_finite()).is_some_and(|v| {
+                    let ly = f64::from(y(v));
+                    b.1 - 2.0 < ly && ly < b.3 + 2.0
+                })
+            };
             let choice = candidates
                 .iter()
                 .find(|cand| {
                     let b = boxed(cand);
-                    inside(&b) && !taken.iter().any(|t| *t != own && overlaps(t, &b))
+                    inside(&b) && !crosses(&b) && !taken.iter().any(|t| *t != own && overlaps(t, &b))
+                })
+                .or_else(|| {
+                    candidates.iter().find(|cand| {
+                        let b = boxed(cand);
+                        inside(&b) && !taken.iter().any(|t| *t != own && overlaps(t, &b))
+                    })
                 })
                 .or_else(|| candidates.iter().find(|cand| inside(&boxed(cand))))
                 .unwrap_or(&candidates[0]);
             taken.push(boxed(choice));
             let (dx, dy, hp, vp) = *choice;
-            c.text(&label, (px + dx, py + dy), size, palette.ink, hp, vp)?;
+            let mut font = ("sans-serif", size).into_font();
+            if p.highlight {
+                font = font.style(FontStyle::Bold);
+            }
+            let style = TextStyle::from(font).color(&palette.ink).pos(Pos::new(hp, vp));
+            c.area
+                .draw(&Text::new(label, (px + dx, py + dy), style))
+                .map_err(|e| e.to_string())?;
+        }
+        if narrow {
+            // The key: number, point, label; highlighted entries in bold.
+            let y0 = bottom + 58;
+            for (k, p) in pts.iter().enumerate() {
+                let yk = y0 + key_line * k as i32;
+                let (colour, r) = if p.highlight { (accent, 6) } else { (palette.bar, 4) };
+                c.text(
+                    &format!("{}", k + 1),
+                    (22, yk),
+                    size,
+                    palette.ink,
+                    HPos::Right,
+                    VPos::Center,
+                )?;
+                c.circle((32, yk), r, colour.filled())?;
+                let mut font = ("sans-serif", size).into_font();
+                if p.highlight {
+                    font = font.style(FontStyle::Bold);
+                }
+                let style = TextStyle::from(font)
+                    .color(&palette.ink)
+                    .pos(Pos::new(HPos::Left, VPos::Center));
+                c.area
+                    .draw(&Text::new(fit(&p.label, f64::from(width - 50), size), (44, yk), style))
+                    .map_err(|e| e.to_string())?;
+            }
         }
         Ok(())
     })
 }
 
-/// Interpolates from the "worse" colour (low) through white to the "better"
-/// colour (high) around the midpoint of the range.
-fn heat(v: f64, lo: f64, hi: f64) -> RGBColor {
-    let mid = (lo + hi) / 2.0;
-    let (to, t) = if v < mid {
-        (BAD, if mid > lo { (mid - v) / (mid - lo) } else { 0.0 })
-    } else {
-        (GOOD, if hi > mid { (v - mid) / (hi - mid) } else { 0.0 })
-    };
-    let t = t.clamp(0.0, 1.0) * 0.75;
-    let mix = |a: u8| (255.0 + (a as f64 - 255.0) * t).round() as u8;
+/// How a heat map's cells are coloured: by how far each is better or worse than
+/// its row's reference.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HeatColours {
+    /// Per row, whether higher is better; empty for higher everywhere.
+    pub higher_is_better: Vec<bool>,
+    /// Per row, the reference; the mean of the row's cells where absent.
+    pub centre: Vec<Option<f64>>,
+    /// The words under the two ends of the colour scale (worse, better).
+    pub legend: [String; 2],
+}
+
+/// Fill of a cell `t` of the way (−1 to 1) from the row's reference towards worse
+/// (orange, negative) or better (blue, positive); white at the reference.
+fn heat(t: f64) -> RGBColor {
+    let (to, t) = if t < 0.0 { (BAD, -t) } else { (GOOD, t) };
+    let t = t.clamp(0.0, 1.0) * 0.7;
+    let mix = |a: u8| (255.0 + (f64::from(a) - 255.0) * t).round() as u8;
     RGBColor(mix(to.0), mix(to.1), mix(to.2))
 }
 
-/// A rows × columns grid of values coloured from worse (low) to better (high),
-/// each cell showing its value; missing cells grey.
+/// `text` in at most two lines of about `max` px at `size` (the second shortened
+/// with an ellipsis when needed).
+fn wrap2(text: &str, max: f64, size: f64) -> Vec<String> {
+    if text_width(text, size) <= max {
+        return vec![text.to_string()];
+    }
+    let mut first = String::new();
+    let mut rest = text.chars().peekable();
+    while let Some(&c) = rest.peek() {
+        if text_width(&first, size) + text_width(&c.to_string(), size) > max {
+            break;
+        }
+        first.push(c);
+        rest.next();
+    }
+    // Prefer breaking at a space when the first line has one.
+    let second: String = rest.collect();
+    let (first, second) = match first.rfind(' ') {
+        Some(i) if i > 0 && !second.is_empty() => (first[..i].to_string(), format!("{}{second}", &first[i + 1..])),
+        _ => (first, second),
+    };
+    vec![first, fit(second.trim(), max, size)]
+}
+
+/// A rows × columns grid of values, each cell showing its value and coloured by how
+/// much better (blue) or worse (orange) it is than its row's reference, with a
+/// legend of the scale; missing cells grey. In the narrow layout each row's label
+/// sits above its cells and more than five columns are split into panels.
 pub fn heatmap(
     rows: &[String],
     columns: &[String],
     values: &[Vec<Option<f64>>],
+    colours: &HeatColours,
     palette: Palette,
+    layout: Layout,
 ) -> Result<String, String> {
     let all: Vec<f64> = values.iter().flatten().filter_map(|v| finite(*v)).collect();
     if all.is_empty() || rows.is_empty() || columns.is_empty() {
         return Err("no values".into());
     }
-    let (lo, hi) = all
+    let narrow = layout == Layout::Narrow;
+    // Each cell's signed distance from its row's reference, better positive.
+    let deviation: Vec<Vec<Option<f64>>> = values
         .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(*v), b.max(*v)));
-    let label_w = rows
+        .enumerate()
+        .map(|(i, row)| {
+            let present: Vec<f64> = row.iter().filter_map(|v| finite(*v)).collect();
+            let centre = colours
+                .centre
+                .get(i)
+                .copied()
+                .flatten()
+                .filter(|c| c.is_finite())
+                .or_else(|| (!present.is_empty()).then(|| present.iter().sum::<f64>() / present.len() as f64));
+            let sign = if colours.higher_is_better.get(i).copied().unwrap_or(true) {
+                1.0
+            } else {
+                -1.0
+            };
+            row.iter().map(|v| Some((finite(*v)? - centre?) * sign)).collect()
+        })
+        .collect();
+    let scale = deviation
         .iter()
-        .map(|r| text_width(&fit(r, 260.0, FONT), FONT))
-        .fold(60.0, f64::max) as i32
-        + 16;
-    let cell_w = ((860 - label_w) / columns.len() as i32).clamp(44, 120);
-    let cell_h = 28;
-    let head = 40;
-    let width = label_w + cell_w * columns.len() as i32 + 20;
-    let height = head + cell_h * rows.len() as i32 + 10;
+        .flatten()
+        .filter_map(|d| *d)
+        .fold(0.0, |a: f64, d| a.max(d.abs()))
+        .max(0.5);
+    let size = if narrow { NARROW_FONT } else { FONT - 1.0 };
+    let width_total = if narrow { NARROW_WIDTH } else { 900 };
+    let label_w = if narrow {
+        0
+    } else {
+        rows.iter()
+            .map(|r| text_width(&fit(r, 260.0, FONT), FONT))
+            .fold(60.0, f64::max) as i32
+            + 16
+    };
+    let per_panel = if narrow { 5 } else { columns.len().max(1) };
+    let cell_w = if narrow {
+        (width_total - 8) / per_panel.min(columns.len()) as i32
+    } else {
+        ((860 - label_w) / columns.len() as i32).clamp(44, 120)
+    };
+    let head_lines = columns
+        .iter()
+        .map(|c| wrap2(c, f64::from(cell_w - 6), size).len())
+        .max()
+        .unwrap_or(1) as i32;
+    let head = 10 + 16 * head_lines;
+    let (cell_h, label_row) = if narrow { (26, 18) } else { (28, 0) };
+    let row_h = cell_h + label_row;
+    let panels: Vec<std::ops::Range<usize>> = (0..columns.len())
+        .step_by(per_panel)
+        .map(|a| a..(a + per_panel).min(columns.len()))
+        .collect();
+    let panel_h = head + row_h * rows.len() as i32 + 12;
+    let legend_h = 54;
+    let width = if narrow {
+        width_total
+    } else {
+        label_w + cell_w * columns.len() as i32 + 20
+    }
+    .max(320);
+    let height = panel_h * panels.len() as i32 + legend_h;
+    let x0 = if narrow { 4 } else { label_w };
     canvas(width as u32, height as u32, |c| {
-        for (j, col) in columns.iter().enumerate() {
-            let cx = label_w + cell_w * j as i32 + cell_w / 2;
-            c.text(
-                &fit(col, cell_w as f64 - 6.0, FONT - 1.0),
-                (cx, head - 8),
-                FONT - 1.0,
-                palette.ink,
-                HPos::Center,
-                VPos::Bottom,
-            )?;
-        }
-        for (i, row) in rows.iter().enumerate() {
-            let y = head + cell_h * i as i32;
-            c.text(
-                &fit(row, 260.0, FONT),
-                (label_w - 10, y + cell_h / 2),
-                FONT,
-                palette.ink,
-                HPos::Right,
-                VPos::Center,
-            )?;
-            for j in 0..columns.len() {
-                let x0 = label_w + cell_w * j as i32;
-                let v = finite(values.get(i).and_then(|r| r.get(j)).copied().flatten());
-                let fill = v.map_or(RGBColor(0xee, 0xee, 0xee), |v| heat(v, lo, hi));
-                c.rect((x0 + 1, y + 1), (x0 + cell_w - 1, y + cell_h - 1), fill.filled())?;
-                if let Some(v) = v {
+        for (k, range) in panels.iter().enumerate() {
+            let py = panel_h * k as i32;
+            for (j, col) in columns[range.clone()].iter().enumerate() {
+                let cx = x0 + cell_w * j as i32 + cell_w / 2;
+                let lines = wrap2(col, f64::from(cell_w - 6), size);
+                let n = lines.len() as i32;
+                for (l, line) in lines.iter().enumerate() {
                     c.text(
-                        &format!("{v:.1}"),
-                        (x0 + cell_w / 2, y + cell_h / 2),
-                        FONT - 1.0,
+                        line,
+                        (cx, py + head - 6 - 16 * (n - 1 - l as i32)),
+                        size,
                         palette.ink,
                         HPos::Center,
-                        VPos::Center,
+                        VPos::Bottom,
                     )?;
                 }
             }
+            for (i, row) in rows.iter().enumerate() {
+                let y = py + head + row_h * i as i32;
+                if narrow {
+                    c.text(
+                        &fit(row, f64::from(width - 8), NARROW_LABEL),
+                        (4, y + 2),
+                        NARROW_LABEL,
+                        palette.ink,
+                        HPos::Left,
+                        VPos::Top,
+                    )?;
+                } else {
+                    c.text(
+                        &fit(row, 260.0, FONT),
+                        (label_w - 10, y + cell_h / 2),
+                        FONT,
+                        palette.ink,
+                        HPos::Right,
+                        VPos::Center,
+                    )?;
+                }
+                let y = y + label_row;
+                for (j, col) in range.clone().enumerate() {
+                    let xc = x0 + cell_w * j as i32;
+                    let v = finite(values.get(i).and_then(|r| r.get(col)).copied().flatten());
+                    let d = deviation.get(i).and_then(|r| r.get(col)).copied().flatten();
+                    let fill = match (v, d) {
+                        (Some(_), Some(d)) => heat(d / scale),
+                        (Some(_), None) => WHITE,
+                        _ => RGBColor(0xee, 0xee, 0xee),
+                    };
+                    c.rect((xc + 1, y + 1), (xc + cell_w - 1, y + cell_h - 1), fill.filled())?;
+                    if let Some(v) = v {
+                        c.text(
+                            &format!("{v:.1}"),
+                            (xc + cell_w / 2, y + cell_h / 2),
+                            size,
+                            palette.ink,
+                            HPos::Center,
+                            VPos::Center,
+                        )?;
+                    }
+                }
+            }
+        }
+        // The legend: seven swatches from worse to better, the scale's ends and its
+        // words.
+        let ly = panel_h * panels.len() as i32 + 6;
+        let sw = 26;
+        let lx = if narrow { 4 } else { x0 };
+        for k in 0..7 {
+            let t = (k as f64 - 3.0) / 3.0;
+            let xs = lx + sw * k;
+            c.rect((xs, ly), (xs + sw, ly + 14), heat(t).filled())?;
+        }
+        c.rect((lx, ly), (lx + 7 * sw, ly + 14), palette.ink.stroke_width(1))?;
+        c.text(
+            &signed1(-scale),
+            (lx, ly + 17),
+            size,
+            palette.ink,
+            HPos::Left,
+            VPos::Top,
+        )?;
+        c.text(
+            "0",
+            (lx + sw * 7 / 2, ly + 17),
+            size,
+            palette.ink,
+            HPos::Center,
+            VPos::Top,
+        )?;
+        c.text(
+            &signed1(scale),
+            (lx + 7 * sw, ly + 17),
+            size,
+            palette.ink,
+            HPos::Right,
+            VPos::Top,
+        )?;
+        let words = format!("← {}  ·  {} →", colours.legend[0], colours.legend[1]);
+        let room = f64::from(width - lx - 7 * sw - 16);
+        if !narrow && text_width(&words, size) <= room {
+            c.text(
+                &words,
+                (lx + 7 * sw + 12, ly + 7),
+                size,
+                palette.ink,
+                HPos::Left,
+                VPos::Center,
+            )?;
+        } else {
+            c.text(
+                &fit(&words, f64::from(width - 8), size),
+                (lx, ly + 34),
+                size,
+                palette.ink,
+                HPos::Left,
+                VPos::Top,
+            )?;
         }
         Ok(())
     })

@@ -76,13 +76,67 @@ pub struct DataTable {
     pub rows: Vec<Vec<DataCell>>,
 }
 
-fn mark(f: Flag) -> &'static str {
-    match f {
-        Flag::SigUp => "▲",
-        Flag::SigDown => "▼",
-        Flag::LowBase => "†",
-        Flag::Weak => "weak",
+/// The words downloads use, in the report's language: headers of the columns an
+/// interval or a flag adds, the flags themselves, and the contents sheet.
+#[derive(Debug, Clone, Copy)]
+pub struct DataWords<'a> {
+    /// Suffix of an interval's lower-limit column ("lower").
+    pub lower: &'a str,
+    /// Suffix of an interval's upper-limit column ("upper").
+    pub upper: &'a str,
+    /// Suffix of a flag column ("flag").
+    pub flag: &'a str,
+    /// Significantly higher.
+    pub sig_up: &'a str,
+    /// Significantly lower.
+    pub sig_down: &'a str,
+    /// Low base.
+    pub low_base: &'a str,
+    /// A weak cell.
+    pub weak: &'a str,
+    /// Name of the workbook's contents sheet.
+    pub contents: &'a str,
+    /// Header of the contents sheet's table column.
+    pub table: &'a str,
+    /// Header of the contents sheet's sheet column.
+    pub sheet: &'a str,
+}
+
+impl<'a> DataWords<'a> {
+    /// The words of the site's vocabulary `t` (see `text::strings`).
+    pub fn from_strings(t: &std::collections::BTreeMap<&'static str, &'a str>) -> Self {
+        DataWords {
+            lower: t["dl_lower"],
+            upper: t["dl_upper"],
+            flag: t["dl_flag"],
+            sig_up: t["dl_sig_up"],
+            sig_down: t["dl_sig_down"],
+            low_base: t["dl_low_base"],
+            weak: t["dl_weak"],
+            contents: t["dl_contents"],
+            table: t["dl_table"],
+            sheet: t["dl_sheet"],
+        }
     }
+
+    fn flag_word(&self, f: Flag) -> &'a str {
+        match f {
+            Flag::SigUp => self.sig_up,
+            Flag::SigDown => self.sig_down,
+            Flag::LowBase => self.low_base,
+            Flag::Weak => self.weak,
+        }
+    }
+}
+
+/// A header without the symbols pages use as marks (▲▼†, arrows), which mean
+/// nothing in a column name.
+fn plain_header(label: &str) -> String {
+    let cleaned: String = label
+        .chars()
+        .filter(|c| !matches!(c, '▲' | '▼' | '†' | '↑' | '↓' | '→' | '←'))
+        .collect();
+    cleaned.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 impl DataTable {
@@ -91,41 +145,74 @@ impl DataTable {
         format!("{}.csv", self.file)
     }
 
-    /// A report table as a download. Flags (significance, low base) go to an extra
-    /// column after each column that has any.
-    pub fn from_block(t: &Table, file: String) -> Self {
+    /// A report table as a download: every value in a column of its own, as data.
+    /// An interval column becomes two numeric columns (lower, upper); flags
+    /// (significance, low base) go, in words, to an extra column after each column
+    /// that has any; p-values are numbers.
+    pub fn from_block(t: &Table, file: String, words: &DataWords) -> Self {
         let flagged: Vec<bool> = (0..t.columns.len())
             .map(|i| t.rows.iter().any(|r| r.flags.get(i).is_some_and(|f| !f.is_empty())))
             .collect();
+        let interval: Vec<bool> = (0..t.columns.len())
+            .map(|i| t.rows.iter().any(|r| matches!(r.cells.get(i), Some(Cell::Interval(_)))))
+            .collect();
         let mut columns = Vec::new();
-        for (c, f) in t.columns.iter().zip(&flagged) {
-            columns.push(c.label.clone());
-            if *f {
-                columns.push(format!("{} ▲▼†", c.label));
+        for (i, c) in t.columns.iter().enumerate() {
+            let label = plain_header(&c.label);
+            if interval[i] {
+                columns.push(format!("{label} {}", words.lower));
+                columns.push(format!("{label} {}", words.upper));
+            } else {
+                columns.push(label.clone());
+            }
+            if flagged[i] {
+                columns.push(format!("{label} {}", words.flag));
             }
         }
+        let number = |x: f64, c: &csi_blocks::Column| match c.kind {
+            ColumnKind::Percent => DataCell::percent(Some(x), c.decimals),
+            ColumnKind::Count => DataCell::number(Some(x), 0),
+            // p-values keep four decimals in CSV (the page shows "< 0.001").
+            ColumnKind::PValue => DataCell::number(Some(x), 4),
+            _ => DataCell::number(Some(x), c.decimals),
+        };
         let rows = t
             .rows
             .iter()
             .map(|r| {
                 let mut out = Vec::new();
                 for (i, c) in t.columns.iter().enumerate() {
-                    let cell = match r.cells.get(i) {
-                        Some(Cell::Text(s)) => DataCell::Text(s.clone()),
-                        Some(Cell::Number(x)) => match c.kind {
-                            ColumnKind::Percent => DataCell::percent(Some(*x), c.decimals),
-                            ColumnKind::Count => DataCell::number(Some(*x), 0),
-                            _ => DataCell::number(Some(*x), c.decimals),
-                        },
-                        _ => DataCell::Empty,
-                    };
-                    out.push(cell);
+                    let cell = r.cells.get(i);
+                    if interval[i] {
+                        match cell {
+                            Some(Cell::Interval(v)) => {
+                                out.push(number(v.low, c));
+                                out.push(number(v.high, c));
+                            }
+                            _ => {
+                                out.push(DataCell::Empty);
+                                out.push(DataCell::Empty);
+                            }
+                        }
+                    } else {
+                        out.push(match cell {
+                            Some(Cell::Text(s)) => DataCell::Text(s.clone()),
+                            Some(Cell::Number(x)) => number(*x, c),
+                            _ => DataCell::Empty,
+                        });
+                    }
                     if flagged[i] {
-                        let marks: Vec<&str> = r.flags.get(i).into_iter().flatten().map(|f| mark(*f)).collect();
+                        let marks: Vec<&str> = r
+                            .flags
+                            .get(i)
+                            .into_iter()
+                            .flatten()
+                            .map(|f| words.flag_word(*f))
+                            .collect();
                         out.push(if marks.is_empty() {
                             DataCell::Empty
                         } else {
-                            DataCell::Text(marks.join(" "))
+                            DataCell::Text(marks.join("; "))
                         });
                     }
                 }
@@ -201,6 +288,9 @@ fn sheet_name(stem: &str, used: &mut Vec<String>) -> String {
     let clean: String = stem
         .chars()
         .map(|c| if "[]:*?/\\".contains(c) { '_' } else { c })
+        .collect::<String>()
+        .trim_matches('\'')
+        .chars()
         .take(31)
         .collect();
     let mut name = clean.clone();
@@ -218,25 +308,34 @@ fn xlsx_err(e: rust_xlsxwriter::XlsxError) -> SiteError {
     SiteError::Download(e.to_string())
 }
 
-/// All `tables` in one workbook, one sheet each (named after the CSV file), with a
-/// first sheet `contents` listing them. `title` becomes the document title.
-pub fn workbook(title: &str, tables: &[DataTable]) -> Result<Vec<u8>, SiteError> {
+/// All `tables` in one workbook, one sheet each (named after the table's title, in
+/// the report's language, shortened to Excel's 31 characters), with a first
+/// contents sheet listing them with a link to each. `title` becomes the document
+/// title.
+pub fn workbook(title: &str, tables: &[DataTable], words: &DataWords) -> Result<Vec<u8>, SiteError> {
     let mut wb = Workbook::new();
     // A fixed creation date keeps the file reproducible byte for byte.
     let date = ExcelDateTime::from_ymd(2000, 1, 1).map_err(xlsx_err)?;
     wb.set_properties(&DocProperties::new().set_title(title).set_creation_datetime(&date));
     let bold = Format::new().set_bold();
-    let mut used = vec!["contents".to_string()];
-    let names: Vec<String> = tables.iter().map(|t| sheet_name(&t.file, &mut used)).collect();
+    let mut used = vec![words.contents.to_string()];
+    let names: Vec<String> = tables
+        .iter()
+        .map(|t| sheet_name(if t.title.trim().is_empty() { &t.file } else { &t.title }, &mut used))
+        .collect();
     {
         let ws = wb.add_worksheet();
-        ws.set_name("contents").map_err(xlsx_err)?;
+        ws.set_name(words.contents).map_err(xlsx_err)?;
         ws.write_string_with_format(0, 0, title, &bold).map_err(xlsx_err)?;
-        ws.write_string_with_format(2, 0, "sheet", &bold).map_err(xlsx_err)?;
-        ws.write_string_with_format(2, 1, "table", &bold).map_err(xlsx_err)?;
+        ws.write_string_with_format(2, 0, words.sheet, &bold)
+            .map_err(xlsx_err)?;
+        ws.write_string_with_format(2, 1, words.table, &bold)
+            .map_err(xlsx_err)?;
         for (i, (t, name)) in tables.iter().zip(&names).enumerate() {
             let r = 3 + i as u32;
-            ws.write_string(r, 0, name).map_err(xlsx_err)?;
+            let target = format!("internal:'{}'!A1", name.replace('\'', "''"));
+            let link = rust_xlsxwriter::Url::new(target).set_text(name);
+            ws.write_url(r, 0, link).map_err(xlsx_err)?;
             ws.write_string(r, 1, &t.title).map_err(xlsx_err)?;
         }
         ws.set_column_width(0, 24).map_err(xlsx_err)?;
@@ -319,12 +418,33 @@ mod tests {
     }
 
     #[test]
+    fn intervals_and_p_values_are_numbers_and_flags_are_words() {
+        let t: Table = serde_json::from_str(
+            r#"{"title":"差距","columns":[{"label":"指标"},{"label":"差距 ▲▼","signed":true},
+            {"label":"区间","signed":true},{"label":"p","kind":"p_value"}],
+            "rows":[{"cells":["网络",-2.5,{"low":-3.25,"high":-1.75},0.00002],"flags":[[],["sig_down"],[],[]]},
+                    {"cells":["计费",0.4,null,0.62]}]}"#,
+        )
+        .unwrap();
+        let strings = crate::text::strings("zh");
+        let d = DataTable::from_block(&t, "gap-1".into(), &DataWords::from_strings(&strings));
+        assert_eq!(d.columns, ["指标", "差距", "差距 标记", "区间 下限", "区间 上限", "p"]);
+        let csv = String::from_utf8(d.to_csv()).unwrap();
+        assert_eq!(
+            csv.trim_start_matches('\u{feff}'),
+            "指标,差距,差距 标记,区间 下限,区间 上限,p\r\n网络,-2.5,显著较低,-3.2,-1.8,0.0000\r\n计费,0.4,,,,0.6200\r\n"
+        );
+    }
+
+    #[test]
     fn workbook_is_reproducible_and_sheet_names_are_valid() {
         let t = sample();
         let mut long = t.clone();
         long.file = "an-analysis-with-a-very-long-identifier-name".into();
-        let a = workbook("w", &[t.clone(), long.clone(), long.clone()]).unwrap();
-        let b = workbook("w", &[t, long.clone(), long]).unwrap();
+        let strings = crate::text::strings("zh");
+        let words = DataWords::from_strings(&strings);
+        let a = workbook("w", &[t.clone(), long.clone(), long.clone()], &words).unwrap();
+        let b = workbook("w", &[t, long.clone(), long], &words).unwrap();
         assert_eq!(a, b);
         assert_eq!(&a[..2], b"PK");
         let mut used = vec![];

@@ -130,6 +130,16 @@ pub(crate) fn accessible_svg(svg: &str, title: &str, alt: &str) -> String {
     )
 }
 
+/// A chart in its two layouts: the wide one for screens and print, the narrow one
+/// for phones (the stylesheet shows one of them by the page's width).
+pub(crate) fn responsive_svg(wide: &str, narrow: &str, title: &str, alt: &str) -> String {
+    format!(
+        "<div class=\"chart-wide\">{}</div><div class=\"chart-narrow\">{}</div>",
+        accessible_svg(wide, title, alt),
+        accessible_svg(narrow, title, alt)
+    )
+}
+
 /// Writes `bytes` to `path` through a temporary file and a rename. The temporary
 /// name is unique to the process and call, so studies published at the same time
 /// (sharing the site index and assets) never write into each other's file.

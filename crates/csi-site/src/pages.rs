@@ -18,7 +18,7 @@ use csi_study::{BenchmarkKind, Study};
 use crate::downloads::{self, DataCell, DataTable};
 use crate::provenance::Provenance;
 use crate::{
-    accessible_svg, blocks, chart, interval, io, markdown, percent, score, share, signed, text, AnalysisPage,
+    blocks, chart, interval, io, markdown, percent, responsive_svg, score, share, signed, text, AnalysisPage,
     SiteError, Theme,
 };
 
@@ -187,7 +187,9 @@ impl WavePages<'_> {
             let path = data_dir.join(t.csv_name());
             fs::write(&path, t.to_csv()).map_err(io(&path))?;
         }
-        let book = downloads::workbook(&title, &tables)?;
+        let strings = text::strings(&study.language);
+        let words = blocks::Words::from_strings(&strings);
+        let book = downloads::workbook(&title, &tables, &words.downloads)?;
         fs::write(dir.join(&workbook_name), book).map_err(io(dir))?;
 
         let mut ctx = self.chrome(DOWNLOADS);
@@ -199,7 +201,24 @@ impl WavePages<'_> {
         ctx.insert("tables", &list);
         fs::write(dir.join(DOWNLOADS), self.theme.render("downloads.html", &ctx)?).map_err(io(dir))?;
 
-        let json = serde_json::to_string_pretty(self.result()).expect("results serialise");
+        // Every figure of the wave, then every analysis's output (its blocks with the
+        // unrounded values, or why it failed), keyed by the analysis id.
+        let mut value = serde_json::to_value(self.result()).expect("results serialise");
+        let analyses: serde_json::Map<String, serde_json::Value> = self
+            .analyses
+            .iter()
+            .map(|a| {
+                let outcome = match &a.outcome {
+                    Ok(report) => serde_json::json!({"plugin": a.plugin, "report": report}),
+                    Err(e) => serde_json::json!({"plugin": a.plugin, "error": e}),
+                };
+                (a.id.clone(), outcome)
+            })
+            .collect();
+        if let Some(map) = value.as_object_mut() {
+            map.insert("analyses".into(), analyses.into());
+        }
+        let json = serde_json::to_string_pretty(&value).expect("results serialise");
         fs::write(dir.join("results.json"), json + "\n").map_err(io(dir))?;
         let json = serde_json::to_string_pretty(record).expect("records serialise");
         fs::write(dir.join("build.json"), json + "\n").map_err(io(dir))?;
@@ -264,10 +283,9 @@ impl WavePages<'_> {
                         } else {
                             t["not_significant"]
                         },
-                        if d.p < 0.001 {
-                            "< 0.001".to_string()
-                        } else {
-                            format!("= {:.3}", d.p)
+                        match csi_blocks::p_value_text(d.p) {
+                            v if v.starts_with(['<', '>']) => v,
+                            v => format!("= {v}"),
                         }
                     ),
                     None => String::new(),
@@ -276,6 +294,24 @@ impl WavePages<'_> {
             }
         }
         ctx.insert("headline", &headline);
+
+        // The executive overview: what the analyses offer to it, in the study's order.
+        let words = blocks::Words::from_strings(&t);
+        let offers: Vec<serde_json::Value> = self
+            .analyses
+            .iter()
+            .filter_map(|a| {
+                let report = a.outcome.as_ref().ok()?;
+                (!report.overview.is_empty()).then(|| {
+                    serde_json::json!({
+                        "title": analysis_title(a),
+                        "href": format!("{}.html", a.id),
+                        "html": blocks::render_blocks(&report.overview, self.theme.palette(), &words),
+                    })
+                })
+            })
+            .collect();
+        ctx.insert("offers", &offers);
 
         let mut bench_table = DataTable {
             file: "benchmarks".into(),
@@ -402,18 +438,17 @@ impl WavePages<'_> {
             })
             .collect();
         let title = format!("{} · {}", t["categories"], study.text(&wave.label));
-        let svg = chart::horizontal_bars(
-            &bars,
-            head.mean.map(|m| (study.text(&study.index_label), m)),
-            self.theme.palette(),
-        )
-        .map_err(SiteError::Chart)?;
+        let reference = head.mean.map(|m| (study.text(&study.index_label), m));
+        let palette = self.theme.palette();
+        let svg = chart::horizontal_bars(&bars, reference, palette, chart::Layout::Wide).map_err(SiteError::Chart)?;
+        let narrow =
+            chart::horizontal_bars(&bars, reference, palette, chart::Layout::Narrow).map_err(SiteError::Chart)?;
         let alt = bars
             .iter()
             .map(|b| format!("{} {:.1}", b.label, b.value))
             .collect::<Vec<_>>()
             .join("; ");
-        ctx.insert("chart_svg", &accessible_svg(&svg, &title, &alt));
+        ctx.insert("chart_svg", &responsive_svg(&svg, &narrow, &title, &alt));
         ctx.insert("chart_caption", &format!("{}. {}", title, t["chart_note"]));
 
         // Segments: the index per group.
@@ -509,7 +544,8 @@ impl WavePages<'_> {
         ctx.insert("title", &analysis_title(page));
         match &page.outcome {
             Ok(report) => {
-                let (html, found) = blocks::render_with_downloads(report, self.theme.palette(), &page.id, t["data"]);
+                let words = blocks::Words::from_strings(&t);
+                let (html, found) = blocks::render_with_downloads(report, self.theme.palette(), &page.id, &words);
                 tables.extend(found);
                 ctx.insert("blocks_html", &html);
                 ctx.insert("error", &Option::<String>::None);
@@ -639,8 +675,13 @@ impl WavePages<'_> {
             .analyses
             .iter()
             .map(|a| {
+                let title = self
+                    .analyses
+                    .iter()
+                    .find(|p| p.id == a.id)
+                    .map_or_else(|| a.id.clone(), analysis_title);
                 serde_json::json!({
-                    "id": a.id, "plugin": a.plugin, "version": a.version,
+                    "id": a.id, "title": title, "plugin": a.plugin, "version": a.version,
                     "library_sha256": a.library_sha256,
                     "options": serde_json::to_string(&a.options).unwrap_or_default(),
                 })
@@ -742,7 +783,9 @@ pub(crate) fn write_study_pages(
         });
     }
     let title = format!("{} · {}", study.text(&study.index_label), t["trend"]);
-    let svg = chart::line_chart(&categories, &lines, theme.palette()).map_err(SiteError::Chart)?;
+    let svg = chart::line_chart(&categories, &lines, theme.palette(), chart::Layout::Wide).map_err(SiteError::Chart)?;
+    let narrow =
+        chart::line_chart(&categories, &lines, theme.palette(), chart::Layout::Narrow).map_err(SiteError::Chart)?;
     let alt = lines
         .iter()
         .map(|l| {
@@ -755,7 +798,7 @@ pub(crate) fn write_study_pages(
         })
         .collect::<Vec<_>>()
         .join("; ");
-    ctx.insert("trend_svg", &accessible_svg(&svg, &title, &alt));
+    ctx.insert("trend_svg", &responsive_svg(&svg, &narrow, &title, &alt));
     ctx.insert("trend_caption", &format!("{title}. {}", t["trend_note"]));
     let bench_rows: Vec<serde_json::Value> = study
         .benchmarks

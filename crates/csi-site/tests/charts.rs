@@ -15,8 +15,12 @@ fn every_chart_kind_is_drawn() {
     let html = render_blocks(&report, Palette::default());
     assert_eq!(
         html.matches("<svg").count(),
-        report.blocks.len(),
-        "one drawing per chart"
+        2 * report.blocks.len(),
+        "two drawings per chart (wide and narrow)"
+    );
+    assert_eq!(
+        html.matches("<div class=\"chart-narrow\">").count(),
+        report.blocks.len()
     );
     // Data tables stay available under every drawing.
     assert_eq!(html.matches("<details>").count(), report.blocks.len());
@@ -35,12 +39,30 @@ fn every_chart_kind_is_drawn() {
     assert_eq!(html, render_blocks(&report, Palette::default()));
 }
 
+/// The wide drawing of a page holding one chart.
+fn wide(html: &str) -> &str {
+    html.split("<div class=\"chart-narrow\">").next().unwrap()
+}
+
+/// The narrow drawing of a page holding one chart.
+fn narrow(html: &str) -> &str {
+    html.split("<div class=\"chart-narrow\">").nth(1).unwrap()
+}
+
+/// The font sizes an SVG's texts are drawn at.
+fn font_sizes(svg: &str) -> Vec<f64> {
+    svg.split("font-size=\"")
+        .skip(1)
+        .map(|s| s.split('"').next().unwrap().parse().unwrap())
+        .collect()
+}
+
 #[test]
 fn marks_match_the_data() {
     let one = |i: usize| {
         let mut r = fixture();
         r.blocks = vec![r.blocks[i].clone()];
-        render_blocks(&r, Palette::default())
+        wide(&render_blocks(&r, Palette::default())).to_string()
     };
     // Diverging: four bars (rects besides the background), signed value labels.
     let d = one(1);
@@ -52,8 +74,61 @@ fn marks_match_the_data() {
     // Heat map: the 11 values are printed, the missing cell is not.
     let h = one(5);
     for v in ["72.0", "58.2", "73.3"] {
-        assert!(h.contains(&format!(">{v}<")), "{v}");
+        assert!(h.contains(&format!("\n{v}\n")), "{v}");
     }
+}
+
+/// On a phone every chart is drawn in its narrow layout, shown at about its own size
+/// (340 px in a column of about 340–355 px), so no text may be drawn below 12 px; the wide
+/// layout keeps at least 11 px at 900 px. Checked for every chart kind, a line
+/// chart of many series (small multiples) and a wide heat map (split into panels).
+#[test]
+fn chart_text_is_never_small() {
+    let mut report = fixture();
+    let many = r#"{"type":"chart","title":"t","kind":"line","categories":["2000","2001","2002"],
+        "series":[{"name":"a","values":[1,2,3]},{"name":"b","values":[2,3,4]},{"name":"c","values":[3,4,5]},
+                  {"name":"d","values":[4,5,6]},{"name":"e","values":[5,6,7]},{"name":"f","values":[6,7,8]}]}"#;
+    let wide_heat = r#"{"type":"chart","title":"t","kind":"heatmap","rows":["网络覆盖范围","计费准确性"],
+        "columns":["普通签约用户","高额话费用户","储值卡用户","1995年及以前","1996–1998年","1999年及以后","省会城市","地级市"],
+        "values":[[60,61,62,63,64,65,66,67],[70,71,72,73,74,75,76,null]],"centre":[63.5,null],"legend":["低于全体","高于全体"]}"#;
+    for extra in [many, wide_heat] {
+        report.blocks.push(serde_json::from_str(extra).unwrap());
+    }
+    for (i, b) in report.blocks.iter().enumerate() {
+        let html = render_blocks(
+            &Report {
+                title: None,
+                blocks: vec![b.clone()],
+                overview: vec![],
+            },
+            Palette::default(),
+        );
+        let small = font_sizes(narrow(&html)).into_iter().fold(f64::INFINITY, f64::min);
+        assert!(small >= 12.0 - 1e-9, "chart {i}: narrow text at {small} px");
+        let small = font_sizes(wide(&html)).into_iter().fold(f64::INFINITY, f64::min);
+        assert!(small >= 11.0 - 1e-9, "chart {i}: wide text at {small} px");
+        assert!(narrow(&html).contains("width=\"340\""), "chart {i}");
+    }
+    // Six series are drawn as six titled panels, not one tangle of lines.
+    let html = render_blocks(
+        &Report {
+            title: None,
+            blocks: vec![serde_json::from_str(many).unwrap()],
+            overview: vec![],
+        },
+        Palette::default(),
+    );
+    assert_eq!(wide(&html).matches("<circle").count(), 18);
+    // The heat map says what its colours mean.
+    let html = render_blocks(
+        &Report {
+            title: None,
+            blocks: vec![serde_json::from_str(wide_heat).unwrap()],
+            overview: vec![],
+        },
+        Palette::default(),
+    );
+    assert!(wide(&html).contains("低于全体") && narrow(&html).contains("高于全体"));
 }
 
 #[test]

@@ -11,14 +11,28 @@
 //! table says which and how many tests it holds. In a segment of two groups that
 //! classifies every respondent, "A against the rest" and "B against the rest" are
 //! one comparison, counted once in the family. Groups below the study's low-base
-//! threshold are flagged, never hidden. A group × indicator table and heat map
-//! flag the weak cells: indicators where a group scores significantly below the
-//! rest.
+//! threshold are flagged, never hidden.
+//!
+//! Beside each segment table, its column comparisons ([`letters`]): every group
+//! gets a letter, and each score lists the letters of the groups it is
+//! significantly above — upper case at the study's confidence level, lower case at
+//! a second, weaker level only — from the pairwise tests of each row, adjusted over
+//! the row's pairs.
+//!
+//! A group × indicator heat map, coloured against the whole sample's score of each
+//! indicator, and the weak cells: indicators where a group scores significantly
+//! below the rest (a line saying there are none when there are none).
 
+use csi_plugin_sdk::csi_blocks::wire::{NodeInfo, SegmentInfo};
 use csi_plugin_sdk::csi_stats::difference::{independent, Difference};
+use csi_plugin_sdk::csi_stats::multiple::Correction;
 use csi_plugin_sdk::csi_stats::{Confidence, Estimate};
 use csi_plugin_sdk::prelude::*;
 use csi_plugin_sdk::words;
+
+pub mod letters;
+
+use letters::{Excluded, Rule};
 
 /// The plugin.
 #[derive(Default)]
@@ -31,6 +45,210 @@ fn column(label: &str, kind: ColumnKind, decimals: u8) -> Column {
         decimals,
         signed: false,
     }
+}
+
+/// A significance level as the notes print it: two decimals, three when needed
+/// (0.05, 0.10, 0.025).
+fn share(x: f64) -> String {
+    let three = format!("{x:.3}");
+    match three.strip_suffix('0') {
+        Some(two) => two.to_string(),
+        None => three,
+    }
+}
+
+/// A confidence level as a percentage: 95%, 97.5%.
+fn percent(level: f64) -> String {
+    let text = format!("{:.1}", level * 100.0);
+    format!("{}%", text.strip_suffix(".0").unwrap_or(&text))
+}
+
+/// The column comparisons of one segment: each group's score of the index and of
+/// each category in `series`, and beside it the letters of the groups it is
+/// significantly above (`estimates[row][group]`). A line of text instead when the
+/// segment has one group, or more groups than there are letters.
+fn column_comparisons(
+    zh: bool,
+    seg: &SegmentInfo,
+    series: &[&NodeInfo],
+    estimates: &[Vec<Option<Estimate>>],
+    rule: &Rule,
+    p_word: &str,
+) -> Block {
+    let t = |a: &'static str, b: &'static str| if zh { a } else { b };
+    let k = seg.groups.len();
+    if k < 2 {
+        return Block::Markdown {
+            text: if zh {
+                format!("{}：只有一组，没有可做列间比较的组。", seg.label)
+            } else {
+                format!("{}: a single group, so there are no column comparisons.", seg.label)
+            },
+        };
+    }
+    if k > letters::MAX_GROUPS {
+        return Block::Markdown {
+            text: if zh {
+                format!(
+                    "{}：共 {k} 组，列间比较（显著性字母）只对不超过 {} 组的细分维度给出。",
+                    seg.label,
+                    letters::MAX_GROUPS
+                )
+            } else {
+                format!(
+                    "{}: {k} groups; column comparisons (significance letters) are given for segments of at most {} groups.",
+                    seg.label,
+                    letters::MAX_GROUPS
+                )
+            },
+        };
+    }
+    let higher = t("显著高于", "Higher than");
+    let mut columns = vec![column(t("得分", "Score"), ColumnKind::Text, 0)];
+    for (i, g) in seg.groups.iter().enumerate() {
+        columns.push(column(
+            &format!("{} {}", letters::letter(i), g.label),
+            ColumnKind::Number,
+            1,
+        ));
+        columns.push(column(higher, ColumnKind::Text, 0));
+    }
+    let results: Vec<_> = estimates.iter().map(|row| rule.row(row)).collect();
+    let rows = series
+        .iter()
+        .zip(estimates)
+        .zip(&results)
+        .map(|((s, row), res)| {
+            let mut cells = vec![Cell::Text(s.label.clone())];
+            let mut flags = vec![vec![]];
+            for (gi, e) in row.iter().enumerate() {
+                cells.push(e.and_then(|e| e.mean).map_or(Cell::Empty(()), Cell::Number));
+                flags.push(if res.excluded[gi] == Some(Excluded::LowBase) {
+                    vec![Flag::LowBase]
+                } else {
+                    vec![]
+                });
+                let l = &res.letters[gi];
+                cells.push(if l.is_empty() {
+                    Cell::Empty(())
+                } else {
+                    Cell::Text(l.clone())
+                });
+                flags.push(vec![]);
+            }
+            Row { cells, flags }
+        })
+        .collect();
+
+    let mut note = Vec::new();
+    note.push(if zh {
+        format!("每组以字母标示（见列标题）；“{higher}”列中的字母表示该组得分显著高于这些字母所代表的组。检验：两组加权均值之差的 Welch 型检验（各组是同一样本中互不相交的子域，线性化标准误按独立样本合并），自由度按 Kish 有效样本量的 Welch–Satterthwaite 公式。")
+    } else {
+        format!("Each group has a letter (in its column header); the letters in its “{higher}” column name the groups it scores significantly higher than. Test: Welch-type test of the difference between two groups' weighted means (disjoint domains of one sample, so their linearised standard errors combine as independent), Welch–Satterthwaite df on Kish effective bases.")
+    });
+    let (a1, c1) = (share(1.0 - rule.confidence), percent(rule.confidence));
+    note.push(match (rule.second, zh) {
+        (Some(second), true) => {
+            let a2 = share(1.0 - second);
+            format!(
+                "大写字母：{p_word} < {a1}（{c1} 置信水平）；小写字母：{a1} ≤ {p_word} < {a2}（仅在 {} 置信水平显著）。",
+                percent(second)
+            )
+        }
+        (Some(second), false) => {
+            let a2 = share(1.0 - second);
+            format!(
+                "Upper case: {p_word} < {a1} ({c1} confidence); lower case: {a1} ≤ {p_word} < {a2} (significant at {} only).",
+                percent(second)
+            )
+        }
+        (None, true) => format!("字母：{p_word} < {a1}（{c1} 置信水平）；不使用小写字母。"),
+        (None, false) => format!("Letters: {p_word} < {a1} ({c1} confidence); no lower-case letters."),
+    });
+    let sizes: Vec<usize> = results.iter().map(|r| r.pairs.len()).collect();
+    let (lo, hi) = (
+        sizes.iter().copied().min().unwrap_or(0),
+        sizes.iter().copied().max().unwrap_or(0),
+    );
+    let correction_text = words::correction(rule.correction, zh);
+    note.push(match (hi, zh) {
+        (0, true) => "本表没有可检验的组对。".to_string(),
+        (0, false) => "No pair of groups could be tested.".to_string(),
+        (_, true) => format!(
+            "检验族：每行内参与检验的各组两两比较（本表每行 {} 项检验），{correction_text}。",
+            if lo == hi {
+                hi.to_string()
+            } else {
+                format!("{lo}–{hi}")
+            }
+        ),
+        (_, false) => format!(
+            "Family: all pairs of the tested groups within a row ({} tests per row), with {correction_text}.",
+            if lo == hi {
+                hi.to_string()
+            } else {
+                format!("{lo}–{hi}")
+            }
+        ),
+    });
+    // The groups not tested, with why and, when not in every row, where.
+    let reason = |why: Excluded| match (why, zh) {
+        (Excluded::NoScore, true) => "无得分".to_string(),
+        (Excluded::NoScore, false) => "no score".to_string(),
+        (Excluded::LowBase, true) => format!("样本量低于 {}", rule.low_base),
+        (Excluded::LowBase, false) => format!("base under {}", rule.low_base),
+        (Excluded::EffectiveBase, true) => format!("有效样本量低于 {}", letters::MIN_EFFECTIVE_BASE),
+        (Excluded::EffectiveBase, false) => format!("effective base under {}", letters::MIN_EFFECTIVE_BASE),
+    };
+    let mut untested = Vec::new();
+    for (gi, g) in seg.groups.iter().enumerate() {
+        let mut why = Vec::new();
+        for kind in [Excluded::NoScore, Excluded::LowBase, Excluded::EffectiveBase] {
+            let rows: Vec<&str> = series
+                .iter()
+                .zip(&results)
+                .filter(|(_, r)| r.excluded[gi] == Some(kind))
+                .map(|(s, _)| s.label.as_str())
+                .collect();
+            if rows.is_empty() {
+                continue;
+            }
+            why.push(if rows.len() == series.len() {
+                reason(kind)
+            } else if zh {
+                format!("{}：{}", reason(kind), rows.join("、"))
+            } else {
+                format!("{}: {}", reason(kind), rows.join(", "))
+            });
+        }
+        if !why.is_empty() {
+            untested.push(if zh {
+                format!("{} {}（{}）", letters::letter(gi), g.label, why.join("；"))
+            } else {
+                format!("{} {} ({})", letters::letter(gi), g.label, why.join("; "))
+            });
+        }
+    }
+    if !untested.is_empty() {
+        note.push(if zh {
+            format!("未检验、不标字母：{}。", untested.join("；"))
+        } else {
+            format!("Not tested, no letters: {}.", untested.join("; "))
+        });
+    }
+    Block::Table(Table {
+        title: format!(
+            "{}{}",
+            seg.label,
+            t(
+                "：列间比较（显著性字母）",
+                ": column comparisons (significance letters)"
+            )
+        ),
+        columns,
+        rows,
+        note: Some(note.join(if zh { "" } else { " " })),
+    })
 }
 
 /// One tested cell: the group's figures and its comparison with the rest.
@@ -65,6 +283,12 @@ impl Analysis for Segments {
                 "Depth of the categories shown beside the index (1 = first-level categories).",
                 Some(1.into()),
             )
+            .option(
+                "letters_second_level",
+                OptionType::Number,
+                "Second confidence level of the column comparisons' significance letters: a pair of groups significantly different at this level but not at the study's confidence gets a lower-case letter. Must be below the study's confidence level; default 0.90 (with a study confidence of 0.90 or less: upper-case letters only).",
+                None,
+            )
     }
 
     fn run(&self, request: &Request, mut input: Input) -> Result<Report, String> {
@@ -75,6 +299,18 @@ impl Analysis for Segments {
         let correction = words::correction_option(&request.options)?;
         let confidence = Confidence::new(request.study.confidence).map_err(|e| e.to_string())?;
         let alpha = 1.0 - request.study.confidence;
+        let rule = Rule {
+            confidence: request.study.confidence,
+            second: letters::second_level(&request.options, request.study.confidence)?,
+            low_base: request.study.low_base,
+            correction,
+        };
+        // "adjusted p", or plain "p" when nothing is adjusted.
+        let p_word = match (correction, zh) {
+            (Correction::None, _) => "p",
+            (_, true) => "校正后 p",
+            (_, false) => "adjusted p",
+        };
         let level = request
             .options
             .get("level")
@@ -227,7 +463,7 @@ impl Analysis for Segments {
                 rows,
                 note: Some(if zh {
                     format!(
-                        "每组与其余受访者比较（加权均值之差的 Welch 型检验，自由度按 Kish 有效样本量的 Welch–Satterthwaite 公式）；本表检验族为 {} 项检验{}，作 {}，箭头表示校正后 p < {alpha:.2}；样本量低于 {} 标记为低基数。",
+                        "每组与其余受访者比较（加权均值之差的 Welch 型检验，自由度按 Kish 有效样本量的 Welch–Satterthwaite 公式）；本表检验族为 {} 项检验{}，{}，箭头表示{p_word} < {}；样本量低于 {} 标记为低基数。",
                         family,
                         if mirrored.iter().any(|&m| m) {
                             "（两组且覆盖全部受访者：每项比较只计一次）"
@@ -235,11 +471,12 @@ impl Analysis for Segments {
                             ""
                         },
                         correction_text,
+                        share(alpha),
                         request.study.low_base
                     )
                 } else {
                     format!(
-                        "Each group against the rest of the sample (Welch-type test of weighted means, Welch–Satterthwaite df on Kish effective bases); this table's family is {} tests{}, with {}; arrows mark adjusted p < {alpha:.2}; bases under {} are flagged low.",
+                        "Each group against the rest of the sample (Welch-type test of weighted means, Welch–Satterthwaite df on Kish effective bases); this table's family is {} tests{}, with {}; arrows mark {p_word} < {}; bases under {} are flagged low.",
                         family,
                         if mirrored.iter().any(|&m| m) {
                             " (two groups that classify everyone: each comparison counted once)"
@@ -247,10 +484,22 @@ impl Analysis for Segments {
                             ""
                         },
                         correction_text,
+                        share(alpha),
                         request.study.low_base
                     )
                 }),
             }));
+            // Column comparisons: the groups' scores with significance letters.
+            let estimates: Vec<Vec<Option<Estimate>>> = series
+                .iter()
+                .map(|s| {
+                    seg.groups
+                        .iter()
+                        .map(|g| stats.get(wave, &g.cell, &s.id, "score").copied().filter(|e| e.n > 0))
+                        .collect()
+                })
+                .collect();
+            blocks.push(column_comparisons(zh, seg, &series, &estimates, &rule, p_word));
             // The lowest group on the index, and whether it differs significantly.
             if let Some((gi, low)) = seg
                 .groups
@@ -264,23 +513,23 @@ impl Analysis for Segments {
                 let diff = c.test.map_or(f64::NAN, |d| d.diff);
                 findings.push(if zh {
                     format!(
-                        "- {}：**{}** 的指数最低（{low:.1}），比其余受访者{} {:.1} 分，{}（校正后 {}）。",
+                        "- {}：**{}** 的指数最低（{low:.1}），比其余受访者{} {:.1} 分，{}（{}）。",
                         seg.label,
                         seg.groups[gi].label,
                         if diff < 0.0 { "低" } else { "高" },
                         diff.abs(),
                         if sig { "差异显著" } else { "差异不显著" },
-                        words::p_clause(c.adjusted)
+                        words::p_clause(c.adjusted).replacen('p', p_word, 1)
                     )
                 } else {
                     format!(
-                        "- {}: **{}** has the lowest index ({low:.1}), {:.1} points {} the rest of the sample, {} (adjusted {}).",
+                        "- {}: **{}** has the lowest index ({low:.1}), {:.1} points {} the rest of the sample, {} ({}).",
                         seg.label,
                         seg.groups[gi].label,
                         diff.abs(),
                         if diff < 0.0 { "below" } else { "above" },
                         if sig { "a significant difference" } else { "not significant" },
-                        words::p_clause(c.adjusted)
+                        words::p_clause(c.adjusted).replacen('p', p_word, 1)
                     )
                 });
             }
@@ -305,9 +554,16 @@ impl Analysis for Segments {
                     rows: indicators.iter().map(|n| n.label.clone()).collect(),
                     columns: group_labels.clone(),
                     values: values.clone(),
-                    higher_is_better: Vec::new(),
-                    centre: Vec::new(),
-                    legend: None,
+                    // Scores are direction-aligned (0–100, higher is better).
+                    higher_is_better: vec![true; indicators.len()],
+                    centre: indicators
+                        .iter()
+                        .map(|n| stats.get(wave, "all", &n.id, "score").and_then(|e| e.mean))
+                        .collect(),
+                    legend: Some([
+                        t("低于全体", "below all respondents").to_string(),
+                        t("高于全体", "above all respondents").to_string(),
+                    ]),
                 },
                 alt: None,
             }));
@@ -318,12 +574,31 @@ impl Analysis for Segments {
                     c.adjusted < alpha && c.test.is_some_and(|d| d.diff < 0.0)
                 })
                 .collect();
+            if weak.is_empty() {
+                blocks.push(Block::Markdown {
+                    text: if zh {
+                        format!(
+                            "{}：没有薄弱环节，即没有哪一组在任何指标上显著低于其余受访者（{family} 项检验，{correction_text}，{p_word} < {}）。",
+                            seg.label,
+                            share(alpha)
+                        )
+                    } else {
+                        format!(
+                            "{}: no weak cells. No group scores significantly below the rest of the sample on any indicator ({correction_text} over {family} tests, {p_word} < {}).",
+                            seg.label,
+                            share(alpha)
+                        )
+                    },
+                });
+                continue;
+            }
             let mut columns = vec![column(t("指标", "Indicator"), ColumnKind::Text, 0)];
             columns.extend(group_labels.iter().map(|g| column(g, ColumnKind::Number, 1)));
             blocks.push(Block::Table(Table {
                 title: format!("{}{}", seg.label, t("：薄弱环节（显著低于其余受访者）", ": weak cells (significantly below the rest)")),
                 columns,
                 rows: (0..indicators.len())
+                    .filter(|&i| weak.iter().any(|&(wi, _)| wi == i))
                     .map(|i| {
                         let mut out = vec![Cell::Text(indicators[i].label.clone())];
                         let mut flags = vec![vec![]];
@@ -340,9 +615,17 @@ impl Analysis for Segments {
                     })
                     .collect(),
                 note: Some(if zh {
-                    format!("薄弱 = 该组该指标得分显著低于其余受访者（本表 {family} 项检验作{correction_text}后 p < {alpha:.2}）。本表共 {} 个薄弱单元。", weak.len())
+                    format!(
+                        "薄弱环节：该组该指标得分显著低于其余受访者（{family} 项检验，{correction_text}，{p_word} < {}）。共 {} 个薄弱单元；只列出有薄弱单元的指标。",
+                        share(alpha),
+                        weak.len()
+                    )
                 } else {
-                    format!("Weak = the group scores significantly below the rest of the sample on the indicator ({correction_text} over this table's {family} tests, adjusted p < {alpha:.2}). {} weak cells.", weak.len())
+                    format!(
+                        "Weak: the group scores significantly below the rest of the sample on the indicator ({correction_text} over {family} tests, {p_word} < {}). {} weak cells; only indicators with a weak cell are listed.",
+                        share(alpha),
+                        weak.len()
+                    )
                 }),
             }));
         }

@@ -139,11 +139,13 @@ fn high_spend_users_are_lowest_and_significantly_so() {
         .find(|l| l.contains(&high_spend))
         .unwrap_or_else(|| panic!("{text}"));
     assert!(line.contains("差异显著"), "{line}");
-    // Tables and heat maps for both segments; weak cells exist for high spenders.
+    // Per segment: the scores, the column comparisons, a heat map and the weak
+    // cells (a table: both segments have some); weak cells exist for high spenders.
     let tables = report.blocks.iter().filter(|b| matches!(b, Block::Table(_))).count();
-    assert_eq!(tables, 4);
+    assert_eq!(tables, 6);
+    assert_eq!(report.blocks.len(), 1 + 2 * 4);
     assert!(report.blocks.iter().any(|b| matches!(b, Block::Chart(_))));
-    let Block::Table(weak) = &report.blocks[3] else {
+    let Block::Table(weak) = &report.blocks[4] else {
         panic!()
     };
     assert!(weak
@@ -249,13 +251,13 @@ fn second_reading_two_groups_that_classify_everyone_are_one_test_and_the_rest_is
             panic!("{report:?}")
         };
         let nodes = ["index", "service", "product", "price"];
-        // Per segment: its index-and-categories table, heat map, weak-cell table.
+        // Per segment: its index-and-categories table, column comparisons, heat map, weak cells.
         for (s, seg) in ["plan", "region"].iter().enumerate() {
             let want = &golden["waves"][&result.wave]["segments"][seg];
             let family = want["family"].as_u64().unwrap();
             assert_eq!(family, if *seg == "plan" { 4 } else { 12 }, "{seg}");
-            let Block::Table(table) = &report.blocks[1 + 3 * s] else {
-                panic!("{:?}", report.blocks[1 + 3 * s])
+            let Block::Table(table) = &report.blocks[1 + 4 * s] else {
+                panic!("{:?}", report.blocks[1 + 4 * s])
             };
             assert!(table.title.starts_with(if *seg == "plan" { "Plan" } else { "Region" }));
             let note = table.note.as_deref().unwrap();
