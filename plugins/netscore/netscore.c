@@ -1,19 +1,24 @@
 /*
  * netscore: a csi analysis plugin in C99 (libc only).
  *
- * "Net satisfaction" of every indicator, computed from the respondent rows: the
- * weighted share of answers in the scale's top two points minus the share in its
- * bottom two points, times 100 (a number in [-100, 100]). For indicators where
- * lower values are better the two ends swap. Indicators are listed weakest first,
- * with a headline (the simple mean of the net scores), a diverging bar chart and a
- * finding naming the weakest three. Text is Chinese when the study's language is
- * `zh`, English otherwise.
+ * "Net satisfaction" of every indicator, computed from the respondent rows: a net
+ * score, the weighted share of answers in the study's top box (the scale's
+ * `top_box`, from the rows' `csi.top`) minus the share in a bottom box of the same
+ * width at the other end, times 100 (a number in [-100, 100]). The top box is the
+ * study's, so the "% top box" column is the top-box share the rest of the report
+ * shows; a scale without a top box uses its top and bottom two points, and the
+ * table says so. For indicators where lower values are better the two ends swap.
+ * The table's note states each definition in place ("top box = the top 2 points of
+ * the 1–10 scale (9–10), bottom box = the bottom 2 (1–2)"). Indicators are listed
+ * weakest first, with a headline (the simple mean of the net scores), a diverging
+ * bar chart and a finding naming the weakest three. Text is Chinese when the
+ * study's language is `zh`, English otherwise.
  *
  * It reads only the rows stream (`"inputs":"rows"`) and finds its way through the
  * rows' Arrow metadata (see docs/plugins.md, "Respondent rows"): schema metadata
- * `csi.language`, `csi.study`, `csi.wave`; field metadata `csi.role`, and for
- * answers `csi.label`, `csi.min`, `csi.max`, `csi.direction`, `csi.unit` (present
- * only for non-scale measures, which are skipped).
+ * `csi.language`; field metadata `csi.role`, and for answers `csi.label`,
+ * `csi.min`, `csi.max`, `csi.direction`, `csi.top`, `csi.unit` (present only for
+ * non-scale measures, which are skipped).
  *
  * Build standalone as a plugin:
  *   cc -std=c99 -O2 -shared -fPIC -I crates/csi-plugin-api/include \
@@ -400,12 +405,17 @@ typedef struct {
   char *label;      /* csi.label (or the column name) */
   double min, max;  /* scale bounds */
   int lower_better; /* csi.direction = lower_is_better */
+  int assumed;      /* no csi.top: the scale sets no top box, two points are used */
+  double top_from;  /* the top box: answers at or above it (at or below it if lower is better) */
+  double top_k;     /* points in the top box */
+  double bottom_from; /* the bottom box: answers at or below it (at or above it if lower is better) */
+  double bottom_k;  /* points in the bottom box */
   int64_t n;        /* respondents counted (unweighted) */
   double sum_w;     /* their total weight */
-  double sum_high;  /* weight answering in the top two points */
-  double sum_low;   /* weight answering in the bottom two points */
-  double top;       /* share satisfied (top two, or bottom two if lower is better) */
-  double bottom;    /* share dissatisfied */
+  double sum_top;   /* weight answering in the top box */
+  double sum_bottom; /* weight answering in the bottom box */
+  double top;       /* share in the top box */
+  double bottom;    /* share in the bottom box */
   double net;       /* (top - bottom) * 100 */
 } Indicator;
 
@@ -426,6 +436,23 @@ static void state_free(State *st) {
 }
 
 static const char *field_name(const struct ArrowSchema *f) { return f->name ? f->name : "?"; }
+
+/* The top box from `csi.top` (the study's), else the scale's two best points; the
+ * bottom box as wide at the other end, narrowed so the two never overlap. */
+static void set_boxes(Indicator *ind, const char *meta) {
+  double points = ind->max - ind->min + 1, top, k;
+  int have = meta_number(meta, "csi.top", &top) && top >= ind->min && top <= ind->max;
+  k = have ? (ind->lower_better ? top - ind->min + 1 : ind->max - top + 1) : 2;
+  if (!(k >= 1 && k < points)) { /* not a usable top box */
+    have = 0;
+    k = 2;
+  }
+  ind->assumed = !have;
+  ind->top_k = k;
+  ind->top_from = ind->lower_better ? ind->min + (k - 1) : ind->max - (k - 1);
+  ind->bottom_k = (2 * k <= points || points <= k) ? k : points - k;
+  ind->bottom_from = ind->lower_better ? ind->max - (ind->bottom_k - 1) : ind->min + (ind->bottom_k - 1);
+}
 
 /* Reads the fields' metadata: the answer columns on a scale and the weight. Fills
  * st->message and returns 0 on error. */
@@ -487,6 +514,7 @@ static int read_schema(const struct ArrowSchema *schema, State *st) {
     }
     ind->column = i;
     ind->lower_better = meta_is(meta, "csi.direction", "lower_is_better");
+    set_boxes(ind, meta);
     ind->label = meta_dup(meta, "csi.label");
     if (ind->label != NULL && ind->label[0] == '\0') {
       /* No label: fall back on the indicator id, then the column name. */
@@ -561,7 +589,6 @@ static int accumulate(const struct ArrowArray *batch, State *st) {
     const double *v;
     const void *valid;
     int64_t base;
-    double high = ind->max - 1, low = ind->min + 1;
     if (!check_child(batch, ind->column, "answer", st)) return 0;
     a = batch->children[ind->column];
     v = (const double *)a->buffers[1];
@@ -580,8 +607,8 @@ static int accumulate(const struct ArrowArray *batch, State *st) {
       if (x != x) continue;
       ind->n++;
       ind->sum_w += w;
-      if (x >= high) ind->sum_high += w;
-      if (x <= low) ind->sum_low += w;
+      if (ind->lower_better ? x <= ind->top_from : x >= ind->top_from) ind->sum_top += w;
+      if (ind->lower_better ? x >= ind->bottom_from : x <= ind->bottom_from) ind->sum_bottom += w;
     }
   }
   return 1;
@@ -598,26 +625,28 @@ static int by_net(const void *pa, const void *pb) {
 }
 
 typedef struct {
+  int zh;
   const char *title, *headline, *headline_note, *table_title, *col_indicator, *col_n, *col_top, *col_bottom,
-      *col_net, *table_note, *chart_title, *series, *finding_one, *finding_many, *list_sep, *list_and, *finding_end,
-      *open, *close, *comma;
+      *col_net, *table_note, *table_note_end, *chart_title, *series, *finding_one, *finding_many, *list_sep,
+      *list_and, *finding_end, *open, *close, *def_sep, *def_end;
 } Texts;
 
 static const Texts ENGLISH = {
+    0,
     "Net satisfaction",
     "Average net satisfaction",
     "Simple mean of the net scores of %s indicators",
     "Net satisfaction by indicator, weakest first",
     "Indicator",
     "n",
-    "% top two",
-    "% bottom two",
-    "Net",
-    "Weighted shares of answers in the scale's two best and two worst points (for indicators where lower is "
-    "better, the lowest two points count as the best); net = % top two − % bottom two, in points "
-    "(−100 to 100). n is the unweighted number of answers.",
+    "% top box",
+    "% bottom box",
+    "Net score",
+    "Net satisfaction is a net score, not a top-box share: the weighted share of answers in the study's top box "
+    "minus the share in a bottom box as wide at the other end of the scale, in points (−100 to 100). ",
+    " n is the unweighted number of answers.",
     "Net satisfaction by indicator",
-    "Net",
+    "Net score",
     "The weakest indicator by net satisfaction is ",
     "The weakest indicators by net satisfaction are ",
     ", ",
@@ -625,21 +654,24 @@ static const Texts ENGLISH = {
     ".",
     " (",
     ")",
-    ", ",
+    "; ",
+    ".",
 };
 
 static const Texts CHINESE = {
+    1,
     "净满意度",
     "平均净满意度",
     "%s 项指标净满意度的简单平均",
     "各指标净满意度（由低到高）",
     "指标",
     "样本量",
-    "前两项占比",
-    "后两项占比",
+    "高分段比例",
+    "低分段比例",
     "净满意度",
-    "加权计算量表最好两档与最差两档的回答占比（数值越低越好的指标以最低两档为最好）；"
-    "净满意度 = 前两项占比 − 后两项占比，单位为百分点（−100 至 100）。样本量为未加权的回答数。",
+    "净满意度是净分，不是高分段比例：研究设定的高分段回答占比（加权）减去量表另一端同样宽度的低分段回答占比，"
+    "单位为百分点（−100 至 100）。",
+    "样本量为未加权的回答数。",
     "各指标净满意度",
     "净满意度",
     "净满意度最低的指标：",
@@ -649,12 +681,129 @@ static const Texts CHINESE = {
     "。",
     "（",
     "）",
-    "，",
+    "；",
+    "。",
 };
 
+/* Appends the raw values `from` … `to` of a box: "9–10", or "10" for one point. */
+static void buf_range(Buf *b, double from, double to) {
+  double lo = from < to ? from : to, hi = from < to ? to : from;
+  buf_number(b, lo);
+  if (hi != lo) {
+    buf_puts(b, "–");
+    buf_number(b, hi);
+  }
+}
+
+/* Appends a count of points ("2"). */
+static void buf_points(Buf *b, double k) { buf_count(b, (int64_t)k); }
+
+/* Appends the definition of an indicator's top and bottom boxes:
+ * "top box = the top 2 points of the 1–10 scale (9–10), bottom box = the bottom 2 (1–2)". */
+static void buf_definition(Buf *b, const Indicator *ind, const Texts *t) {
+  /* The raw ends of each box. */
+  double top_end = ind->lower_better ? ind->min : ind->max, bottom_end = ind->lower_better ? ind->max : ind->min;
+  const char *best = ind->lower_better ? (t->zh ? "最低" : "bottom") : (t->zh ? "最高" : "top");
+  const char *worst = ind->lower_better ? (t->zh ? "最高" : "top") : (t->zh ? "最低" : "bottom");
+  if (t->zh) {
+    if (ind->assumed) {
+      buf_number(b, ind->min);
+      buf_puts(b, "–");
+      buf_number(b, ind->max);
+      buf_puts(b, " 量表未设高分段，按");
+      buf_puts(b, best);
+      buf_char(b, ' ');
+      buf_points(b, ind->top_k);
+      buf_puts(b, " 档（");
+      buf_range(b, ind->top_from, top_end);
+      buf_puts(b, "）与");
+      buf_puts(b, worst);
+      buf_char(b, ' ');
+      buf_points(b, ind->bottom_k);
+      buf_puts(b, " 档（");
+      buf_range(b, ind->bottom_from, bottom_end);
+      buf_puts(b, "）计");
+    } else {
+      buf_puts(b, "高分段 = ");
+      buf_number(b, ind->min);
+      buf_puts(b, "–");
+      buf_number(b, ind->max);
+      buf_puts(b, " 量表的");
+      buf_puts(b, best);
+      buf_char(b, ' ');
+      buf_points(b, ind->top_k);
+      buf_puts(b, " 档（");
+      buf_range(b, ind->top_from, top_end);
+      if (ind->lower_better) buf_puts(b, "，越低越好");
+      buf_puts(b, "），低分段 = ");
+      buf_puts(b, worst);
+      buf_char(b, ' ');
+      buf_points(b, ind->bottom_k);
+      buf_puts(b, " 档（");
+      buf_range(b, ind->bottom_from, bottom_end);
+      buf_puts(b, "）");
+    }
+    return;
+  }
+  if (ind->assumed) {
+    buf_puts(b, "the ");
+    buf_number(b, ind->min);
+    buf_puts(b, "–");
+    buf_number(b, ind->max);
+    buf_puts(b, " scale sets no top box: its ");
+  } else {
+    buf_puts(b, "top box = the ");
+  }
+  buf_puts(b, best);
+  buf_char(b, ' ');
+  buf_points(b, ind->top_k);
+  buf_puts(b, ind->top_k == 1 ? " point" : " points");
+  if (!ind->assumed) {
+    buf_puts(b, " of the ");
+    buf_number(b, ind->min);
+    buf_puts(b, "–");
+    buf_number(b, ind->max);
+    buf_puts(b, " scale");
+  }
+  buf_puts(b, " (");
+  buf_range(b, ind->top_from, top_end);
+  if (ind->lower_better) buf_puts(b, "; lower is better");
+  buf_puts(b, ind->assumed ? ") and its " : "), bottom box = the ");
+  buf_puts(b, worst);
+  buf_char(b, ' ');
+  buf_points(b, ind->bottom_k);
+  buf_puts(b, " (");
+  buf_range(b, ind->bottom_from, bottom_end);
+  buf_puts(b, ind->assumed ? ") are used" : ")");
+}
+
+/* Appends the distinct definitions of the indicators' boxes, each once, joined by
+ * t->def_sep and ended by t->def_end; the first letter upper-cased in English. */
+static void buf_definitions(Buf *b, const Indicator *inds, size_t count, const Texts *t) {
+  size_t i, j, start = b->len, kept = 0;
+  Buf *seen = calloc(count ? count : 1, sizeof(Buf));
+  if (seen == NULL) {
+    b->failed = 1;
+    return;
+  }
+  for (i = 0; i < count; i++) {
+    int dup = 0;
+    buf_definition(&seen[i], &inds[i], t);
+    if (seen[i].failed) b->failed = 1;
+    for (j = 0; j < i && !dup; j++)
+      dup = seen[j].p != NULL && seen[i].p != NULL && strcmp(seen[j].p, seen[i].p) == 0;
+    if (dup || seen[i].p == NULL) continue;
+    if (kept++) buf_puts(b, t->def_sep);
+    buf_add(b, seen[i].p, seen[i].len);
+  }
+  if (kept) buf_puts(b, t->def_end);
+  if (!t->zh && b->len > start && b->p[start] >= 'a' && b->p[start] <= 'z') b->p[start] = (char)(b->p[start] - 'a' + 'A');
+  for (i = 0; i < count; i++) buf_free(&seen[i]);
+  free(seen);
+}
+
 /* Writes the report JSON for the indicators (sorted, n > 0). */
-static void write_report(Buf *b, const Indicator *inds, size_t count, const Texts *t, const char *study,
-                         const char *wave) {
+static void write_report(Buf *b, const Indicator *inds, size_t count, const Texts *t) {
   size_t i, weakest;
   double sum = 0;
   char count_text[32];
@@ -677,13 +826,6 @@ static void write_report(Buf *b, const Indicator *inds, size_t count, const Text
     buf_add(&tmp, t->headline_note, (size_t)(pct - t->headline_note));
     buf_puts(&tmp, count_text);
     buf_puts(&tmp, pct + 2);
-    if (study[0] || wave[0]) {
-      buf_puts(&tmp, t->open);
-      buf_puts(&tmp, study);
-      if (study[0] && wave[0]) buf_puts(&tmp, t->comma);
-      buf_puts(&tmp, wave);
-      buf_puts(&tmp, t->close);
-    }
   }
   buf_json_str(b, tmp.p ? tmp.p : "", tmp.len);
   tmp.len = 0;
@@ -702,7 +844,8 @@ static void write_report(Buf *b, const Indicator *inds, size_t count, const Text
   buf_json_cstr(b, t->col_bottom);
   buf_puts(b, ",\"kind\":\"percent\",\"decimals\":1},{\"label\":");
   buf_json_cstr(b, t->col_net);
-  buf_puts(b, ",\"kind\":\"number\",\"decimals\":1}],\"rows\":[");
+  /* A difference: the page prints its sign. */
+  buf_puts(b, ",\"kind\":\"number\",\"decimals\":1,\"signed\":true}],\"rows\":[");
   for (i = 0; i < count; i++) {
     if (i) buf_char(b, ',');
     buf_puts(b, "{\"cells\":[");
@@ -718,7 +861,11 @@ static void write_report(Buf *b, const Indicator *inds, size_t count, const Text
     buf_puts(b, "]}");
   }
   buf_puts(b, "],\"note\":");
-  buf_json_cstr(b, t->table_note);
+  buf_puts(&tmp, t->table_note);
+  buf_definitions(&tmp, inds, count, t);
+  buf_puts(&tmp, t->table_note_end);
+  buf_json_str(b, tmp.p ? tmp.p : "", tmp.len);
+  tmp.len = 0;
   buf_puts(b, "},");
 
   /* Diverging bars of the net scores, in the table's order. */
@@ -784,7 +931,7 @@ static int32_t netscore_run(const uint8_t *request, size_t request_len, struct A
                             struct ArrowArrayStream *rows, CsiBytes *out) {
   State st;
   struct ArrowSchema schema;
-  char *language = NULL, *study = NULL, *wave = NULL;
+  char *language = NULL;
   Buf json = {0};
   size_t i, kept;
   int ok = 0;
@@ -811,9 +958,7 @@ static int32_t netscore_run(const uint8_t *request, size_t request_len, struct A
   }
   if (!read_schema(&schema, &st)) goto done;
   language = meta_dup(schema.metadata, "csi.language");
-  study = meta_dup(schema.metadata, "csi.study");
-  wave = meta_dup(schema.metadata, "csi.wave");
-  if (language == NULL || study == NULL || wave == NULL) {
+  if (language == NULL) {
     snprintf(st.message, sizeof st.message, "%s", OUT_OF_MEMORY);
     goto done;
   }
@@ -849,8 +994,8 @@ static int32_t netscore_run(const uint8_t *request, size_t request_len, struct A
       free(ind->label);
       continue;
     }
-    ind->top = (ind->lower_better ? ind->sum_low : ind->sum_high) / ind->sum_w;
-    ind->bottom = (ind->lower_better ? ind->sum_high : ind->sum_low) / ind->sum_w;
+    ind->top = ind->sum_top / ind->sum_w;
+    ind->bottom = ind->sum_bottom / ind->sum_w;
     ind->net = (ind->top - ind->bottom) * 100;
     st.items[kept++] = *ind;
   }
@@ -860,7 +1005,7 @@ static int32_t netscore_run(const uint8_t *request, size_t request_len, struct A
     goto done;
   }
   qsort(st.items, st.count, sizeof(Indicator), by_net);
-  write_report(&json, st.items, st.count, is_chinese(language) ? &CHINESE : &ENGLISH, study, wave);
+  write_report(&json, st.items, st.count, is_chinese(language) ? &CHINESE : &ENGLISH);
   if (json.failed) {
     snprintf(st.message, sizeof st.message, "%s", OUT_OF_MEMORY);
     goto done;
@@ -872,8 +1017,6 @@ done:
   release_stream(rows); /* exactly once, on every path */
   state_free(&st);
   free(language);
-  free(study);
-  free(wave);
   if (!ok) {
     buf_free(&json);
     return fail(out, st.message);
@@ -893,8 +1036,8 @@ static const CsiPluginV1 DESCRIPTOR = {
     0,
     CSI_NETSCORE_NAME,
     CSI_NETSCORE_VERSION,
-    "Net satisfaction (% top two minus % bottom two scale points) of every indicator from respondent rows, "
-    "weakest first",
+    "Net satisfaction (a net score: % in the study's top box minus % in a bottom box as wide) of every indicator "
+    "from respondent rows, weakest first",
     netscore_describe,
     netscore_run,
     "https://github.com/csi-reports/csi",

@@ -171,12 +171,7 @@ fn example_site_is_deterministic_and_links_resolve() {
         }
         for r in &rows {
             for c in r {
-                let range = c.starts_with('[') && c.contains(',')
-                    || c.contains(['–', '—'])
-                        && c.chars().filter(|ch| ch.is_ascii_digit()).count() >= 2
-                        && c.chars()
-                            .next()
-                            .is_some_and(|ch| ch.is_ascii_digit() || ch == '+' || ch == '-');
+                let range = numeric_range(c);
                 assert!(!range, "{}: a text range `{c}` in a download", file.display());
                 assert!(
                     !c.starts_with("< 0.") && !c.starts_with("> 0."),
@@ -389,8 +384,25 @@ fn whole_word(text: &str, word: &str) -> Option<usize> {
     })
 }
 
+/// Whether `cell` is nothing but an interval written as text: "[1.2, 3.4]",
+/// "+1.9 – +2.4", "45.1–47.3%" (a label such as "1996–1998年" is not).
+fn numeric_range(cell: &str) -> bool {
+    let number = |s: &str| {
+        let s = s.trim().trim_end_matches('%').trim();
+        let s = s.trim_start_matches(['+', '-', '−']);
+        !s.is_empty() && s.parse::<f64>().is_ok()
+    };
+    let c = cell.trim();
+    if let Some(inner) = c.strip_prefix('[').and_then(|c| c.strip_suffix(']')) {
+        return inner.split_once(',').is_some_and(|(a, b)| number(a) && number(b));
+    }
+    c.split_once(['–', '—']).is_some_and(|(a, b)| number(a) && number(b))
+}
+
 #[test]
 fn internal_ids_are_found_as_whole_words_only() {
+    assert!(numeric_range("[+1.2,\u{a0}+3.4]") && numeric_range("+1.9 – +2.4") && numeric_range("45.1–47.3%"));
+    assert!(!numeric_range("1996–1998年") && !numeric_range("62.7"));
     assert_eq!(whole_word("the net_roaming score", "net_roaming"), Some(4));
     assert_eq!(whole_word("net_roaming_x", "net_roaming"), None);
     assert_eq!(whole_word("Gap analysis", "gap"), None);

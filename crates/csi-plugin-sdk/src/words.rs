@@ -1,6 +1,7 @@
 //! The words analyses share, so that every page says the same thing the same way:
 //! how a p-value is printed, which multiple-comparison adjustment a table used,
-//! and how the `correction` option is read.
+//! how the `correction` option is read, and what the top box is called and how
+//! its definition is stated (the site's word: 高分段 / top box).
 
 use csi_stats::multiple::Correction;
 
@@ -40,8 +41,91 @@ pub fn correction_option(options: &serde_json::Map<String, serde_json::Value>) -
     }
 }
 
+/// What the top box is called: `高分段` in Chinese (the site's word: its share is
+/// 高分段比例), `top box` in English.
+pub fn top_box(zh: bool) -> &'static str {
+    if zh {
+        "高分段"
+    } else {
+        "top box"
+    }
+}
+
+/// What the share of answers in the top box is called: `高分段比例` in Chinese,
+/// `top-box share` in English.
+pub fn top_box_share(zh: bool) -> &'static str {
+    if zh {
+        "高分段比例"
+    } else {
+        "top-box share"
+    }
+}
+
+/// A number of scale points as the definitions print it: `9`, `0.5`.
+fn point(x: f64) -> String {
+    format!("{x}")
+}
+
+/// Which points of a `min`–`max` scale make its top box, given `top`, the raw value
+/// from which an answer is in it (at or above it, or at or below it when lower is
+/// better: the rows' `csi.top`): "1–10 量表的最高 2 档（9–10）", "the top 2 points of
+/// the 1–10 scale (9–10)", "the bottom 2 points of the 1–5 scale (1–2; lower is
+/// better)".
+pub fn top_box_points(min: f64, max: f64, top: f64, lower_is_better: bool, zh: bool) -> String {
+    let (k, from, to) = if lower_is_better {
+        (top - min + 1.0, min, top)
+    } else {
+        (max - top + 1.0, top, max)
+    };
+    let range = if from == to {
+        point(from)
+    } else {
+        format!("{}–{}", point(from), point(to))
+    };
+    let (min, max, k) = (point(min), point(max), point(k));
+    match (lower_is_better, zh) {
+        (false, true) => format!("{min}–{max} 量表的最高 {k} 档（{range}）"),
+        (true, true) => format!("{min}–{max} 量表的最低 {k} 档（{range}，越低越好）"),
+        (false, false) if k == "1" => format!("the top point of the {min}–{max} scale ({range})"),
+        (true, false) if k == "1" => format!("the bottom point of the {min}–{max} scale ({range}; lower is better)"),
+        (false, false) => format!("the top {k} points of the {min}–{max} scale ({range})"),
+        (true, false) => format!("the bottom {k} points of the {min}–{max} scale ({range}; lower is better)"),
+    }
+}
+
+/// The top box's definition, to state where a top-box figure is shown:
+/// "高分段 = 1–10 量表的最高 2 档（9–10）", "top box = the top 2 points of the 1–10
+/// scale (9–10)". See [`top_box_points`].
+pub fn top_box_definition(min: f64, max: f64, top: f64, lower_is_better: bool, zh: bool) -> String {
+    format!(
+        "{} = {}",
+        top_box(zh),
+        top_box_points(min, max, top, lower_is_better, zh)
+    )
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_top_box_is_named_with_its_points() {
+        assert_eq!(
+            super::top_box_definition(1.0, 10.0, 9.0, false, true),
+            "高分段 = 1–10 量表的最高 2 档（9–10）"
+        );
+        assert_eq!(
+            super::top_box_definition(1.0, 10.0, 9.0, false, false),
+            "top box = the top 2 points of the 1–10 scale (9–10)"
+        );
+        assert_eq!(
+            super::top_box_points(1.0, 5.0, 2.0, true, true),
+            "1–5 量表的最低 2 档（1–2，越低越好）"
+        );
+        assert_eq!(
+            super::top_box_points(1.0, 5.0, 5.0, false, false),
+            "the top point of the 1–5 scale (5)"
+        );
+    }
+
     #[test]
     fn p_values_never_print_as_zero() {
         assert_eq!(super::p_value(0.0004), "< 0.001");

@@ -196,7 +196,19 @@ fn horizontal_bars_narrow(bars: &[Bar], reference: Option<(&str, f64)>, palette:
             }
         }
         if let Some((_, v)) = reference {
-            c.line(vec![(x(v), top - 2), (x(v), bottom)], palette.reference.stroke_width(2))?;
+            // The line crosses the bars only, never a label's line.
+            c.line(
+                vec![(x(v), top - 2), (x(v), top + 19)],
+                palette.reference.stroke_width(2),
+            )?;
+            for i in 0..bars.len() as i32 {
+                let y = top + row * i;
+                c.line(vec![(x(v), y + 19), (x(v), y + 39)], palette.reference.stroke_width(2))?;
+            }
+            c.line(
+                vec![(x(v), bottom - 3), (x(v), bottom)],
+                palette.reference.stroke_width(2),
+            )?;
         }
         for (i, b) in bars.iter().enumerate() {
             let y = top + row * i as i32;

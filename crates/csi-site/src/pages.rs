@@ -277,16 +277,18 @@ impl WavePages<'_> {
                 .into();
                 headline["change_test"] = match &test {
                     Some(d) => format!(
-                        "{} (p {})",
+                        "{}{}p {}{}",
                         if significant {
                             t["significant"]
                         } else {
                             t["not_significant"]
                         },
+                        t["paren_open"],
                         match csi_blocks::p_value_text(d.p) {
                             v if v.starts_with(['<', '>']) => v,
                             v => format!("= {v}"),
-                        }
+                        },
+                        t["paren_close"]
                     ),
                     None => String::new(),
                 }
@@ -400,7 +402,7 @@ impl WavePages<'_> {
                 },
                 unit: node.leaf.as_ref().and_then(|l| l.unit.clone()).map(|u| {
                     match v.raw.as_ref().and_then(|r| r.mean) {
-                        Some(m) => format!("{u}; {} {m:.1} {u}", t["raw_mean"]),
+                        Some(m) => format!("{u}{}{} {m:.1} {u}", t["list_semicolon"], t["raw_mean"]),
                         None => u,
                     }
                 }),

@@ -8,8 +8,13 @@
 //! correlated predictors. Everything comes from the weighted, pairwise-complete
 //! correlations in the host's statistics table (no extra pass over the data). The
 //! importance–performance matrix puts relative weight on x and mean score on y, with
-//! quadrant lines at the means: "improve first" (important, weak), "keep up", "low
-//! priority", "possible overkill".
+//! quadrant lines at the means: "improve first" (important, weak: bottom right),
+//! "keep up" (top right), "low priority" (bottom left), "possible overkill" (top
+//! left); the chart names its quadrants with the words of the table's quadrant
+//! column and highlights the "improve first" points.
+//!
+//! **Overview.** The analysis offers the wave's overview a finding naming the three
+//! most important "improve first" drivers (or saying there are none) and the matrix.
 //!
 //! **Outcome.** By default the first overall-satisfaction item. A study without one
 //! fails with a message asking for `outcome:`: the analysis never silently regresses
@@ -75,18 +80,61 @@ impl Quadrant {
         }
     }
 
-    fn name(self, zh: bool) -> &'static str {
+    /// The quadrant's name, as the table's quadrant column and the chart's corners
+    /// print it.
+    pub fn name(self, zh: bool) -> &'static str {
         match (self, zh) {
             (Quadrant::ImproveFirst, true) => "优先改进",
-            (Quadrant::ImproveFirst, false) => "improve first",
+            (Quadrant::ImproveFirst, false) => "Improve first",
             (Quadrant::KeepUp, true) => "继续保持",
-            (Quadrant::KeepUp, false) => "keep up",
+            (Quadrant::KeepUp, false) => "Keep up",
             (Quadrant::LowPriority, true) => "次要改进",
-            (Quadrant::LowPriority, false) => "low priority",
+            (Quadrant::LowPriority, false) => "Low priority",
             (Quadrant::PossibleOverkill, true) => "可能过度投入",
-            (Quadrant::PossibleOverkill, false) => "possible overkill",
+            (Quadrant::PossibleOverkill, false) => "Possible overkill",
         }
     }
+
+    /// The quadrants' names in the order of the chart's corners (top left, top
+    /// right, bottom left, bottom right), with importance on x and performance on
+    /// y: possible overkill, keep up, low priority, improve first.
+    pub fn corners(zh: bool) -> [String; 4] {
+        [
+            Quadrant::PossibleOverkill,
+            Quadrant::KeepUp,
+            Quadrant::LowPriority,
+            Quadrant::ImproveFirst,
+        ]
+        .map(|q| q.name(zh).to_string())
+    }
+}
+
+/// The overview's finding: the (at most three) most important "improve first"
+/// drivers, `improve` in order of importance, or that there are none.
+fn overview_finding(zh: bool, outcome: &str, improve: &[&str], own_components: bool) -> String {
+    let name = Quadrant::ImproveFirst.name(zh);
+    let top: Vec<&str> = improve.iter().take(3).copied().collect();
+    let list = |sep: &str, last: &str| match top.len() {
+        0 => String::new(),
+        1 => top[0].to_string(),
+        n => format!("{}{last}{}", top[..n - 1].join(sep), top[n - 1]),
+    };
+    let mut text = match (improve.len(), zh) {
+        (0, true) => format!("对**{outcome}**而言，没有“{name}”的驱动因素：没有一个驱动因素既重要性高于平均、又表现低于平均。"),
+        (0, false) => format!("For **{outcome}**, no driver is to **{}**: none combines above-average importance with below-average performance.", name.to_lowercase()),
+        (n, true) if n <= 3 => format!("对**{outcome}**而言，应**{name}**（重要性高于平均、表现低于平均，按重要性排序）：{}。", list("、", "、")),
+        (n, false) if n <= 3 => format!("For **{outcome}**, **{}** (above-average importance, below-average performance, most important first): {}.", name.to_lowercase(), list(", ", " and ")),
+        (n, true) => format!("对**{outcome}**而言，{n} 个驱动因素应**{name}**（重要性高于平均、表现低于平均），其中最重要的三个：{}。", list("、", "、")),
+        (n, false) => format!("For **{outcome}**, {n} drivers are to **{}** (above-average importance, below-average performance); the three most important: {}.", name.to_lowercase(), list(", ", " and ")),
+    };
+    if own_components {
+        text.push_str(&if zh {
+            format!("注意：这些驱动因素就是{outcome}本身的组成部分，重要性反映的是它的构成方式。")
+        } else {
+            format!(" Note: the drivers are {outcome}'s own components, so their importance reflects how it is built.")
+        });
+    }
+    text
 }
 
 impl Analysis for Driver {
@@ -319,36 +367,43 @@ impl Analysis for Driver {
                 },
             })
             .collect();
+        let matrix = Block::Chart(Chart {
+            title: format!(
+                "{}{}",
+                t("重要性—表现矩阵：", "Importance–performance matrix: "),
+                outcome.label
+            ),
+            spec: ChartKind::Scatter {
+                points: points
+                    .iter()
+                    .map(|&(i, x, y)| Point {
+                        label: predictors[i].label.clone(),
+                        x,
+                        y,
+                        highlight: quadrant(i) == Some(Quadrant::ImproveFirst),
+                    })
+                    .collect(),
+                x_label: t(
+                    "重要性（相对权重，占 R² 的百分比）",
+                    "Importance (relative weight, % of R²)",
+                )
+                .into(),
+                y_label: t("表现（得分，0–100）", "Performance (score, 0–100)").into(),
+                x_line: Some(mean_x),
+                y_line: Some(mean_y),
+                quadrants: Some(Quadrant::corners(zh)),
+            },
+            alt: None,
+        });
+        let overview = vec![
+            Block::Markdown {
+                text: overview_finding(zh, &outcome.label, &improve, own_components),
+            },
+            matrix.clone(),
+        ];
         let mut blocks = vec![
             Block::Markdown { text: finding },
-            Block::Chart(Chart {
-                title: format!(
-                    "{}{}",
-                    t("重要性—表现矩阵：", "Importance–performance matrix: "),
-                    outcome.label
-                ),
-                spec: ChartKind::Scatter {
-                    points: points
-                        .iter()
-                        .map(|&(i, x, y)| Point {
-                            label: predictors[i].label.clone(),
-                            x,
-                            y,
-                            highlight: false,
-                        })
-                        .collect(),
-                    x_label: t(
-                        "重要性（相对权重，占 R² 的百分比）",
-                        "Importance (relative weight, % of R²)",
-                    )
-                    .into(),
-                    y_label: t("表现（得分，0–100）", "Performance (score, 0–100)").into(),
-                    x_line: Some(mean_x),
-                    y_line: Some(mean_y),
-                    quadrants: None,
-                },
-                alt: None,
-            }),
+            matrix,
             Block::Table(Table {
                 title: format!("{}{}", t("驱动因素重要性：", "Derived importance for "), outcome.label),
                 columns: vec![
@@ -373,7 +428,7 @@ impl Analysis for Driver {
         ];
         blocks.extend(self.kano(request, &mut input, &cell, &predictors, outcome));
         Ok(Report {
-            overview: Vec::new(),
+            overview,
             title: Some(t("驱动因素分析", "Drivers").into()),
             blocks,
         })
@@ -474,14 +529,14 @@ fn kano_blocks(
             },
             Err(NotClassified::NoMiddle { points, top_box }) => {
                 if zh {
-                    format!("未分类：{points} 级量表、top box 为 {top_box} 档时没有中间类别（每个回答不是落在下半部分就是落在 top box）")
+                    format!("未分类：{points} 级量表、高分段为 {top_box} 档时没有中间类别（每个回答不是落在下半部分就是落在高分段）")
                 } else {
                     format!("not classified: no middle category on a {points}-point scale with top box {top_box} (every answer is in the lower half or in the top box)")
                 }
             }
             Err(NotClassified::TopBoxInLowerHalf { points, top_box }) => {
                 if zh {
-                    format!("未分类：top box（{top_box} 档）延伸到了 {points} 级量表的下半部分")
+                    format!("未分类：高分段（{top_box} 档）延伸到了 {points} 级量表的下半部分")
                 } else {
                     format!("not classified: the top box ({top_box} points) reaches into the lower half of the {points}-point scale")
                 }
@@ -506,7 +561,7 @@ fn kano_blocks(
                     (Category::Low, false) => "rated it low",
                     (Category::Middle, true) => "评为中间档",
                     (Category::Middle, false) => "rated it in the middle",
-                    (Category::Top, true) => "评入 top box",
+                    (Category::Top, true) => "评入高分段",
                     (Category::Top, false) => "rated it in the top box",
                 };
                 if zh {
@@ -518,16 +573,14 @@ fn kano_blocks(
         }
     };
     let scale_text = |s: &kano::ScaleInfo| -> String {
-        let (min, max, k) = (s.min, s.max, s.top_box());
+        let (min, max) = (s.min, s.max);
         match (s.top_two_assumed, s.lower_is_better, zh) {
-            (true, false, true) => format!("{min}–{max}，最高两档（量表未设 top box）"),
+            (true, false, true) => format!("{min}–{max}，最高两档（量表未设高分段）"),
             (true, false, false) => format!("top two of {min}–{max} (no top box set)"),
-            (true, true, true) => format!("{min}–{max}，最低两档（越低越好，量表未设 top box）"),
+            (true, true, true) => format!("{min}–{max}，最低两档（越低越好，量表未设高分段）"),
             (true, true, false) => format!("lowest two of {min}–{max} (lower is better; no top box set)"),
-            (false, false, true) => format!("{min}–{max} 量表的最高 {k} 档"),
-            (false, false, false) => format!("top {k} of {min}–{max}"),
-            (false, true, true) => format!("{min}–{max} 量表的最低 {k} 档（越低越好）"),
-            (false, true, false) => format!("lowest {k} of {min}–{max} (lower is better)"),
+            // The study's top box, worded as everywhere in the report.
+            (false, lower, zh) => csi_plugin_sdk::words::top_box_points(min, max, s.top, lower, zh),
         }
     };
     let table_rows = analysis
@@ -617,7 +670,7 @@ fn kano_blocks(
             format!("{total} 名受访者中，没有可以估计的指标（原因见表），因此未作回归。")
         };
         format!(
-            "{sample}结果变量为{outcome_label}（0–100 分），每个指标两个虚拟变量：“低分”（量表下半部分，得分低于 50）与“top box”（{}），中间档为参照组。惩罚 = −低分系数（评低分相对于中间档失去的分数），奖励 = top box 系数（评入 top box 增加的分数），均不截断；标准误为异方差稳健标准误（HC1，即抽样权重下的线性化方差）。按 {level}% 置信水平（双侧区间，各指标分别判断，未作多重比较校正）分类：惩罚与奖励均显著大于 0 为期望型（绩效），仅惩罚显著为必备型（基本），仅奖励显著为魅力型（兴奋）；两者均不显著则不分类；惩罚或奖励显著为负记为符号异常，不分类。量表没有中间类别、或某一类别少于 {MIN_CELL} 人的指标不分类，也不进入模型。",
+            "{sample}结果变量为{outcome_label}（0–100 分），每个指标两个虚拟变量：“低分”（量表下半部分，得分低于 50）与“高分段”，中间档为参照组；高分段 = {}。惩罚 = −低分系数（评低分相对于中间档失去的分数），奖励 = 高分段系数（评入高分段增加的分数），均不截断；标准误为异方差稳健标准误（HC1，即抽样权重下的线性化方差）。按 {level}% 置信水平（双侧区间，各指标分别判断，未作多重比较校正）分类：惩罚与奖励均显著大于 0 为期望型（绩效），仅惩罚显著为必备型（基本），仅奖励显著为魅力型（兴奋）；两者均不显著则不分类；惩罚或奖励显著为负记为符号异常，不分类。量表没有中间类别、或某一类别少于 {MIN_CELL} 人的指标不分类，也不进入模型。",
             scales.join("；")
         )
     } else {
@@ -637,13 +690,13 @@ fn kano_blocks(
             format!("Of {total} respondents: no indicator could be estimated (see the table for why), so there is no regression. ")
         };
         format!(
-            "{sample}{outcome_label} (0–100) on two dummies per indicator: a low rating (the lower half of the scale, a score below 50) and a top-box rating ({}); the middle answers are the reference. Penalty = −low coefficient (points lost by a low rating against a middle one), reward = top-box coefficient (points gained by a top-box rating), neither clamped; standard errors heteroskedasticity-robust (HC1, the linearised variance for sampling weights). Classes at {level}% confidence (two-sided intervals, each indicator on its own, without multiple-comparison adjustment): performance when both penalty and reward are significantly above 0, basic (must-be) when only the penalty is, excitement when only the reward is; not classified when neither is; a significantly negative penalty or reward is an unexpected sign, not classified. An indicator whose scale has no middle category, or with fewer than {MIN_CELL} respondents in a category, is not classified and not in the model.",
+            "{sample}{outcome_label} (0–100) on two dummies per indicator: a low rating (the lower half of the scale, a score below 50) and a top-box rating; the middle answers are the reference. Top box = {}. Penalty = −low coefficient (points lost by a low rating against a middle one), reward = top-box coefficient (points gained by a top-box rating), neither clamped; standard errors heteroskedasticity-robust (HC1, the linearised variance for sampling weights). Classes at {level}% confidence (two-sided intervals, each indicator on its own, without multiple-comparison adjustment): performance when both penalty and reward are significantly above 0, basic (must-be) when only the penalty is, excitement when only the reward is; not classified when neither is; a significantly negative penalty or reward is an unexpected sign, not classified. An indicator whose scale has no middle category, or with fewer than {MIN_CELL} respondents in a category, is not classified and not in the model.",
             scales.join("; ")
         )
     });
     if !assumed.is_empty() {
         note.push_str(&if zh {
-            format!("{}的量表未设 top box，按最高两档计。", assumed.join("、"))
+            format!("{}的量表未设高分段，按最高两档计。", assumed.join("、"))
         } else {
             format!(
                 " The scale of {} sets no top box: its top two points are used.",
@@ -671,7 +724,7 @@ fn kano_blocks(
         ),
         columns: vec![
             column(t("指标", "Indicator"), ColumnKind::Text, 0),
-            column(t("Top box", "Top box"), ColumnKind::Text, 0),
+            column(t("高分段", "Top box"), ColumnKind::Text, 0),
             column(
                 t("惩罚（低分时失去的分数）", "Penalty (points lost when rated low)"),
                 ColumnKind::Number,
@@ -680,7 +733,7 @@ fn kano_blocks(
             column(t("惩罚标准误", "SE"), ColumnKind::Number, 2),
             column(
                 t(
-                    "奖励（top box 时增加的分数）",
+                    "奖励（评入高分段时增加的分数）",
                     "Reward (points gained when rated top box)",
                 ),
                 ColumnKind::Number,
@@ -689,7 +742,7 @@ fn kano_blocks(
             column(t("奖励标准误", "SE"), ColumnKind::Number, 2),
             column(t("低分人数", "n low"), ColumnKind::Count, 0),
             column(t("中间人数", "n middle"), ColumnKind::Count, 0),
-            column(t("top box 人数", "n top box"), ColumnKind::Count, 0),
+            column(t("高分段人数", "n top box"), ColumnKind::Count, 0),
             column(t("类型（估计）", "Class (estimate)"), ColumnKind::Text, 0),
         ],
         rows: table_rows,
@@ -703,3 +756,21 @@ csi_plugin_sdk::export_plugin!(
     version = env!("CARGO_PKG_VERSION"),
     description = "Derived importance of categories or indicators and the importance-performance matrix"
 );
+
+#[cfg(test)]
+mod tests {
+    use super::overview_finding;
+
+    #[test]
+    fn the_overview_names_at_most_three_and_says_when_there_are_none() {
+        let none = overview_finding(true, "总体满意度", &[], false);
+        assert!(none.contains("没有“优先改进”的驱动因素"), "{none}");
+        let two = overview_finding(false, "Overall", &["A", "B"], false);
+        assert!(two.ends_with("most important first): A and B."), "{two}");
+        let five = overview_finding(true, "总体满意度", &["A", "B", "C", "D", "E"], false);
+        assert!(five.contains("5 个驱动因素") && five.ends_with("：A、B、C。"), "{five}");
+        let en = overview_finding(false, "Overall", &["A", "B", "C", "D"], false);
+        assert!(en.ends_with("the three most important: A, B and C."), "{en}");
+        assert!(overview_finding(false, "Overall", &[], false).contains("no driver is to **improve first**"));
+    }
+}

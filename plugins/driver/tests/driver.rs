@@ -123,6 +123,85 @@ fn importances_are_the_kernels_on_the_engines_correlations() {
 }
 
 #[test]
+fn the_matrix_names_its_quadrants_as_the_table_does_and_goes_to_the_overview() {
+    let (study, result) = example();
+    let report = run(&study, &result, serde_json::json!({})).unwrap();
+    let (Block::Chart(chart), Block::Table(table)) = (&report.blocks[1], &report.blocks[2]) else {
+        panic!("{report:#?}")
+    };
+    let ChartKind::Scatter {
+        points,
+        x_line,
+        y_line,
+        quadrants,
+        ..
+    } = &chart.spec
+    else {
+        panic!()
+    };
+    // Corners: top left, top right, bottom left, bottom right; x = importance,
+    // y = performance.
+    let corners = quadrants.as_ref().expect("named quadrants");
+    assert_eq!(corners, &["可能过度投入", "继续保持", "次要改进", "优先改进"]);
+    let (mx, my) = (x_line.unwrap(), y_line.unwrap());
+    let mut improve = Vec::new();
+    for row in &table.rows {
+        let Cell::Text(label) = &row.cells[0] else { panic!() };
+        let p = points.iter().find(|p| &p.label == label).unwrap();
+        let corner = if p.y >= my { 0 } else { 2 } + usize::from(p.x >= mx);
+        assert_eq!(row.cells[5], Cell::Text(corners[corner].clone()), "{label}");
+        assert_eq!(p.highlight, corner == 3, "{label}: highlighted iff improve first");
+        if corner == 3 {
+            improve.push(label.clone()); // the table is in order of importance
+        }
+    }
+    assert!(!improve.is_empty());
+    // The overview: the finding names the (at most) three most important, in
+    // order, then the matrix itself.
+    let [Block::Markdown { text }, Block::Chart(offered)] = &report.overview[..] else {
+        panic!("{:#?}", report.overview)
+    };
+    assert_eq!(offered, chart);
+    let mut at = 0;
+    for label in improve.iter().take(3) {
+        let pos = text[at..]
+            .find(label.as_str())
+            .unwrap_or_else(|| panic!("{label} in {text}"));
+        at += pos + label.len();
+    }
+    for label in improve.iter().skip(3) {
+        assert!(!text.contains(label.as_str()), "{label} in {text}");
+    }
+    assert!(text.contains("优先改进"), "{text}");
+
+    // In English, the same words in the table and in the corners.
+    let short = fixture("kano_short");
+    let report = run_on(&short, serde_json::json!({}), Some(None), |_| {}).unwrap();
+    let Block::Chart(chart) = &report.blocks[1] else {
+        panic!("{report:#?}")
+    };
+    let ChartKind::Scatter { quadrants, .. } = &chart.spec else {
+        panic!()
+    };
+    let corners = quadrants.as_ref().unwrap();
+    assert_eq!(
+        corners,
+        &["Possible overkill", "Keep up", "Low priority", "Improve first"]
+    );
+    let Block::Table(table) = &report.blocks[2] else {
+        panic!()
+    };
+    for row in &table.rows {
+        let Cell::Text(q) = &row.cells[5] else { panic!() };
+        assert!(corners.contains(q), "{q}");
+    }
+    let Block::Markdown { text } = &report.overview[0] else {
+        panic!()
+    };
+    assert!(text.starts_with("For **Overall satisfaction**, "), "{text}");
+}
+
+#[test]
 fn network_and_billing_are_to_improve_first() {
     let (study, result) = example();
     let report = run(&study, &result, serde_json::json!({})).unwrap();
@@ -275,7 +354,7 @@ fn check_against_golden(study: &csi_study::Study, table: &Table, golden: &serde_
             "no_middle" => {
                 let (points, top_box) = (g["points"].as_u64().unwrap(), g["top_box"].as_u64().unwrap());
                 let want = if zh {
-                    format!("未分类：{points} 级量表、top box 为 {top_box} 档时没有中间类别")
+                    format!("未分类：{points} 级量表、高分段为 {top_box} 档时没有中间类别")
                 } else {
                     format!("not classified: no middle category on a {points}-point scale with top box {top_box}")
                 };
@@ -319,7 +398,10 @@ fn four_point_scales_without_a_middle_are_refused_by_name_not_estimated() {
             Cell::Text("not classified: no middle category on a 4-point scale with top box 2 (every answer is in the lower half or in the top box)".into())
         );
     }
-    assert_eq!(row(table, "Speed")[1], Cell::Text("top 1 of 1–4".into()));
+    assert_eq!(
+        row(table, "Speed")[1],
+        Cell::Text("the top point of the 1–4 scale (4)".into())
+    );
     // Listwise over the outcome and the one classified indicator, out of everyone.
     let note = table.note.as_deref().unwrap();
     assert!(
@@ -331,6 +413,10 @@ fn four_point_scales_without_a_middle_are_refused_by_name_not_estimated() {
     );
     assert!(note.contains("Classes at 95% confidence"), "{note}");
     assert!(note.contains("the middle answers are the reference"), "{note}");
+    assert!(
+        note.contains("Top box = the top 2 points of the 1–4 scale (3–4); the top point of the 1–4 scale (4)."),
+        "{note}"
+    );
 }
 
 #[test]
@@ -362,10 +448,17 @@ fn penalty_reward_matches_statsmodels_with_weights_non_response_and_mixed_scales
     // The lower-is-better scale's top box is at the low end.
     assert_eq!(
         row(table, "办事费力程度")[1],
-        Cell::Text("1–5 量表的最低 2 档（越低越好）".into())
+        Cell::Text("1–5 量表的最低 2 档（1–2，越低越好）".into())
     );
-    assert_eq!(row(table, "账单清晰")[1], Cell::Text("1–10 量表的最高 2 档".into()));
+    assert_eq!(
+        row(table, "账单清晰")[1],
+        Cell::Text("1–10 量表的最高 2 档（9–10）".into())
+    );
     let note = table.note.as_deref().unwrap();
+    assert!(
+        note.contains("高分段 = ") && note.contains("；1–10 量表的最高 2 档（9–10）；"),
+        "the definition in place: {note}"
+    );
     assert!(
         note.starts_with(&format!(
             "对 {} 名受访者中的 {} 名作加权最小二乘回归",
@@ -433,7 +526,7 @@ fn penalty_reward_matches_statsmodels_on_the_mini_study_and_without_a_top_box() 
         note.contains(&format!("对 {} 名受访者中的 {} 名", g["respondents"], g["used"])),
         "{note}"
     );
-    assert!(!note.contains("未设 top box"), "{note}");
+    assert!(!note.contains("未设高分段"), "{note}");
 
     // A scale that sets no top box: its top two points, which on 1–10 is the
     // mini study's own top-two box, so the same numbers; the note says so.
@@ -448,11 +541,11 @@ fn penalty_reward_matches_statsmodels_on_the_mini_study_and_without_a_top_box() 
     check_against_golden(&study, table, &g, true);
     assert_eq!(
         row(table, "覆盖")[1],
-        Cell::Text("1–10，最高两档（量表未设 top box）".into())
+        Cell::Text("1–10，最高两档（量表未设高分段）".into())
     );
     let note = table.note.as_deref().unwrap();
     assert!(
-        note.contains("覆盖、通话质量、计费准确性的量表未设 top box，按最高两档计。"),
+        note.contains("覆盖、通话质量、计费准确性的量表未设高分段，按最高两档计。"),
         "{note}"
     );
 }

@@ -17,6 +17,7 @@
 //! shown for every group.
 
 use csi_plugin_sdk::csi_blocks::wire::NodeInfo;
+use csi_plugin_sdk::csi_blocks::Interval;
 use csi_plugin_sdk::csi_stats::difference::{against, Difference};
 use csi_plugin_sdk::csi_stats::multiple::Correction;
 use csi_plugin_sdk::csi_stats::{Confidence, Estimate};
@@ -33,6 +34,33 @@ fn column(label: &str, kind: ColumnKind, decimals: u8) -> Column {
         kind,
         decimals,
         signed: false,
+    }
+}
+
+/// A column of gaps or differences: the page prints their signs.
+fn signed(label: &str, decimals: u8) -> Column {
+    Column {
+        signed: true,
+        ..column(label, ColumnKind::Number, decimals)
+    }
+}
+
+/// The name of a dimension in the study's language: the five SERVQUAL dimensions
+/// by their standard names (the study names them by id, e.g. `reliability`), any
+/// other grouping as the study wrote it.
+pub fn dimension_name(id: &str, zh: bool) -> String {
+    let key = id.trim().to_lowercase().replace(['_', '-'], " ");
+    let known = match key.as_str() {
+        "tangibles" | "tangible" | "tangibility" => Some(("有形性", "Tangibles")),
+        "reliability" => Some(("可靠性", "Reliability")),
+        "responsiveness" => Some(("响应性", "Responsiveness")),
+        "assurance" => Some(("保证性", "Assurance")),
+        "empathy" => Some(("移情性", "Empathy")),
+        _ => None,
+    };
+    match known {
+        Some((z, e)) => (if zh { z } else { e }).to_string(),
+        None => id.to_string(),
     }
 }
 
@@ -187,6 +215,9 @@ impl Analysis for Gap {
         let nodes = &request.study.nodes;
         let correction = words::correction_option(&request.options)?;
         let adjusted_by = correction_words(correction, zh);
+        // Where no interval is shown (the finding, the segment tables), the
+        // adjustment alone.
+        let adjusted = words::correction(correction, zh);
 
         let figures = |cell: &str, node| figures(&stats, wave, cell, node, confidence);
         let mut indicators: Vec<NodeGap> = nodes
@@ -237,13 +268,13 @@ impl Analysis for Gap {
                 t("没有指标的表现显著低于顾客期望。", "No indicator falls significantly short of customers' expectations.").into()
             } else if zh {
                 format!(
-                    "{} 项指标的表现显著低于期望（{indicator_tests} 项检验，{adjusted_by}）；差距最大的是 {}。差距 = 表现 − 期望（0–100 分，逐个受访者配对计算）。",
+                    "{} 项指标的表现显著低于期望（{indicator_tests} 项检验，{adjusted}）；差距最大的是 {}。差距 = 表现 − 期望（0–100 分，逐个受访者配对计算）。",
                     total_short,
                     names.join("、")
                 )
             } else {
                 format!(
-                    "{} indicators fall significantly short of expectations ({indicator_tests} tests, {adjusted_by}); the largest shortfalls are {}. Gap = performance − expectation (0–100 points, paired per respondent).",
+                    "{} indicators fall significantly short of expectations ({indicator_tests} tests, {adjusted}); the largest shortfalls are {}. Gap = performance − expectation (0–100 points, paired per respondent).",
                     total_short,
                     names.join(", ")
                 )
@@ -278,15 +309,15 @@ impl Analysis for Gap {
                 column(t("指标", "Node"), ColumnKind::Text, 0),
                 column(t("期望", "Expectation"), ColumnKind::Number, 1),
                 column(t("表现", "Performance"), ColumnKind::Number, 1),
-                column(t("差距", "Gap"), ColumnKind::Number, 1),
-                column(&format!("{level} {}", t("置信区间", "CI")), ColumnKind::Text, 0),
+                signed(t("差距", "Gap"), 1),
+                signed(&format!("{level} {}", t("置信区间", "CI")), 1),
                 column(
                     match correction {
                         Correction::None => "p",
                         _ => t("p（校正后）", "p (adjusted)"),
                     },
-                    ColumnKind::Text,
-                    0,
+                    ColumnKind::PValue,
+                    3,
                 ),
                 column("n", ColumnKind::Count, 0),
             ];
@@ -311,11 +342,13 @@ impl Analysis for Gap {
                         mean(&g.performance),
                         g.gap.mean.map_or(Cell::Empty(()), Cell::Number),
                         match g.interval {
-                            Some((l, h)) => Cell::Text(format!("[{l:+.1},\u{a0}{h:+.1}]")),
+                            Some((low, high)) => Cell::Interval(Interval { low, high }),
                             None => Cell::Empty(()),
                         },
-                        g.test
-                            .map_or(Cell::Empty(()), |_| Cell::Text(words::p_value(g.adjusted))),
+                        match g.test {
+                            Some(_) if g.adjusted.is_finite() => Cell::Number(g.adjusted),
+                            _ => Cell::Empty(()),
+                        },
                         Cell::Number(g.gap.n as f64),
                     ];
                     if with_unit {
@@ -347,13 +380,13 @@ impl Analysis for Gap {
                         .map(|g| g.node.label.as_str())
                         .collect();
                     let mut note = if zh {
-                        format!("差距 = 表现 − 期望（0–100 分；方向已统一：正值好于期望，负值差于期望）。同一行的期望、表现与差距基于同一批受访者：两题均作答者（n；类别为每位受访者两题均作答的下级指标），因此表现 − 期望 = 差距。p 为差距不等于 0 的 t 检验（自由度按 Kish 有效样本量），本表 {tests} 项检验作{adjusted_by}；区间即该检验对应的区间。原单位差距以文字标明多或少、较好或较差。")
+                        format!("差距 = 表现 − 期望（0–100 分；方向已统一：正值好于期望，负值差于期望）。同一行的期望、表现与差距基于同一批受访者：两题均作答者（n；类别为每位受访者两题均作答的下级指标），因此表现 − 期望 = 差距。p 为差距不等于 0 的 t 检验（自由度按 Kish 有效样本量），本表 {tests} 项检验，{adjusted_by}；区间即该检验对应的区间。原单位差距以文字标明多或少、较好或较差。")
                     } else {
                         format!("Gap = performance − expectation (0–100 points, direction-aligned: positive is better than expected, negative worse). The expectation, performance and gap of a row share one base: the respondents who answered both (n; for a category, the children each respondent answered both of), so performance − expectation = gap. p from a t test of the gap against 0 (Kish effective-base df); this table's {tests} tests with {adjusted_by}; the interval is the one the test implies. In own unit: the raw difference, with which way is worse named.")
                     };
                     if !differs.is_empty() {
                         note.push_str(&if zh {
-                            format!(" 表现一栏仅含也回答了期望的受访者，与概览中（全部回答表现者）的得分不同：{}。", differs.join("、"))
+                            format!("表现一栏仅含也回答了期望的受访者，与概览中（全部回答表现者）的得分不同：{}。", differs.join("、"))
                         } else {
                             format!(" Performance here counts only respondents who also gave an expectation, so it differs from the overview's score (everyone who rated performance) for: {}.", differs.join(", "))
                         });
@@ -379,12 +412,14 @@ impl Analysis for Gap {
         ));
 
         // SERVQUAL dimensions: the average indicator gap per dimension.
+        // Grouped by the dimension's name, so `Reliability` and `reliability` are one.
         let mut dims: Vec<(String, Vec<f64>)> = Vec::new();
         for g in &indicators {
             if let (Some(d), Some(m)) = (&g.node.dimension, g.gap.mean) {
-                match dims.iter_mut().find(|x| &x.0 == d) {
+                let d = dimension_name(d, zh);
+                match dims.iter_mut().find(|x| x.0 == d) {
                     Some(x) => x.1.push(m),
-                    None => dims.push((d.clone(), vec![m])),
+                    None => dims.push((d, vec![m])),
                 }
             }
         }
@@ -393,7 +428,7 @@ impl Analysis for Gap {
                 title: t("按服务质量维度（SERVQUAL）", "By service-quality dimension (SERVQUAL)").into(),
                 columns: vec![
                     column(t("维度", "Dimension"), ColumnKind::Text, 0),
-                    column(t("平均差距", "Mean gap"), ColumnKind::Number, 1),
+                    signed(t("平均差距", "Mean gap"), 1),
                     column(t("指标数", "Indicators"), ColumnKind::Count, 0),
                 ],
                 rows: dims
@@ -434,7 +469,7 @@ impl Analysis for Gap {
             };
             let heads: Vec<&NodeInfo> = categories.iter().map(|c| c.node).collect();
             let mut columns = vec![column(t("组别", "Group"), ColumnKind::Text, 0)];
-            columns.extend(heads.iter().map(|n| column(&n.label, ColumnKind::Number, 1)));
+            columns.extend(heads.iter().map(|n| signed(&n.label, 1)));
             // The table's cells form one family of tests.
             let mut family: Vec<Option<NodeGap>> = Vec::new();
             for g in &seg.groups {
@@ -482,9 +517,9 @@ impl Analysis for Gap {
                 columns,
                 rows,
                 note: Some(if zh {
-                    format!("箭头：差距显著不等于 0（t 检验，自由度按 Kish 有效样本量；本表 {tests} 项检验作{adjusted_by}）。")
+                    format!("箭头：差距显著不等于 0（t 检验，自由度按 Kish 有效样本量；本表 {tests} 项检验，{adjusted}）。")
                 } else {
-                    format!("Arrows: gap significantly different from 0 (t test, Kish effective-base df; this table's {tests} tests with {adjusted_by}).")
+                    format!("Arrows: gap significantly different from 0 (t test, Kish effective-base df; this table's {tests} tests with {adjusted}).")
                 }),
             }));
         }

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use csi_blocks::wire::{Request, PROTOCOL_VERSION};
-use csi_blocks::{Block, Cell, Flag, Report, Table};
+use csi_blocks::{Block, Cell, ColumnKind, Flag, Report, Table};
 use csi_plugin_host::{load, Isolation, Origin, Plugin};
 use csi_stats::difference::against;
 use csi_stats::{Confidence, Estimate};
@@ -107,14 +107,15 @@ fn gaps_are_the_goldens_and_tested_against_zero() {
         sums: None,
     };
     let d = against(&e(&g["gap"]), 0.0, Confidence::default()).unwrap();
-    let p = if d.p < 0.001 {
-        "< 0.001".to_string()
-    } else if d.p > 0.99 {
-        "> 0.99".to_string()
-    } else {
-        format!("{:.3}", d.p)
+    // The p-value is a number in a p-value column (the site prints "< 0.001"); the
+    // gap and its interval are signed.
+    close(num(&row.cells[5]), d.p); // one test: nothing to adjust
+    assert_eq!(t[1].columns[5].kind, ColumnKind::PValue);
+    assert!(t[1].columns[3].signed && t[1].columns[4].signed);
+    let Cell::Interval(i) = row.cells[4] else {
+        panic!("{:?}", row.cells[4])
     };
-    assert_eq!(row.cells[5], Cell::Text(p));
+    assert!(i.low < num(&row.cells[3]) && num(&row.cells[3]) < i.high);
     let sig = d.p < 0.05;
     assert_eq!(
         row.flags[3].contains(&Flag::SigDown) || row.flags[3].contains(&Flag::SigUp),
@@ -167,6 +168,41 @@ fn gaps_in_minutes_are_the_point_gaps_converted() {
         checked += 1;
     }
     assert!(checked > 0, "the example has gaps in a unit");
+}
+
+#[test]
+fn servqual_dimensions_are_named_in_the_studys_language() {
+    let (study, report) = run("reports/telecom/study.yaml", serde_json::json!({})).unwrap();
+    let t = tables(&report);
+    let dims = t
+        .iter()
+        .find(|t| t.title.contains("SERVQUAL"))
+        .expect("a SERVQUAL table");
+    let names: Vec<&str> = dims
+        .rows
+        .iter()
+        .map(|r| match &r.cells[0] {
+            Cell::Text(t) => t.as_str(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    let ids: Vec<String> = csi_engine::study_context(&study)
+        .nodes
+        .iter()
+        .filter_map(|n| n.dimension.clone())
+        .collect();
+    assert!(!ids.is_empty());
+    for name in &names {
+        assert!(
+            ["有形性", "可靠性", "响应性", "保证性", "移情性"].contains(name),
+            "{name} in {names:?}"
+        );
+        assert!(!ids.iter().any(|id| id == name), "an id on the page: {name}");
+    }
+    assert!(dims.columns[1].signed, "a mean gap carries its sign");
+    assert_eq!(csi_plugin_gap::dimension_name("Reliability", false), "Reliability");
+    assert_eq!(csi_plugin_gap::dimension_name("tangibles", true), "有形性");
+    assert_eq!(csi_plugin_gap::dimension_name("价格", true), "价格");
 }
 
 #[test]
@@ -257,16 +293,9 @@ fn text(cell: &Cell) -> &str {
     }
 }
 
-/// The gap plugin's p: "< 0.001", or three decimals.
-fn assert_p_text(what: &str, cell: &Cell, p: f64) {
-    let shown = text(cell);
-    if p < 0.001 {
-        assert!(shown.contains('<') && numbers_in(shown) == [0.001], "{what}: {shown}");
-    } else if p > 0.99 {
-        assert!(shown.contains('>') && numbers_in(shown) == [0.99], "{what}: {shown}");
-    } else {
-        assert_eq!(numbers_in(shown), rounded(&[p], 3), "{what}: {shown}");
-    }
+/// The gap plugin's p: the adjusted p-value itself, a number (the site prints it).
+fn assert_p(what: &str, cell: &Cell, p: f64) {
+    close_rel(&format!("{what}: p shown"), num(cell), p);
 }
 
 #[test]
@@ -328,18 +357,18 @@ fn second_reading_rows_share_one_base_and_gaps_are_tested_as_the_goldens() {
                 close_rel(&format!("{what}: p"), d.p, test["p"].as_f64().unwrap());
                 let adjusted = test["p_adjusted"].as_f64().unwrap();
                 close_rel(&format!("{what}: adjusted p"), (d.p * m as f64).min(1.0), adjusted);
-                assert_p_text(&what, &row.cells[5], adjusted);
+                assert_p(&what, &row.cells[5], adjusted);
                 let level = Confidence::new(1.0 - 0.05 / m as f64).unwrap();
                 let sim = against(&gap, 0.0, level).unwrap();
                 let interval = test["interval"].as_array().unwrap();
                 let (lo, hi) = (interval[0].as_f64().unwrap(), interval[1].as_f64().unwrap());
                 close_rel(&format!("{what}: interval low"), sim.ci_low, lo);
                 close_rel(&format!("{what}: interval high"), sim.ci_high, hi);
-                assert_eq!(
-                    numbers_in(text(&row.cells[4])),
-                    rounded(&[lo, hi], 1),
-                    "{what}: interval"
-                );
+                let Cell::Interval(shown) = row.cells[4] else {
+                    panic!("{what}: {:?}", row.cells[4])
+                };
+                close_rel(&format!("{what}: interval shown low"), shown.low, lo);
+                close_rel(&format!("{what}: interval shown high"), shown.high, hi);
                 let flagged = row.flags[3].contains(&Flag::SigDown) || row.flags[3].contains(&Flag::SigUp);
                 assert_eq!(flagged, adjusted < 0.05, "{what}: flag");
                 // In minutes, in words; empty for measures on a scale.

@@ -1,8 +1,8 @@
 //! # csi-plugin-netscore: a csi analysis plugin written in C
 //!
-//! The analysis — net satisfaction, the weighted share of answers in each
-//! indicator's top two scale points minus the share in its bottom two, weakest
-//! first — is all in `netscore.c`, a C99 file using only the C library and
+//! The analysis — net satisfaction, a net score: the weighted share of answers in
+//! each indicator's top box (the study's, from the rows' `csi.top`) minus the share
+//! in a bottom box as wide at the other end, weakest first — is all in `netscore.c`, a C99 file using only the C library and
 //! `csi_plugin.h`. It builds on its own into a plugin with any C compiler; this
 //! crate exists so that `cargo build` compiles it too (see `build.rs`) and ships it
 //! next to the csi executable as `libcsi_plugin_netscore.so`, where csi loads its

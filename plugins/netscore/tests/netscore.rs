@@ -490,12 +490,13 @@ fn check_report(report: &Report, want: &[Expected], chinese: bool, who: &str) {
             "Average net satisfaction"
         }
     );
-    let study_wave = if chinese {
-        "（telco，2024）"
+    // No internal ids (the study's and the wave's) on the page.
+    let want_note = if chinese {
+        format!("{} 项指标净满意度的简单平均", want.len())
     } else {
-        " (telco, 2024)"
+        format!("Simple mean of the net scores of {} indicators", want.len())
     };
-    assert!(note.as_deref().unwrap().ends_with(study_wave), "{note:?}");
+    assert_eq!(note.as_deref(), Some(want_note.as_str()), "{who}");
 
     // Table: weakest first, every number as computed here.
     let kinds: Vec<ColumnKind> = table.columns.iter().map(|c| c.kind).collect();
@@ -511,8 +512,26 @@ fn check_report(report: &Report, want: &[Expected], chinese: bool, who: &str) {
     );
     if chinese {
         assert_eq!(table.columns[0].label, "指标");
+        assert_eq!(table.columns[2].label, "高分段比例");
     } else {
-        assert_eq!(table.columns[2].label, "% top two");
+        assert_eq!(table.columns[2].label, "% top box");
+    }
+    assert!(table.columns[4].signed, "{who}: a net score is a difference");
+    // The fixture's scales set no top box: the note says which points are used.
+    let table_note = table.note.as_deref().unwrap();
+    let says = if chinese {
+        [
+            "净满意度是净分，不是高分段比例",
+            "1–10 量表未设高分段，按最高 2 档（9–10）与最低 2 档（1–2）计",
+        ]
+    } else {
+        [
+            "Net satisfaction is a net score, not a top-box share",
+            "1–10 scale sets no top box: its top 2 points (9–10) and its bottom 2 (1–2) are used",
+        ]
+    };
+    for s in says {
+        assert!(table_note.contains(s), "{who}: {s} in {table_note}");
     }
     assert_eq!(
         table.rows.len(),
@@ -657,6 +676,83 @@ fn a_single_indicator_and_no_weight_column() {
             text.starts_with("The weakest indicator by net satisfaction is **Only one**"),
             "{text}"
         );
+    }
+}
+
+#[test]
+fn the_studys_top_box_is_used_and_named() {
+    // A top-three box on 1–10 (`csi.top` 8), as a study's `top_box: 3` sends it,
+    // and a lower-is-better 1–5 scale with a top-two box (`csi.top` 2).
+    let cols = [
+        Col {
+            name: "q",
+            label: "Coverage",
+            kind: Kind::Answer(1.0, 10.0, false),
+        },
+        Col {
+            name: "e",
+            label: "Effort",
+            kind: Kind::Answer(1.0, 5.0, true),
+        },
+    ];
+    let plain = schema("en", &cols);
+    let fields: Vec<Field> = plain
+        .fields()
+        .iter()
+        .zip(["8", "2"])
+        .map(|(f, top)| {
+            let mut m = f.metadata().clone();
+            m.insert("csi.top".to_string(), top.to_string());
+            f.as_ref().clone().with_metadata(m)
+        })
+        .collect();
+    let with_top = Arc::new(Schema::new_with_metadata(fields, plain.metadata().clone()));
+    let q = [10.0, 9.0, 8.0, 7.0, 5.0, 3.0, 2.0, 1.0, 6.0, 8.0].map(Some);
+    let e = [1.0, 2.0, 3.0, 4.0, 5.0, 5.0, 1.0, 2.0, 3.0, 4.0].map(Some);
+    let batch = RecordBatch::try_new(with_top.clone(), vec![float_array(&q, 1.0), float_array(&e, 1.0)]).unwrap();
+    let (_dir, plugins) = plugins();
+    for p in &plugins {
+        let report = p
+            .run(
+                &request("en"),
+                no_statistics(),
+                Some(reader(with_top.clone(), vec![batch.clone()])),
+                &Isolation::InProcess,
+            )
+            .unwrap();
+        let Block::Table(t) = &report.blocks[1] else { panic!() };
+        let row = |label: &str| -> Vec<f64> {
+            t.rows
+                .iter()
+                .find(|r| r.cells[0] == Cell::Text(label.into()))
+                .unwrap()
+                .cells[1..]
+                .iter()
+                .map(number)
+                .collect()
+        };
+        // Coverage: 8–10 is the top box (4 of 10), 1–3 the bottom box (3 of 10).
+        let want = [10.0, 0.4, 0.3, 10.0];
+        assert!(
+            row("Coverage").iter().zip(want).all(|(g, w)| close(*g, w)),
+            "{:?}",
+            row("Coverage")
+        );
+        // Effort (lower is better): 1–2 is the top box (4 of 10), 4–5 the bottom (4 of 10).
+        let want = [10.0, 0.4, 0.4, 0.0];
+        assert!(
+            row("Effort").iter().zip(want).all(|(g, w)| close(*g, w)),
+            "{:?}",
+            row("Effort")
+        );
+        let note = t.note.as_deref().unwrap();
+        for s in [
+            "top box = the top 3 points of the 1–10 scale (8–10), bottom box = the bottom 3 (1–3)",
+            "top box = the bottom 2 points of the 1–5 scale (1–2; lower is better), bottom box = the top 2 (4–5)",
+        ] {
+            assert!(note.to_lowercase().contains(s), "{s} in {note}");
+        }
+        assert!(!note.contains("sets no top box"), "{note}");
     }
 }
 

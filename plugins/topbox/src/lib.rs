@@ -2,13 +2,19 @@
 //! answers in the scale's top box) of every indicator, for all respondents,
 //! weakest first, with its base size and interval, and a finding naming the weakest.
 //!
-//! It reads only the host's statistics table, so it costs no extra pass over the
-//! data. It is built as a `cdylib` and loaded by csi like any third-party plugin.
+//! The shares come from the host's statistics table, so they are the study's top
+//! box (its scale's `top_box`). The plugin also asks for the respondent rows, but
+//! reads only their schema: its `csi.top` metadata says where each indicator's top
+//! box starts, so the page names the definition in place ("高分段 = 1–10 量表的最高
+//! 2 档（9–10）") instead of leaving the reader to guess. It is built as a
+//! `cdylib` and loaded by csi like any third-party plugin.
 
 use csi_plugin_sdk::arrow_array::cast::AsArray;
 use csi_plugin_sdk::arrow_array::types::{Float64Type, UInt64Type};
 use csi_plugin_sdk::arrow_array::Array;
+use csi_plugin_sdk::csi_blocks::Interval;
 use csi_plugin_sdk::prelude::*;
+use csi_plugin_sdk::words;
 
 /// The plugin.
 #[derive(Default)]
@@ -16,15 +22,61 @@ pub struct TopBox;
 
 struct Share {
     label: String,
+    /// The top box's definition from the rows' schema, when the host sent it.
+    definition: Option<String>,
     n: u64,
     mean: f64,
     low: f64,
     high: f64,
 }
 
+/// Each answer column's top-box definition by node id, from the rows' schema
+/// metadata (`csi.min`, `csi.max`, `csi.top`, `csi.direction`).
+fn definitions(rows: Option<&csi_plugin_sdk::Batches>, zh: bool) -> std::collections::HashMap<String, String> {
+    let mut out = std::collections::HashMap::new();
+    let Some(rows) = rows else { return out };
+    for f in rows.schema().fields() {
+        let m = f.metadata();
+        let num = |k: &str| m.get(k).and_then(|v| v.parse::<f64>().ok());
+        if m.get("csi.role").map(String::as_str) != Some("answer") {
+            continue;
+        }
+        let (Some(node), Some(min), Some(max), Some(top)) =
+            (m.get("csi.node"), num("csi.min"), num("csi.max"), num("csi.top"))
+        else {
+            continue;
+        };
+        let lower = m.get("csi.direction").map(String::as_str) == Some("lower_is_better");
+        out.entry(node.clone())
+            .or_insert_with(|| words::top_box_definition(min, max, top, lower, zh));
+    }
+    out
+}
+
+/// The respondents of `cell` in words: all respondents, or a segment's group by
+/// its labels (never the cell id).
+fn cell_label(request: &Request, cell: &str, zh: bool) -> String {
+    if cell == "all" {
+        return if zh { "全部受访者" } else { "all respondents" }.into();
+    }
+    request
+        .study
+        .segments
+        .iter()
+        .find_map(|s| {
+            let g = s.groups.iter().find(|g| g.cell == cell)?;
+            Some(if zh {
+                format!("{}：{}", s.label, g.label)
+            } else {
+                format!("{}: {}", s.label, g.label)
+            })
+        })
+        .unwrap_or_else(|| cell.to_string())
+}
+
 impl Analysis for TopBox {
     fn describe(&self) -> Description {
-        Description::statistics()
+        let mut d = Description::statistics()
             .option(
                 "limit",
                 OptionType::Number,
@@ -36,7 +88,11 @@ impl Analysis for TopBox {
                 OptionType::String,
                 "Which cell to report: `all` or a segment group such as `customer_type=2`.",
                 Some("all".into()),
-            )
+            );
+        // The rows' schema says where each top box starts; the rows themselves are
+        // never read.
+        d.inputs = Inputs::Both;
+        d
     }
 
     fn run(&self, request: &Request, mut input: Input) -> Result<Report, String> {
@@ -47,6 +103,10 @@ impl Analysis for TopBox {
             .unwrap_or("all")
             .to_string();
         let limit = request.options.get("limit").and_then(|v| v.as_f64()).unwrap_or(0.0) as usize;
+        let zh = request.study.language.starts_with("zh");
+        let t = |zh_text: &'static str, en: &'static str| if zh { zh_text } else { en };
+        // Only the schema: dropping the rows stops the host reading the data file.
+        let definitions = definitions(input.rows.take().as_ref(), zh);
         // Indicators only: not the index, categories or overall items.
         let labels: std::collections::HashMap<&str, &str> = request
             .study
@@ -88,6 +148,7 @@ impl Analysis for TopBox {
                 };
                 shares.push(Share {
                     label: label.to_string(),
+                    definition: definitions.get(nodes.value(i)).cloned(),
                     n: n.value(i),
                     mean: mean.value(i),
                     low: if low.is_null(i) { f64::NAN } else { low.value(i) },
@@ -116,7 +177,14 @@ impl Analysis for TopBox {
                     cells: vec![
                         Cell::Text(s.label.clone()),
                         Cell::Number(s.mean),
-                        Cell::Text(format!("{:.1}–{:.1}%", s.low * 100.0, s.high * 100.0)),
+                        if s.low.is_finite() && s.high.is_finite() {
+                            Cell::Interval(Interval {
+                                low: s.low,
+                                high: s.high,
+                            })
+                        } else {
+                            Cell::Empty(())
+                        },
                         Cell::Number(s.n as f64),
                     ],
                     flags,
@@ -124,73 +192,88 @@ impl Analysis for TopBox {
             })
             .collect();
         let weakest = &shares[0];
-        let zh = request.study.language.starts_with("zh");
-        let t = |zh_text: &'static str, en: &'static str| if zh { zh_text } else { en };
+        // The definition, stated once per distinct scale among the rows shown.
+        let mut defined: Vec<&str> = Vec::new();
+        for s in &shares {
+            if let Some(d) = s.definition.as_deref() {
+                if !defined.contains(&d) {
+                    defined.push(d);
+                }
+            }
+        }
+        let definition = if defined.is_empty() {
+            t(
+                "高分段：各指标量表在研究中设定的最高几档。",
+                "Top box: the top points of each indicator's scale, as the study sets them.",
+            )
+            .to_string()
+        } else if zh {
+            format!("{}。", defined.join("；"))
+        } else {
+            format!("{}.", capitalised(&defined.join("; ")))
+        };
         let finding = if zh {
             format!(
-                "顶框（最满意选项）占比最低的指标是 **{}**：{:.1}%（n = {}）。",
+                "{}最低的指标是 **{}**：{:.1}%（n = {}）。{definition}",
+                words::top_box_share(true),
                 weakest.label,
                 weakest.mean * 100.0,
                 weakest.n
             )
         } else {
             format!(
-                "The weakest indicator by share of top-box answers is **{}**: {:.1}% (n = {}).",
+                "The weakest indicator by top-box share is **{}**: {:.1}% (n = {}). {definition}",
                 weakest.label,
                 weakest.mean * 100.0,
                 weakest.n
             )
         };
+        let who = cell_label(request, &cell, zh);
+        let column = |label: &str, kind: ColumnKind, decimals: u8| Column {
+            label: label.into(),
+            kind,
+            decimals,
+            signed: false,
+        };
         Ok(Report {
             overview: Vec::new(),
-            title: Some(t("顶框占比", "Top-box shares").into()),
+            title: Some(t("高分段比例", "Top-box shares").into()),
             blocks: vec![
                 Block::Markdown { text: finding },
                 Block::Table(Table {
-                    title: format!(
-                        "{} ({cell})",
-                        t(
-                            "各指标顶框占比（由低到高）",
-                            "Top-box share by indicator, weakest first"
-                        )
-                    ),
+                    title: if zh {
+                        format!("各指标高分段比例（由低到高，{who}）")
+                    } else {
+                        format!("Top-box share by indicator, weakest first ({who})")
+                    },
                     columns: vec![
-                        Column {
-                            label: t("指标", "Indicator").into(),
-                            kind: ColumnKind::Text,
-                            decimals: 0,
-                            signed: false,
-                        },
-                        Column {
-                            label: t("顶框占比", "Top box").into(),
-                            kind: ColumnKind::Percent,
-                            decimals: 1,
-                            signed: false,
-                        },
-                        Column {
-                            label: format!("{:.0}% {}", request.study.confidence * 100.0, t("置信区间", "CI")),
-                            kind: ColumnKind::Text,
-                            decimals: 0,
-                            signed: false,
-                        },
-                        Column {
-                            label: "n".into(),
-                            kind: ColumnKind::Count,
-                            decimals: 0,
-                            signed: false,
-                        },
+                        column(t("指标", "Indicator"), ColumnKind::Text, 0),
+                        column(t("高分段比例", "Top-box share"), ColumnKind::Percent, 1),
+                        column(
+                            &format!("{:.0}% {}", request.study.confidence * 100.0, t("置信区间", "CI")),
+                            ColumnKind::Percent,
+                            1,
+                        ),
+                        column("n", ColumnKind::Count, 0),
                     ],
                     rows,
-                    note: Some(
-                        t(
-                            "加权占比；置信区间为 Korn–Graubard 区间（按有效样本量的 Clopper–Pearson 区间，有效样本量由线性化标准误得出），不会超出 0–100%。",
-                            "Weighted shares; Korn–Graubard intervals (Clopper–Pearson at the effective base implied by the linearised standard error), which stay within 0–100 %.",
-                        )
-                        .into(),
-                    ),
+                    note: Some(if zh {
+                        format!("{definition}加权占比；置信区间为 Korn–Graubard 区间（按有效样本量的 Clopper–Pearson 区间，有效样本量由线性化标准误得出），不会超出 0–100%。")
+                    } else {
+                        format!("{definition} Weighted shares; Korn–Graubard intervals (Clopper–Pearson at the effective base implied by the linearised standard error), which stay within 0–100 %.")
+                    }),
                 }),
             ],
         })
+    }
+}
+
+/// `text` with its first letter in upper case (a definition opening a sentence).
+fn capitalised(text: &str) -> String {
+    let mut c = text.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
     }
 }
 

@@ -14,6 +14,7 @@
 //! `score_common_next`). The change tests of a table form one family, adjusted
 //! as option `correction` says.
 
+use csi_plugin_sdk::csi_blocks::Interval;
 use csi_plugin_sdk::csi_stats::multiple::Correction;
 use csi_plugin_sdk::csi_stats::Estimate;
 use csi_plugin_sdk::prelude::*;
@@ -69,6 +70,14 @@ fn column(label: &str, kind: ColumnKind, decimals: u8) -> Column {
         kind,
         decimals,
         signed: false,
+    }
+}
+
+/// A column of changes: the page prints their signs.
+fn signed(label: &str, decimals: u8) -> Column {
+    Column {
+        signed: true,
+        ..column(label, ColumnKind::Number, decimals)
     }
 }
 
@@ -249,26 +258,43 @@ fn headline(words: &Words, index: &Followed, waves: &[String], last: usize, conf
         }
     };
     let note = match change(index, last, confidence) {
-        Some(c @ Change { p: Some(p), .. }) => Some(format!(
-            "{} {:+.1} ({}{}, {}{})",
-            words.t("较", "vs"),
-            c.diff,
-            waves[last - 1],
-            if p < 1.0 - confidence {
-                words.t("，显著", ", significant")
+        Some(c @ Change { p: Some(p), .. }) => {
+            let significance = if p < 1.0 - confidence {
+                words.t("显著", "significant")
             } else {
-                words.t("，不显著", ", not significant")
-            },
-            csi_plugin_sdk::words::p_clause(p),
-            basis(&c)
-        )),
-        Some(c) => Some(format!(
-            "{} {:+.1} ({}{})",
-            words.t("较", "vs"),
-            c.diff,
-            waves[last - 1],
-            basis(&c)
-        )),
+                words.t("不显著", "not significant")
+            };
+            let p = csi_plugin_sdk::words::p_clause(p);
+            Some(if words.zh {
+                format!(
+                    "较{} {:+.1}（{significance}，{p}{}）",
+                    waves[last - 1],
+                    c.diff,
+                    basis(&c)
+                )
+            } else {
+                format!(
+                    "vs {:+.1} ({}, {significance}, {p}{})",
+                    c.diff,
+                    waves[last - 1],
+                    basis(&c)
+                )
+            })
+        }
+        Some(c) => Some(if words.zh {
+            format!(
+                "较{} {:+.1}{}",
+                waves[last - 1],
+                c.diff,
+                if c.like_for_like {
+                    "（按两期共同题目比较）"
+                } else {
+                    ""
+                }
+            )
+        } else {
+            format!("vs {:+.1} ({}{})", c.diff, waves[last - 1], basis(&c))
+        }),
         None => Some(
             words
                 .t("首期：趋势自下一期起", "first wave: the trend starts with the next")
@@ -350,14 +376,14 @@ fn change_table(
     let mut columns = vec![column(words.t("指标", "Series"), ColumnKind::Text, 0)];
     columns.extend(waves.iter().map(|w| column(w, ColumnKind::Number, 1)));
     if last > 0 {
-        columns.push(column(words.t("变化", "Change"), ColumnKind::Number, 1));
+        columns.push(signed(words.t("变化", "Change"), 1));
         columns.push(column(
             match correction {
                 Correction::None => "p",
                 _ => words.t("p（类别已校正）", "p (categories adjusted)"),
             },
-            ColumnKind::Text,
-            0,
+            ColumnKind::PValue,
+            3,
         ));
     }
     let changes: Vec<Option<Change>> = all.iter().map(|s| change(s, last, confidence)).collect();
@@ -400,7 +426,7 @@ fn change_table(
                 cells.push(ch.map_or(Cell::Empty(()), |c| Cell::Number(c.diff)));
                 let p = adjusted[i];
                 cells.push(if p.is_finite() {
-                    Cell::Text(csi_plugin_sdk::words::p_value(p))
+                    Cell::Number(p)
                 } else {
                     Cell::Empty(())
                 });
@@ -417,7 +443,7 @@ fn change_table(
         .collect();
     let adjusted_by = csi_plugin_sdk::words::correction(correction, words.zh);
     let mut note = if words.zh {
-        format!("变化 = 本期 − 上期；p 值为两独立样本加权均值之差的 t 检验（各期为独立样本，自由度按 Kish 有效样本量的 Welch–Satterthwaite 公式）。指数为首要指标，单独检验、不作校正（与页首一致）；其余 {tests} 项检验为一个检验族，作{adjusted_by}；箭头表示在研究设定的置信水平下显著。")
+        format!("变化 = 本期 − 上期；p 值为两独立样本加权均值之差的 t 检验（各期为独立样本，自由度按 Kish 有效样本量的 Welch–Satterthwaite 公式）。指数为首要指标，单独检验、不作校正（与页首一致）；其余 {tests} 项检验为一个检验族，{adjusted_by}；箭头表示在研究设定的置信水平下显著。")
     } else {
         format!("Change = this wave − previous wave; p from a t test of the difference of two independent weighted means (each wave is a new sample; Welch–Satterthwaite df on Kish effective bases). The index is the primary figure, tested on its own without adjustment (as in the headline); the other {tests} tests form this table's family, with {adjusted_by}; arrows mark significance at the study's confidence level.")
     };
@@ -454,15 +480,19 @@ fn asked_note(words: &Words, all: &[&Followed], waves: &[String]) -> Option<Stri
             .map(|w| waves[w].as_str())
             .collect();
         if !missing.is_empty() && missing.len() < waves.len() {
-            lines.push(format!(
-                "- **{}**: {} {}",
-                s.label,
-                words.t(
-                    "以下各期无数据（未调查或新增）：",
-                    "no figures in (not asked, or added later):"
-                ),
-                missing.join(", ")
-            ));
+            lines.push(if words.zh {
+                format!(
+                    "- **{}**：以下各期无数据（未调查或新增）：{}",
+                    s.label,
+                    missing.join("、")
+                )
+            } else {
+                format!(
+                    "- **{}**: no figures in (not asked, or added later): {}",
+                    s.label,
+                    missing.join(", ")
+                )
+            });
         }
     }
     (!lines.is_empty()).then(|| lines.join("\n"))
@@ -524,14 +554,14 @@ fn importance_blocks(
                     .map(|n| n.id.as_str())
                     .collect();
                 return Some(vec![Block::Markdown {
-                    text: format!(
-                        "{} `{o}` ({})",
-                        words.t(
-                            "未分析驱动因素重要性的变化：研究中没有结果变量",
-                            "Driver importance is not followed: the study has no outcome"
-                        ),
-                        known.join(", ")
-                    ),
+                    text: if words.zh {
+                        format!("未分析驱动因素重要性的变化：研究中没有结果变量 `{o}`（可用：{}）", known.join("、"))
+                    } else {
+                        format!(
+                            "Driver importance is not followed: the study has no outcome `{o}` ({})",
+                            known.join(", ")
+                        )
+                    },
                 }]);
             }
         },
@@ -558,21 +588,22 @@ fn importance_blocks(
         match importance(stats, &wave.id, cell, &outcome.id, &ids, false) {
             Ok(imp) => per_wave.push(Some(imp)),
             Err(e) => {
-                notes.push(format!("{}: {e}", wave.label));
+                notes.push(if words.zh {
+                    format!("{}：{e}", wave.label)
+                } else {
+                    format!("{}: {e}", wave.label)
+                });
                 per_wave.push(None);
             }
         }
     }
     if per_wave.iter().all(Option::is_none) {
         return Some(vec![Block::Markdown {
-            text: format!(
-                "{} {}",
-                words.t(
-                    "无法计算驱动因素的重要性：",
-                    "Driver importance could not be estimated:"
-                ),
-                notes.join("; ")
-            ),
+            text: if words.zh {
+                format!("无法计算驱动因素的重要性：{}", notes.join("；"))
+            } else {
+                format!("Driver importance could not be estimated: {}", notes.join("; "))
+            },
         }]);
     }
     // The shift is read from the first to the last wave with figures; those two
@@ -669,12 +700,11 @@ fn importance_blocks(
         let rise = moves.last().filter(|m| m.0 > 0.0 && clear(m));
         let describe = |m: &Move| {
             let (l, h) = m.1.unwrap_or((f64::NAN, f64::NAN));
-            format!(
-                "**{}** {:+.1} ({family_text} {}: {l:+.1} – {h:+.1})",
-                m.2,
-                m.0,
-                words.t("区间", "interval")
-            )
+            if words.zh {
+                format!("**{}** {:+.1}（{family_text} 区间 [{l:+.1}, {h:+.1}]）", m.2, m.0)
+            } else {
+                format!("**{}** {:+.1} ({family_text} interval [{l:+.1}, {h:+.1}])", m.2, m.0)
+            }
         };
         text = match (fall, rise, words.zh) {
             (None, None, true) => format!("{} → {}，各类别对{}的重要性变化均在自助法区间之内，没有可确认的变化。", waves[first], waves[last], outcome.label),
@@ -708,54 +738,52 @@ fn importance_blocks(
         };
     }
     if !notes.is_empty() {
-        text.push_str(&format!("\n\n{}", notes.join("; ")));
+        text.push_str(&format!("\n\n{}", notes.join(words.t("；", "; "))));
     }
     let mut columns = vec![column(words.t("类别", "Category"), ColumnKind::Text, 0)];
     columns.extend(waves.iter().map(|w| column(w, ColumnKind::Percent, 1)));
     let interval_word = words.t("区间", "interval");
     columns.push(column(
         &format!("{} {level} {interval_word}", waves[first]),
-        ColumnKind::Text,
-        0,
+        ColumnKind::Percent,
+        1,
     ));
     if last != first {
         columns.push(column(
             &format!("{} {level} {interval_word}", waves[last]),
-            ColumnKind::Text,
-            0,
+            ColumnKind::Percent,
+            1,
         ));
-        columns.push(column(
+        columns.push(signed(
             &format!(
                 "{} → {} {}",
                 waves[first],
                 waves[last],
                 words.t("变化（百分点）", "shift (points)")
             ),
-            ColumnKind::Number,
             1,
         ));
-        columns.push(column(&format!("{family_text} {interval_word}"), ColumnKind::Text, 0));
+        columns.push(signed(&format!("{family_text} {interval_word}"), 1));
     }
-    let interval_text = |c: usize, w: usize| -> Cell {
+    // Intervals of shares: 0–1, like the shares beside them.
+    let interval_cell = |c: usize, w: usize| -> Cell {
         per_wave[w]
             .as_ref()
             .and_then(|i| percentile_interval(i.replicates.iter().map(|r| r[c]), confidence))
-            .map_or(Cell::Empty(()), |(l, h)| {
-                Cell::Text(format!("{:.1}\u{2060}–\u{2060}{:.1}\u{a0}%", l * 100.0, h * 100.0))
-            })
+            .map_or(Cell::Empty(()), |(low, high)| Cell::Interval(Interval { low, high }))
     };
-    let mut rows: Vec<Row> = (0..categories.len())
+    let rows: Vec<Row> = (0..categories.len())
         .map(|c| {
             let mut cells = vec![Cell::Text(categories[c].label.clone())];
             cells.extend((0..history.len()).map(|w| share(c, w).map_or(Cell::Empty(()), Cell::Number)));
-            cells.push(interval_text(c, first));
+            cells.push(interval_cell(c, first));
             if last != first {
-                cells.push(interval_text(c, last));
+                cells.push(interval_cell(c, last));
                 cells.push(Cell::Number(shifts[c].0));
                 cells.push(
                     shifts[c]
                         .1
-                        .map_or(Cell::Empty(()), |(l, h)| Cell::Text(format!("[{l:+.1},\u{a0}{h:+.1}]"))),
+                        .map_or(Cell::Empty(()), |(low, high)| Cell::Interval(Interval { low, high })),
                 );
             }
             // An arrow on a shift whose simultaneous interval excludes 0 (and
@@ -773,18 +801,33 @@ fn importance_blocks(
             Row { cells, flags }
         })
         .collect();
-    let width = columns.len();
-    let mut r2_row = vec![Cell::Text("R²".into())];
-    r2_row.extend((0..history.len()).map(|w| {
-        per_wave[w]
-            .as_ref()
-            .map_or(Cell::Empty(()), |i| Cell::Text(format!("{:.3}", i.r2)))
-    }));
-    r2_row.resize_with(width, || Cell::Empty(()));
-    rows.push(Row {
-        cells: r2_row,
-        flags: vec![],
-    });
+    // Each wave's R², a number in its own table (not a share of it).
+    let r2_table = Table {
+        title: words
+            .t("各期模型 R²（各类别对结果变量的解释力）", "Model R² by wave")
+            .into(),
+        columns: vec![
+            column(words.t("调查期", "Wave"), ColumnKind::Text, 0),
+            column("R²", ColumnKind::Number, 3),
+        ],
+        rows: (0..history.len())
+            .filter_map(|w| {
+                let i = per_wave[w].as_ref()?;
+                Some(Row {
+                    cells: vec![Cell::Text(waves[w].clone()), Cell::Number(i.r2)],
+                    flags: vec![],
+                })
+            })
+            .collect(),
+        note: Some(if words.zh {
+            format!(
+                "R²：各类别共同解释的{}方差比例（即相对权重所分解的模型）；低于 {NEGLIGIBLE_R2} 时不解读重要性的变化。",
+                outcome.label
+            )
+        } else {
+            format!("R²: the share of the variance of {} the categories explain together (the model of the relative weights); below {NEGLIGIBLE_R2} shifts in importance are not read.", outcome.label)
+        }),
+    };
     let bootstrapped = per_wave.iter().flatten().any(|i| !i.replicates.is_empty());
     // Replicates whose correlations were undefined (a constant score in the draw)
     // are left out; the note says how many were used.
@@ -844,6 +887,7 @@ fn importance_blocks(
                     .into()
             }),
         }),
+        Block::Table(r2_table),
         Block::Markdown { text },
     ])
 }

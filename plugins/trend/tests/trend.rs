@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use csi_blocks::wire::{Request, PROTOCOL_VERSION};
-use csi_blocks::{Block, Cell, ChartKind, Report};
+use csi_blocks::{Block, Cell, ChartKind, ColumnKind, Report, Table};
 use csi_plugin_host::{load, Isolation, Origin, Plugin};
 use csi_stats::{difference, relweights, Confidence};
 
@@ -94,8 +94,11 @@ fn trend_figures_are_the_engines_and_changes_are_tested() {
     assert_eq!(row.cells[4], Cell::Number(d.diff));
     // The index, the primary figure, is tested on its own as in the headline; the
     // eight categories' changes are the table's Bonferroni family.
-    let want = shown_p(d.p);
-    assert_eq!(row.cells[5], Cell::Text(want));
+    // p-values are numbers in a p-value column (the site prints "< 0.001"), the
+    // change is signed.
+    assert_eq!(row.cells[5], Cell::Number(d.p));
+    assert_eq!(table.columns[5].kind, ColumnKind::PValue);
+    assert!(table.columns[4].signed);
     assert_eq!(table.rows.len(), 1 + 8, "index and the 8 categories");
     assert!(
         table.note.as_deref().unwrap().contains("其余 8 项检验"),
@@ -106,8 +109,13 @@ fn trend_figures_are_the_engines_and_changes_are_tested() {
     let network_now = ex.results[2].series("network").unwrap().values[0].score;
     let dn = difference::independent(&network, &network_now, conf).unwrap();
     let adjusted = (dn.p * 8.0).min(1.0);
-    let want = shown_p(adjusted);
-    assert_eq!(table.rows[1].cells[5], Cell::Text(want));
+    let Cell::Number(shown) = table.rows[1].cells[5] else {
+        panic!("{:?}", table.rows[1].cells[5])
+    };
+    assert!(
+        (shown - adjusted).abs() <= 1e-12 * adjusted.max(1e-300),
+        "{shown} vs {adjusted}"
+    );
 }
 
 #[test]
@@ -124,9 +132,9 @@ fn promotions_lose_importance_wave_by_wave() {
         })
         .expect("an importance table");
     // Category, three waves, the first and latest wave's intervals, the shift and
-    // its interval; the eight categories and a row of R².
-    assert_eq!((table.columns.len(), table.rows.len()), (8, 9));
-    assert_eq!(table.rows[8].cells[0], Cell::Text("R²".into()));
+    // its interval; the eight categories (R² has a table of its own).
+    assert_eq!((table.columns.len(), table.rows.len()), (8, 8));
+    assert_eq!(r2_table(&report).rows.len(), 3, "an R² per wave");
     for w in 1..4 {
         let sum: f64 = table
             .rows
@@ -258,13 +266,6 @@ fn rounded(values: &[f64], decimals: usize) -> Vec<f64> {
         .collect()
 }
 
-fn text(cell: &Cell) -> &str {
-    match cell {
-        Cell::Text(t) => t,
-        other => panic!("{other:?}"),
-    }
-}
-
 /// numpy's default (linear) percentile of `xs` at `q` (0–1).
 fn percentile(xs: &[f64], q: f64) -> f64 {
     let mut v = xs.to_vec();
@@ -368,14 +369,10 @@ fn second_reading_a_dropped_question_changes_the_index_like_for_like_only() {
         // The index is tested on its own; the categories are the family.
         let m = if node == "index" { 1.0 } else { family as f64 };
         close_rel(&format!("{what}: adjusted"), (d.p * m).min(1.0), adjusted);
-        let shown = text(&row.cells[4]);
-        if adjusted < 0.001 {
-            assert!(shown.contains('<') && numbers_in(shown) == [0.001], "{what}: {shown}");
-        } else if adjusted > 0.99 {
-            assert!(shown.contains('>') && numbers_in(shown) == [0.99], "{what}: {shown}");
-        } else {
-            assert_eq!(numbers_in(shown), rounded(&[adjusted], 3), "{what}: {shown}");
-        }
+        let Cell::Number(shown) = row.cells[4] else {
+            panic!("{what}: {:?}", row.cells[4])
+        };
+        close_rel(&format!("{what}: p shown"), shown, adjusted);
         assert_eq!(row.flags[3].is_empty(), adjusted >= 0.05, "{what}: flag");
     }
 }
@@ -448,9 +445,9 @@ fn second_reading_importance_and_its_bootstrap_are_the_goldens() {
             .position(|c| c.label == header)
             .unwrap_or_else(|| panic!("no column `{header}` in {:?}", table.columns))
     };
-    assert_eq!(table.rows.len(), predictors.len() + 1);
-    let r2_row = &table.rows[predictors.len()];
-    assert_eq!(r2_row.cells[0], Cell::Text("R²".into()));
+    assert_eq!(table.rows.len(), predictors.len());
+    let r2 = r2_table(&report);
+    assert_eq!(r2.columns[1].kind, ColumnKind::Number);
     for (w, wave) in waves.iter().enumerate() {
         let g = &golden["waves"][wave];
         let label = format!("Wave {}", w + 1);
@@ -462,19 +459,23 @@ fn second_reading_importance_and_its_bootstrap_are_the_goldens() {
             };
             close_rel(&format!("{wave} table share"), v, g["shares"][c].as_f64().unwrap());
             let (lo, hi) = pair(&g["intervals"][c]);
-            let shown = text(&row.cells[col(&format!("{label} 95% interval"))]);
+            let k = col(&format!("{label} 95% interval"));
             assert_eq!(
-                numbers_in(shown),
-                rounded(&[lo * 100.0, hi * 100.0], 1),
-                "{wave}: {shown}"
+                table.columns[k].kind,
+                ColumnKind::Percent,
+                "shares' intervals are shares"
             );
+            let (low, high) = interval(&row.cells[k]);
+            close_rel(&format!("{wave} table interval low"), low, lo);
+            close_rel(&format!("{wave} table interval high"), high, hi);
         }
-        let r2 = g["r_squared"].as_f64().unwrap();
-        assert_eq!(
-            numbers_in(text(&r2_row.cells[col(&label)])),
-            rounded(&[r2], 3),
-            "{wave}: R²"
-        );
+        let r2_row = r2
+            .rows
+            .iter()
+            .find(|r| r.cells[0] == Cell::Text(label.clone()))
+            .unwrap_or_else(|| panic!("no R² of {label}"));
+        let Cell::Number(shown) = r2_row.cells[1] else { panic!() };
+        close_rel(&format!("{wave}: R² shown"), shown, g["r_squared"].as_f64().unwrap());
     }
     let shift = &golden["shift"];
     for c in 0..predictors.len() {
@@ -485,7 +486,14 @@ fn second_reading_importance_and_its_bootstrap_are_the_goldens() {
         close_rel(&format!("shift {}", labels[c]), v, shift["points"][c].as_f64().unwrap());
         let (lo, hi) = pair(&shift["intervals"][c]);
         let level = format!("{:.1}% interval", shift["level"].as_f64().unwrap() * 100.0);
-        assert_eq!(numbers_in(text(&row.cells[col(&level)])), rounded(&[lo, hi], 1));
+        let k = col(&level);
+        assert!(
+            table.columns[k].signed && table.columns[k - 1].signed,
+            "shifts are signed"
+        );
+        let (low, high) = interval(&row.cells[k]);
+        close_rel(&format!("shift {}: shown low", labels[c]), low, lo);
+        close_rel(&format!("shift {}: shown high", labels[c]), high, hi);
     }
 
     // R² and the shift's interval at full precision, from the SDK the plugin uses:
@@ -562,7 +570,7 @@ fn second_reading_importance_and_its_bootstrap_are_the_goldens() {
     for m in named {
         let level = shift["level"].as_f64().unwrap() * 100.0;
         let text = format!(
-            "**{}** {:+.1} ({level:.1}% interval: {:+.1} – {:+.1})",
+            "**{}** {:+.1} ({level:.1}% interval [{:+.1}, {:+.1}])",
             m.3, m.0, m.1, m.2
         );
         assert!(finding.contains(&text), "{text} in {finding}");
@@ -617,13 +625,22 @@ fn a_category_with_no_questions_in_common_is_not_compared() {
     assert!(note.contains("The questions of Price changed"), "{note}");
 }
 
-/// A p-value as the tables print it: "< 0.001", "> 0.99" or three decimals.
-fn shown_p(p: f64) -> String {
-    if p < 0.001 {
-        "< 0.001".into()
-    } else if p > 0.99 {
-        "> 0.99".into()
-    } else {
-        format!("{p:.3}")
+/// The table of each wave's R².
+fn r2_table(report: &Report) -> &Table {
+    report
+        .blocks
+        .iter()
+        .find_map(|b| match b {
+            Block::Table(t) if t.title.contains("R²") => Some(t),
+            _ => None,
+        })
+        .expect("an R² table")
+}
+
+/// An interval cell's limits.
+fn interval(cell: &Cell) -> (f64, f64) {
+    match cell {
+        Cell::Interval(i) => (i.low, i.high),
+        other => panic!("not an interval: {other:?}"),
     }
 }
