@@ -101,86 +101,8 @@ fn example_site_is_deterministic_and_links_resolve() {
             }
         }
     }
-    // No displayed number is a negative zero, NaN or infinite: in the text of every
-    // page (charts included) and in every cell of every CSV download.
-    let mut scanned = 0;
-    for file in &fa {
-        let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("");
-        let text = match ext {
-            "html" | "csv" => std::fs::read_to_string(file).unwrap(),
-            _ => continue,
-        };
-        let pieces: Vec<&str> = if ext == "html" {
-            // Text nodes only: what a reader sees, not attribute values or SVG paths.
-            text.split('<')
-                .filter_map(|p| p.split_once('>').map(|(_, t)| t))
-                .collect()
-        } else {
-            text.lines().flat_map(|l| l.split(',')).collect()
-        };
-        for piece in pieces {
-            if let Some(bad) = bad_number(piece) {
-                panic!("{}: `{bad}` displayed in `{}`", file.display(), piece.trim());
-            }
-            scanned += 1;
-        }
-    }
+    let scanned = reads_as_a_publication(&fa, &common::root().join("reports/telecom/study.yaml"));
     assert!(scanned > 10_000, "too little text scanned ({scanned})");
-
-    // No internal identifier in what a client reads: the study's ids (study, nodes,
-    // segments, groups, analyses) and the plugins' names, as whole words, in the
-    // visible text of every page outside the technical appendix.
-    let ids = internal_ids(&common::root().join("reports/telecom/study.yaml"));
-    assert!(ids.len() > 40, "too few ids collected: {ids:?}");
-    for file in fa.iter().filter(|f| f.extension().is_some_and(|e| e == "html")) {
-        let text = visible_text(&std::fs::read_to_string(file).unwrap());
-        for id in &ids {
-            if let Some(at) = whole_word(&text, id) {
-                let from = text[..at].char_indices().rev().nth(40).map_or(0, |(i, _)| i);
-                let context: String = text[from..].chars().take(100).collect();
-                panic!("{}: internal id `{id}` shown: …{context}…", file.display());
-            }
-        }
-    }
-
-    // Downloads are data: no numeric column holds a text range ("+1.9 – +2.4",
-    // "[1.2, 3.4]") or a printed p-value ("< 0.001").
-    for file in fa.iter().filter(|f| f.extension().is_some_and(|e| e == "csv")) {
-        let text = std::fs::read_to_string(file).unwrap();
-        let mut reader = csv::ReaderBuilder::new().from_reader(text.trim_start_matches('\u{feff}').as_bytes());
-        let header = reader.headers().unwrap().clone();
-        let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
-        for (i, name) in header.iter().enumerate() {
-            assert!(
-                !name.contains(['▲', '▼', '†']),
-                "{}: header `{name}` has symbols",
-                file.display()
-            );
-            let cells: Vec<&str> = rows.iter().filter_map(|r| r.get(i)).filter(|c| !c.is_empty()).collect();
-            let numeric = cells.iter().filter(|c| c.parse::<f64>().is_ok()).count();
-            if numeric == 0 {
-                continue;
-            }
-            for c in &cells {
-                assert!(
-                    c.parse::<f64>().is_ok(),
-                    "{}: column `{name}` mixes numbers with the text `{c}`",
-                    file.display()
-                );
-            }
-        }
-        for r in &rows {
-            for c in r {
-                let range = numeric_range(c);
-                assert!(!range, "{}: a text range `{c}` in a download", file.display());
-                assert!(
-                    !c.starts_with("< 0.") && !c.starts_with("> 0."),
-                    "{}: printed p `{c}`",
-                    file.display()
-                );
-            }
-        }
-    }
 
     // 3 waves × (overview, 6 analyses, method, downloads), their latest/ forwards,
     // the study page and the site index.
@@ -303,6 +225,119 @@ fn bad_number(text: &str) -> Option<String> {
     None
 }
 
+/// What every page and download of a built study must satisfy: no displayed number is
+/// a negative zero, NaN or infinite; no internal identifier of `study` is shown to the
+/// client; downloads are data (no text ranges, no printed p-values, no symbols in
+/// headers).
+/// Returns how many pieces of text were scanned.
+fn reads_as_a_publication(fa: &[std::path::PathBuf], study: &Path) -> usize {
+    // No displayed number is a negative zero, NaN or infinite: in the text of every
+    // page (charts included) and in every cell of every CSV download.
+    let mut scanned = 0;
+    for file in fa {
+        let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("");
+        let text = match ext {
+            "html" | "csv" => std::fs::read_to_string(file).unwrap(),
+            _ => continue,
+        };
+        let pieces: Vec<&str> = if ext == "html" {
+            // Text nodes only: what a reader sees, not attribute values or SVG paths.
+            text.split('<')
+                .filter_map(|p| p.split_once('>').map(|(_, t)| t))
+                .collect()
+        } else {
+            text.lines().flat_map(|l| l.split(',')).collect()
+        };
+        for piece in pieces {
+            if let Some(bad) = bad_number(piece) {
+                panic!("{}: `{bad}` displayed in `{}`", file.display(), piece.trim());
+            }
+            scanned += 1;
+        }
+    }
+
+    // No internal identifier in what a client reads: the study's ids (study, nodes,
+    // segments, groups, analyses) and the plugins' names, as whole words, in the
+    // visible text of every page outside the technical appendix.
+    let ids = internal_ids(study);
+    assert!(ids.len() > 5, "too few ids collected: {ids:?}");
+    for file in fa.iter().filter(|f| f.extension().is_some_and(|e| e == "html")) {
+        let text = visible_text(&std::fs::read_to_string(file).unwrap());
+        for id in &ids {
+            if let Some(at) = whole_word(&text, id) {
+                let from = text[..at].char_indices().rev().nth(40).map_or(0, |(i, _)| i);
+                let context: String = text[from..].chars().take(100).collect();
+                panic!("{}: internal id `{id}` shown: …{context}…", file.display());
+            }
+        }
+    }
+
+    // Downloads are data: no numeric column holds a text range ("+1.9 – +2.4",
+    // "[1.2, 3.4]") or a printed p-value ("< 0.001").
+    for file in fa.iter().filter(|f| f.extension().is_some_and(|e| e == "csv")) {
+        let text = std::fs::read_to_string(file).unwrap();
+        let mut reader = csv::ReaderBuilder::new().from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+        let header = reader.headers().unwrap().clone();
+        let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        for (i, name) in header.iter().enumerate() {
+            assert!(
+                !name.contains(['▲', '▼', '†']),
+                "{}: header `{name}` has symbols",
+                file.display()
+            );
+            let cells: Vec<&str> = rows.iter().filter_map(|r| r.get(i)).filter(|c| !c.is_empty()).collect();
+            let numeric = cells.iter().filter(|c| c.parse::<f64>().is_ok()).count();
+            if numeric == 0 {
+                continue;
+            }
+            for c in &cells {
+                assert!(
+                    c.parse::<f64>().is_ok(),
+                    "{}: column `{name}` mixes numbers with the text `{c}`",
+                    file.display()
+                );
+            }
+        }
+        for r in &rows {
+            for c in r {
+                let range = numeric_range(c);
+                assert!(!range, "{}: a text range `{c}` in a download", file.display());
+                assert!(
+                    !c.starts_with("< 0.") && !c.starts_with("> 0."),
+                    "{}: printed p `{c}`",
+                    file.display()
+                );
+            }
+        }
+    }
+
+    scanned
+}
+
+#[test]
+fn a_degenerate_study_reads_as_a_publication() {
+    // One wave, a segment group of a single respondent and an item everyone answers
+    // alike, with every standard analysis: what cannot be estimated says so in
+    // place (tests/fixtures/degenerate).
+    let out = tempfile::tempdir().unwrap();
+    let study = common::root().join("tests/fixtures/degenerate");
+    build_study(&study, out.path(), &[]);
+    let files = common::files(out.path());
+    let scanned = reads_as_a_publication(&files, &study.join("study.yaml"));
+    assert!(scanned > 500, "too little text scanned ({scanned})");
+    let wave = out.path().join("degenerate/2024");
+    let trend = std::fs::read_to_string(wave.join("trend.html")).unwrap();
+    assert!(
+        trend.contains("首期") && !trend.contains("<svg"),
+        "a first wave has no trend charts"
+    );
+    let segment = std::fs::read_to_string(wave.join("segment.html")).unwrap();
+    assert!(
+        segment.contains("单人组（n = 1）"),
+        "the group of one is named as untestable"
+    );
+}
+
 /// The ids a study declares (`id:` keys: study, nodes, segments, groups, analyses)
 /// and the names of the standard plugins.
 fn internal_ids(study: &Path) -> Vec<String> {
@@ -396,13 +431,15 @@ fn numeric_range(cell: &str) -> bool {
     if let Some(inner) = c.strip_prefix('[').and_then(|c| c.strip_suffix(']')) {
         return inner.split_once(',').is_some_and(|(a, b)| number(a) && number(b));
     }
-    c.split_once(['–', '—']).is_some_and(|(a, b)| number(a) && number(b))
+    // Figures carry decimals, a sign or a percent; whole numbers joined by a dash are
+    // labels (year bands such as "1996–1998").
+    c.contains(['.', '+', '%']) && c.split_once(['–', '—']).is_some_and(|(a, b)| number(a) && number(b))
 }
 
 #[test]
 fn internal_ids_are_found_as_whole_words_only() {
     assert!(numeric_range("[+1.2,\u{a0}+3.4]") && numeric_range("+1.9 – +2.4") && numeric_range("45.1–47.3%"));
-    assert!(!numeric_range("1996–1998年") && !numeric_range("62.7"));
+    assert!(!numeric_range("1996–1998年") && !numeric_range("1996–1998") && !numeric_range("62.7"));
     assert_eq!(whole_word("the net_roaming score", "net_roaming"), Some(4));
     assert_eq!(whole_word("net_roaming_x", "net_roaming"), None);
     assert_eq!(whole_word("Gap analysis", "gap"), None);

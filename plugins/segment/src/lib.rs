@@ -500,38 +500,82 @@ impl Analysis for Segments {
                 })
                 .collect();
             blocks.push(column_comparisons(zh, seg, &series, &estimates, &rule, p_word));
-            // The lowest group on the index, and whether it differs significantly.
-            if let Some((gi, low)) = seg
+            // The lowest group on the index among those that could be tested against
+            // the rest, and whether it differs significantly; lower groups that could
+            // not be tested (a base of one, no variance) are named as such.
+            let lowest = seg
                 .groups
                 .iter()
                 .enumerate()
+                .filter(|(gi, _)| cells[gi * per].test.is_some())
                 .filter_map(|(gi, _)| Some((gi, cells[gi * per].estimate?.mean?)))
-                .min_by(|a, b| a.1.total_cmp(&b.1))
-            {
-                let c = &cells[gi * per];
-                let sig = c.adjusted < alpha;
-                let diff = c.test.map_or(f64::NAN, |d| d.diff);
-                findings.push(if zh {
-                    format!(
-                        "- {}：**{}** 的指数最低（{low:.1}），比其余受访者{} {:.1} 分，{}（{}）。",
-                        seg.label,
-                        seg.groups[gi].label,
-                        if diff < 0.0 { "低" } else { "高" },
-                        diff.abs(),
-                        if sig { "差异显著" } else { "差异不显著" },
-                        words::p_clause(c.adjusted).replacen('p', p_word, 1)
-                    )
+                .min_by(|a, b| a.1.total_cmp(&b.1));
+            let untested: Vec<String> = seg
+                .groups
+                .iter()
+                .enumerate()
+                .filter(|(gi, _)| cells[gi * per].test.is_none())
+                .filter_map(|(gi, g)| {
+                    let e = cells[gi * per].estimate?;
+                    let mean = e.mean?;
+                    lowest.is_none_or(|(_, low)| mean < low).then(|| {
+                        if zh {
+                            format!("{}（n = {}）", g.label, e.n)
+                        } else {
+                            format!("{} (n = {})", g.label, e.n)
+                        }
+                    })
+                })
+                .collect();
+            let untested_note = if untested.is_empty() {
+                String::new()
+            } else if zh {
+                format!(
+                    "；{} 的指数更低，但无法与其余受访者作检验，未纳入比较",
+                    untested.join("、")
+                )
+            } else {
+                format!(
+                    "; {} score lower but cannot be tested against the rest, so are not compared",
+                    untested.join(", ")
+                )
+            };
+            match lowest {
+                Some((gi, low)) => {
+                    let c = &cells[gi * per];
+                    let sig = c.adjusted < alpha;
+                    let diff = c.test.map_or(0.0, |d| d.diff);
+                    findings.push(if zh {
+                        format!(
+                            "- {}：**{}** 的指数最低（{low:.1}），比其余受访者{} {:.1} 分，{}（{}）{untested_note}。",
+                            seg.label,
+                            seg.groups[gi].label,
+                            if diff < 0.0 { "低" } else { "高" },
+                            diff.abs(),
+                            if sig { "差异显著" } else { "差异不显著" },
+                            words::p_clause(c.adjusted).replacen('p', p_word, 1)
+                        )
+                    } else {
+                        format!(
+                            "- {}: **{}** has the lowest index ({low:.1}), {:.1} points {} the rest of the sample, {} ({}){untested_note}.",
+                            seg.label,
+                            seg.groups[gi].label,
+                            diff.abs(),
+                            if diff < 0.0 { "below" } else { "above" },
+                            if sig { "a significant difference" } else { "not significant" },
+                            words::p_clause(c.adjusted).replacen('p', p_word, 1)
+                        )
+                    });
+                }
+                None if !untested.is_empty() => findings.push(if zh {
+                    format!("- {}：没有可与其余受访者作检验的组{untested_note}。", seg.label)
                 } else {
                     format!(
-                        "- {}: **{}** has the lowest index ({low:.1}), {:.1} points {} the rest of the sample, {} ({}).",
-                        seg.label,
-                        seg.groups[gi].label,
-                        diff.abs(),
-                        if diff < 0.0 { "below" } else { "above" },
-                        if sig { "a significant difference" } else { "not significant" },
-                        words::p_clause(c.adjusted).replacen('p', p_word, 1)
+                        "- {}: no group can be tested against the rest{untested_note}.",
+                        seg.label
                     )
-                });
+                }),
+                None => {}
             }
 
             // Indicator × group: weak cells are significantly below the rest.

@@ -144,6 +144,22 @@ impl Analysis for Trend {
         };
         let wave_labels: Vec<String> = history.iter().map(|w| w.label.clone()).collect();
         let last = history.len() - 1;
+        // A first wave has no trend to show: one line says so, instead of charts of a
+        // single point and tables without a change.
+        if last == 0 {
+            let label = &wave_labels[0];
+            let text = if words.zh {
+                format!(
+                    "{label}为本研究的首期，尚无趋势可比：从下一期起，本页比较各期的指数、各类别得分及其重要性的变化。"
+                )
+            } else {
+                format!("{label} is the study's first wave, so there is no trend yet: from the next wave on, this page compares the index, the category scores and their importance across waves.")
+            };
+            return Ok(Report::new(
+                words.t("趋势分析", "Trend"),
+                vec![Block::Markdown { text }],
+            ));
+        }
 
         let get = |wave: &str, id: &str, m: &str| stats.get(wave, &cell, id, m).filter(|e| e.n > 0).copied();
         let follow = |id: &str, label: &str| Followed {
