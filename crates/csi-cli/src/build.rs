@@ -113,7 +113,10 @@ fn provenance(
 /// Builds every study under `paths`; returns the outcomes in the order found.
 pub fn build(paths: &[PathBuf], opts: &BuildOptions, progress: &Progress) -> Result<Vec<Outcome>> {
     let generator = format!("csi {}", env!("CARGO_PKG_VERSION"));
-    let site_theme = csi_site::Theme::load(opts.theme).context("cannot load the theme")?;
+    let brand = crate::site_settings::load_for(paths)?;
+    let site_theme = csi_site::Theme::load(opts.theme)
+        .context("cannot load the theme")?
+        .with_brand(brand.clone());
     let writer = csi_site::SiteWriter::new(opts.out, generator.clone());
     let files = crate::find_studies(paths)?;
 
@@ -160,7 +163,7 @@ pub fn build(paths: &[PathBuf], opts: &BuildOptions, progress: &Progress) -> Res
                     Ok(study) => {
                         // A bug in one study's build must not take the others down.
                         let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                            build_study(&study, &writer, opts, &generator, progress)
+                            build_study(&study, &writer, opts, (&generator, &brand), progress)
                         }));
                         let mut outcome = match run {
                             Ok(o) => o,
@@ -199,7 +202,7 @@ fn build_study(
     study: &Study,
     writer: &csi_site::SiteWriter,
     opts: &BuildOptions,
-    generator: &str,
+    (generator, brand): (&str, &csi_site::Brand),
     progress: &Progress,
 ) -> Outcome {
     let waves = study.waves.len();
@@ -214,7 +217,7 @@ fn build_study(
         time: Duration::ZERO,
         status: Status::Published,
     };
-    match publish_study(study, writer, opts, generator, &mut p, &mut outcome) {
+    match publish_study(study, writer, opts, (generator, brand), &mut p, &mut outcome) {
         Ok(()) => {
             let result = match outcome.status {
                 Status::UpToDate => "up to date".to_string(),
@@ -241,7 +244,7 @@ fn publish_study(
     study: &Study,
     writer: &csi_site::SiteWriter,
     opts: &BuildOptions,
-    generator: &str,
+    (generator, brand): (&str, &csi_site::Brand),
     p: &mut StudyProgress,
     outcome: &mut Outcome,
 ) -> Result<()> {
@@ -253,7 +256,9 @@ fn publish_study(
         .chain(study.theme.as_deref())
         .chain([study.dir.as_path()])
         .collect();
-    let theme = csi_site::Theme::layered(layers.into_iter()).context("cannot load the study's theme")?;
+    let theme = csi_site::Theme::layered(layers.into_iter())
+        .context("cannot load the study's theme")?
+        .with_brand(brand.clone());
     let registry = csi_plugin_host::Registry::discover(&analyses::plugin_dirs(opts.plugin_dirs, Some(&study.dir)));
     for refused in &registry.refused {
         p.message(format!("warning: {refused}"));

@@ -10,6 +10,7 @@ mod build;
 mod progress;
 mod scaffold;
 mod serve;
+mod site_settings;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -206,6 +207,18 @@ pub(crate) fn engine_error_text(study: &Study, wave: &str, e: &EngineError) -> S
 
 fn check(paths: &[PathBuf]) -> Result<bool> {
     let mut ok = true;
+    if let Some(file) = site_settings::find(paths) {
+        match site_settings::load(&file) {
+            Ok(_) => println!("ok: site settings ({})", file.display()),
+            Err(e) => {
+                eprintln!(
+                    "error: {e:#}
+"
+                );
+                ok = false;
+            }
+        }
+    }
     for path in find_studies(paths)? {
         let study = match load_checked(&path) {
             Ok(s) => s,

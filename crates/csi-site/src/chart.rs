@@ -114,24 +114,8 @@ pub fn horizontal_bars(
                 bar
             }))
             .map_err(|e| e.to_string())?;
-        for (i, b) in bars.iter().enumerate() {
-            let y = SegmentValue::CenterOf(n - 1 - i as i32);
-            if let (Some(l), Some(h)) = (b.low, b.high) {
-                chart
-                    .draw_series(std::iter::once(PathElement::new(
-                        vec![(l.max(x_min), y.clone()), (h.min(100.0), y.clone())],
-                        palette.whisker.stroke_width(2),
-                    )))
-                    .map_err(|e| e.to_string())?;
-            }
-            let style = TextStyle::from(("sans-serif", FONT).into_font())
-                .color(&palette.ink)
-                .pos(Pos::new(HPos::Left, VPos::Center));
-            let at = b.high.unwrap_or(b.value) + (100.0 - x_min) * 0.008;
-            chart
-                .draw_series(std::iter::once(Text::new(format!("{:.1}", b.value), (at, y), style)))
-                .map_err(|e| e.to_string())?;
-        }
+        let (px_range, _) = chart.plotting_area().get_pixel_range();
+        let units_per_px = (100.0 - x_min) / f64::from((px_range.end - px_range.start).max(1));
         if let Some((name, x)) = reference {
             let top = SegmentValue::Exact(n);
             let bottom = SegmentValue::Exact(0);
@@ -148,13 +132,45 @@ pub fn horizontal_bars(
                 .draw_series(std::iter::once(Text::new(format!("{name} {x:.1}"), (x, top), style)))
                 .map_err(|e| e.to_string())?;
         }
+        for (i, b) in bars.iter().enumerate() {
+            let y = SegmentValue::CenterOf(n - 1 - i as i32);
+            if let (Some(l), Some(h)) = (b.low, b.high) {
+                chart
+                    .draw_series(std::iter::once(PathElement::new(
+                        vec![(l.max(x_min), y.clone()), (h.min(100.0), y.clone())],
+                        palette.whisker.stroke_width(2),
+                    )))
+                    .map_err(|e| e.to_string())?;
+            }
+            let style = TextStyle::from(("sans-serif", FONT).into_font())
+                .color(&palette.ink)
+                .pos(Pos::new(HPos::Left, VPos::Center));
+            let at = b.high.unwrap_or(b.value) + (100.0 - x_min) * 0.008;
+            // A white ground keeps the value readable where the reference line
+            // crosses it.
+            let value = format!("{:.1}", b.value);
+            let w = text_width(&value, FONT) / PX * units_per_px;
+            let mut ground = Rectangle::new(
+                [
+                    (at, SegmentValue::Exact(n - 1 - i as i32)),
+                    (at + w, SegmentValue::Exact(n - i as i32)),
+                ],
+                WHITE.filled(),
+            );
+            ground.set_margin(9, 9, 0, 0);
+            chart.draw_series(std::iter::once(ground)).map_err(|e| e.to_string())?;
+            chart
+                .draw_series(std::iter::once(Text::new(format!("{:.1}", b.value), (at, y), style)))
+                .map_err(|e| e.to_string())?;
+        }
         root.present().map_err(|e| e.to_string())?;
     }
     Ok(svg)
 }
 
-/// The lower end of a 0–100 bar axis: a round ten below the lowest limit.
-fn bar_axis_min(bars: &[Bar]) -> f64 {
+/// The lower end of a 0–100 bar axis: a round ten below the lowest limit (the
+/// caption says so when it is not 0).
+pub fn bar_axis_min(bars: &[Bar]) -> f64 {
     let lo = bars
         .iter()
         .filter_map(|b| b.low.or(Some(b.value)))
@@ -167,6 +183,7 @@ fn bar_axis_min(bars: &[Bar]) -> f64 {
 fn horizontal_bars_narrow(bars: &[Bar], reference: Option<(&str, f64)>, palette: Palette) -> Result<String, String> {
     let x_min = bar_axis_min(bars);
     let (marks, _, _) = ticks(x_min, 100.0, 4);
+    let marks: Vec<f64> = marks.into_iter().filter(|m| *m >= x_min - 1e-9).collect();
     let step = marks.get(1).map_or(10.0, |m| m - marks[0]);
     let width = NARROW_WIDTH;
     let (left, right) = (6, width - 42);
@@ -582,10 +599,22 @@ pub fn diverging_bars(
             };
             c.text(&signed1(*v), (at, (y0 + y1) / 2), small, palette.ink, h, VPos::Center)?;
         }
-        c.line(
-            vec![(x(0.0), top - 4), (x(0.0), bottom + 2)],
-            palette.ink.stroke_width(2),
-        )
+        if narrow {
+            // The zero line crosses the bars only, never a label's line.
+            for i in 0..rows.len() as i32 {
+                let y = top + row * i;
+                c.line(
+                    vec![(x(0.0), y + bar_top - 2), (x(0.0), y + row - 3)],
+                    palette.ink.stroke_width(2),
+                )?;
+            }
+            Ok(())
+        } else {
+            c.line(
+                vec![(x(0.0), top - 4), (x(0.0), bottom + 2)],
+                palette.ink.stroke_width(2),
+            )
+        }
     })
 }
 
@@ -702,6 +731,16 @@ struct Panel {
     marks: Vec<f64>,
     step: f64,
     size: f64,
+    /// Room between the plot's sides and the first and last category, so their
+    /// labels stay inside the panel.
+    inset: i32,
+}
+
+/// The inset a panel of `width` px needs for the category labels at its ends.
+fn label_inset(categories: &[String], size: f64, width: i32) -> i32 {
+    let end = |c: Option<&String>| c.map_or(0.0, |c| text_width(&fit(c, 140.0, size), size) / PX / 2.0);
+    let half = end(categories.first()).max(end(categories.last())).ceil() as i32 + 2;
+    ((width / 12).min(30)).max(half).min(width / 3)
 }
 
 impl Panel {
@@ -709,7 +748,7 @@ impl Panel {
         if n == 1 {
             (self.left + self.right) / 2
         } else {
-            let inset = ((self.right - self.left) / 12).min(30);
+            let inset = self.inset;
             self.left
                 + inset
                 + (f64::from(self.right - self.left - 2 * inset) * i as f64 / (n - 1) as f64).round() as i32
@@ -886,6 +925,7 @@ pub fn line_chart(categories: &[String], series: &[Line], palette: Palette, layo
         marks,
         step,
         size,
+        inset: label_inset(categories, size, width - if narrow { 14 } else { 40 } - left),
     };
     let refs: Vec<&Line> = series.iter().collect();
     canvas(width as u32, height as u32, |c| {
@@ -954,8 +994,11 @@ fn small_multiples(
                 marks: thin.clone(),
                 step: thin_step,
                 size,
+                inset: label_inset(categories, size, cell_w - 48),
             };
-            line_panel(c, categories, &[s], k, &panel, palette.ink)?;
+            // Panels are titled, so every one takes the first colour: a colour of
+            // its own would read as a meaning (orange is "worse" elsewhere).
+            line_panel(c, categories, &[s], 0, &panel, palette.ink)?;
         }
         Ok(())
     })
@@ -1193,6 +1236,10 @@ pub fn scatter(
     })
 }
 
+/// The least distance from the reference (in the values' unit, points for scores)
+/// drawn in the full colour.
+const HEAT_FLOOR: f64 = 5.0;
+
 /// How a heat map's cells are coloured: by how far each is better or worse than
 /// its row's reference.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -1281,7 +1328,9 @@ pub fn heatmap(
         .flatten()
         .filter_map(|d| *d)
         .fold(0.0, |a: f64, d| a.max(d.abs()))
-        .max(0.5);
+        // A floor, so that a map whose cells differ by a point or two stays pale
+        // instead of borrowing the full colour range.
+        .max(HEAT_FLOOR);
     let size = if narrow { NARROW_FONT } else { FONT - 1.0 };
     let width_total = if narrow { NARROW_WIDTH } else { 900 };
     let label_w = if narrow {
@@ -1445,6 +1494,72 @@ pub fn heatmap(
 
 #[cfg(test)]
 mod tests {
+    use plotters::style::RGBColor;
+
+    /// CIELAB (D65) of `c` as seen with the dichromacy `m` (Machado, Oliveira and
+    /// Fernandes 2009, severity 1, applied in linear RGB).
+    fn seen(c: RGBColor, m: &[[f64; 3]; 3]) -> [f64; 3] {
+        let lin = |v: u8| {
+            let v = f64::from(v) / 255.0;
+            if v <= 0.04045 {
+                v / 12.92
+            } else {
+                ((v + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        let rgb = [lin(c.0), lin(c.1), lin(c.2)];
+        let sim: Vec<f64> = m
+            .iter()
+            .map(|row| (row[0] * rgb[0] + row[1] * rgb[1] + row[2] * rgb[2]).clamp(0.0, 1.0))
+            .collect();
+        let xyz = [
+            (0.4124 * sim[0] + 0.3576 * sim[1] + 0.1805 * sim[2]) / 0.95047,
+            0.2126 * sim[0] + 0.7152 * sim[1] + 0.0722 * sim[2],
+            (0.0193 * sim[0] + 0.1192 * sim[1] + 0.9505 * sim[2]) / 1.08883,
+        ];
+        let f = |t: f64| {
+            if t > 0.008856 {
+                t.cbrt()
+            } else {
+                7.787 * t + 16.0 / 116.0
+            }
+        };
+        let (fx, fy, fz) = (f(xyz[0]), f(xyz[1]), f(xyz[2]));
+        [116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)]
+    }
+
+    fn delta_e(a: RGBColor, b: RGBColor, m: &[[f64; 3]; 3]) -> f64 {
+        let (a, b) = (seen(a, m), seen(b, m));
+        ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt()
+    }
+
+    const DEUTERANOPIA: [[f64; 3]; 3] = [
+        [0.367322, 0.860646, -0.227968],
+        [0.280085, 0.672501, 0.047413],
+        [-0.011820, 0.042940, 0.968881],
+    ];
+    const PROTANOPIA: [[f64; 3]; 3] = [
+        [0.152286, 1.052583, -0.204868],
+        [0.114503, 0.786281, 0.099216],
+        [-0.003882, -0.048116, 1.051998],
+    ];
+
+    #[test]
+    fn colours_stay_apart_for_colour_blind_readers() {
+        for m in [&DEUTERANOPIA, &PROTANOPIA] {
+            // Better and worse are far apart (a red/green pair, the old encoding, is
+            // not: about 31 under deuteranopia).
+            assert!(delta_e(super::GOOD, super::BAD, m) > 60.0);
+            assert!(delta_e(RGBColor(0x3a, 0x9e, 0x6e), RGBColor(0xc0, 0x39, 0x2b), m) < 40.0);
+            // Every two series colours stay distinguishable.
+            for (i, a) in super::SERIES.iter().enumerate() {
+                for b in &super::SERIES[i + 1..] {
+                    assert!(delta_e(*a, *b, m) > 12.0, "{a:?} {b:?}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn ticks_are_round_and_labelled_with_the_decimals_they_need() {
         let (t, lo, hi) = super::ticks(-8.2, 4.0, 6);

@@ -52,7 +52,7 @@ pub use blocks::{render as render_blocks, AnalysisPage};
 pub use chart::Palette;
 pub use provenance::Provenance;
 pub use publish::{SiteWriter, WaveBuild};
-pub use theme::Theme;
+pub use theme::{Brand, Theme};
 
 /// Why a site could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -96,7 +96,7 @@ fn score(e: &Estimate) -> String {
 
 fn interval(e: &Estimate) -> String {
     match (e.ci_low, e.ci_high) {
-        (Some(l), Some(h)) => format!("{l:.1}–{h:.1}"),
+        (Some(l), Some(h)) => format!("[{l:.1},\u{a0}{h:.1}]"),
         _ => "–".into(),
     }
 }

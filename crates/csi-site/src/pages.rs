@@ -61,6 +61,15 @@ fn base_context(theme: &Theme, generator: &str, lang: &str, root: &str) -> tera:
     ctx.insert("script", &format!("assets/{}", theme.script_name()));
     ctx.insert("generator", generator);
     ctx.insert("t", &text::strings(lang));
+    let brand = theme.brand();
+    ctx.insert(
+        "brand",
+        &serde_json::json!({
+            "title": brand.title.as_ref().map(|l| l.get(lang)),
+            "publisher": brand.publisher.as_ref().map(|l| l.get(lang)),
+            "logo": theme.logo_name().map(|n| format!("assets/{n}")),
+        }),
+    );
     ctx.insert("versions_js", &Option::<String>::None);
     ctx
 }
@@ -451,7 +460,16 @@ impl WavePages<'_> {
             .collect::<Vec<_>>()
             .join("; ");
         ctx.insert("chart_svg", &responsive_svg(&svg, &narrow, &title, &alt));
-        ctx.insert("chart_caption", &format!("{}. {}", title, t["chart_note"]));
+        let axis_from = chart::bar_axis_min(&bars);
+        let axis = if axis_from > 0.0 {
+            t["axis_from"].replace("{from}", &format!("{axis_from:.0}"))
+        } else {
+            String::new()
+        };
+        ctx.insert(
+            "chart_caption",
+            &format!("{title}{}{}{axis}", t["sentence_sep"], t["chart_note"]),
+        );
 
         // Segments: the index per group.
         let mut seg_table = DataTable {
@@ -801,7 +819,10 @@ pub(crate) fn write_study_pages(
         .collect::<Vec<_>>()
         .join("; ");
     ctx.insert("trend_svg", &responsive_svg(&svg, &narrow, &title, &alt));
-    ctx.insert("trend_caption", &format!("{title}. {}", t["trend_note"]));
+    ctx.insert(
+        "trend_caption",
+        &format!("{title}{}{}", t["sentence_sep"], t["trend_note"]),
+    );
     let bench_rows: Vec<serde_json::Value> = study
         .benchmarks
         .iter()
@@ -869,7 +890,11 @@ pub(crate) fn site_index(theme: &Theme, generator: &str, studies: &[serde_json::
         .count();
     let lang = if zh * 2 > studies.len() { "zh" } else { "en" };
     let mut ctx = base_context(theme, generator, lang, "");
-    ctx.insert("study", &serde_json::json!({ "title": "csi" }));
+    let title = theme.brand().title.as_ref().map_or_else(
+        || text::strings(lang)["studies"].to_string(),
+        |l| l.get(lang).to_string(),
+    );
+    ctx.insert("study", &serde_json::json!({ "title": title }));
     ctx.insert("studies", studies);
     theme.render("index.html", &ctx)
 }

@@ -159,7 +159,7 @@ impl SiteWriter {
         for (name, body) in theme.assets() {
             let path = dir.join(name);
             if !path.exists() {
-                write_atomic(&path, body.as_bytes())?;
+                write_atomic(&path, body)?;
             }
         }
         Ok(())

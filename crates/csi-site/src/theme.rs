@@ -38,6 +38,24 @@ pub struct Theme {
     js: String,
     js_name: String,
     digest: String,
+    brand: Brand,
+    logo_name: Option<String>,
+}
+
+/// Site-wide branding, from the site settings (`site.yaml` beside the studies): who
+/// publishes the reports. It is part of the theme, so a wave's build record covers
+/// it and every page carries it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Brand {
+    /// Title of the site index (the firm's or the site's name); the index's own
+    /// heading when absent.
+    pub title: Option<csi_study::Label>,
+    /// Who publishes the reports (the research firm), named in every page's masthead
+    /// and footer.
+    pub publisher: Option<csi_study::Label>,
+    /// The publisher's logo: its file extension (`svg`, `png`, `jpg`, `webp`) and
+    /// bytes, published as `assets/logo.<fingerprint>.<ext>`.
+    pub logo: Option<(String, Vec<u8>)>,
 }
 
 /// FNV-1a, 64 bit: a stable content fingerprint for asset file names.
@@ -164,7 +182,36 @@ impl Theme {
             js,
             js_name,
             digest,
+            brand: Brand::default(),
+            logo_name: None,
         })
+    }
+
+    /// The theme carrying `brand`; the digest then covers the brand too.
+    pub fn with_brand(mut self, brand: Brand) -> Self {
+        let mut all = self.digest.clone();
+        let text = |l: &Option<csi_study::Label>| l.as_ref().map(|l| format!("{l:?}")).unwrap_or_default();
+        all.push_str(&text(&brand.title));
+        all.push('\0');
+        all.push_str(&text(&brand.publisher));
+        all.push('\0');
+        if let Some((ext, bytes)) = &brand.logo {
+            all.push_str(&crate::provenance::sha256(bytes));
+            self.logo_name = Some(format!("logo.{}.{ext}", fingerprint(bytes)));
+        }
+        self.digest = crate::provenance::sha256(all.as_bytes());
+        self.brand = brand;
+        self
+    }
+
+    /// The site's branding.
+    pub fn brand(&self) -> &Brand {
+        &self.brand
+    }
+
+    /// The logo's fingerprinted file name under `assets/`, when there is a logo.
+    pub fn logo_name(&self) -> Option<&str> {
+        self.logo_name.as_deref()
     }
 
     /// The stylesheet's fingerprinted file name.
@@ -178,8 +225,15 @@ impl Theme {
     }
 
     /// The static files to publish under `assets/`: (fingerprinted name, content).
-    pub fn assets(&self) -> [(&str, &str); 2] {
-        [(&self.css_name, &self.css), (&self.js_name, &self.js)]
+    pub fn assets(&self) -> Vec<(&str, &[u8])> {
+        let mut out = vec![
+            (self.css_name.as_str(), self.css.as_bytes()),
+            (self.js_name.as_str(), self.js.as_bytes()),
+        ];
+        if let (Some(name), Some((_, bytes))) = (&self.logo_name, &self.brand.logo) {
+            out.push((name.as_str(), bytes.as_slice()));
+        }
+        out
     }
 
     /// SHA-256 over every template, the stylesheet and the script: what a wave's
