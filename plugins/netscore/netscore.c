@@ -18,7 +18,10 @@
  * rows' Arrow metadata (see docs/plugins.md, "Respondent rows"): schema metadata
  * `csi.language`; field metadata `csi.role`, and for answers `csi.label`,
  * `csi.min`, `csi.max`, `csi.direction`, `csi.top`, `csi.unit` (present only for
- * non-scale measures, which are skipped).
+ * non-scale measures, which are skipped). Of the request JSON it reads only the
+ * study's decimals (`study.decimals`, since blocks 1.1): `share` for the two box
+ * columns, `change` for the net scores (a difference, in the table, the headline
+ * and the finding); a request without them (an older host) gets one decimal each.
  *
  * Build standalone as a plugin:
  *   cc -std=c99 -O2 -shared -fPIC -I crates/csi-plugin-api/include \
@@ -280,13 +283,157 @@ static void buf_count(Buf *b, int64_t n) {
   buf_puts(b, tmp);
 }
 
-/* Appends `v` with one decimal, for prose. */
-static void buf_fixed1(Buf *b, double v) {
-  char tmp[64];
-  snprintf(tmp, sizeof tmp, "%.1f", v);
+/* Appends `v` with `decimals` decimals, for prose, never a negative zero ("-0.0"
+ * when a small negative value rounds to zero), as the site prints table cells. */
+static void buf_fixed(Buf *b, double v, int decimals) {
+  char tmp[400];
+  const char *s = tmp;
+  snprintf(tmp, sizeof tmp, "%.*f", decimals, v);
   fix_decimal_point(tmp);
-  if (strcmp(tmp, "-0.0") == 0) strcpy(tmp, "0.0");
-  buf_puts(b, tmp);
+  if (tmp[0] == '-' && strspn(tmp + 1, "0.") == strlen(tmp + 1)) s = tmp + 1;
+  buf_puts(b, s);
+}
+
+/* ------------------------------------------------------------------------- */
+/* The request: the study's decimals                                          */
+/* ------------------------------------------------------------------------- */
+
+/* How many decimals the figures get (the study's `settings.decimals`): the box
+ * columns are percentages of shares (`share`), the net score a difference in
+ * points (`change`). */
+typedef struct {
+  int share;
+  int change;
+} Decimals;
+
+/* The most decimals taken from a request (csi itself allows 0–4). */
+#define MAX_DECIMALS 9
+
+/* A cursor over JSON text of known length (not NUL-terminated). */
+typedef struct {
+  const char *p, *end;
+} Json;
+
+static void json_ws(Json *j) {
+  while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r')) j->p++;
+}
+
+/* Reads the string at the cursor (its opening quote): sets *start / *len to its
+ * raw contents, escapes not decoded. Returns 0 if it is not a complete string. */
+static int json_string(Json *j, const char **start, size_t *len) {
+  const char *s;
+  if (j->p >= j->end || *j->p != '"') return 0;
+  s = ++j->p;
+  while (j->p < j->end && *j->p != '"') {
+    if (*j->p == '\\' && ++j->p >= j->end) return 0;
+    j->p++;
+  }
+  if (j->p >= j->end) return 0;
+  if (start != NULL) *start = s;
+  if (len != NULL) *len = (size_t)(j->p - s);
+  j->p++;
+  return 1;
+}
+
+/* Skips the value at the cursor, objects and arrays nested at most `depth` deep.
+ * Returns 0 if it is malformed. */
+static int json_skip(Json *j, int depth) {
+  json_ws(j);
+  if (j->p >= j->end) return 0;
+  if (*j->p == '"') return json_string(j, NULL, NULL);
+  if (*j->p == '{' || *j->p == '[') {
+    char close = *j->p == '{' ? '}' : ']';
+    if (depth <= 0) return 0;
+    j->p++;
+    json_ws(j);
+    if (j->p < j->end && *j->p == close) {
+      j->p++;
+      return 1;
+    }
+    for (;;) {
+      if (close == '}') {
+        json_ws(j);
+        if (!json_string(j, NULL, NULL)) return 0;
+        json_ws(j);
+        if (j->p >= j->end || *j->p != ':') return 0;
+        j->p++;
+      }
+      if (!json_skip(j, depth - 1)) return 0;
+      json_ws(j);
+      if (j->p >= j->end) return 0;
+      if (*j->p == close) {
+        j->p++;
+        return 1;
+      }
+      if (*j->p != ',') return 0;
+      j->p++;
+    }
+  }
+  { /* a number, true, false or null: up to the next delimiter */
+    const char *s = j->p;
+    while (j->p < j->end && strchr(" \t\n\r,:]}", *j->p) == NULL) j->p++;
+    return j->p > s;
+  }
+}
+
+/* With the cursor at an object, moves it to the value of its member `key` and
+ * returns 1; returns 0 when there is no such member or the object is malformed. */
+static int json_member(Json *j, const char *key) {
+  size_t klen = strlen(key);
+  json_ws(j);
+  if (j->p >= j->end || *j->p != '{') return 0;
+  j->p++;
+  json_ws(j);
+  if (j->p < j->end && *j->p == '}') return 0;
+  for (;;) {
+    const char *name;
+    size_t len;
+    json_ws(j);
+    if (!json_string(j, &name, &len)) return 0;
+    json_ws(j);
+    if (j->p >= j->end || *j->p != ':') return 0;
+    j->p++;
+    json_ws(j);
+    if (len == klen && memcmp(name, key, klen) == 0) return 1;
+    if (!json_skip(j, 64)) return 0;
+    json_ws(j);
+    if (j->p >= j->end || *j->p != ',') return 0;
+    j->p++;
+  }
+}
+
+/* The whole number 0–MAX_DECIMALS at the cursor, or -1 (another number, another
+ * type). */
+static int json_decimals(Json *j) {
+  int v = 0, digits = 0;
+  while (j->p < j->end && *j->p >= '0' && *j->p <= '9') {
+    if (++digits > 2) return -1;
+    v = v * 10 + (*j->p++ - '0');
+  }
+  if (digits == 0 || (j->p < j->end && strchr(".eE", *j->p) != NULL)) return -1;
+  return v <= MAX_DECIMALS ? v : -1;
+}
+
+/* The study's decimals from the request: `study.decimals.share` and `.change`,
+ * each 1 when absent (a host before blocks 1.1), malformed or out of range. */
+static Decimals read_decimals(const uint8_t *request, size_t request_len) {
+  Decimals d = {1, 1};
+  const char *keys[2] = {"share", "change"};
+  int *slots[2];
+  int k;
+  slots[0] = &d.share;
+  slots[1] = &d.change;
+  if (request == NULL) return d;
+  for (k = 0; k < 2; k++) {
+    Json j;
+    j.p = (const char *)request;
+    j.end = j.p + request_len;
+    if (json_member(&j, "study") && json_member(&j, "decimals") && json_member(&j, keys[k])) {
+      int v = json_decimals(&j);
+      if (v >= 0) *slots[k] = v;
+    }
+  }
+  return d;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -802,8 +949,8 @@ static void buf_definitions(Buf *b, const Indicator *inds, size_t count, const T
   free(seen);
 }
 
-/* Writes the report JSON for the indicators (sorted, n > 0). */
-static void write_report(Buf *b, const Indicator *inds, size_t count, const Texts *t) {
+/* Writes the report JSON for the indicators (sorted, n > 0), with decimals `d`. */
+static void write_report(Buf *b, const Indicator *inds, size_t count, const Texts *t, Decimals d) {
   size_t i, weakest;
   double sum = 0;
   char count_text[32];
@@ -820,7 +967,9 @@ static void write_report(Buf *b, const Indicator *inds, size_t count, const Text
   buf_json_cstr(b, t->headline);
   buf_puts(b, ",\"value\":");
   buf_number(b, sum / (double)count);
-  buf_puts(b, ",\"decimals\":1,\"note\":");
+  buf_puts(b, ",\"decimals\":");
+  buf_count(b, d.change);
+  buf_puts(b, ",\"note\":");
   {
     const char *pct = strstr(t->headline_note, "%s");
     buf_add(&tmp, t->headline_note, (size_t)(pct - t->headline_note));
@@ -840,12 +989,18 @@ static void write_report(Buf *b, const Indicator *inds, size_t count, const Text
   buf_json_cstr(b, t->col_n);
   buf_puts(b, ",\"kind\":\"count\",\"decimals\":0},{\"label\":");
   buf_json_cstr(b, t->col_top);
-  buf_puts(b, ",\"kind\":\"percent\",\"decimals\":1},{\"label\":");
+  buf_puts(b, ",\"kind\":\"percent\",\"decimals\":");
+  buf_count(b, d.share);
+  buf_puts(b, "},{\"label\":");
   buf_json_cstr(b, t->col_bottom);
-  buf_puts(b, ",\"kind\":\"percent\",\"decimals\":1},{\"label\":");
+  buf_puts(b, ",\"kind\":\"percent\",\"decimals\":");
+  buf_count(b, d.share);
+  buf_puts(b, "},{\"label\":");
   buf_json_cstr(b, t->col_net);
   /* A difference: the page prints its sign. */
-  buf_puts(b, ",\"kind\":\"number\",\"decimals\":1,\"signed\":true}],\"rows\":[");
+  buf_puts(b, ",\"kind\":\"number\",\"decimals\":");
+  buf_count(b, d.change);
+  buf_puts(b, ",\"signed\":true}],\"rows\":[");
   for (i = 0; i < count; i++) {
     if (i) buf_char(b, ',');
     buf_puts(b, "{\"cells\":[");
@@ -894,7 +1049,7 @@ static void write_report(Buf *b, const Indicator *inds, size_t count, const Text
     buf_md_text(&tmp, inds[i].label);
     buf_puts(&tmp, "**");
     buf_puts(&tmp, t->open);
-    buf_fixed1(&tmp, inds[i].net);
+    buf_fixed(&tmp, inds[i].net, d.change);
     buf_puts(&tmp, t->close);
   }
   buf_puts(&tmp, t->finding_end);
@@ -936,8 +1091,6 @@ static int32_t netscore_run(const uint8_t *request, size_t request_len, struct A
   size_t i, kept;
   int ok = 0;
 
-  (void)request; /* everything needed is in the rows' metadata */
-  (void)request_len;
   memset(&st, 0, sizeof st);
   memset(&schema, 0, sizeof schema);
   release_stream(statistics); /* not asked for; released if given anyway */
@@ -1005,7 +1158,8 @@ static int32_t netscore_run(const uint8_t *request, size_t request_len, struct A
     goto done;
   }
   qsort(st.items, st.count, sizeof(Indicator), by_net);
-  write_report(&json, st.items, st.count, is_chinese(language) ? &CHINESE : &ENGLISH);
+  write_report(&json, st.items, st.count, is_chinese(language) ? &CHINESE : &ENGLISH,
+               read_decimals(request, request_len));
   if (json.failed) {
     snprintf(st.message, sizeof st.message, "%s", OUT_OF_MEMORY);
     goto done;

@@ -193,6 +193,37 @@ pub struct BenchmarkInfo {
     pub values: BTreeMap<String, f64>,
 }
 
+/// How many decimals the report shows for each kind of figure (the study's
+/// `settings.decimals`; since blocks 1.1). A plugin uses them for its columns'
+/// `decimals` and for the numbers it writes in text; base sizes stay whole numbers.
+/// Missing keys take the defaults, so a partial object parses too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Decimals {
+    /// 0–100 scores and their intervals (default 1).
+    pub score: u8,
+    /// Percentages shown for 0–1 shares (default 1).
+    pub share: u8,
+    /// Changes, gaps and differences (default 1).
+    pub change: u8,
+    /// Regression coefficients and R² (default 3).
+    pub coefficient: u8,
+    /// p-values written in text (default 3); p-value columns are printed by the site.
+    pub p: u8,
+}
+
+impl Default for Decimals {
+    fn default() -> Self {
+        Decimals {
+            score: 1,
+            share: 1,
+            change: 1,
+            coefficient: 3,
+            p: 3,
+        }
+    }
+}
+
 /// The study as plugins see it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StudyContext {
@@ -214,6 +245,10 @@ pub struct StudyContext {
     pub confidence: f64,
     /// Low-base threshold.
     pub low_base: u64,
+    /// Decimals per kind of figure (since blocks 1.1). A request from an older host
+    /// has none; it then parses with the defaults ([`Decimals::default`]).
+    #[serde(default)]
+    pub decimals: Decimals,
 }
 
 /// What a plugin is asked to do: analyse `wave` of `study` with `options`.
@@ -291,3 +326,34 @@ pub const STATISTICS_COLUMNS: [&str; 23] = [
     "sum_w2d2",
     "group",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::{Decimals, StudyContext};
+
+    #[test]
+    fn a_context_without_decimals_parses_with_the_defaults() {
+        let old = serde_json::json!({
+            "id": "s", "title": "S", "language": "en", "nodes": [], "segments": [],
+            "waves": [], "benchmarks": [], "confidence": 0.95, "low_base": 30
+        });
+        let ctx: StudyContext = serde_json::from_value(old.clone()).unwrap();
+        assert_eq!(ctx.decimals, Decimals::default());
+        assert_eq!((ctx.decimals.score, ctx.decimals.share, ctx.decimals.change), (1, 1, 1));
+        assert_eq!((ctx.decimals.coefficient, ctx.decimals.p), (3, 3));
+        // A partial object keeps the defaults of the kinds it does not name.
+        let mut partial = old;
+        partial["decimals"] = serde_json::json!({"score": 2, "change": 0});
+        let ctx: StudyContext = serde_json::from_value(partial).unwrap();
+        assert_eq!(
+            ctx.decimals,
+            Decimals {
+                score: 2,
+                change: 0,
+                ..Decimals::default()
+            }
+        );
+        let back = serde_json::to_value(&ctx).unwrap();
+        assert_eq!(back["decimals"]["coefficient"], 3);
+    }
+}

@@ -7,7 +7,7 @@ use arrow_array::builder::{Float64Builder, StringBuilder, UInt32Builder, UInt64B
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
-use csi_blocks::wire::{BenchmarkInfo, GroupInfo, NodeInfo, SegmentInfo, StudyContext, WaveInfo};
+use csi_blocks::wire::{BenchmarkInfo, Decimals, GroupInfo, NodeInfo, SegmentInfo, StudyContext, WaveInfo};
 use csi_stats::{CoMomentsSummary, Direction, Estimate};
 use csi_study::{BenchmarkKind, Study};
 
@@ -83,6 +83,18 @@ pub fn study_context(study: &Study) -> StudyContext {
             .collect(),
         confidence: study.settings.confidence,
         low_base: study.settings.low_base,
+        decimals: decimals(&study.settings.decimals),
+    }
+}
+
+/// The study's precision per kind of figure, as the plugin protocol carries it.
+fn decimals(d: &csi_study::Decimals) -> Decimals {
+    Decimals {
+        score: d.score,
+        share: d.share,
+        change: d.change,
+        coefficient: d.coefficient,
+        p: d.p,
     }
 }
 

@@ -38,7 +38,7 @@ pub mod words;
 
 pub use arrow_array;
 pub use arrow_schema;
-pub use csi_blocks::wire::{Description, Inputs, OptionSpec, OptionType, Request, PROTOCOL_VERSION};
+pub use csi_blocks::wire::{Decimals, Description, Inputs, OptionSpec, OptionType, Request, PROTOCOL_VERSION};
 pub use csi_blocks::{self, Block, Report};
 pub use csi_plugin_api as api;
 pub use csi_stats;
@@ -49,7 +49,7 @@ use api::{ArrowArrayStream, CsiBytes, STATUS_ERROR, STATUS_OK, STATUS_PANIC};
 pub mod prelude {
     pub use crate::statistics::Statistics;
     pub use crate::{Analysis, Input};
-    pub use csi_blocks::wire::{Description, Inputs, OptionSpec, OptionType, Request};
+    pub use csi_blocks::wire::{Decimals, Description, Inputs, OptionSpec, OptionType, Request};
     pub use csi_blocks::{Block, Cell, Chart, ChartKind, Column, ColumnKind, Flag, Point, Report, Row, Series, Table};
 }
 

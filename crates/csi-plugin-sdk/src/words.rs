@@ -1,9 +1,47 @@
 //! The words analyses share, so that every page says the same thing the same way:
-//! how a p-value is printed, which multiple-comparison adjustment a table used,
-//! how the `correction` option is read, and what the top box is called and how
-//! its definition is stated (the site's word: 高分段 / top box).
+//! how numbers are written in text with the study's decimals (`fixed`, `signed`,
+//! `percent`, as the site prints table cells), how a p-value is printed, which
+//! multiple-comparison adjustment a table used, how the `correction` option is
+//! read, and what the top box is called and how its definition is stated (the
+//! site's word: 高分段 / top box).
+//!
+//! The decimals come from the request (`request.study.decimals`: `score`,
+//! `share`, `change`, `coefficient`, `p`), so that a finding says a figure the
+//! way its table shows it.
 
 use csi_stats::multiple::Correction;
+
+/// `x` with `decimals` decimals, never a negative zero (a small negative value
+/// that rounds to zero is `0.0`, not `-0.0`), `–` when not finite: `72.4`.
+/// Table cells are printed the same way by the site.
+pub fn fixed(x: f64, decimals: u8) -> String {
+    if !x.is_finite() {
+        return "–".into();
+    }
+    let d = usize::from(decimals);
+    let text = format!("{x:.d$}");
+    match text.strip_prefix('-') {
+        Some(rest) if rest.bytes().all(|c| c == b'0' || c == b'.') => rest.to_string(),
+        _ => text,
+    }
+}
+
+/// A change or difference with `decimals` decimals and its sign, as signed
+/// columns print it: `+2.1`, `-0.4`, and `0.0` (no sign) when it rounds to zero.
+pub fn signed(x: f64, decimals: u8) -> String {
+    let text = fixed(x, decimals);
+    if x > 0.0 && text.bytes().any(|c| (b'1'..=b'9').contains(&c)) {
+        format!("+{text}")
+    } else {
+        text
+    }
+}
+
+/// A 0–1 share as a percentage with `decimals` decimals, as percent columns
+/// print it: `35.2%`.
+pub fn percent(share: f64, decimals: u8) -> String {
+    format!("{}%", fixed(share * 100.0, decimals))
+}
 
 /// A p-value as tables print it: `< 0.001`, `> 0.99` (an adjusted p capped at 1
 /// says nothing more), else three decimals (never `0.000` nor `1.000`).
@@ -11,11 +49,43 @@ pub fn p_value(p: f64) -> String {
     csi_blocks::p_value_text(p)
 }
 
+/// A p-value with `decimals` decimals (the study's `decimals.p`; 0 is read as 1,
+/// a p-value is never rounded to a whole number): below the last decimal `< 0.001`
+/// (`< 0.01`, `< 0.0001` …), near 1 `> 0.99` (`> 0.9` with one decimal), else
+/// the value (never all zeros, never `1.0…`). With three decimals, the same as
+/// [`p_value`].
+pub fn p_value_with(p: f64, decimals: u8) -> String {
+    let d = decimals.max(1);
+    if !p.is_finite() {
+        return "–".into();
+    }
+    let last = 10f64.powi(-i32::from(d));
+    let near_one = 1.0 - 10f64.powi(-i32::from(d.min(2)));
+    if p < last {
+        format!("< {}", fixed(last, d))
+    } else if p > near_one {
+        format!("> {}", fixed(near_one, d.min(2)))
+    } else {
+        fixed(p, d)
+    }
+}
+
 /// A p-value in a sentence: `p < 0.001`, `p > 0.99` or `p = 0.016`.
 pub fn p_clause(p: f64) -> String {
-    match p_value(p) {
-        v if v.starts_with(['<', '>']) => format!("p {v}"),
-        v => format!("p = {v}"),
+    clause(p_value(p))
+}
+
+/// A p-value in a sentence with `decimals` decimals (see [`p_value_with`]):
+/// `p < 0.01`, `p = 0.02` with two.
+pub fn p_clause_with(p: f64, decimals: u8) -> String {
+    clause(p_value_with(p, decimals))
+}
+
+fn clause(v: String) -> String {
+    if v.starts_with(['<', '>']) {
+        format!("p {v}")
+    } else {
+        format!("p = {v}")
     }
 }
 
@@ -124,6 +194,52 @@ mod tests {
             super::top_box_points(1.0, 5.0, 5.0, false, false),
             "the top point of the 1–5 scale (5)"
         );
+    }
+
+    #[test]
+    fn numbers_follow_the_decimals_without_a_negative_zero() {
+        use super::{fixed, percent, signed};
+        assert_eq!(fixed(72.3849, 1), "72.4");
+        assert_eq!(fixed(72.3849, 2), "72.38");
+        assert_eq!(fixed(72.5, 0), "72");
+        assert_eq!(fixed(-0.04, 1), "0.0");
+        assert_eq!(fixed(-0.4, 0), "0");
+        assert_eq!(fixed(-0.06, 1), "-0.1");
+        assert_eq!(fixed(f64::NAN, 1), "–");
+        assert_eq!(signed(2.14, 1), "+2.1");
+        assert_eq!(signed(-0.44, 1), "-0.4");
+        assert_eq!(signed(0.04, 1), "0.0");
+        assert_eq!(signed(-0.04, 1), "0.0");
+        assert_eq!(signed(0.004, 2), "0.00");
+        assert_eq!(signed(0.006, 2), "+0.01");
+        assert_eq!(signed(3.0, 0), "+3");
+        assert_eq!(percent(0.0792, 1), "7.9%");
+        assert_eq!(percent(0.0792, 2), "7.92%");
+        // The SDK writes what `{:.1}` and `{:+.1}` wrote, except the zeros.
+        for x in [-12.345, -1.05, 0.25, 3.96, 68.899] {
+            assert_eq!(fixed(x, 1), format!("{x:.1}"));
+            assert_eq!(signed(x, 1), format!("{x:+.1}"));
+            assert_eq!(fixed(x, 3), format!("{x:.3}"));
+        }
+    }
+
+    #[test]
+    fn p_values_follow_their_decimals() {
+        use super::{p_clause_with, p_value, p_value_with};
+        for p in [0.0, 0.0004, 0.001, 0.0123, 0.5, 0.98, 0.99, 0.995, 1.0, f64::NAN] {
+            assert_eq!(p_value_with(p, 3), p_value(p), "{p}");
+        }
+        assert_eq!(p_value_with(0.0004, 2), "< 0.01");
+        assert_eq!(p_value_with(0.0123, 2), "0.01");
+        assert_eq!(p_value_with(0.995, 2), "> 0.99");
+        assert_eq!(p_value_with(0.00004, 4), "< 0.0001");
+        assert_eq!(p_value_with(0.0123, 4), "0.0123");
+        assert_eq!(p_value_with(0.995, 4), "> 0.99");
+        assert_eq!(p_value_with(0.04, 1), "< 0.1");
+        assert_eq!(p_value_with(0.95, 1), "> 0.9");
+        assert_eq!(p_value_with(0.04, 0), "< 0.1", "0 is read as 1");
+        assert_eq!(p_clause_with(0.0123, 2), "p = 0.01");
+        assert_eq!(p_clause_with(0.0004, 2), "p < 0.01");
     }
 
     #[test]

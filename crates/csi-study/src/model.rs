@@ -371,6 +371,47 @@ pub struct DataPolicy {
     pub unknown_segment: Policy,
 }
 
+/// The precision of the report: how many decimals each kind of figure is shown
+/// with (`settings.decimals`), each 0–4. Analyses use it for their tables and for
+/// the numbers in their text; base sizes are always whole numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Decimals {
+    /// 0–100 scores and their intervals (default 1).
+    pub score: u8,
+    /// Percentages shown for 0–1 shares, such as top-box shares and shares of R²
+    /// (default 1).
+    pub share: u8,
+    /// Changes, gaps and differences, in points (default 1).
+    pub change: u8,
+    /// Regression coefficients and R² (default 3).
+    pub coefficient: u8,
+    /// p-values written in text (default 3).
+    pub p: u8,
+}
+
+/// The largest number of decimals a figure may be given.
+pub const MAX_DECIMALS: u8 = 4;
+
+impl Default for Decimals {
+    fn default() -> Self {
+        Self {
+            score: 1,
+            share: 1,
+            change: 1,
+            coefficient: 3,
+            p: 3,
+        }
+    }
+}
+
+impl Decimals {
+    /// Whether every kind has its default precision.
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
 /// Report-wide statistical settings.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
@@ -382,6 +423,11 @@ pub struct Settings {
     /// sample is a noticeable share of it: standard errors then carry the finite
     /// population correction `sqrt(1 − n/N)`. `None`: a large population.
     pub population: Option<f64>,
+    /// Decimals per kind of figure. Left out of the serialised study when all are
+    /// the defaults, so that the definition's content hash (a published wave's
+    /// provenance) is the same as before the setting existed.
+    #[serde(default, skip_serializing_if = "Decimals::is_default")]
+    pub decimals: Decimals,
 }
 
 impl Default for Settings {
@@ -390,6 +436,7 @@ impl Default for Settings {
             confidence: 0.95,
             low_base: 30,
             population: None,
+            decimals: Decimals::default(),
         }
     }
 }

@@ -136,6 +136,18 @@ pub struct RawSettings {
     pub confidence: Option<f64>,
     pub low_base: Option<u64>,
     pub population: Option<f64>,
+    pub decimals: Option<RawDecimals>,
+}
+
+/// `settings.decimals`: read as any integer, so that validation can say which
+/// range is allowed.
+#[derive(Debug, Deserialize)]
+pub struct RawDecimals {
+    pub score: Option<i64>,
+    pub share: Option<i64>,
+    pub change: Option<i64>,
+    pub coefficient: Option<i64>,
+    pub p: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -90,6 +90,51 @@ impl Checker<'_> {
         }
     }
 
+    /// Unknown keys of `settings.decimals`, each with the kind of figure it most
+    /// likely means: by synonym (`percent` → `share`, `gap` → `change`, `p_value`
+    /// → `p`), else by spelling (never the one-letter `p` by spelling alone: every
+    /// word with a p in it would match it).
+    fn decimals_keys(&mut self, value: &Value) {
+        let Value::Mapping(m) = value else { return };
+        let fields = fields_of::<RawDecimals>();
+        let meaning = |k: &str| match k {
+            "score" => "0–100 scores",
+            "share" => "percentages of 0–1 shares",
+            "change" => "changes, gaps and differences",
+            "coefficient" => "regression coefficients and R²",
+            _ => "p-values in text",
+        };
+        for k in m.keys() {
+            let name = match k {
+                Value::String(s) => s.clone(),
+                other => serde_yaml::to_string(other).unwrap_or_default().trim().to_string(),
+            };
+            if fields.contains(&name.as_str()) {
+                continue;
+            }
+            let word = name.to_lowercase().replace(['-', ' '], "_");
+            let meant = match word.trim_end_matches('s') {
+                "percent" | "percentage" | "pct" | "proportion" | "top_box" => Some("share"),
+                "mean" | "index" | "scor" => Some("score"),
+                "gap" | "diff" | "difference" | "delta" => Some("change"),
+                "coef" | "beta" | "r2" | "r_squared" | "regression" => Some("coefficient"),
+                "p_value" | "pvalue" | "p_val" | "pval" | "significance" => Some("p"),
+                _ => None,
+            }
+            .or_else(|| {
+                closest(&name, fields.iter().copied().filter(|f| f.len() > 1))
+                    .first()
+                    .copied()
+            });
+            let help = match meant {
+                Some(n) => format!("did you mean `{n}`? ({})", meaning(n)),
+                None => format!("valid keys here: {}", fields.join(", ")),
+            };
+            let p = join("settings.decimals", &name);
+            self.err_key(&p, format!("unknown key `{name}` in `settings.decimals`"), Some(help));
+        }
+    }
+
     pub fn unknown_keys(&mut self, doc: &Value) {
         if !doc.is_mapping() {
             self.err(
@@ -110,6 +155,9 @@ impl Checker<'_> {
             }
         }
         self.keys::<RawSettings>(&sub("settings"), "settings", "`settings`");
+        if let Some(d) = sub("settings").get("decimals") {
+            self.decimals_keys(d);
+        }
         self.keys::<DataPolicy>(&sub("data_policy"), "data_policy", "`data_policy`");
         self.seq::<RawWave>(&sub("waves"), "waves", "a wave");
         for key in ["tree", "overall"] {
@@ -453,6 +501,51 @@ impl Checker<'_> {
         out
     }
 
+    /// `settings.decimals`: each kind given must be a whole number from 0 to
+    /// [`MAX_DECIMALS`]; the others keep their defaults.
+    fn decimals(&mut self, raw: &RawDecimals) -> Decimals {
+        let mut out = Decimals::default();
+        let kinds: [(&str, Option<i64>, &mut u8, &str); 5] = [
+            (
+                "score",
+                raw.score,
+                &mut out.score,
+                "0–100 scores: 1 shows 72.4, 2 shows 72.38",
+            ),
+            (
+                "share",
+                raw.share,
+                &mut out.share,
+                "percentages of shares: 1 shows 35.2%",
+            ),
+            ("change", raw.change, &mut out.change, "changes and gaps: 1 shows +2.1"),
+            (
+                "coefficient",
+                raw.coefficient,
+                &mut out.coefficient,
+                "coefficients and R²: 3 shows 0.588",
+            ),
+            ("p", raw.p, &mut out.p, "p-values in text: 3 shows p = 0.016"),
+        ];
+        for (key, given, slot, example) in kinds {
+            let Some(v) = given else { continue };
+            match u8::try_from(v) {
+                Ok(d) if d <= MAX_DECIMALS => *slot = d,
+                _ => {
+                    let default = *slot; // not set yet: the default
+                    self.err(
+                        &format!("settings.decimals.{key}"),
+                        format!("decimals `{key}: {v}` must be a whole number from 0 to {MAX_DECIMALS}"),
+                        Some(format!(
+                            "write e.g. `{key}: {default}` (the default; {example}), or leave `{key}` out"
+                        )),
+                    );
+                }
+            }
+        }
+        out
+    }
+
     pub fn study(&mut self, raw: RawStudy, dir: &Path) -> Study {
         let id = self.required(&raw.id, "", "id", "telecom_2024").unwrap_or_default();
         if raw.id.is_some()
@@ -516,6 +609,10 @@ impl Checker<'_> {
                     confidence,
                     low_base: s.low_base.unwrap_or(30),
                     population: s.population,
+                    decimals: match &s.decimals {
+                        Some(d) => self.decimals(d),
+                        None => Decimals::default(),
+                    },
                 }
             }
             None => Settings::default(),
@@ -851,9 +948,19 @@ pub(crate) fn type_error(e: &serde_yaml::Error, file: &Path, text: &str) -> Diag
     let msg = e.to_string();
     // serde_yaml_ng appends " at line L column C"; the location is shown separately.
     let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
-    let help = if msg.contains("Label") || msg.contains("untagged enum") {
+    // The internal name of `settings.decimals`, and its integers, in the reader's words.
+    let msg = msg
+        .replace("expected struct RawDecimals", "expected decimals per kind of figure")
+        .replace("expected i64", "expected a whole number");
+    let help = if msg.contains("expected decimals per kind of figure") {
+        "give decimals per kind of figure, e.g. `decimals: {score: 1, share: 1, change: 1, coefficient: 3, p: 3}`"
+    } else if msg.contains("Label") || msg.contains("untagged enum") {
         "a label is a text, or texts by language such as `{zh: 网络服务, en: Network service}`"
-    } else if msg.contains("expected f64") || msg.contains("expected u32") || msg.contains("expected u64") {
+    } else if msg.contains("expected f64")
+        || msg.contains("expected u32")
+        || msg.contains("expected u64")
+        || msg.contains("expected a whole number")
+    {
         "write a plain number here, without quotes or units"
     } else if msg.contains("unknown variant") {
         "use one of the values listed"

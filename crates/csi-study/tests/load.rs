@@ -80,3 +80,91 @@ fn all_problems_are_reported_at_once() {
     // Every diagnostic is located.
     assert!(err.diagnostics().iter().all(|d| d.location.is_some()));
 }
+
+/// A minimal valid study with `settings` as given, in a folder of its own.
+fn with_settings(settings: &str) -> (tempfile::TempDir, String) {
+    let yaml = format!(
+        "id: d\ntitle: t\n{settings}waves:\n  - {{id: 2024, data: study.yaml}}\ntree:\n  - {{id: a, column: q}}\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("study.yaml"), &yaml).unwrap();
+    (dir, yaml)
+}
+
+#[test]
+fn decimals_are_read_per_kind_of_figure() {
+    use csi_study::Decimals;
+    // None given: the defaults (one decimal, three for coefficients and p).
+    let (dir, yaml) = with_settings("");
+    let s = csi_study::parse(&yaml, Path::new("study.yaml"), dir.path()).unwrap();
+    assert_eq!(s.settings.decimals, Decimals::default());
+    assert_eq!(
+        Decimals::default(),
+        Decimals {
+            score: 1,
+            share: 1,
+            change: 1,
+            coefficient: 3,
+            p: 3
+        }
+    );
+    // Some given, beside the other settings: the rest keep their defaults.
+    let (dir, yaml) =
+        with_settings("settings:\n  confidence: 0.9\n  decimals:\n    score: 2\n    change: 0\n    p: 4\n");
+    let s = csi_study::parse(&yaml, Path::new("study.yaml"), dir.path()).unwrap();
+    assert_eq!(s.settings.confidence, 0.9);
+    assert_eq!(
+        s.settings.decimals,
+        Decimals {
+            score: 2,
+            change: 0,
+            p: 4,
+            ..Decimals::default()
+        }
+    );
+    // The defaults are left out of the serialised study (its content hash is
+    // unchanged for studies that do not set them); others are kept.
+    let json = serde_json::to_value(&s).unwrap();
+    assert_eq!(json["settings"]["decimals"]["score"], 2);
+    let plain = csi_study::parse(
+        &with_settings("").1,
+        Path::new("study.yaml"),
+        with_settings("").0.path(),
+    );
+    let plain = serde_json::to_value(plain.unwrap()).unwrap();
+    assert!(plain["settings"].get("decimals").is_none(), "{plain}");
+}
+
+#[test]
+fn bad_decimals_are_located_with_a_fix() {
+    let (dir, yaml) = with_settings("settings:\n  decimals: {score: 5, shares: 2, change: -1, coefficient: 4}\n");
+    let err = csi_study::parse(&yaml, Path::new("study.yaml"), dir.path()).unwrap_err();
+    let find = |want: &str| {
+        err.diagnostics()
+            .iter()
+            .find(|d| d.message.contains(want))
+            .unwrap_or_else(|| panic!("no `{want}` in {:#?}", err.diagnostics()))
+    };
+    let unknown = find("unknown key `shares` in `settings.decimals`");
+    assert_eq!(
+        unknown.help.as_deref(),
+        Some("did you mean `share`? (percentages of 0–1 shares)")
+    );
+    let range = find("decimals `score: 5` must be a whole number from 0 to 4");
+    assert!(range.help.as_deref().unwrap().contains("`score: 1`"), "{range:?}");
+    let loc = range.location.unwrap();
+    assert_eq!((loc.line, loc.column), (4, 21), "at the value 5");
+    find("decimals `change: -1` must be a whole number from 0 to 4");
+    assert!(
+        !err.diagnostics().iter().any(|d| d.message.contains("coefficient")),
+        "4 is allowed"
+    );
+    // Not a mapping, or not a number: a type error saying how to write it.
+    for bad in ["settings:\n  decimals: 2\n", "settings:\n  decimals: {score: two}\n"] {
+        let (dir, yaml) = with_settings(bad);
+        let err = csi_study::parse(&yaml, Path::new("study.yaml"), dir.path()).unwrap_err();
+        let d = &err.diagnostics()[0];
+        assert!(d.message.starts_with("wrong type"), "{d:?}");
+        assert!(d.location.is_some(), "{d:?}");
+    }
+}

@@ -36,10 +36,11 @@
 //! classes only where the penalty or reward is significant at the study's confidence
 //! level. See [`kano`].
 
-use csi_plugin_sdk::csi_blocks::wire::NodeInfo;
+use csi_plugin_sdk::csi_blocks::wire::{NodeInfo, StudyContext};
 use csi_plugin_sdk::csi_stats::relweights::{lmg, relative_weights, standardised_coefficients, RelativeWeightsError};
 use csi_plugin_sdk::prelude::*;
 use csi_plugin_sdk::statistics::Correlations;
+use csi_plugin_sdk::words;
 
 pub mod kano;
 
@@ -179,6 +180,7 @@ impl Analysis for Driver {
         let t = |a: &'static str, b: &'static str| if zh { a } else { b };
         let stats = Statistics::read(&input.statistics_batches()?)?;
         let wave = request.wave.as_str();
+        let decimals = request.study.decimals;
         let text = |k: &str| {
             request
                 .options
@@ -318,9 +320,10 @@ impl Analysis for Driver {
             .filter(|&&i| quadrant(i) == Some(Quadrant::ImproveFirst))
             .map(|&i| predictors[i].label.as_str())
             .collect();
+        let r2_text = words::fixed(r2, decimals.coefficient);
         let mut finding = if zh {
             format!(
-                "对**{}**而言，{}。模型 R² = {r2:.3}（成对完整样本，最小基数 {min_n}）。",
+                "对**{}**而言，{}。模型 R² = {r2_text}（成对完整样本，最小基数 {min_n}）。",
                 outcome.label,
                 if improve.is_empty() {
                     "没有同时“重要且表现偏弱”的驱动因素".to_string()
@@ -330,7 +333,7 @@ impl Analysis for Driver {
             )
         } else {
             format!(
-                "For **{}**, {}. Model R² = {r2:.3} (pairwise complete, smallest base {min_n}).",
+                "For **{}**, {}. Model R² = {r2_text} (pairwise complete, smallest base {min_n}).",
                 outcome.label,
                 if improve.is_empty() {
                     "no driver is both important and weak".to_string()
@@ -408,20 +411,28 @@ impl Analysis for Driver {
                 title: format!("{}{}", t("驱动因素重要性：", "Derived importance for "), outcome.label),
                 columns: vec![
                     column(t("驱动因素", "Driver"), ColumnKind::Text, 0),
-                    column(t("表现", "Performance"), ColumnKind::Number, 1),
-                    column(t("标准化系数", "Std. coefficient"), ColumnKind::Number, 3),
-                    column(t("LMG 份额", "LMG share"), ColumnKind::Percent, 1),
-                    column(t("相对权重份额", "Relative weight"), ColumnKind::Percent, 1),
+                    column(t("表现", "Performance"), ColumnKind::Number, decimals.score),
+                    column(
+                        t("标准化系数", "Std. coefficient"),
+                        ColumnKind::Number,
+                        decimals.coefficient,
+                    ),
+                    column(t("LMG 份额", "LMG share"), ColumnKind::Percent, decimals.share),
+                    column(
+                        t("相对权重份额", "Relative weight"),
+                        ColumnKind::Percent,
+                        decimals.share,
+                    ),
                     column(t("象限", "Quadrant"), ColumnKind::Text, 0),
                 ],
                 rows,
                 note: Some(if zh {
                     format!(
-                            "由加权相关矩阵（成对完整样本，最小基数 {min_n}）计算：标准化回归系数；LMG（Shapley）与 Johnson 相对权重为各因素在 R² = {r2:.3} 中的份额，对相关的驱动因素稳健。象限线为重要性与表现的平均值。"
+                            "由加权相关矩阵（成对完整样本，最小基数 {min_n}）计算：标准化回归系数；LMG（Shapley）与 Johnson 相对权重为各因素在 R² = {r2_text} 中的份额，对相关的驱动因素稳健。象限线为重要性与表现的平均值。"
                         )
                 } else {
                     format!(
-                            "From the weighted correlation matrix (pairwise complete, smallest base {min_n}): standardised regression coefficients; LMG (Shapley) and Johnson's relative weights as shares of R² = {r2:.3}, robust to correlated drivers. Quadrant lines at the mean importance and performance."
+                            "From the weighted correlation matrix (pairwise complete, smallest base {min_n}): standardised regression coefficients; LMG (Shapley) and Johnson's relative weights as shares of R² = {r2_text}, robust to correlated drivers. Quadrant lines at the mean importance and performance."
                         )
                 }),
             }),
@@ -478,24 +489,19 @@ impl Driver {
                 (p.label.clone(), ids)
             })
             .collect();
-        let zh = request.study.language.starts_with("zh");
-        kano_blocks(
-            zh,
-            request.study.confidence,
-            rows,
-            &outcome.id,
-            &outcome.label,
-            &wanted,
-            &groups,
-        )
+        kano_blocks(&request.study, rows, &outcome.id, &outcome.label, &wanted, &groups)
     }
 }
 
 /// The penalty–reward table (every indicator asked for, with its class or why it
-/// has none), or a note saying why there is no analysis at all.
+/// has none), or a note saying why there is no analysis at all, in the language
+/// and at the confidence level of `study`.
+///
+/// Penalties and rewards are differences in points estimated more finely than a
+/// change: they and their standard errors get the study's `change` decimals plus
+/// one (2 by default).
 fn kano_blocks(
-    zh: bool,
-    confidence: f64,
+    study: &StudyContext,
     rows: csi_plugin_sdk::Batches,
     outcome: &str,
     outcome_label: &str,
@@ -503,7 +509,9 @@ fn kano_blocks(
     groups: &[(String, Vec<&str>)],
 ) -> Vec<Block> {
     use kano::{Category, Class, NotClassified, PenaltyReward, MIN_CELL};
+    let (zh, confidence) = (study.language.starts_with("zh"), study.confidence);
     let t = |a: &'static str, b: &'static str| if zh { a } else { b };
+    let points = study.decimals.change.saturating_add(1);
     let schema = rows.schema();
     let analysis = match kano::penalty_reward(schema, rows, outcome, wanted, groups, confidence) {
         Ok(a) => a,
@@ -728,18 +736,18 @@ fn kano_blocks(
             column(
                 t("惩罚（低分时失去的分数）", "Penalty (points lost when rated low)"),
                 ColumnKind::Number,
-                2,
+                points,
             ),
-            column(t("惩罚标准误", "SE"), ColumnKind::Number, 2),
+            column(t("惩罚标准误", "SE"), ColumnKind::Number, points),
             column(
                 t(
                     "奖励（评入高分段时增加的分数）",
                     "Reward (points gained when rated top box)",
                 ),
                 ColumnKind::Number,
-                2,
+                points,
             ),
-            column(t("奖励标准误", "SE"), ColumnKind::Number, 2),
+            column(t("奖励标准误", "SE"), ColumnKind::Number, points),
             column(t("低分人数", "n low"), ColumnKind::Count, 0),
             column(t("中间人数", "n middle"), ColumnKind::Count, 0),
             column(t("高分段人数", "n top box"), ColumnKind::Count, 0),

@@ -676,9 +676,13 @@ fn the_default_outcome_is_an_overall_item_never_the_index() {
     let (telecom, result) = example();
     let report = run(&telecom, &result, serde_json::json!({"outcome": "index"})).unwrap();
     let text = finding(&report);
-    assert!(text.starts_with("对**顾客满意度指数(CSI)**而言"), "{text}");
+    // The index as the study labels it (顾客满意度指数（CSI）).
+    let index = telecom.text(&telecom.index_label);
+    assert!(text.starts_with(&format!("对**{index}**而言")), "{text}");
     assert!(
-        text.contains("注意：R² 因构造而偏高——顾客满意度指数(CSI)本身就是由这些驱动因素计算出来的"),
+        text.contains(&format!(
+            "注意：R² 因构造而偏高——{index}本身就是由这些驱动因素计算出来的"
+        )),
         "{text}"
     );
     let report = run(&telecom, &result, serde_json::json!({"outcome": "overall"})).unwrap();

@@ -94,14 +94,15 @@ impl NodeGap<'_> {
 
     /// The gap in the measure's own unit, in words: "2.80 min longer than
     /// expected" — the raw difference actual − expected with its direction named,
-    /// so that a lower-is-better measure cannot be misread.
-    fn in_unit_words(&self, zh: bool) -> Option<String> {
+    /// so that a lower-is-better measure cannot be misread — with `decimals`
+    /// decimals (the study's `change` plus one: a unit is coarser than a point).
+    fn in_unit_words(&self, zh: bool, decimals: u8) -> Option<String> {
         let aligned = self.in_unit()?;
         let unit = self.node.unit.as_ref()?;
         // actual − expected in the raw unit: the aligned gap reversed where lower is better.
         let raw = if self.node.lower_is_better { -aligned } else { aligned };
-        let size = raw.abs();
-        if size < 0.005 {
+        let size = words::fixed(raw.abs(), decimals);
+        if size.bytes().all(|c| c == b'0' || c == b'.') {
             return Some(if zh {
                 "与期望持平".into()
             } else {
@@ -112,13 +113,13 @@ impl NodeGap<'_> {
         let worse = aligned < 0.0;
         Some(if zh {
             format!(
-                "比期望{} {size:.2} {unit}（{}）",
+                "比期望{} {size} {unit}（{}）",
                 if more { "多" } else { "少" },
                 if worse { "较差" } else { "较好" }
             )
         } else {
             format!(
-                "{size:.2} {unit} {} than expected ({})",
+                "{size} {unit} {} than expected ({})",
                 if more { "more" } else { "less" },
                 if worse { "worse" } else { "better" }
             )
@@ -212,6 +213,7 @@ impl Analysis for Gap {
         let confidence = Confidence::new(request.study.confidence).map_err(|e| e.to_string())?;
         let alpha = 1.0 - request.study.confidence;
         let low_base = request.study.low_base;
+        let decimals = request.study.decimals;
         let nodes = &request.study.nodes;
         let correction = words::correction_option(&request.options)?;
         let adjusted_by = correction_words(correction, zh);
@@ -258,9 +260,13 @@ impl Analysis for Gap {
         let names: Vec<String> = short
             .iter()
             .map(|g| {
-                format!("**{}**（{:+.1}）", g.node.label, g.gap.mean.unwrap_or(0.0))
-                    .replace("（", if zh { "（" } else { " (" })
-                    .replace("）", if zh { "）" } else { ")" })
+                format!(
+                    "**{}**（{}）",
+                    g.node.label,
+                    words::signed(g.gap.mean.unwrap_or(0.0), decimals.change)
+                )
+                .replace("（", if zh { "（" } else { " (" })
+                .replace("）", if zh { "）" } else { ")" })
             })
             .collect();
         blocks.push(Block::Markdown {
@@ -307,17 +313,17 @@ impl Analysis for Gap {
         let table = |title: String, rows: &[&NodeGap], tests: usize| {
             let mut columns = vec![
                 column(t("指标", "Node"), ColumnKind::Text, 0),
-                column(t("期望", "Expectation"), ColumnKind::Number, 1),
-                column(t("表现", "Performance"), ColumnKind::Number, 1),
-                signed(t("差距", "Gap"), 1),
-                signed(&format!("{level} {}", t("置信区间", "CI")), 1),
+                column(t("期望", "Expectation"), ColumnKind::Number, decimals.score),
+                column(t("表现", "Performance"), ColumnKind::Number, decimals.score),
+                signed(t("差距", "Gap"), decimals.change),
+                signed(&format!("{level} {}", t("置信区间", "CI")), decimals.change),
                 column(
                     match correction {
                         Correction::None => "p",
                         _ => t("p（校正后）", "p (adjusted)"),
                     },
                     ColumnKind::PValue,
-                    3,
+                    decimals.p,
                 ),
                 column("n", ColumnKind::Count, 0),
             ];
@@ -352,7 +358,8 @@ impl Analysis for Gap {
                         Cell::Number(g.gap.n as f64),
                     ];
                     if with_unit {
-                        cells.push(g.in_unit_words(zh).map_or(Cell::Empty(()), Cell::Text));
+                        let in_unit = g.in_unit_words(zh, decimals.change.saturating_add(1));
+                        cells.push(in_unit.map_or(Cell::Empty(()), Cell::Text));
                         flags.push(vec![]);
                     }
                     Row { cells, flags }
@@ -372,8 +379,10 @@ impl Analysis for Gap {
                                 g.performance.and_then(|e| e.mean),
                                 g.performance_all.and_then(|e| e.mean),
                             ) {
-                                // As displayed (one decimal): the reader compares those.
-                                (Some(a), Some(b)) => format!("{a:.1}") != format!("{b:.1}"),
+                                // As displayed: the reader compares those.
+                                (Some(a), Some(b)) => {
+                                    words::fixed(a, decimals.score) != words::fixed(b, decimals.score)
+                                }
                                 _ => false,
                             }
                         })
@@ -428,7 +437,7 @@ impl Analysis for Gap {
                 title: t("按服务质量维度（SERVQUAL）", "By service-quality dimension (SERVQUAL)").into(),
                 columns: vec![
                     column(t("维度", "Dimension"), ColumnKind::Text, 0),
-                    signed(t("平均差距", "Mean gap"), 1),
+                    signed(t("平均差距", "Mean gap"), decimals.change),
                     column(t("指标数", "Indicators"), ColumnKind::Count, 0),
                 ],
                 rows: dims
@@ -469,7 +478,7 @@ impl Analysis for Gap {
             };
             let heads: Vec<&NodeInfo> = categories.iter().map(|c| c.node).collect();
             let mut columns = vec![column(t("组别", "Group"), ColumnKind::Text, 0)];
-            columns.extend(heads.iter().map(|n| signed(&n.label, 1)));
+            columns.extend(heads.iter().map(|n| signed(&n.label, decimals.change)));
             // The table's cells form one family of tests.
             let mut family: Vec<Option<NodeGap>> = Vec::new();
             for g in &seg.groups {

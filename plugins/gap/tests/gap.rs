@@ -22,6 +22,11 @@ fn plugin() -> Plugin {
 
 fn run(file: &str, options: serde_json::Value) -> Result<(csi_study::Study, Report), String> {
     let study = csi_study::load(&root().join(file)).unwrap();
+    run_study(study, options)
+}
+
+/// Runs the plugin on the last wave of `study`.
+fn run_study(study: csi_study::Study, options: serde_json::Value) -> Result<(csi_study::Study, Report), String> {
     let last = study.waves.len() - 1;
     let result = csi_engine::compute_wave(&study, &study.waves[last]).unwrap();
     let p = plugin();
@@ -168,6 +173,77 @@ fn gaps_in_minutes_are_the_point_gaps_converted() {
         checked += 1;
     }
     assert!(checked > 0, "the example has gaps in a unit");
+}
+
+#[test]
+fn the_studys_decimals_set_the_columns_and_the_words() {
+    // The example with `settings.decimals: {score: 2, change: 2}`: through the
+    // engine's study context into the request.
+    let mut study = csi_study::load(&root().join("reports/telecom/study.yaml")).unwrap();
+    study.settings.decimals = csi_study::Decimals {
+        score: 2,
+        change: 2,
+        ..Default::default()
+    };
+    let decimals = csi_engine::study_context(&study).decimals;
+    assert_eq!((decimals.score, decimals.change, decimals.share), (2, 2, 1));
+    assert_eq!((decimals.coefficient, decimals.p), (3, 3));
+    let (_, report) = run_study(study, serde_json::json!({"segments": ["customer_type"]})).unwrap();
+    let t = tables(&report);
+
+    // The gap tables: scores and gaps with two decimals, the interval as the gap,
+    // p-values printed by the site, base sizes whole.
+    for table in &t[..2] {
+        let shown: Vec<(ColumnKind, u8, bool)> = table.columns.iter().map(|c| (c.kind, c.decimals, c.signed)).collect();
+        assert_eq!(
+            shown,
+            [
+                (ColumnKind::Text, 0, false),
+                (ColumnKind::Number, 2, false),
+                (ColumnKind::Number, 2, false),
+                (ColumnKind::Number, 2, true),
+                (ColumnKind::Number, 2, true),
+                (ColumnKind::PValue, 3, false),
+                (ColumnKind::Count, 0, false),
+                (ColumnKind::Text, 0, false),
+            ],
+            "{}",
+            table.title
+        );
+    }
+    // The SERVQUAL means and the segment's gaps are gaps too.
+    let dims = t.iter().find(|t| t.title.contains("SERVQUAL")).unwrap();
+    assert_eq!(dims.columns[1].decimals, 2);
+    assert_eq!(dims.columns[2].kind, ColumnKind::Count);
+    let seg = t.last().unwrap();
+    assert!(seg.columns[1..].iter().all(|c| c.decimals == 2 && c.signed));
+
+    // The finding names the largest shortfalls with their gaps as the table shows
+    // them: two decimals, signed.
+    let Block::Markdown { text } = &report.blocks[0] else {
+        panic!("{:?}", report.blocks[0])
+    };
+    let mut named = 0;
+    for row in &t[1].rows {
+        let Cell::Text(label) = &row.cells[0] else { panic!() };
+        let bold = format!("**{label}**（");
+        if let Some(at) = text.find(&bold) {
+            let want = format!("{bold}{:+.2}）", num(&row.cells[3]));
+            assert_eq!(&text[at..at + want.len()], want, "{text}");
+            named += 1;
+        }
+    }
+    assert_eq!(named, 5, "the five largest shortfalls: {text}");
+    // Gaps in a unit (minutes) get one decimal more than the points.
+    let mut in_unit = 0;
+    for row in &t[1].rows {
+        if let Cell::Text(words) = &row.cells[7] {
+            let size = words.split(' ').nth(1).unwrap();
+            assert_eq!(size.split('.').nth(1).map(str::len), Some(3), "{words}");
+            in_unit += 1;
+        }
+    }
+    assert!(in_unit > 0);
 }
 
 #[test]

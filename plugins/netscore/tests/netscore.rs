@@ -32,7 +32,7 @@ use arrow_array::{
 };
 use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
 
-use csi_blocks::wire::{Inputs, Request, StudyContext, WaveInfo, PROTOCOL_VERSION};
+use csi_blocks::wire::{Decimals, Inputs, Request, StudyContext, WaveInfo, PROTOCOL_VERSION};
 use csi_blocks::{Block, Cell, ChartKind, ColumnKind, Report};
 use csi_plugin_host::{load, Isolation, Origin, Plugin, PluginError};
 
@@ -111,6 +111,7 @@ fn request(language: &str) -> Request {
             benchmarks: vec![],
             confidence: 0.95,
             low_base: 30,
+            decimals: Decimals::default(),
         },
         options: Default::default(),
     }
@@ -940,7 +941,11 @@ fn raw_stream(schema: SchemaRef, batches: Vec<Result<FFI_ArrowArray, String>>) -
 /// Calls the plugin's `run` directly (as the host does) with `rows`, and returns
 /// the status and the output, checking the output's release callback.
 fn call(lib: &Path, rows: Option<&mut RawStream>) -> (i32, Vec<u8>) {
-    let request = serde_json::to_vec(&request("zh")).unwrap();
+    call_with(lib, &serde_json::to_vec(&request("zh")).unwrap(), rows)
+}
+
+/// [`call`] with the request's bytes as given.
+fn call_with(lib: &Path, request: &[u8], rows: Option<&mut RawStream>) -> (i32, Vec<u8>) {
     // SAFETY: the library is a csi plugin (loaded and checked by the host in the
     // other tests); the descriptor is static; the stream outlives the call.
     unsafe {
@@ -1091,5 +1096,106 @@ fn offsets_and_struct_nulls_in_a_raw_stream() {
         let (status, bytes) = call(&lib, None);
         assert_eq!(status, 1);
         assert!(String::from_utf8(bytes).unwrap().contains("no respondent rows"));
+    }
+}
+
+/// `x` with `d` decimals, never a negative zero (as the plugin writes its finding).
+fn fixed(x: f64, d: usize) -> String {
+    let text = format!("{x:.d$}");
+    match text.strip_prefix('-') {
+        Some(rest) if rest.bytes().all(|c| c == b'0' || c == b'.') => rest.to_string(),
+        _ => text,
+    }
+}
+
+/// The decimals of the headline, the two box columns and the net-score column.
+type Shown = (u8, u8, u8, u8);
+
+/// The [`Shown`] decimals of a report.
+fn decimals_shown(report: &Report) -> Shown {
+    let [Block::Headline { decimals, .. }, Block::Table(t), ..] = &report.blocks[..] else {
+        panic!("{report:#?}")
+    };
+    (
+        *decimals,
+        t.columns[2].decimals,
+        t.columns[3].decimals,
+        t.columns[4].decimals,
+    )
+}
+
+#[test]
+fn the_studys_decimals_are_read_from_the_request() {
+    // Through the host: shares with two decimals, net scores (differences) with none.
+    let (dir, plugins) = plugins();
+    let f = fixture("en");
+    let want = expected(&f.truth);
+    let mut req = request("en");
+    req.study.decimals = Decimals {
+        share: 2,
+        change: 0,
+        score: 3,
+        ..Decimals::default()
+    };
+    for p in &plugins {
+        let who = p.path.display().to_string();
+        let report = p
+            .run(
+                &req,
+                no_statistics(),
+                Some(reader(f.schema.clone(), f.batches.clone())),
+                &Isolation::InProcess,
+            )
+            .unwrap_or_else(|e| panic!("{who}: {e}"));
+        assert_eq!(decimals_shown(&report), (0, 2, 2, 0), "{who}");
+        let Block::Markdown { text } = &report.blocks[3] else {
+            panic!("{who}: {report:#?}")
+        };
+        for e in want.iter().take(3) {
+            let named = format!("**{}** ({})", md(e.label), fixed(e.net, 0));
+            assert!(text.contains(&named), "{who}: {named} in {text}");
+        }
+    }
+
+    // Requests written by hand, to the C reader of the JSON: an older host's
+    // (no decimals), keys in another order with whitespace and look-alike text
+    // before them, values out of range or of another type, a truncated request.
+    let base = serde_json::to_value(request("zh")).unwrap();
+    let mut old = base.clone();
+    old["study"].as_object_mut().unwrap().remove("decimals");
+    let decoy = r#"{"analysis": "x", "options": {"study": {"decimals": {"change": 4}}, "l": [1, {"a": []}, "\"}"]},
+        "study" : { "title": "a \"decimals\": {\"change\": 3}", "decimals" : { "p" : 3 , "change" : 2 , "share": 0 } }, "wave": "2024"}"#;
+    let cases: Vec<(String, Vec<u8>, Shown)> = vec![
+        ("older host".into(), serde_json::to_vec(&old).unwrap(), (1, 1, 1, 1)),
+        ("decoys".into(), decoy.as_bytes().to_vec(), (2, 0, 0, 2)),
+        (
+            "out of range".into(),
+            br#"{"study": {"decimals": {"change": 12, "share": 1.5}}}"#.to_vec(),
+            (1, 1, 1, 1),
+        ),
+        (
+            "not numbers".into(),
+            br#"{"study": {"decimals": {"change": "2", "share": null}}}"#.to_vec(),
+            (1, 1, 1, 1),
+        ),
+        (
+            "truncated".into(),
+            br#"{"study": {"decimals": {"change": 2"#.to_vec(),
+            (2, 1, 1, 2),
+        ),
+        ("not JSON".into(), b"\x00\xff{[".to_vec(), (1, 1, 1, 1)),
+    ];
+    for lib in [standalone(dir.path()), cargo_built()] {
+        for (what, bytes, shown) in &cases {
+            let who = format!("{} ({what})", lib.display());
+            let schema = schema("zh", &COLS);
+            let mut raw = RawBatches::new(&schema, 9);
+            let batches = vec![Ok(raw.batch(60, 0))];
+            let (mut stream, _) = raw_stream(schema.clone(), batches);
+            let (status, out) = call_with(&lib, bytes, Some(&mut stream));
+            assert_eq!(status, 0, "{who}: {}", String::from_utf8_lossy(&out));
+            let report = Report::from_json(&out).unwrap_or_else(|e| panic!("{who}: {e}"));
+            assert_eq!(decimals_shown(&report), *shown, "{who}");
+        }
     }
 }

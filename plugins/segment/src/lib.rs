@@ -66,9 +66,11 @@ fn percent(level: f64) -> String {
 /// The column comparisons of one segment: each group's score of the index and of
 /// each category in `series`, and beside it the letters of the groups it is
 /// significantly above (`estimates[row][group]`). A line of text instead when the
-/// segment has one group, or more groups than there are letters.
+/// segment has one group, or more groups than there are letters. Scores have the
+/// study's `score` decimals.
 fn column_comparisons(
     zh: bool,
+    decimals: Decimals,
     seg: &SegmentInfo,
     series: &[&NodeInfo],
     estimates: &[Vec<Option<Estimate>>],
@@ -109,7 +111,7 @@ fn column_comparisons(
         columns.push(column(
             &format!("{} {}", letters::letter(i), g.label),
             ColumnKind::Number,
-            1,
+            decimals.score,
         ));
         columns.push(column(higher, ColumnKind::Text, 0));
     }
@@ -296,6 +298,7 @@ impl Analysis for Segments {
         let t = |a: &'static str, b: &'static str| if zh { a } else { b };
         let stats = Statistics::read(&input.statistics_batches()?)?;
         let wave = request.wave.as_str();
+        let decimals = request.study.decimals;
         let correction = words::correction_option(&request.options)?;
         let confidence = Confidence::new(request.study.confidence).map_err(|e| e.to_string())?;
         let alpha = 1.0 - request.study.confidence;
@@ -433,7 +436,11 @@ impl Analysis for Segments {
                 column(t("组别", "Group"), ColumnKind::Text, 0),
                 column("n", ColumnKind::Count, 0),
             ];
-            columns.extend(series.iter().map(|s| column(&s.label, ColumnKind::Number, 1)));
+            columns.extend(
+                series
+                    .iter()
+                    .map(|s| column(&s.label, ColumnKind::Number, decimals.score)),
+            );
             let rows: Vec<Row> = seg
                 .groups
                 .iter()
@@ -499,7 +506,9 @@ impl Analysis for Segments {
                         .collect()
                 })
                 .collect();
-            blocks.push(column_comparisons(zh, seg, &series, &estimates, &rule, p_word));
+            blocks.push(column_comparisons(
+                zh, decimals, seg, &series, &estimates, &rule, p_word,
+            ));
             // The lowest group on the index among those that could be tested against
             // the rest, and whether it differs significantly; lower groups that could
             // not be tested (a base of one, no variance) are named as such.
@@ -545,25 +554,24 @@ impl Analysis for Segments {
                     let c = &cells[gi * per];
                     let sig = c.adjusted < alpha;
                     let diff = c.test.map_or(0.0, |d| d.diff);
+                    let low = words::fixed(low, decimals.score);
+                    let size = words::fixed(diff.abs(), decimals.change);
+                    let p = words::p_clause_with(c.adjusted, decimals.p).replacen('p', p_word, 1);
                     findings.push(if zh {
                         format!(
-                            "- {}：**{}** 的指数最低（{low:.1}），比其余受访者{} {:.1} 分，{}（{}）{untested_note}。",
+                            "- {}：**{}** 的指数最低（{low}），比其余受访者{} {size} 分，{}（{p}）{untested_note}。",
                             seg.label,
                             seg.groups[gi].label,
                             if diff < 0.0 { "低" } else { "高" },
-                            diff.abs(),
                             if sig { "差异显著" } else { "差异不显著" },
-                            words::p_clause(c.adjusted).replacen('p', p_word, 1)
                         )
                     } else {
                         format!(
-                            "- {}: **{}** has the lowest index ({low:.1}), {:.1} points {} the rest of the sample, {} ({}){untested_note}.",
+                            "- {}: **{}** has the lowest index ({low}), {size} points {} the rest of the sample, {} ({p}){untested_note}.",
                             seg.label,
                             seg.groups[gi].label,
-                            diff.abs(),
                             if diff < 0.0 { "below" } else { "above" },
                             if sig { "a significant difference" } else { "not significant" },
-                            words::p_clause(c.adjusted).replacen('p', p_word, 1)
                         )
                     });
                 }
@@ -637,7 +645,11 @@ impl Analysis for Segments {
                 continue;
             }
             let mut columns = vec![column(t("指标", "Indicator"), ColumnKind::Text, 0)];
-            columns.extend(group_labels.iter().map(|g| column(g, ColumnKind::Number, 1)));
+            columns.extend(
+                group_labels
+                    .iter()
+                    .map(|g| column(g, ColumnKind::Number, decimals.score)),
+            );
             blocks.push(Block::Table(Table {
                 title: format!("{}{}", seg.label, t("：薄弱环节（显著低于其余受访者）", ": weak cells (significantly below the rest)")),
                 columns,

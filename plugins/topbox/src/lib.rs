@@ -104,6 +104,7 @@ impl Analysis for TopBox {
             .to_string();
         let limit = request.options.get("limit").and_then(|v| v.as_f64()).unwrap_or(0.0) as usize;
         let zh = request.study.language.starts_with("zh");
+        let share = request.study.decimals.share;
         let t = |zh_text: &'static str, en: &'static str| if zh { zh_text } else { en };
         // Only the schema: dropping the rows stops the host reading the data file.
         let definitions = definitions(input.rows.take().as_ref(), zh);
@@ -214,17 +215,17 @@ impl Analysis for TopBox {
         };
         let finding = if zh {
             format!(
-                "{}最低的指标是 **{}**：{:.1}%（n = {}）。{definition}",
+                "{}最低的指标是 **{}**：{}（n = {}）。{definition}",
                 words::top_box_share(true),
                 weakest.label,
-                weakest.mean * 100.0,
+                words::percent(weakest.mean, share),
                 weakest.n
             )
         } else {
             format!(
-                "The weakest indicator by top-box share is **{}**: {:.1}% (n = {}). {definition}",
+                "The weakest indicator by top-box share is **{}**: {} (n = {}). {definition}",
                 weakest.label,
-                weakest.mean * 100.0,
+                words::percent(weakest.mean, share),
                 weakest.n
             )
         };
@@ -248,11 +249,11 @@ impl Analysis for TopBox {
                     },
                     columns: vec![
                         column(t("指标", "Indicator"), ColumnKind::Text, 0),
-                        column(t("高分段比例", "Top-box share"), ColumnKind::Percent, 1),
+                        column(t("高分段比例", "Top-box share"), ColumnKind::Percent, share),
                         column(
                             &format!("{:.0}% {}", request.study.confidence * 100.0, t("置信区间", "CI")),
                             ColumnKind::Percent,
-                            1,
+                            share,
                         ),
                         column("n", ColumnKind::Count, 0),
                     ],

@@ -18,6 +18,7 @@ use csi_plugin_sdk::csi_blocks::Interval;
 use csi_plugin_sdk::csi_stats::multiple::Correction;
 use csi_plugin_sdk::csi_stats::Estimate;
 use csi_plugin_sdk::prelude::*;
+use csi_plugin_sdk::words::{fixed, signed as with_sign};
 
 /// Bootstrap replicates of derived importance per wave.
 pub const REPLICATES: usize = 1000;
@@ -30,9 +31,10 @@ pub const NEGLIGIBLE_R2: f64 = 0.05;
 #[derive(Default)]
 pub struct Trend;
 
-/// Texts in the study's language.
+/// Texts in the study's language, and the study's decimals for the numbers in them.
 struct Words {
     zh: bool,
+    decimals: Decimals,
 }
 
 impl Words {
@@ -113,6 +115,7 @@ impl Analysis for Trend {
     fn run(&self, request: &Request, mut input: Input) -> Result<Report, String> {
         let words = Words {
             zh: request.study.language.starts_with("zh"),
+            decimals: request.study.decimals,
         };
         let stats = Statistics::read(&input.statistics_batches()?)?;
         let opt_str = |k: &str| {
@@ -266,6 +269,7 @@ fn change(s: &Followed, w: usize, confidence: f64) -> Option<Change> {
 
 fn headline(words: &Words, index: &Followed, waves: &[String], last: usize, confidence: f64) -> Block {
     let value = index.mean(last).unwrap_or(f64::NAN);
+    let d = words.decimals;
     let basis = |c: &Change| {
         if c.like_for_like {
             words.t("，按两期共同题目比较", ", on the questions both waves asked")
@@ -280,18 +284,18 @@ fn headline(words: &Words, index: &Followed, waves: &[String], last: usize, conf
             } else {
                 words.t("不显著", "not significant")
             };
-            let p = csi_plugin_sdk::words::p_clause(p);
+            let p = csi_plugin_sdk::words::p_clause_with(p, d.p);
             Some(if words.zh {
                 format!(
-                    "较{} {:+.1}（{significance}，{p}{}）",
+                    "较{} {}（{significance}，{p}{}）",
                     waves[last - 1],
-                    c.diff,
+                    with_sign(c.diff, d.change),
                     basis(&c)
                 )
             } else {
                 format!(
-                    "vs {:+.1} ({}, {significance}, {p}{})",
-                    c.diff,
+                    "vs {} ({}, {significance}, {p}{})",
+                    with_sign(c.diff, d.change),
                     waves[last - 1],
                     basis(&c)
                 )
@@ -299,9 +303,9 @@ fn headline(words: &Words, index: &Followed, waves: &[String], last: usize, conf
         }
         Some(c) => Some(if words.zh {
             format!(
-                "较{} {:+.1}{}",
+                "较{} {}{}",
                 waves[last - 1],
-                c.diff,
+                with_sign(c.diff, d.change),
                 if c.like_for_like {
                     "（按两期共同题目比较）"
                 } else {
@@ -309,7 +313,7 @@ fn headline(words: &Words, index: &Followed, waves: &[String], last: usize, conf
                 }
             )
         } else {
-            format!("vs {:+.1} ({}{})", c.diff, waves[last - 1], basis(&c))
+            format!("vs {} ({}{})", with_sign(c.diff, d.change), waves[last - 1], basis(&c))
         }),
         None => Some(
             words
@@ -320,7 +324,7 @@ fn headline(words: &Words, index: &Followed, waves: &[String], last: usize, conf
     Block::Headline {
         label: format!("{} {}", index.label, waves[last]),
         value,
-        decimals: 1,
+        decimals: d.score,
         note,
     }
 }
@@ -390,16 +394,17 @@ fn change_table(
     let last = waves.len() - 1;
     let alpha = 1.0 - confidence;
     let mut columns = vec![column(words.t("指标", "Series"), ColumnKind::Text, 0)];
-    columns.extend(waves.iter().map(|w| column(w, ColumnKind::Number, 1)));
+    let d = words.decimals;
+    columns.extend(waves.iter().map(|w| column(w, ColumnKind::Number, d.score)));
     if last > 0 {
-        columns.push(signed(words.t("变化", "Change"), 1));
+        columns.push(signed(words.t("变化", "Change"), d.change));
         columns.push(column(
             match correction {
                 Correction::None => "p",
                 _ => words.t("p（类别已校正）", "p (categories adjusted)"),
             },
             ColumnKind::PValue,
-            3,
+            d.p,
         ));
     }
     let changes: Vec<Option<Change>> = all.iter().map(|s| change(s, last, confidence)).collect();
@@ -670,6 +675,8 @@ fn importance_blocks(
         })
         .collect();
     let family_text = format!("{:.1}%", family_level * 100.0);
+    let d = words.decimals;
+    let r2 = |x: f64| fixed(x, d.coefficient);
     let mut text: String;
     if first == last {
         text = words
@@ -702,9 +709,9 @@ fn importance_blocks(
         };
     } else if a.r2 < NEGLIGIBLE_R2 || b.r2 < NEGLIGIBLE_R2 {
         text = if words.zh {
-            format!("各类别对{}的解释力很弱（R² {} 为 {:.3}，{} 为 {:.3}，低于 {NEGLIGIBLE_R2}），重要性份额的变化没有实际意义，故不作解读。", outcome.label, waves[first], a.r2, waves[last], b.r2)
+            format!("各类别对{}的解释力很弱（R² {} 为 {}，{} 为 {}，低于 {NEGLIGIBLE_R2}），重要性份额的变化没有实际意义，故不作解读。", outcome.label, waves[first], r2(a.r2), waves[last], r2(b.r2))
         } else {
-            format!("The categories explain little of {} (R² {:.3} in {} and {:.3} in {}, below {NEGLIGIBLE_R2}), so shifts in their shares of it mean nothing and are not read.", outcome.label, a.r2, waves[first], b.r2, waves[last])
+            format!("The categories explain little of {} (R² {} in {} and {} in {}, below {NEGLIGIBLE_R2}), so shifts in their shares of it mean nothing and are not read.", outcome.label, r2(a.r2), waves[first], r2(b.r2), waves[last])
         };
     } else {
         let mut moves: Vec<Move> = (0..categories.len())
@@ -716,17 +723,18 @@ fn importance_blocks(
         let rise = moves.last().filter(|m| m.0 > 0.0 && clear(m));
         let describe = |m: &Move| {
             let (l, h) = m.1.unwrap_or((f64::NAN, f64::NAN));
+            let [x, l, h] = [m.0, l, h].map(|v| with_sign(v, d.change));
             if words.zh {
-                format!("**{}** {:+.1}（{family_text} 区间 [{l:+.1}, {h:+.1}]）", m.2, m.0)
+                format!("**{}** {x}（{family_text} 区间 [{l}, {h}]）", m.2)
             } else {
-                format!("**{}** {:+.1} ({family_text} interval [{l:+.1}, {h:+.1}])", m.2, m.0)
+                format!("**{}** {x} ({family_text} interval [{l}, {h}])", m.2)
             }
         };
         text = match (fall, rise, words.zh) {
             (None, None, true) => format!("{} → {}，各类别对{}的重要性变化均在自助法区间之内，没有可确认的变化。", waves[first], waves[last], outcome.label),
             (None, None, false) => format!("{} → {}: no category's importance for {} shifted beyond its bootstrap interval, so no shift is claimed.", waves[first], waves[last], outcome.label),
             (f, r, true) => format!(
-                "{} → {}，对{}而言：{}（百分点，R² {:.3} → {:.3}）。",
+                "{} → {}，对{}而言：{}（百分点，R² {} → {}）。",
                 waves[first],
                 waves[last],
                 outcome.label,
@@ -735,11 +743,11 @@ fn importance_blocks(
                     .flatten()
                     .collect::<Vec<_>>()
                     .join("；"),
-                a.r2,
-                b.r2
+                r2(a.r2),
+                r2(b.r2)
             ),
             (f, r, false) => format!(
-                "{} → {}, for {}: {} (points of the share of R²; R² {:.3} → {:.3}).",
+                "{} → {}, for {}: {} (points of the share of R²; R² {} → {}).",
                 waves[first],
                 waves[last],
                 outcome.label,
@@ -748,8 +756,8 @@ fn importance_blocks(
                     .flatten()
                     .collect::<Vec<_>>()
                     .join("; "),
-                a.r2,
-                b.r2
+                r2(a.r2),
+                r2(b.r2)
             ),
         };
     }
@@ -757,18 +765,18 @@ fn importance_blocks(
         text.push_str(&format!("\n\n{}", notes.join(words.t("；", "; "))));
     }
     let mut columns = vec![column(words.t("类别", "Category"), ColumnKind::Text, 0)];
-    columns.extend(waves.iter().map(|w| column(w, ColumnKind::Percent, 1)));
+    columns.extend(waves.iter().map(|w| column(w, ColumnKind::Percent, d.share)));
     let interval_word = words.t("区间", "interval");
     columns.push(column(
         &format!("{} {level} {interval_word}", waves[first]),
         ColumnKind::Percent,
-        1,
+        d.share,
     ));
     if last != first {
         columns.push(column(
             &format!("{} {level} {interval_word}", waves[last]),
             ColumnKind::Percent,
-            1,
+            d.share,
         ));
         columns.push(signed(
             &format!(
@@ -777,9 +785,9 @@ fn importance_blocks(
                 waves[last],
                 words.t("变化（百分点）", "shift (points)")
             ),
-            1,
+            d.change,
         ));
-        columns.push(signed(&format!("{family_text} {interval_word}"), 1));
+        columns.push(signed(&format!("{family_text} {interval_word}"), d.change));
     }
     // Intervals of shares: 0–1, like the shares beside them.
     let interval_cell = |c: usize, w: usize| -> Cell {
@@ -824,7 +832,7 @@ fn importance_blocks(
             .into(),
         columns: vec![
             column(words.t("调查期", "Wave"), ColumnKind::Text, 0),
-            column("R²", ColumnKind::Number, 3),
+            column("R²", ColumnKind::Number, d.coefficient),
         ],
         rows: (0..history.len())
             .filter_map(|w| {
