@@ -137,14 +137,26 @@ pub enum ColumnKind {
 /// How a p-value is printed: three decimals, "< 0.001" below that and "> 0.99" above
 /// 0.99 (so an adjusted p of 1 never reads as a finding).
 pub fn p_value_text(p: f64) -> String {
+    p_value_text_with(p, 3)
+}
+
+/// A p-value with `decimals` (the study's `decimals.p`; 0 is read as 1, a p-value
+/// is never rounded to a whole number): below the last decimal `< 0.001` (`< 0.01`,
+/// `< 0.0001` …), near 1 `> 0.99` (`> 0.9` with one decimal), else the value.
+pub fn p_value_text_with(p: f64, decimals: u8) -> String {
+    let d = usize::from(decimals.max(1));
     if !p.is_finite() {
-        "–".into()
-    } else if p < 0.001 {
-        "< 0.001".into()
-    } else if p > 0.99 {
-        "> 0.99".into()
+        return "–".into();
+    }
+    let last = 10f64.powi(-(d as i32));
+    let near = d.min(2);
+    let near_one = 1.0 - 10f64.powi(-(near as i32));
+    if p < last {
+        format!("< {last:.d$}")
+    } else if p > near_one {
+        format!("> {near_one:.near$}")
     } else {
-        format!("{p:.3}")
+        format!("{p:.d$}")
     }
 }
 

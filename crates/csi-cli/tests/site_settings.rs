@@ -67,3 +67,24 @@ fn a_logo_outside_the_folder_and_a_typo_are_refused_with_where() {
     let run = csi(&["check", dir.path().to_str().unwrap()]);
     assert!(String::from_utf8_lossy(&run.stderr).contains("not an image"));
 }
+
+#[test]
+fn the_study_s_decimals_reach_the_site_s_own_figures() {
+    let dir = folder("title: 报告\n");
+    let study = dir.path().join("mini/study.yaml");
+    let mut text = std::fs::read_to_string(&study).unwrap();
+    text.push_str("settings:\n  decimals: {score: 2, change: 2}\n");
+    std::fs::write(&study, text).unwrap();
+    let out = dir.path().join("site");
+    let run = csi(&["build", dir.path().to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let page = std::fs::read_to_string(out.join("mini/2024/index.html")).unwrap();
+    let hero = page.split("<p class=\"big\">").nth(1).unwrap();
+    let big = hero.split('<').next().unwrap();
+    assert!(
+        big.split_once('.').is_some_and(|(_, d)| d.len() == 2),
+        "headline with two decimals: {big}"
+    );
+    let ci = page.split("class=\"ci\">").nth(1).unwrap();
+    assert!(ci.contains('[') && ci.contains(", ") || ci.contains(",\u{a0}"), "{ci}");
+}

@@ -55,19 +55,7 @@ pub fn p_value(p: f64) -> String {
 /// the value (never all zeros, never `1.0…`). With three decimals, the same as
 /// [`p_value`].
 pub fn p_value_with(p: f64, decimals: u8) -> String {
-    let d = decimals.max(1);
-    if !p.is_finite() {
-        return "–".into();
-    }
-    let last = 10f64.powi(-i32::from(d));
-    let near_one = 1.0 - 10f64.powi(-i32::from(d.min(2)));
-    if p < last {
-        format!("< {}", fixed(last, d))
-    } else if p > near_one {
-        format!("> {}", fixed(near_one, d.min(2)))
-    } else {
-        fixed(p, d)
-    }
+    csi_blocks::p_value_text_with(p, decimals)
 }
 
 /// A p-value in a sentence: `p < 0.001`, `p > 0.99` or `p = 0.016`.

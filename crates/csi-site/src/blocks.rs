@@ -93,7 +93,7 @@ fn format_number(x: f64, col: &Column) -> String {
     match col.kind {
         ColumnKind::Percent => format!("{}%", show(x * 100.0)),
         ColumnKind::Count => fixed(x, 0),
-        ColumnKind::PValue => esc(&csi_blocks::p_value_text(x)),
+        ColumnKind::PValue => esc(&csi_blocks::p_value_text_with(x, col.decimals)),
         _ => show(x),
     }
 }

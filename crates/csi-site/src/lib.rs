@@ -47,6 +47,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use csi_stats::Estimate;
+use csi_study::Decimals;
 
 pub use blocks::{render as render_blocks, AnalysisPage};
 pub use chart::Palette;
@@ -89,29 +90,46 @@ fn percent(level: f64) -> String {
     format!("{p}%")
 }
 
-/// Formats a 0–100 score.
-fn score(e: &Estimate) -> String {
-    e.mean.map_or("–".into(), |m| format!("{m:.1}"))
+/// `x` with the study's decimals `d`, never a negative zero.
+fn fixed(x: f64, d: u8) -> String {
+    let d = usize::from(d);
+    let text = format!("{x:.d$}");
+    match text.strip_prefix('-') {
+        Some(rest) if rest.bytes().all(|c| c == b'0' || c == b'.') => rest.to_string(),
+        _ => text,
+    }
 }
 
-fn interval(e: &Estimate) -> String {
+/// Formats a 0–100 score with the study's score decimals.
+fn score(e: &Estimate, d: &Decimals) -> String {
+    e.mean.map_or("–".into(), |m| fixed(m, d.score))
+}
+
+/// A score's interval, `[low, high]`.
+fn interval(e: &Estimate, d: &Decimals) -> String {
     match (e.ci_low, e.ci_high) {
-        (Some(l), Some(h)) => format!("[{l:.1},\u{a0}{h:.1}]"),
+        (Some(l), Some(h)) => format!("[{},\u{a0}{}]", fixed(l, d.score), fixed(h, d.score)),
         _ => "–".into(),
     }
 }
 
-fn share(e: &Option<Estimate>) -> String {
+/// A 0–1 share as a percentage with the study's share decimals.
+fn share(e: &Option<Estimate>, d: &Decimals) -> String {
     e.as_ref()
         .and_then(|e| e.mean)
-        .map_or(String::new(), |m| format!("{:.1}%", m * 100.0))
+        .map_or(String::new(), |m| format!("{}%", fixed(m * 100.0, d.share)))
 }
 
-fn signed(x: f64) -> String {
-    if x.abs() < 0.05 {
-        "±0.0".into()
+/// A change with its sign and the study's change decimals ("±0.0" when it rounds
+/// to zero).
+fn signed(x: f64, d: &Decimals) -> String {
+    let text = fixed(x.abs(), d.change);
+    if text.bytes().all(|c| c == b'0' || c == b'.') {
+        format!("±{text}")
+    } else if x < 0.0 {
+        format!("-{text}")
     } else {
-        format!("{x:+.1}")
+        format!("+{text}")
     }
 }
 

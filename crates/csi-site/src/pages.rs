@@ -236,6 +236,7 @@ impl WavePages<'_> {
 
     fn overview(&self, tables: &mut Vec<DataTable>) -> Result<String, SiteError> {
         let study = self.study;
+        let dec = &study.settings.decimals;
         let lang = study.language.as_str();
         let t = text::strings(lang);
         let r = self.result();
@@ -248,8 +249,8 @@ impl WavePages<'_> {
         // Headline and change against the previous wave, with its test.
         let mut headline = serde_json::json!({
             "label": study.text(&study.index_label),
-            "score": score(head),
-            "ci": interval(head),
+            "score": score(head, dec),
+            "ci": interval(head, dec),
             "n": head.n,
             "moe": head.margin_of_error().map(|m| format!("{m:.1}")),
         });
@@ -272,7 +273,7 @@ impl WavePages<'_> {
                 headline["change_basis"] = t["change_common"].replace("{items}", &items.to_string()).into();
             }
             if let (Some(a), Some(b)) = (head.mean, p.mean) {
-                headline["change"] = signed(a - b).into();
+                headline["change"] = signed(a - b, dec).into();
                 headline["prev_label"] = study.text(&pw.label).into();
                 let test = difference::independent(head, p, confidence);
                 let significant = test.as_ref().is_some_and(|d| d.p < 1.0 - r.confidence);
@@ -344,8 +345,8 @@ impl WavePages<'_> {
                 Some(serde_json::json!({
                     "label": study.text(&b.label),
                     "kind": match b.kind { BenchmarkKind::Competitor => "competitor", BenchmarkKind::Industry => "industry" },
-                    "value": format!("{v:.1}"),
-                    "diff": diff.map(signed).unwrap_or_default(),
+                    "value": super::fixed(v, dec.score),
+                    "diff": diff.map(|x| signed(x, dec)).unwrap_or_default(),
                     "class": diff.map(|d| if d >= 0.0 { "up" } else { "down" }).unwrap_or(""),
                 }))
             })
@@ -415,13 +416,13 @@ impl WavePages<'_> {
                         None => u,
                     }
                 }),
-                score: score(&v.score),
-                ci: interval(&v.score),
+                score: score(&v.score, dec),
+                ci: interval(&v.score, dec),
                 n: v.score.n,
                 low_base: v.low_base,
-                top_box: share(&v.top_box),
-                expectation: v.expectation.as_ref().map(score).unwrap_or_default(),
-                gap: gap.map(signed).unwrap_or_default(),
+                top_box: share(&v.top_box, dec),
+                expectation: v.expectation.as_ref().map(|e| score(e, dec)).unwrap_or_default(),
+                gap: gap.map(|g| signed(g, dec)).unwrap_or_default(),
                 gap_class: match gap {
                     Some(g) if g < 0.0 => "gap-neg",
                     Some(_) => "gap-pos",
@@ -509,8 +510,8 @@ impl WavePages<'_> {
                         serde_json::json!({
                             "label": study.text(&c.label),
                             "n": v.score.n,
-                            "score": score(&v.score),
-                            "ci": interval(&v.score),
+                            "score": score(&v.score, dec),
+                            "ci": interval(&v.score, dec),
                             "low_base": v.low_base,
                         })
                     })
@@ -580,6 +581,7 @@ impl WavePages<'_> {
 
     fn method(&self, record: &Provenance, tables: &mut Vec<DataTable>) -> Result<String, SiteError> {
         let study = self.study;
+        let dec = &study.settings.decimals;
         let t = text::strings(&study.language);
         let r = self.result();
         let wave = self.wave();
@@ -643,7 +645,7 @@ impl WavePages<'_> {
                 "group": study.text(&cell.label),
                 "n": e.n,
                 "effective_n": format!("{:.0}", e.effective_n),
-                "score": score(e),
+                "score": score(e, dec),
                 "moe": e.margin_of_error().map(|m| format!("±{m:.1}")).unwrap_or_else(|| "–".into()),
                 "moe_share": moe_share.map(|m| format!("±{m:.1}")).unwrap_or_else(|| "–".into()),
                 "low_base": index.values[ci].low_base,
@@ -736,8 +738,8 @@ fn analysis_title(a: &AnalysisPage) -> String {
         .unwrap_or_else(|| a.id.clone())
 }
 
-fn fmt_opt(x: Option<f64>) -> String {
-    x.map_or("–".into(), |v| format!("{v:.1}"))
+fn fmt_opt(x: Option<f64>, d: u8) -> String {
+    x.map_or("–".into(), |v| super::fixed(v, d))
 }
 
 /// Writes the study's landing page, `versions.json`/`versions.js`, `study.json` and
@@ -750,6 +752,7 @@ pub(crate) fn write_study_pages(
     dir: &Path,
 ) -> Result<(), SiteError> {
     let t = text::strings(&study.language);
+    let dec = &study.settings.decimals;
     let mut ctx = base_context(theme, generator, &study.language, "../");
     ctx.insert("study", &study_json(study));
     let latest = study.waves.last().expect("validated: at least one wave");
@@ -766,12 +769,12 @@ pub(crate) fn write_study_pages(
                 "label": study.text(&w.label),
                 "fieldwork": w.fieldwork,
                 "n": h.map(|h| h.n),
-                "score": fmt_opt(h.and_then(|h| h.score)),
+                "score": fmt_opt(h.and_then(|h| h.score), dec.score),
                 "ci": match h.map(|h| (h.ci_low, h.ci_high)) {
-                    Some((Some(l), Some(u))) => format!("{l:.1}–{u:.1}"),
+                    Some((Some(l), Some(u))) => format!("[{},\u{a0}{}]", super::fixed(l, dec.score), super::fixed(u, dec.score)),
                     _ => "–".into(),
                 },
-                "bench": study.benchmarks.iter().map(|b| fmt_opt(b.values.get(&w.id).copied())).collect::<Vec<_>>(),
+                "bench": study.benchmarks.iter().map(|b| fmt_opt(b.values.get(&w.id).copied(), dec.score)).collect::<Vec<_>>(),
             })
         })
         .collect();
@@ -780,7 +783,7 @@ pub(crate) fn write_study_pages(
     ctx.insert("latest_label", study.text(&latest.label));
     ctx.insert(
         "latest_score",
-        &fmt_opt(latest_record.headline.as_ref().and_then(|h| h.score)),
+        &fmt_opt(latest_record.headline.as_ref().and_then(|h| h.score), dec.score),
     );
 
     // The index across waves, with its interval band and the benchmarks.
@@ -812,7 +815,7 @@ pub(crate) fn write_study_pages(
             let vals: Vec<String> = categories
                 .iter()
                 .zip(&l.values)
-                .map(|(c, v)| format!("{c} {}", fmt_opt(*v)))
+                .map(|(c, v)| format!("{c} {}", fmt_opt(*v, dec.score)))
                 .collect();
             format!("{}: {}", l.name, vals.join(", "))
         })
@@ -873,7 +876,7 @@ pub(crate) fn write_study_pages(
         "waves": study.waves.len(),
         "latest": latest.id,
         "latest_label": study.text(&latest.label),
-        "latest_score": fmt_opt(latest_record.headline.as_ref().and_then(|h| h.score)),
+        "latest_score": fmt_opt(latest_record.headline.as_ref().and_then(|h| h.score), dec.score),
         "language": study.language,
     });
     let json = serde_json::to_string_pretty(&meta).expect("json");
