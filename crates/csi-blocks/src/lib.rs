@@ -25,7 +25,9 @@ pub const BLOCKS_VERSION: u32 = 1;
 /// - 1.1: interval cells ([`Cell::Interval`]), p-value columns
 ///   ([`ColumnKind::PValue`]), signed columns ([`Column::signed`]), blocks offered to
 ///   the wave's overview ([`Report::overview`]), named quadrants and highlighted
-///   points in scatter charts, and a direction for heat maps.
+///   points in scatter charts, a direction, a reference and a legend for heat
+///   maps; in the request, the study's precision per kind of figure
+///   ([`wire::StudyContext::decimals`]).
 pub const BLOCKS_MINOR: u32 = 1;
 
 /// What an analysis returns for one wave.

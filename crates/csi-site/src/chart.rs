@@ -792,7 +792,10 @@ fn line_panel(
         .map(|c| text_width(&fit(c, 140.0, p.size), p.size))
         .fold(0.0, f64::max);
     let every = ((widest + 10.0) / spacing).ceil().max(1.0) as usize;
-    let labelled = |i: usize| i == n - 1 || (i % every == 0 && n - 1 - i >= every);
+    // The first wave is labelled too whenever it clears the last one.
+    let span = f64::from(p.x(n - 1, n) - p.x(0, n));
+    let labelled =
+        |i: usize| i == n - 1 || (i == 0 && span >= widest / PX + 10.0) || (i % every == 0 && n - 1 - i >= every);
     let room_for_values = spacing >= 34.0;
     for (i, cat) in categories.iter().enumerate().filter(|(i, _)| labelled(*i)) {
         c.text(
@@ -971,7 +974,6 @@ fn small_multiples(
             let (col, row) = ((k as i32) % columns, (k as i32) / columns);
             let x0 = col * cell_w;
             let y0 = row * cell_h + 4;
-            let colour = SERIES[k % SERIES.len()];
             c.text(
                 &fit(
                     &s.name,
@@ -980,7 +982,7 @@ fn small_multiples(
                 ),
                 (x0 + 6, y0 + title_h - 6),
                 if narrow { NARROW_LABEL } else { FONT },
-                colour,
+                palette.ink,
                 HPos::Left,
                 VPos::Bottom,
             )?;
