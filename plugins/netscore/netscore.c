@@ -294,6 +294,15 @@ static void buf_fixed(Buf *b, double v, int decimals) {
   buf_puts(b, s);
 }
 
+/* Appends v as a change is printed (the table's signed column): with `decimals`
+ * decimals, "+" before a positive value that does not round to zero, never "-0". */
+static void buf_signed(Buf *b, double v, int decimals) {
+  char tmp[400];
+  snprintf(tmp, sizeof tmp, "%.*f", decimals, v);
+  if (v > 0 && strpbrk(tmp, "123456789") != NULL) buf_char(b, '+');
+  buf_fixed(b, v, decimals);
+}
+
 /* ------------------------------------------------------------------------- */
 /* The request: the study's decimals                                          */
 /* ------------------------------------------------------------------------- */
@@ -812,13 +821,13 @@ static const Texts CHINESE = {
     "%s 项指标净满意度的简单平均",
     "各指标净满意度（由低到高）",
     "指标",
-    "样本量",
+    "n", /* as every other page heads a base */
     "高分段比例",
     "低分段比例",
     "净满意度",
     "净满意度是净分，不是高分段比例：研究设定的高分段回答占比（加权）减去量表另一端同样宽度的低分段回答占比，"
     "单位为百分点（−100 至 100）。",
-    "样本量为未加权的回答数。",
+    "n 为未加权的回答数。",
     "各指标净满意度",
     "净满意度",
     "净满意度最低的指标：",
@@ -1049,7 +1058,7 @@ static void write_report(Buf *b, const Indicator *inds, size_t count, const Text
     buf_md_text(&tmp, inds[i].label);
     buf_puts(&tmp, "**");
     buf_puts(&tmp, t->open);
-    buf_fixed(&tmp, inds[i].net, d.change);
+    buf_signed(&tmp, inds[i].net, d.change); /* signed, as the table shows it */
     buf_puts(&tmp, t->close);
   }
   buf_puts(&tmp, t->finding_end);

@@ -25,7 +25,7 @@ pub const BLOCKS_VERSION: u32 = 1;
 /// - 1.1: interval cells ([`Cell::Interval`]), p-value columns
 ///   ([`ColumnKind::PValue`]), signed columns ([`Column::signed`]), blocks offered to
 ///   the wave's overview ([`Report::overview`]), named quadrants and highlighted
-///   points in scatter charts, a direction, a reference and a legend for heat
+///   points in scatter charts, ringed points in line charts, a direction, a reference and a legend for heat
 ///   maps; in the request, the study's precision per kind of figure
 ///   ([`wire::StudyContext::decimals`]).
 pub const BLOCKS_MINOR: u32 = 1;
@@ -268,6 +268,10 @@ pub struct Series {
     /// Upper interval limits (optional, same length).
     #[serde(default)]
     pub high: Vec<Option<f64>>,
+    /// Points drawn ringed (since 1.1, line charts), e.g. a significant change from
+    /// the previous wave; say what the ring means in the chart's title or a note.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub marked: Vec<bool>,
 }
 
 /// A labelled point of a scatter chart.

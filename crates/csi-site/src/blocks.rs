@@ -270,6 +270,7 @@ fn lines(series: &[csi_blocks::Series]) -> Vec<chart::Line> {
             values: s.values.clone(),
             low: s.low.clone(),
             high: s.high.clone(),
+            marked: s.marked.clone(),
         })
         .collect()
 }
@@ -357,7 +358,12 @@ fn chart_block(c: &Chart, palette: Palette, out: &mut String, downloads: &mut Do
         (Some(wide), Some(narrow)) => {
             let alt = c.alt.clone().unwrap_or_else(|| c.title.clone());
             out.push_str(&crate::responsive_svg(&wide, &narrow, &c.title, &alt));
-            let _ = write!(out, "<figcaption>{}</figcaption>", esc(&c.title));
+            // Axes that follow the data say so (they do not start at 0).
+            let axis = match &c.spec {
+                ChartKind::Line { .. } | ChartKind::Scatter { .. } => downloads.words.axis_not_zero,
+                _ => "",
+            };
+            let _ = write!(out, "<figcaption>{}{}</figcaption>", esc(&c.title), esc(axis));
             if let Some(t) = data {
                 let href = downloads.add(&t);
                 let _ = write!(out, "<details><summary>{}</summary>", esc(downloads.words.data));
@@ -385,6 +391,8 @@ pub struct Words<'a> {
     pub heat_worse: &'a str,
     /// Heat-map legend, better end.
     pub heat_better: &'a str,
+    /// Said under charts whose axes follow the data.
+    pub axis_not_zero: &'a str,
     /// How download columns and flags are named.
     pub downloads: downloads::DataWords<'a>,
 }
@@ -396,6 +404,7 @@ impl<'a> Words<'a> {
             data: t["data"],
             heat_worse: t["heat_worse"],
             heat_better: t["heat_better"],
+            axis_not_zero: t["axis_not_zero"],
             downloads: downloads::DataWords::from_strings(t),
         }
     }

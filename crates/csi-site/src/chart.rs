@@ -321,6 +321,8 @@ pub struct Line {
     pub low: Vec<Option<f64>>,
     /// Upper limits, or empty.
     pub high: Vec<Option<f64>>,
+    /// Points drawn ringed (e.g. a significant change), or empty.
+    pub marked: Vec<bool>,
 }
 
 /// A labelled point.
@@ -853,6 +855,9 @@ fn line_panel(
         for (i, pt) in points.iter().enumerate() {
             if let Some(pt) = pt {
                 c.circle(*pt, if room_for_values { 4 } else { 2 }, colour.filled())?;
+                if s.marked.get(i).copied().unwrap_or(false) {
+                    c.circle(*pt, 8, palette_ink_ring(ink))?;
+                }
                 if (j == 0 || series.len() <= 3) && (room_for_values || i == n - 1) {
                     let v = s.values[i].unwrap_or_default();
                     c.text(
@@ -868,6 +873,11 @@ fn line_panel(
         }
     }
     Ok(())
+}
+
+/// The ring around a marked point: the ink colour, unfilled.
+fn palette_ink_ring(ink: RGBColor) -> ShapeStyle {
+    ink.stroke_width(2)
 }
 
 /// The y range of `series` with some room around it: (ticks, low, high, step).

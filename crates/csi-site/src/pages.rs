@@ -796,6 +796,7 @@ pub(crate) fn write_study_pages(
         values: get(|h| h.score),
         low: get(|h| h.ci_low),
         high: get(|h| h.ci_high),
+        marked: vec![],
     }];
     for b in &study.benchmarks {
         lines.push(chart::Line {
@@ -803,6 +804,7 @@ pub(crate) fn write_study_pages(
             values: study.waves.iter().map(|w| b.values.get(&w.id).copied()).collect(),
             low: vec![],
             high: vec![],
+            marked: vec![],
         });
     }
     let title = format!("{} · {}", study.text(&study.index_label), t["trend"]);

@@ -18,7 +18,11 @@
 //! When fewer than 3 × [`MIN_CELL`] respondents answered everything — many
 //! indicators, each with some non-response, or questions asked of different
 //! customers — each driver's indicators get a model of their own, over that
-//! driver's complete cases (the note lists each model's base); a driver whose
+//! driver's complete cases (the note lists each model's base); and a driver whose
+//! own indicators were asked of different customers (a billing category with
+//! contract and prepaid sub-categories) in turn gets one model per part (its
+//! sub-categories, or its indicators), each over its own complete cases ([`Group`]).
+//! Every model is the same regression, over its own respondents. A group whose
 //! indicators are still too thin is not classified, and the table says so
 //! (classify fewer indicators at a time with the driver option `within`).
 //! The *penalty* is minus the low coefficient (points lost by a low rating compared
@@ -167,8 +171,16 @@ pub enum NotClassified {
     TooFewComplete {
         /// Those respondents.
         n: u64,
-        /// The indicators analysable on their scale.
+        /// The indicators analysable on their scale (of the group, when the model
+        /// is a group's).
         indicators: usize,
+        /// The fewest respondents who answered the outcome and one of those
+        /// indicators: many, with `n` 0, when the indicators were asked of
+        /// different respondents.
+        each: u64,
+        /// The group whose model it is (a driver's label, or a part's), `None`
+        /// for the model over every indicator.
+        group: Option<String>,
     },
     /// Fewer than [`MIN_CELL`] respondents (among those who answered the outcome
     /// and all the indicators analysable on their scale) in one category.
@@ -302,14 +314,95 @@ pub struct PenaltyRewardAnalysis {
 /// One penalty–reward model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Model {
-    /// The group of indicators (a driver's label) when the analysis fits one
-    /// model per group; `None` for the single model over every indicator.
+    /// The group of indicators (a driver's label, or a part's) when the analysis
+    /// fits one model per group; `None` for the single model over every indicator.
     pub group: Option<String>,
+    /// The driver whose part `group` is, when the driver has one model per part
+    /// (its sub-categories or indicators); `None` for a driver's own model.
+    pub part_of: Option<String>,
+    /// Respondents who answered the outcome and every indicator of the driver
+    /// `part_of` (so few that it has one model per part); 0 otherwise.
+    pub part_of_complete: u64,
     /// Respondents in its regression (0 when none of its indicators was estimated).
     pub used: u64,
     /// Respondents who answered the outcome and every indicator of the model
     /// analysable on its scale.
     pub complete: u64,
+}
+
+/// A group of indicators that gets a penalty–reward model of its own when the
+/// model over every indicator has too few complete cases: a driver, with its
+/// `parts` (its sub-categories, or its indicators, each a group too), which get
+/// a model each when the driver's own indicators have too few complete cases
+/// together — questions asked of different customers.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Group<'a> {
+    /// The group's label (a driver's, a sub-category's or an indicator's).
+    pub label: String,
+    /// Its indicators' ids.
+    pub indicators: Vec<&'a str>,
+    /// Its parts; empty for an indicator.
+    pub parts: Vec<Group<'a>>,
+}
+
+/// A model to fit: its group (`None`: every indicator), the driver it is a part
+/// of, and its indicators' eligible positions.
+struct Planned {
+    group: Option<String>,
+    part_of: Option<String>,
+    set: Vec<usize>,
+}
+
+/// The models for the indicators `set` of the group `label` (a part of the
+/// driver `part_of`, if it is one) with its `parts`: one model, unless its complete
+/// cases (`complete`) are fewer than 3 × [`MIN_CELL`] and a model per part (and so
+/// on down) gives some part enough. `positions` maps a group to its indicators'
+/// eligible positions.
+fn plan(
+    label: Option<&str>,
+    part_of: Option<&str>,
+    set: Vec<usize>,
+    mut parts: &[Group],
+    complete: &dyn Fn(&[usize]) -> u64,
+    positions: &dyn Fn(&Group) -> Vec<usize>,
+) -> Vec<Planned> {
+    let whole = || {
+        vec![Planned {
+            group: label.map(str::to_string),
+            part_of: part_of.map(str::to_string),
+            set: set.clone(),
+        }]
+    };
+    if complete(&set) >= 3 * MIN_CELL {
+        return whole();
+    }
+    // A group with a single part that holds all of it: that part's parts.
+    loop {
+        let with: Vec<&Group> = parts.iter().filter(|p| !positions(p).is_empty()).collect();
+        match with[..] {
+            [only] if positions(only) == set => parts = &only.parts,
+            _ => break,
+        }
+    }
+    let with: Vec<(&Group, Vec<usize>)> = parts
+        .iter()
+        .map(|p| (p, positions(p)))
+        .filter(|(_, s)| !s.is_empty())
+        .collect();
+    if with.len() < 2 {
+        return whole();
+    }
+    // The parts of the root are the drivers; the parts of a driver are its parts.
+    let within = if label.is_none() { None } else { part_of.or(label) };
+    let planned: Vec<Planned> = with
+        .into_iter()
+        .flat_map(|(p, s)| plan(Some(&p.label), within, s, &p.parts, complete, positions))
+        .collect();
+    if planned.iter().any(|m| complete(&m.set) >= 3 * MIN_CELL) {
+        planned
+    } else {
+        whole()
+    }
 }
 
 struct Column {
@@ -413,7 +506,8 @@ fn spd_inverse(a: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
 /// `confidence` level of the study. One model covers every indicator; when
 /// listwise deletion leaves fewer than 3 × [`MIN_CELL`] respondents for it (the
 /// indicators were asked of different customers), each of `groups` (a driver's
-/// label and its indicators) gets a model of its own, over its own complete cases.
+/// label and its indicators) gets a model of its own, over its own complete cases,
+/// and a driver too thin for that one model per part ([`Group`]).
 ///
 /// The rows are read once. The point estimates need only XᵀWX and XᵀWy, but the
 /// robust variance's middle term Σ w² e² x xᵀ needs the residuals, which depend on
@@ -434,7 +528,7 @@ pub fn penalty_reward<I>(
     rows: I,
     outcome: &str,
     wanted: &[&str],
-    groups: &[(String, Vec<&str>)],
+    groups: &[Group],
     confidence: f64,
 ) -> Result<PenaltyRewardAnalysis, String>
 where
@@ -575,29 +669,28 @@ where
     let mut counts = vec![[0u64; 3]; indicators.len()];
     // One model over every eligible indicator; when listwise deletion leaves too
     // few respondents for it (indicators asked of different customers), one model
-    // per group of indicators (per driver), each over its own complete cases.
+    // per group of indicators (per driver), each over its own complete cases, and
+    // within a driver too thin for that, per part — only where that helps: some
+    // model has enough complete cases.
     let all: Vec<usize> = (0..eligible.len()).collect();
     let (complete, _) = count(&all);
-    let per_group: Vec<(Option<String>, Vec<usize>)> = groups
-        .iter()
-        .map(|(label, ids)| {
-            let set: Vec<usize> = (0..eligible.len())
-                .filter(|&e| ids.contains(&indicators[eligible[e]].node.as_str()))
-                .collect();
-            (Some(label.clone()), set)
-        })
-        .filter(|(_, set)| !set.is_empty())
-        .collect();
-    // Per group only when that helps: some group has enough complete cases.
-    let helps = per_group.len() > 1 && per_group.iter().any(|(_, set)| count(set).0 >= 3 * MIN_CELL);
-    let sets = if complete >= 3 * MIN_CELL || !helps {
-        vec![(None, all)]
-    } else {
-        per_group
+    let positions = |g: &Group| -> Vec<usize> {
+        (0..eligible.len())
+            .filter(|&e| g.indicators.contains(&indicators[eligible[e]].node.as_str()))
+            .collect()
     };
+    let complete_of = |set: &[usize]| count(set).0;
+    let sets = plan(None, None, all, groups, &complete_of, &positions);
+    // The fewest respondents with the outcome and one indicator of a set.
+    let each = |set: &[usize]| set.iter().map(|&e| count(&[e]).0).min().unwrap_or(0);
     let mut models = Vec::new();
-    for (group, set) in sets {
+    for Planned { group, part_of, set } in sets {
+        let part_of_complete = part_of.as_ref().map_or(0, |d| {
+            let driver = groups.iter().find(|g| &g.label == d);
+            driver.map_or(0, |g| count(&positions(g)).0)
+        });
         let (complete, first_counts) = count(&set);
+        let fewest = if complete < 3 * MIN_CELL { each(&set) } else { 0 };
         let mut kept = Vec::new();
         for (&e, c) in set.iter().zip(&first_counts) {
             let (sparsest, n) = [Category::Low, Category::Middle, Category::Top]
@@ -609,6 +702,8 @@ where
                 results[eligible[e]] = Some(Err(NotClassified::TooFewComplete {
                     n: complete,
                     indicators: set.len(),
+                    each: fewest,
+                    group: group.clone(),
                 }));
                 counts[eligible[e]] = *c;
             } else if n < MIN_CELL {
@@ -644,6 +739,8 @@ where
                 fail(message, &mut results);
                 models.push(Model {
                     group,
+                    part_of,
+                    part_of_complete,
                     used: 0,
                     complete,
                 });
@@ -686,6 +783,8 @@ where
                 fail(SINGULAR.into(), &mut results);
                 models.push(Model {
                     group,
+                    part_of,
+                    part_of_complete,
                     used: 0,
                     complete,
                 });
@@ -731,6 +830,8 @@ where
         }
         models.push(Model {
             group,
+            part_of,
+            part_of_complete,
             used: regression_used,
             complete,
         });

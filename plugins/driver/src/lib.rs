@@ -44,6 +44,9 @@ use csi_plugin_sdk::words;
 
 pub mod kano;
 
+#[path = "../../tidy.rs"]
+mod tidy;
+
 /// The plugin.
 #[derive(Default)]
 pub struct Driver;
@@ -175,7 +178,17 @@ impl Analysis for Driver {
         d
     }
 
-    fn run(&self, request: &Request, mut input: Input) -> Result<Report, String> {
+    fn run(&self, request: &Request, input: Input) -> Result<Report, String> {
+        let mut report = self.analyse(request, input)?;
+        tidy::tidy(&mut report, request.study.language.starts_with("zh"));
+        Ok(report)
+    }
+}
+
+impl Driver {
+    /// The report, before [`tidy::tidy`] leaves out empty columns and sets bold
+    /// names tight in Chinese.
+    fn analyse(&self, request: &Request, mut input: Input) -> Result<Report, String> {
         let zh = request.study.language.starts_with("zh");
         let t = |a: &'static str, b: &'static str| if zh { a } else { b };
         let stats = Statistics::read(&input.statistics_batches()?)?;
@@ -269,7 +282,7 @@ impl Analysis for Driver {
                 };
                 let mut text = if zh {
                     format!(
-                        "**无法估计{}的驱动因素重要性：成对完整样本的相关系数互相矛盾。** 每个相关系数只基于同时回答了两题的受访者（最小成对基数 {min_n}），合在一起却不构成有效的相关矩阵（含结果变量的相关矩阵最小特征值为 {eigen}），因此模型 R² 会超过 1 或无效，重要性无从谈起。原因是各驱动因素的缺答落在不同的受访者身上；统计表不含逐个受访者的类别得分，无法改用列表删除，请减少缺答或选择由同一批受访者回答的驱动因素。",
+                        "**无法估计{}的驱动因素重要性：成对完整样本的相关系数互相矛盾**。每个相关系数只基于同时回答了两题的受访者（最小成对基数 {min_n}），合在一起却不构成有效的相关矩阵（含结果变量的相关矩阵最小特征值为 {eigen}），因此模型 R² 会超过 1 或无效，重要性无从谈起。原因是各驱动因素的缺答落在不同的受访者身上；统计表不含逐个受访者的类别得分，无法改用列表删除，请减少缺答或选择由同一批受访者回答的驱动因素。",
                         outcome.label
                     )
                 } else {
@@ -477,18 +490,30 @@ impl Driver {
             .filter(|n| n.kind == "indicator" && driver_of(n).is_some())
             .map(|n| n.id.as_str())
             .collect();
-        // One group of indicators per driver, for when a joint model is too thin.
-        let groups: Vec<(String, Vec<&str>)> = predictors
-            .iter()
-            .map(|p| {
-                let ids = nodes
-                    .iter()
-                    .filter(|n| n.kind == "indicator" && driver_of(n).is_some_and(|d| d.id == p.id))
-                    .map(|n| n.id.as_str())
-                    .collect();
-                (p.label.clone(), ids)
-            })
-            .collect();
+        // One group of indicators per driver, with its parts (sub-categories,
+        // indicators), for when a joint model is too thin.
+        fn group<'n>(n: &'n NodeInfo, nodes: &'n [NodeInfo]) -> kano::Group<'n> {
+            if n.kind == "indicator" {
+                return kano::Group {
+                    label: n.label.clone(),
+                    indicators: vec![n.id.as_str()],
+                    parts: Vec::new(),
+                };
+            }
+            let parts: Vec<kano::Group> = nodes
+                .iter()
+                .filter(|c| c.parent.as_deref() == Some(n.id.as_str()))
+                .filter(|c| matches!(c.kind.as_str(), "category" | "indicator"))
+                .map(|c| group(c, nodes))
+                .filter(|g| !g.indicators.is_empty())
+                .collect();
+            kano::Group {
+                label: n.label.clone(),
+                indicators: parts.iter().flat_map(|p| p.indicators.iter().copied()).collect(),
+                parts,
+            }
+        }
+        let groups: Vec<kano::Group> = predictors.iter().map(|p| group(p, nodes)).collect();
         kano_blocks(&request.study, rows, &outcome.id, &outcome.label, &wanted, &groups)
     }
 }
@@ -506,7 +531,7 @@ fn kano_blocks(
     outcome: &str,
     outcome_label: &str,
     wanted: &[&str],
-    groups: &[(String, Vec<&str>)],
+    groups: &[kano::Group],
 ) -> Vec<Block> {
     use kano::{Category, Class, NotClassified, PenaltyReward, MIN_CELL};
     let (zh, confidence) = (study.language.starts_with("zh"), study.confidence);
@@ -549,11 +574,42 @@ fn kano_blocks(
                     format!("not classified: the top box ({top_box} points) reaches into the lower half of the {points}-point scale")
                 }
             }
-            Err(NotClassified::TooFewComplete { n, indicators }) => {
-                if zh {
-                    format!("未分类：只有 {n} 名受访者回答了结果变量和全部 {indicators} 个指标（列表删除），无法建模")
-                } else {
-                    format!("not classified: only {n} respondents answered the outcome and all {indicators} indicators (listwise deletion), too few for the model")
+            Err(NotClassified::TooFewComplete {
+                n,
+                indicators,
+                each,
+                group,
+            }) => {
+                let g = group.as_deref();
+                match (*n, *each > 0, zh) {
+                    // Nobody answered them all, but each has answers: they were
+                    // asked of different customers, not left unanswered.
+                    (0, true, true) => format!(
+                        "未分类：{}各项指标分别询问不同的受访者（没有受访者回答全部 {indicators} 项），无法{}建立联合模型",
+                        g.map_or(String::new(), |g| format!("{g}的")),
+                        if g.is_some() { "为其" } else { "" }
+                    ),
+                    (0, true, false) => format!(
+                        "not classified: {} were asked of different respondents (nobody answered all {indicators}), so there is no joint model{}",
+                        g.map_or("the indicators".to_string(), |g| format!("the indicators of {g}")),
+                        if g.is_some() { " for them" } else { "" }
+                    ),
+                    (0, false, true) => format!(
+                        "未分类：{}有指标没有受访者作答，无法建立联合模型",
+                        g.map_or(String::new(), |g| format!("{g}的各项指标中"))
+                    ),
+                    (0, false, false) => format!(
+                        "not classified: some of {} have no answers, so there is no joint model",
+                        g.map_or("the indicators".to_string(), |g| format!("the indicators of {g}"))
+                    ),
+                    (n, _, true) => format!(
+                        "未分类：只有 {n} 名受访者回答了结果变量和{}全部 {indicators} 项指标（列表删除），无法建模",
+                        g.map_or(String::new(), |g| format!("{g}的"))
+                    ),
+                    (n, _, false) => format!(
+                        "not classified: only {n} respondents answered the outcome and all {indicators} indicators{} (listwise deletion), too few for the model",
+                        g.map_or(String::new(), |g| format!(" of {g}"))
+                    ),
                 }
             }
             Err(NotClassified::Model(message)) => {
@@ -610,7 +666,7 @@ fn kano_blocks(
                 }
                 _ => r.counts.iter().map(|&n| Cell::Number(n as f64)).collect(),
             };
-            let mut cells = vec![Cell::Text(r.label.clone()), Cell::Text(scale_text(&r.scale))];
+            let mut cells = vec![Cell::Text(r.label.clone())];
             cells.extend(coefficient(r.penalty()));
             cells.extend(coefficient(r.reward()));
             cells.extend(counts);
@@ -621,13 +677,49 @@ fn kano_blocks(
 
     // The note: who was used, the categories, the model and the rule.
     let level = (analysis.confidence * 1000.0).round() / 10.0;
-    let mut scales: Vec<String> = Vec::new();
+    // The top box, stated once: each definition with the indicators it applies
+    // to, the commonest last for the others (the table has no column for it).
+    let mut scales: Vec<(String, Vec<&str>)> = Vec::new();
     for r in &analysis.indicators {
         let s = scale_text(&r.scale);
-        if !scales.contains(&s) {
-            scales.push(s);
+        match scales.iter_mut().find(|(d, _)| *d == s) {
+            Some((_, labels)) => labels.push(&r.label),
+            None => scales.push((s, vec![&r.label])),
         }
     }
+    let top_box = match &scales[..] {
+        [(only, _)] if zh => format!("高分段 = {only}"),
+        [(only, _)] => format!("Top box = {only}"),
+        _ => {
+            let commonest = (0..scales.len())
+                .rev()
+                .max_by_key(|&i| scales[i].1.len())
+                .expect("at least one indicator");
+            let mut parts: Vec<String> = scales
+                .iter()
+                .enumerate()
+                .filter(|&(i, _)| i != commonest)
+                .map(|(_, (d, labels))| {
+                    if zh {
+                        format!("{}为 {d}", labels.join("、"))
+                    } else {
+                        format!("{d} for {}", labels.join(", "))
+                    }
+                })
+                .collect();
+            let d = &scales[commonest].0;
+            parts.push(if zh {
+                format!("其余指标为 {d}")
+            } else {
+                format!("{d} for the other indicators")
+            });
+            if zh {
+                format!("高分段：{}", parts.join("；"))
+            } else {
+                format!("Top box: {}", parts.join("; "))
+            }
+        }
+    };
     let assumed: Vec<&str> = analysis
         .indicators
         .iter()
@@ -639,25 +731,56 @@ fn kano_blocks(
         .indicators
         .iter()
         .any(|r| matches!(r.estimate, Err(NotClassified::TooFewComplete { .. })));
-    let per_driver: Vec<String> = analysis
-        .models
-        .iter()
-        .filter_map(|m| Some((m.group.as_ref()?, m)))
-        .map(|(g, m)| {
-            if zh {
-                format!("{g} {} 名", m.used)
-            } else {
-                format!("{g}: {}", m.used)
-            }
-        })
-        .collect();
-    let mut note = if !per_driver.is_empty() {
-        let method = if zh {
-            format!("只有 {} 名受访者回答了{outcome_label}及全部指标，不足以建立一个联合模型，因此每个驱动因素单独建模（各自对回答了{outcome_label}及该因素全部已分类指标的受访者作{}最小二乘回归，列表删除；缺答者不会被当作参照组）：{}。", analysis.complete, if analysis.weighted { "加权" } else { "" }, per_driver.join("，"))
-        } else {
-            format!("Only {} of {total} respondents answered {outcome_label} and every indicator, too few for one joint model, so each driver has its own model ({} over the respondents who answered {outcome_label} and all of that driver's classified indicators; listwise deletion, a missing answer is never the reference): {}. ", analysis.complete, if analysis.weighted { "weighted least squares" } else { "least squares" }, per_driver.join("; "))
+    // Each model's base, by driver; a driver with one model per part lists its
+    // parts' bases, with why.
+    let base = |g: &str, m: &kano::Model| match (m.used, zh) {
+        (0, true) => format!("{g} 未估计（原因见表）"),
+        (0, false) => format!("{g}: none (see the table)"),
+        (n, true) => format!("{g} {n} 名"),
+        (n, false) => format!("{g}: {n}"),
+    };
+    let mut per_driver: Vec<String> = Vec::new();
+    let mut models = analysis.models.iter().peekable();
+    while let Some(m) = models.next() {
+        let Some(g) = m.group.as_deref() else { continue };
+        let Some(driver) = m.part_of.as_deref() else {
+            per_driver.push(base(g, m));
+            continue;
         };
-        method
+        let mut parts = vec![base(g, m)];
+        while let Some(next) = models.next_if(|n| n.part_of.as_deref() == Some(driver)) {
+            parts.push(base(next.group.as_deref().unwrap_or_default(), next));
+        }
+        let why = match (m.part_of_complete, zh) {
+            (0, true) => "其各项指标分别询问不同的受访者".to_string(),
+            (0, false) => "its indicators were asked of different respondents".to_string(),
+            (c, true) => format!("只有 {c} 名受访者回答了其全部指标"),
+            (c, false) => format!("only {c} respondents answered all its indicators"),
+        };
+        per_driver.push(if zh {
+            format!("{driver}（{why}，按下一级分别建模：{}）", parts.join("、"))
+        } else {
+            format!("{driver} ({why}, so one model per part: {})", parts.join(", "))
+        });
+    }
+    let eligible = analysis
+        .indicators
+        .iter()
+        .filter(|r| {
+            !matches!(
+                r.estimate,
+                Err(NotClassified::NoMiddle { .. } | NotClassified::TopBoxInLowerHalf { .. })
+            )
+        })
+        .count();
+    let mut note = if !per_driver.is_empty() {
+        let weighted = analysis.weighted;
+        match (analysis.complete, zh) {
+            (0, true) => format!("部分指标分别询问不同的受访者，没有受访者回答了{outcome_label}及全部 {eligible} 项指标，无法建立一个联合模型，因此每个驱动因素单独建模（各自对回答了{outcome_label}及该因素全部已分类指标的受访者作{}最小二乘回归，列表删除；缺答者不会被当作参照组）：{}。", if weighted { "加权" } else { "" }, per_driver.join("，")),
+            (c, true) => format!("只有 {c} 名受访者回答了{outcome_label}及全部 {eligible} 项指标，不足以建立一个联合模型，因此每个驱动因素单独建模（各自对回答了{outcome_label}及该因素全部已分类指标的受访者作{}最小二乘回归，列表删除；缺答者不会被当作参照组）：{}。", if weighted { "加权" } else { "" }, per_driver.join("，")),
+            (0, false) => format!("Some indicators were asked of different respondents: none of the {total} answered {outcome_label} and all {eligible} indicators, so there is no joint model and each driver has its own ({} over the respondents who answered {outcome_label} and all of that driver's classified indicators; listwise deletion, a missing answer is never the reference): {}. ", if weighted { "weighted least squares" } else { "least squares" }, per_driver.join("; ")),
+            (c, false) => format!("Only {c} of {total} respondents answered {outcome_label} and all {eligible} indicators, too few for one joint model, so each driver has its own model ({} over the respondents who answered {outcome_label} and all of that driver's classified indicators; listwise deletion, a missing answer is never the reference): {}. ", if weighted { "weighted least squares" } else { "least squares" }, per_driver.join("; ")),
+        }
     } else {
         String::new()
     };
@@ -669,6 +792,8 @@ fn kano_blocks(
                 "对 {total} 名受访者中的 {used} 名作{}最小二乘回归，即回答了{outcome_label}及全部已分类指标的受访者（列表删除；缺答者不会被当作参照组）。",
                 if analysis.weighted { "加权" } else { "" }
             )
+        } else if too_few_complete && analysis.complete == 0 {
+            format!("{total} 名受访者中没有人回答了{outcome_label}及全部 {eligible} 项可分析的指标（各指标分别询问不同的受访者，或有指标无人作答），列表删除后无法建模，因此未作回归：请一次分析较少的指标（选项 `within`，如一个类别）。")
         } else if too_few_complete {
             format!(
                 "{total} 名受访者中只有 {} 名回答了{outcome_label}及全部可分析的指标，列表删除后无法建模，因此未作回归：请一次分析较少的指标（选项 `within`，如一个类别）。",
@@ -678,8 +803,7 @@ fn kano_blocks(
             format!("{total} 名受访者中，没有可以估计的指标（原因见表），因此未作回归。")
         };
         format!(
-            "{sample}结果变量为{outcome_label}（0–100 分），每个指标两个虚拟变量：“低分”（量表下半部分，得分低于 50）与“高分段”，中间档为参照组；高分段 = {}。惩罚 = −低分系数（评低分相对于中间档失去的分数），奖励 = 高分段系数（评入高分段增加的分数），均不截断；标准误为异方差稳健标准误（HC1，即抽样权重下的线性化方差）。按 {level}% 置信水平（双侧区间，各指标分别判断，未作多重比较校正）分类：惩罚与奖励均显著大于 0 为期望型（绩效），仅惩罚显著为必备型（基本），仅奖励显著为魅力型（兴奋）；两者均不显著则不分类；惩罚或奖励显著为负记为符号异常，不分类。量表没有中间类别、或某一类别少于 {MIN_CELL} 人的指标不分类，也不进入模型。",
-            scales.join("；")
+            "{sample}结果变量为{outcome_label}（0–100 分），每个指标两个虚拟变量：“低分”（量表下半部分，得分低于 50）与“高分段”，中间档为参照组；{top_box}。惩罚 = −低分系数（评低分相对于中间档失去的分数），奖励 = 高分段系数（评入高分段增加的分数），均不截断；标准误为异方差稳健标准误（HC1，即抽样权重下的线性化方差）。按 {level}% 置信水平（双侧区间，各指标分别判断，未作多重比较校正）分类：惩罚与奖励均显著大于 0 为期望型（绩效），仅惩罚显著为必备型（基本），仅奖励显著为魅力型（兴奋）；两者均不显著则不分类；惩罚或奖励显著为负记为符号异常，不分类。量表没有中间类别、或某一类别少于 {MIN_CELL} 人的指标不分类，也不进入模型。"
         )
     } else {
         let sample = if !per_driver.is_empty() {
@@ -689,6 +813,8 @@ fn kano_blocks(
                 "{} over {used} of {total} respondents: those who answered {outcome_label} and every classified indicator (listwise deletion; a missing answer is never the reference). ",
                 if analysis.weighted { "Weighted least squares" } else { "Least squares" }
             )
+        } else if too_few_complete && analysis.complete == 0 {
+            format!("None of {total} respondents answered {outcome_label} and all {eligible} indicators analysable on their scale (they were asked of different respondents, or some have no answers), so there is no regression: classify fewer indicators at a time (option `within`, e.g. one category). ")
         } else if too_few_complete {
             format!(
                 "Only {} of {total} respondents answered {outcome_label} and every indicator analysable on its scale, too few after listwise deletion, so there is no regression: classify fewer indicators at a time (option `within`, e.g. one category). ",
@@ -698,8 +824,7 @@ fn kano_blocks(
             format!("Of {total} respondents: no indicator could be estimated (see the table for why), so there is no regression. ")
         };
         format!(
-            "{sample}{outcome_label} (0–100) on two dummies per indicator: a low rating (the lower half of the scale, a score below 50) and a top-box rating; the middle answers are the reference. Top box = {}. Penalty = −low coefficient (points lost by a low rating against a middle one), reward = top-box coefficient (points gained by a top-box rating), neither clamped; standard errors heteroskedasticity-robust (HC1, the linearised variance for sampling weights). Classes at {level}% confidence (two-sided intervals, each indicator on its own, without multiple-comparison adjustment): performance when both penalty and reward are significantly above 0, basic (must-be) when only the penalty is, excitement when only the reward is; not classified when neither is; a significantly negative penalty or reward is an unexpected sign, not classified. An indicator whose scale has no middle category, or with fewer than {MIN_CELL} respondents in a category, is not classified and not in the model.",
-            scales.join("; ")
+            "{sample}{outcome_label} (0–100) on two dummies per indicator: a low rating (the lower half of the scale, a score below 50) and a top-box rating; the middle answers are the reference. {top_box}. Penalty = −low coefficient (points lost by a low rating against a middle one), reward = top-box coefficient (points gained by a top-box rating), neither clamped; standard errors heteroskedasticity-robust (HC1, the linearised variance for sampling weights). Classes at {level}% confidence (two-sided intervals, each indicator on its own, without multiple-comparison adjustment): performance when both penalty and reward are significantly above 0, basic (must-be) when only the penalty is, excitement when only the reward is; not classified when neither is; a significantly negative penalty or reward is an unexpected sign, not classified. An indicator whose scale has no middle category, or with fewer than {MIN_CELL} respondents in a category, is not classified and not in the model."
         )
     });
     if !assumed.is_empty() {
@@ -730,28 +855,17 @@ fn kano_blocks(
                 "Kano classes estimated by penalty–reward analysis: "
             )
         ),
+        // Short headers: the note says what each figure is, and the top box.
         columns: vec![
             column(t("指标", "Indicator"), ColumnKind::Text, 0),
-            column(t("高分段", "Top box"), ColumnKind::Text, 0),
-            column(
-                t("惩罚（低分时失去的分数）", "Penalty (points lost when rated low)"),
-                ColumnKind::Number,
-                points,
-            ),
-            column(t("惩罚标准误", "SE"), ColumnKind::Number, points),
-            column(
-                t(
-                    "奖励（评入高分段时增加的分数）",
-                    "Reward (points gained when rated top box)",
-                ),
-                ColumnKind::Number,
-                points,
-            ),
-            column(t("奖励标准误", "SE"), ColumnKind::Number, points),
+            column(t("惩罚", "Penalty"), ColumnKind::Number, points),
+            column(t("惩罚标准误", "Penalty SE"), ColumnKind::Number, points),
+            column(t("奖励", "Reward"), ColumnKind::Number, points),
+            column(t("奖励标准误", "Reward SE"), ColumnKind::Number, points),
             column(t("低分人数", "n low"), ColumnKind::Count, 0),
             column(t("中间人数", "n middle"), ColumnKind::Count, 0),
             column(t("高分段人数", "n top box"), ColumnKind::Count, 0),
-            column(t("类型（估计）", "Class (estimate)"), ColumnKind::Text, 0),
+            column(t("类型", "Class"), ColumnKind::Text, 0),
         ],
         rows: table_rows,
         note: Some(note),

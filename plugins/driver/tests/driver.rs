@@ -340,13 +340,13 @@ fn check_against_golden(study: &csi_study::Study, table: &Table, golden: &serde_
         let count = |k: &str| g[k].as_u64().unwrap() as f64;
         match g["status"].as_str().unwrap() {
             "classified" => {
-                for (k, i) in [("penalty", 2), ("penalty_se", 3), ("reward", 4), ("reward_se", 5)] {
+                for (k, i) in [("penalty", 1), ("penalty_se", 2), ("reward", 3), ("reward_se", 4)] {
                     close(&format!("{node} {k}"), number(&cells[i]), g[k].as_f64().unwrap());
                 }
-                let counts = [6, 7, 8].map(|i| number(&cells[i]));
+                let counts = [5, 6, 7].map(|i| number(&cells[i]));
                 assert_eq!(counts, [count("n_low"), count("n_middle"), count("n_top")], "{node}");
                 assert_eq!(
-                    cells[9],
+                    cells[8],
                     Cell::Text(class_name(g["class"].as_str().unwrap(), zh).into()),
                     "{node}"
                 );
@@ -358,9 +358,9 @@ fn check_against_golden(study: &csi_study::Study, table: &Table, golden: &serde_
                 } else {
                     format!("not classified: no middle category on a {points}-point scale with top box {top_box}")
                 };
-                let Cell::Text(text) = &cells[9] else { panic!() };
+                let Cell::Text(text) = &cells[8] else { panic!() };
                 assert!(text.starts_with(&want), "{node}: {text}");
-                assert!(cells[2..9].iter().all(|c| *c == Cell::Empty(())), "{node}: {cells:?}");
+                assert!(cells[1..8].iter().all(|c| *c == Cell::Empty(())), "{node}: {cells:?}");
             }
             "too_few" => {
                 let n = g["n"].as_u64().unwrap();
@@ -374,9 +374,9 @@ fn check_against_golden(study: &csi_study::Study, table: &Table, golden: &serde_
                 } else {
                     format!("not classified: only {n} respondents {which} (fewer than 30)")
                 };
-                assert_eq!(cells[9], Cell::Text(want), "{node}");
-                assert!(cells[2..6].iter().all(|c| *c == Cell::Empty(())), "{node}: {cells:?}");
-                let counts = [6, 7, 8].map(|i| number(&cells[i]));
+                assert_eq!(cells[8], Cell::Text(want), "{node}");
+                assert!(cells[1..5].iter().all(|c| *c == Cell::Empty(())), "{node}: {cells:?}");
+                let counts = [5, 6, 7].map(|i| number(&cells[i]));
                 assert_eq!(counts, [count("n_low"), count("n_middle"), count("n_top")], "{node}");
             }
             other => panic!("{node}: {other}"),
@@ -394,13 +394,16 @@ fn four_point_scales_without_a_middle_are_refused_by_name_not_estimated() {
     // Three of the four refused: 1–4 with a top-two box has no middle answer.
     for label in ["Staff", "Opening hours", "Range"] {
         assert_eq!(
-            row(table, label)[9],
+            row(table, label)[8],
             Cell::Text("not classified: no middle category on a 4-point scale with top box 2 (every answer is in the lower half or in the top box)".into())
         );
     }
-    assert_eq!(
-        row(table, "Speed")[1],
-        Cell::Text("the top point of the 1–4 scale (4)".into())
+    // The top box is not a column: the note states it once per scale, naming the
+    // indicators of all but the commonest.
+    assert!(
+        table.columns.iter().all(|c| c.label != "Top box"),
+        "{:?}",
+        table.columns
     );
     // Listwise over the outcome and the one classified indicator, out of everyone.
     let note = table.note.as_deref().unwrap();
@@ -414,7 +417,7 @@ fn four_point_scales_without_a_middle_are_refused_by_name_not_estimated() {
     assert!(note.contains("Classes at 95% confidence"), "{note}");
     assert!(note.contains("the middle answers are the reference"), "{note}");
     assert!(
-        note.contains("Top box = the top 2 points of the 1–4 scale (3–4); the top point of the 1–4 scale (4)."),
+        note.contains("Top box: the top point of the 1–4 scale (4) for Speed; the top 2 points of the 1–4 scale (3–4) for the other indicators."),
         "{note}"
     );
 }
@@ -446,19 +449,12 @@ fn penalty_reward_matches_statsmodels_with_weights_non_response_and_mixed_scales
         assert!(classes.contains(&c), "{c} in {classes:?}");
     }
     // The lower-is-better scale's top box is at the low end.
-    assert_eq!(
-        row(table, "办事费力程度")[1],
-        Cell::Text("1–5 量表的最低 2 档（1–2，越低越好）".into())
-    );
-    assert_eq!(
-        row(table, "账单清晰")[1],
-        Cell::Text("1–10 量表的最高 2 档（9–10）".into())
-    );
     let note = table.note.as_deref().unwrap();
     assert!(
-        note.contains("高分段 = ") && note.contains("；1–10 量表的最高 2 档（9–10）；"),
-        "the definition in place: {note}"
+        note.contains("办事费力程度为 1–5 量表的最低 2 档（1–2，越低越好）"),
+        "the definition, once, in the note: {note}"
     );
+    assert!(note.contains("1–10 量表的最高 2 档（9–10）"), "{note}");
     assert!(
         note.starts_with(&format!(
             "对 {} 名受访者中的 {} 名作加权最小二乘回归",
@@ -539,11 +535,8 @@ fn penalty_reward_matches_statsmodels_on_the_mini_study_and_without_a_top_box() 
     .unwrap();
     let table = kano_table(&report);
     check_against_golden(&study, table, &g, true);
-    assert_eq!(
-        row(table, "覆盖")[1],
-        Cell::Text("1–10，最高两档（量表未设高分段）".into())
-    );
     let note = table.note.as_deref().unwrap();
+    assert!(note.contains("高分段 = 1–10，最高两档（量表未设高分段）。"), "{note}");
     assert!(
         note.contains("覆盖、通话质量、计费准确性的量表未设高分段，按最高两档计。"),
         "{note}"
@@ -621,16 +614,18 @@ fn inconsistent_pairwise_correlations_are_refused_in_place() {
         "no importance table"
     );
     // The penalty–reward analysis is listwise, so still valid: here nobody answered
-    // all three questions, and it says so.
+    // all three questions, and it says so — in words, never as "only 0".
     let table = kano_table(&report);
     let note = table.note.as_deref().unwrap();
     assert!(
-        note.starts_with("Only 0 of 135 respondents answered Overall satisfaction and every indicator analysable on its scale, too few after listwise deletion, so there is no regression: classify fewer indicators at a time (option `within`"),
+        note.starts_with("None of 135 respondents answered Overall satisfaction and all 2 indicators analysable on their scale (they were asked of different respondents, or some have no answers), so there is no regression: classify fewer indicators at a time (option `within`"),
         "{note}"
     );
+    // Nothing estimated or counted: the empty columns are left out.
+    assert_eq!(table.columns.len(), 2, "{:?}", table.columns);
     assert_eq!(
-        row(table, "Reach")[9],
-        Cell::Text("not classified: only 0 respondents answered the outcome and all 2 indicators (listwise deletion), too few for the model".into())
+        row(table, "Reach")[1],
+        Cell::Text("not classified: the indicators were asked of different respondents (nobody answered all 2), so there is no joint model".into())
     );
 }
 
@@ -678,7 +673,10 @@ fn the_default_outcome_is_an_overall_item_never_the_index() {
     let text = finding(&report);
     // The index as the study labels it (顾客满意度指数（CSI）).
     let index = telecom.text(&telecom.index_label);
-    assert!(text.starts_with(&format!("对**{index}**而言")), "{text}");
+    // After a closing bracket `**` closes only before punctuation or a space: the
+    // one space that keeps the name bold.
+    assert!(index.ends_with('）'), "{index}");
+    assert!(text.starts_with(&format!("对**{index}** 而言")), "{text}");
     assert!(
         text.contains(&format!(
             "注意：R² 因构造而偏高——{index}本身就是由这些驱动因素计算出来的"
@@ -727,4 +725,70 @@ fn a_joint_model_too_thin_falls_back_to_one_model_per_driver() {
         .map(|c| number(c) as u64)
         .sum();
     assert_eq!(counts, base);
+}
+
+#[test]
+fn a_driver_whose_parts_were_asked_of_different_customers_gets_a_model_per_part() {
+    // Billing: charging is asked of everyone, statements and payment of contract
+    // customers, the prepaid services of prepaid customers; nobody answers all
+    // seven, so each sub-category has its model, over its own respondents.
+    let study = csi_study::load(&root().join("reports/telecom/study.yaml")).unwrap();
+    let report = run_on(&study, serde_json::json!({}), None, |_| {}).unwrap();
+    let table = kano_table(&report);
+    let note = table.note.as_deref().unwrap();
+    let billing = label_of(&study, "billing");
+    let parts = ["billing_charging", "billing_payment", "billing_prepaid"].map(|id| label_of(&study, id));
+    assert!(
+        note.contains(&format!(
+            "{billing}（其各项指标分别询问不同的受访者，按下一级分别建模：{} ",
+            parts[0]
+        )),
+        "{note}"
+    );
+    assert!(!note.contains(" 0 名") && !note.contains("只有 0 名"), "{note}");
+    for r in &table.rows {
+        let Some(Cell::Text(class)) = r.cells.last() else {
+            panic!()
+        };
+        assert!(!class.contains(" 0 名"), "{class}");
+    }
+    // Each part's model is the joint model of that sub-category alone: the same
+    // regression over the same respondents, so the same numbers.
+    for (id, part) in ["billing_charging", "billing_payment", "billing_prepaid"]
+        .iter()
+        .zip(&parts)
+    {
+        let alone = run_on(&study, serde_json::json!({"within": id}), None, |_| {}).unwrap();
+        let alone = kano_table(&alone);
+        let base: u64 = note
+            .split(&format!("{part} "))
+            .nth(1)
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no base for {part} in {note}"));
+        assert!(
+            alone
+                .note
+                .as_deref()
+                .unwrap()
+                .contains(&format!("中的 {base} 名作加权最小二乘回归")),
+            "{part}: {:?}",
+            alone.note
+        );
+        assert!(!alone.rows.is_empty());
+        // (Equal up to the order of the sums: the answer patterns differ.)
+        for r in &alone.rows {
+            let Cell::Text(label) = &r.cells[0] else { panic!() };
+            let here = row(table, label);
+            assert_eq!(here.len(), r.cells.len(), "{part}: {label}");
+            for (a, b) in here.iter().zip(&r.cells) {
+                match (a, b) {
+                    (Cell::Number(a), Cell::Number(b)) => {
+                        assert!((a - b).abs() <= 1e-9 * b.abs().max(1.0), "{part}: {label}: {a} vs {b}")
+                    }
+                    _ => assert_eq!(a, b, "{part}: {label}"),
+                }
+            }
+        }
+    }
 }

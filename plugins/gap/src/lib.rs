@@ -14,7 +14,7 @@
 //! simultaneous intervals); the table names the family. The largest significant
 //! shortfalls are named; indicators are grouped by SERVQUAL dimension when the
 //! tree declares them; per segment (option `segments`) the categories' gaps are
-//! shown for every group.
+//! shown for every group: one row per category, one column per group.
 
 use csi_plugin_sdk::csi_blocks::wire::NodeInfo;
 use csi_plugin_sdk::csi_blocks::Interval;
@@ -23,6 +23,9 @@ use csi_plugin_sdk::csi_stats::multiple::Correction;
 use csi_plugin_sdk::csi_stats::{Confidence, Estimate};
 use csi_plugin_sdk::prelude::*;
 use csi_plugin_sdk::words;
+
+#[path = "../../tidy.rs"]
+mod tidy;
 
 /// The plugin.
 #[derive(Default)]
@@ -205,7 +208,17 @@ impl Analysis for Gap {
             )
     }
 
-    fn run(&self, request: &Request, mut input: Input) -> Result<Report, String> {
+    fn run(&self, request: &Request, input: Input) -> Result<Report, String> {
+        let mut report = self.analyse(request, input)?;
+        tidy::tidy(&mut report, request.study.language.starts_with("zh"));
+        Ok(report)
+    }
+}
+
+impl Gap {
+    /// The report, before [`tidy::tidy`] leaves out empty columns and sets bold
+    /// names tight in Chinese.
+    fn analyse(&self, request: &Request, mut input: Input) -> Result<Report, String> {
         let zh = request.study.language.starts_with("zh");
         let t = |a: &'static str, b: &'static str| if zh { a } else { b };
         let stats = Statistics::read(&input.statistics_batches()?)?;
@@ -274,7 +287,7 @@ impl Analysis for Gap {
                 t("没有指标的表现显著低于顾客期望。", "No indicator falls significantly short of customers' expectations.").into()
             } else if zh {
                 format!(
-                    "{} 项指标的表现显著低于期望（{indicator_tests} 项检验，{adjusted}）；差距最大的是 {}。差距 = 表现 − 期望（0–100 分，逐个受访者配对计算）。",
+                    "{} 项指标的表现显著低于期望（{indicator_tests} 项检验，{adjusted}）；差距最大的是{}。差距 = 表现 − 期望（0–100 分，逐个受访者配对计算）。",
                     total_short,
                     names.join("、")
                 )
@@ -303,14 +316,16 @@ impl Analysis for Gap {
                     values: ordered.iter().map(|g| g.gap.mean).collect(),
                     low: ordered.iter().map(|g| g.interval.map(|i| i.0)).collect(),
                     high: ordered.iter().map(|g| g.interval.map(|i| i.1)).collect(),
+                    marked: Vec::new(),
                 }],
             },
             alt: None,
         }));
 
-        let with_unit = ordered.iter().any(|g| g.in_unit().is_some());
         let level = format!("{:.0}%", request.study.confidence * 100.0);
         let table = |title: String, rows: &[&NodeGap], tests: usize| {
+            // A unit column only where some row has a unit (indicators, not categories).
+            let with_unit = rows.iter().any(|g| g.in_unit().is_some());
             let mut columns = vec![
                 column(t("指标", "Node"), ColumnKind::Text, 0),
                 column(t("期望", "Expectation"), ColumnKind::Number, decimals.score),
@@ -389,10 +404,16 @@ impl Analysis for Gap {
                         .map(|g| g.node.label.as_str())
                         .collect();
                     let mut note = if zh {
-                        format!("差距 = 表现 − 期望（0–100 分；方向已统一：正值好于期望，负值差于期望）。同一行的期望、表现与差距基于同一批受访者：两题均作答者（n；类别为每位受访者两题均作答的下级指标），因此表现 − 期望 = 差距。p 为差距不等于 0 的 t 检验（自由度按 Kish 有效样本量），本表 {tests} 项检验，{adjusted_by}；区间即该检验对应的区间。原单位差距以文字标明多或少、较好或较差。")
+                        format!("差距 = 表现 − 期望（0–100 分；方向已统一：正值好于期望，负值差于期望）。同一行的期望、表现与差距基于同一批受访者：两题均作答者（n；类别为每位受访者两题均作答的下级指标），因此表现 − 期望 = 差距。p 为差距不等于 0 的 t 检验（自由度按 Kish 有效样本量），本表 {tests} 项检验，{adjusted_by}；区间即该检验对应的区间。")
                     } else {
-                        format!("Gap = performance − expectation (0–100 points, direction-aligned: positive is better than expected, negative worse). The expectation, performance and gap of a row share one base: the respondents who answered both (n; for a category, the children each respondent answered both of), so performance − expectation = gap. p from a t test of the gap against 0 (Kish effective-base df); this table's {tests} tests with {adjusted_by}; the interval is the one the test implies. In own unit: the raw difference, with which way is worse named.")
+                        format!("Gap = performance − expectation (0–100 points, direction-aligned: positive is better than expected, negative worse). The expectation, performance and gap of a row share one base: the respondents who answered both (n; for a category, the children each respondent answered both of), so performance − expectation = gap. p from a t test of the gap against 0 (Kish effective-base df); this table's {tests} tests with {adjusted_by}; the interval is the one the test implies.")
                     };
+                    if with_unit {
+                        note.push_str(t(
+                            "原单位差距以文字标明多或少、较好或较差。",
+                            " In own unit: the raw difference, with which way is worse named.",
+                        ));
+                    }
                     if !differs.is_empty() {
                         note.push_str(&if zh {
                             format!("表现一栏仅含也回答了期望的受访者，与概览中（全部回答表现者）的得分不同：{}。", differs.join("、"))
@@ -476,9 +497,11 @@ impl Analysis for Gap {
                     known.join(", ")
                 ));
             };
+            // One row per category (the index first), one column per group: a long,
+            // narrow table however many categories the tree has.
             let heads: Vec<&NodeInfo> = categories.iter().map(|c| c.node).collect();
-            let mut columns = vec![column(t("组别", "Group"), ColumnKind::Text, 0)];
-            columns.extend(heads.iter().map(|n| signed(&n.label, decimals.change)));
+            let mut columns = vec![column(t("类别", "Category"), ColumnKind::Text, 0)];
+            columns.extend(seg.groups.iter().map(|g| signed(&g.label, decimals.change)));
             // The table's cells form one family of tests.
             let mut family: Vec<Option<NodeGap>> = Vec::new();
             for g in &seg.groups {
@@ -492,14 +515,13 @@ impl Analysis for Gap {
             let mut present = present.into_iter();
             let family: Vec<Option<NodeGap>> = slots.iter().map(|&s| if s { present.next() } else { None }).collect();
             let per = heads.len();
-            let rows = seg
-                .groups
+            let rows = heads
                 .iter()
                 .enumerate()
-                .map(|(gi, g)| {
-                    let mut cells = vec![Cell::Text(g.label.clone())];
+                .map(|(ni, n)| {
+                    let mut cells = vec![Cell::Text(n.label.clone())];
                     let mut flags = vec![vec![]];
-                    for f in &family[gi * per..(gi + 1) * per] {
+                    for f in (0..seg.groups.len()).map(|gi| &family[gi * per + ni]) {
                         match f {
                             Some(f) => {
                                 cells.push(f.gap.mean.map_or(Cell::Empty(()), Cell::Number));
@@ -521,15 +543,37 @@ impl Analysis for Gap {
                     Row { cells, flags }
                 })
                 .collect();
+            // Each group's base: its index gap's (the categories' are those who
+            // answered both questions of some child, at most as many).
+            let bases: Vec<String> = seg
+                .groups
+                .iter()
+                .enumerate()
+                .filter_map(|(gi, g)| {
+                    let f = family[gi * per..(gi + 1) * per]
+                        .iter()
+                        .flatten()
+                        .find(|f| f.node.kind == "index")?;
+                    Some(format!("{} n = {}", g.label, f.gap.n))
+                })
+                .collect();
+            let mut note = if zh {
+                format!("各组的差距（表现 − 期望，0–100 分）。箭头：差距显著不等于 0（t 检验，自由度按 Kish 有效样本量；本表 {tests} 项检验，{adjusted}）。")
+            } else {
+                format!("Each group's gaps (performance − expectation, 0–100 points). Arrows: gap significantly different from 0 (t test, Kish effective-base df; this table's {tests} tests with {adjusted}).")
+            };
+            if !bases.is_empty() {
+                note.push_str(&if zh {
+                    format!("基数（指数，两题均作答者）：{}；类别的基数可能更小，低于 {low_base} 的单元格标为低基数；空白表示该组无人作答。", bases.join("，"))
+                } else {
+                    format!(" Bases (the index, respondents who answered both): {}; a category's may be smaller, and cells under {low_base} are flagged low; blank where nobody in the group answered.", bases.join(", "))
+                });
+            }
             blocks.push(Block::Table(Table {
                 title: format!("{}{}", seg.label, t("：各组的差距", ": gaps by group")),
                 columns,
                 rows,
-                note: Some(if zh {
-                    format!("箭头：差距显著不等于 0（t 检验，自由度按 Kish 有效样本量；本表 {tests} 项检验，{adjusted}）。")
-                } else {
-                    format!("Arrows: gap significantly different from 0 (t test, Kish effective-base df; this table's {tests} tests with {adjusted}).")
-                }),
+                note: Some(note),
             }));
         }
         Ok(Report {

@@ -126,17 +126,23 @@ fn gaps_are_the_goldens_and_tested_against_zero() {
         row.flags[3].contains(&Flag::SigDown) || row.flags[3].contains(&Flag::SigUp),
         sig
     );
-    // Per segment group: the index gap of each customer type.
+    // Per segment group: one row per category (the index first), one column per
+    // group, here the index gap of each customer type.
     let seg = t.last().unwrap();
-    assert_eq!(seg.rows.len(), 3);
-    for (k, r) in seg.rows.iter().enumerate() {
+    assert_eq!(seg.rows.len(), t[0].rows.len());
+    assert_eq!(seg.columns.len(), 1 + 3);
+    assert_eq!(seg.rows[0].cells[0], t[0].rows[0].cells[0]);
+    for k in 0..3 {
         close(
-            num(&r.cells[1]),
+            num(&seg.rows[0].cells[k + 1]),
             find(&format!("type={}", k + 1), "__index__")["gap"]["mean"]
                 .as_f64()
                 .unwrap(),
         );
     }
+    let note = seg.note.as_deref().unwrap();
+    let n = find("type=1", "__index__")["gap"]["n"].as_u64().unwrap();
+    assert!(note.contains(&format!(" n = {n}")), "{note}");
 }
 
 #[test]
@@ -192,21 +198,26 @@ fn the_studys_decimals_set_the_columns_and_the_words() {
     let t = tables(&report);
 
     // The gap tables: scores and gaps with two decimals, the interval as the gap,
-    // p-values printed by the site, base sizes whole.
-    for table in &t[..2] {
+    // p-values printed by the site, base sizes whole; the gap in its own unit for
+    // the indicators only (no category has a unit: no empty column).
+    for (table, unit) in [(t[0], false), (t[1], true)] {
         let shown: Vec<(ColumnKind, u8, bool)> = table.columns.iter().map(|c| (c.kind, c.decimals, c.signed)).collect();
+        let mut want = vec![
+            (ColumnKind::Text, 0, false),
+            (ColumnKind::Number, 2, false),
+            (ColumnKind::Number, 2, false),
+            (ColumnKind::Number, 2, true),
+            (ColumnKind::Number, 2, true),
+            (ColumnKind::PValue, 3, false),
+            (ColumnKind::Count, 0, false),
+        ];
+        if unit {
+            want.push((ColumnKind::Text, 0, false));
+        }
+        assert_eq!(shown, want, "{}", table.title);
         assert_eq!(
-            shown,
-            [
-                (ColumnKind::Text, 0, false),
-                (ColumnKind::Number, 2, false),
-                (ColumnKind::Number, 2, false),
-                (ColumnKind::Number, 2, true),
-                (ColumnKind::Number, 2, true),
-                (ColumnKind::PValue, 3, false),
-                (ColumnKind::Count, 0, false),
-                (ColumnKind::Text, 0, false),
-            ],
+            table.note.as_deref().unwrap().contains("原单位"),
+            unit,
             "{}",
             table.title
         );
@@ -382,11 +393,13 @@ fn second_reading_rows_share_one_base_and_gaps_are_tested_as_the_goldens() {
         let r = &results[wave];
         let g = &golden["waves"][&r.wave]["gap"];
         let t = tables(&report);
-        for (table, family) in [(t[0], &g["categories"]), (t[1], &g["indicators"])] {
+        // The in-unit column where a row has a unit: the indicators (minutes), not
+        // the categories, whose column would be empty.
+        for (table, family, unit) in [(t[0], &g["categories"], false), (t[1], &g["indicators"], true)] {
             let rows = family["rows"].as_array().unwrap();
             let m = family["family"].as_u64().unwrap();
             assert_eq!(table.rows.len() as u64, m, "{}: {}", r.wave, table.title);
-            assert_eq!(table.columns.len(), 8, "with the in-unit column");
+            assert_eq!(table.columns.len(), if unit { 8 } else { 7 }, "{}", table.title);
             let note = table.note.as_deref().unwrap();
             assert!(note.contains(&format!("this table's {m} tests")), "{note}");
             for want in rows {
@@ -463,7 +476,7 @@ fn second_reading_rows_share_one_base_and_gaps_are_tested_as_the_goldens() {
                     }
                     assert!(!shown.contains('+') && !shown.contains("better"), "{what}: {shown}");
                 } else {
-                    assert_eq!(row.cells[7], Cell::Empty(()), "{what}");
+                    assert!(matches!(row.cells.get(7), None | Some(Cell::Empty(()))), "{what}");
                 }
                 // The overview's score is over a different base; the note names the rows.
                 let (paired, all) = (

@@ -511,9 +511,15 @@ fn check_report(report: &Report, want: &[Expected], chinese: bool, who: &str) {
             ColumnKind::Number
         ]
     );
+    // The base is headed "n", as on every other page.
+    assert_eq!(table.columns[1].label, "n", "{who}");
     if chinese {
         assert_eq!(table.columns[0].label, "指标");
         assert_eq!(table.columns[2].label, "高分段比例");
+        assert!(
+            table.note.as_deref().unwrap().ends_with("n 为未加权的回答数。"),
+            "{who}"
+        );
     } else {
         assert_eq!(table.columns[2].label, "% top box");
     }
@@ -564,10 +570,12 @@ fn check_report(report: &Report, want: &[Expected], chinese: bool, who: &str) {
     }
     assert!(series[0].low.is_empty() && series[0].high.is_empty());
 
-    // Finding: the three weakest, markdown-escaped, in order.
+    // Finding: the three weakest, markdown-escaped, in order, each with its net
+    // score signed as the table shows it.
     let mut at = 0;
     for e in want.iter().take(3) {
-        let bold = format!("**{}**", md(e.label));
+        let (open, close) = if chinese { ("（", "）") } else { (" (", ")") };
+        let bold = format!("**{}**{open}{}{close}", md(e.label), signed(e.net, 1));
         let pos = text[at..]
             .find(&bold)
             .unwrap_or_else(|| panic!("{who}: {bold} not in {text}"));
@@ -1108,6 +1116,17 @@ fn fixed(x: f64, d: usize) -> String {
     }
 }
 
+/// `x` as the plugin's finding and the table's signed column print it: "+6.9",
+/// "-3.0", "0.0".
+fn signed(x: f64, d: usize) -> String {
+    let text = fixed(x, d);
+    if x > 0.0 && text.bytes().any(|c| (b'1'..=b'9').contains(&c)) {
+        format!("+{text}")
+    } else {
+        text
+    }
+}
+
 /// The decimals of the headline, the two box columns and the net-score column.
 type Shown = (u8, u8, u8, u8);
 
@@ -1152,7 +1171,7 @@ fn the_studys_decimals_are_read_from_the_request() {
             panic!("{who}: {report:#?}")
         };
         for e in want.iter().take(3) {
-            let named = format!("**{}** ({})", md(e.label), fixed(e.net, 0));
+            let named = format!("**{}** ({})", md(e.label), signed(e.net, 0));
             assert!(text.contains(&named), "{who}: {named} in {text}");
         }
     }

@@ -34,6 +34,9 @@ pub mod letters;
 
 use letters::{Excluded, Rule};
 
+#[path = "../../tidy.rs"]
+mod tidy;
+
 /// The plugin.
 #[derive(Default)]
 pub struct Segments;
@@ -116,7 +119,7 @@ fn column_comparisons(
         columns.push(column(higher, ColumnKind::Text, 0));
     }
     let results: Vec<_> = estimates.iter().map(|row| rule.row(row)).collect();
-    let rows = series
+    let mut rows: Vec<Row> = series
         .iter()
         .zip(estimates)
         .zip(&results)
@@ -238,6 +241,35 @@ fn column_comparisons(
             format!("Not tested, no letters: {}.", untested.join("; "))
         });
     }
+    // A group higher than no other in any row has no letters column (an empty
+    // column is left out), and the note says so.
+    let empty: Vec<usize> = (0..k)
+        .filter(|&gi| results.iter().all(|r| r.letters[gi].is_empty()))
+        .collect();
+    for &gi in empty.iter().rev() {
+        columns.remove(2 + 2 * gi);
+        for row in &mut rows {
+            row.cells.remove(2 + 2 * gi);
+            row.flags.remove(2 + 2 * gi);
+        }
+    }
+    if !empty.is_empty() {
+        let names: Vec<String> = empty
+            .iter()
+            .map(|&gi| format!("{} {}", letters::letter(gi), seg.groups[gi].label))
+            .collect();
+        note.push(match (empty.len() == k, zh) {
+            (true, true) => format!("没有一组的得分显著高于另一组，故不列“{higher}”列。"),
+            (true, false) => {
+                format!("No group scores significantly higher than another, so there are no “{higher}” columns.")
+            }
+            (false, true) => format!("{}的得分没有显著高于任何一组，不列其“{higher}”列。", names.join("、")),
+            (false, false) => format!(
+                "{}: significantly higher than no other group, so no “{higher}” column.",
+                names.join(", ")
+            ),
+        });
+    }
     Block::Table(Table {
         title: format!(
             "{}{}",
@@ -293,7 +325,17 @@ impl Analysis for Segments {
             )
     }
 
-    fn run(&self, request: &Request, mut input: Input) -> Result<Report, String> {
+    fn run(&self, request: &Request, input: Input) -> Result<Report, String> {
+        let mut report = self.analyse(request, input)?;
+        tidy::tidy(&mut report, request.study.language.starts_with("zh"));
+        Ok(report)
+    }
+}
+
+impl Segments {
+    /// The report, before [`tidy::tidy`] leaves out empty columns and sets bold
+    /// names tight in Chinese.
+    fn analyse(&self, request: &Request, mut input: Input) -> Result<Report, String> {
         let zh = request.study.language.starts_with("zh");
         let t = |a: &'static str, b: &'static str| if zh { a } else { b };
         let stats = Statistics::read(&input.statistics_batches()?)?;
@@ -540,7 +582,7 @@ impl Analysis for Segments {
                 String::new()
             } else if zh {
                 format!(
-                    "；{} 的指数更低，但无法与其余受访者作检验，未纳入比较",
+                    "；{}的指数更低，但无法与其余受访者作检验，未纳入比较",
                     untested.join("、")
                 )
             } else {
@@ -559,7 +601,7 @@ impl Analysis for Segments {
                     let p = words::p_clause_with(c.adjusted, decimals.p).replacen('p', p_word, 1);
                     findings.push(if zh {
                         format!(
-                            "- {}：**{}** 的指数最低（{low}），比其余受访者{} {size} 分，{}（{p}）{untested_note}。",
+                            "- {}：**{}**的指数最低（{low}），比其余受访者{} {size} 分，{}（{p}）{untested_note}。",
                             seg.label,
                             seg.groups[gi].label,
                             if diff < 0.0 { "低" } else { "高" },

@@ -163,33 +163,37 @@ impl Analysis for TopBox {
             ));
         }
         shares.sort_by(|a, b| a.mean.total_cmp(&b.mean).then(a.label.cmp(&b.label)));
+        // Listing the weakest `limit` only: the title says so, with how many there are.
+        let total = shares.len();
         if limit > 0 {
             shares.truncate(limit);
         }
+        let limited = shares.len() < total;
+        // No interval column when no share has an interval (a column is never
+        // empty in every row).
+        let with_interval = shares.iter().any(|s| s.low.is_finite() && s.high.is_finite());
         let rows = shares
             .iter()
             .map(|s| {
-                let flags = if s.n < request.study.low_base {
-                    vec![vec![], vec![], vec![], vec![Flag::LowBase]]
-                } else {
-                    vec![]
-                };
-                Row {
-                    cells: vec![
-                        Cell::Text(s.label.clone()),
-                        Cell::Number(s.mean),
-                        if s.low.is_finite() && s.high.is_finite() {
-                            Cell::Interval(Interval {
-                                low: s.low,
-                                high: s.high,
-                            })
-                        } else {
-                            Cell::Empty(())
-                        },
-                        Cell::Number(s.n as f64),
-                    ],
-                    flags,
+                let mut cells = vec![Cell::Text(s.label.clone()), Cell::Number(s.mean)];
+                if with_interval {
+                    cells.push(if s.low.is_finite() && s.high.is_finite() {
+                        Cell::Interval(Interval {
+                            low: s.low,
+                            high: s.high,
+                        })
+                    } else {
+                        Cell::Empty(())
+                    });
                 }
+                cells.push(Cell::Number(s.n as f64));
+                let mut flags = vec![vec![]; cells.len()];
+                if s.n < request.study.low_base {
+                    flags[cells.len() - 1].push(Flag::LowBase);
+                } else {
+                    flags.clear();
+                }
+                Row { cells, flags }
             })
             .collect();
         let weakest = &shares[0];
@@ -215,7 +219,7 @@ impl Analysis for TopBox {
         };
         let finding = if zh {
             format!(
-                "{}最低的指标是 **{}**：{}（n = {}）。{definition}",
+                "{}最低的指标：**{}**，{}（n = {}）。{definition}",
                 words::top_box_share(true),
                 weakest.label,
                 words::percent(weakest.mean, share),
@@ -236,27 +240,40 @@ impl Analysis for TopBox {
             decimals,
             signed: false,
         };
+        let title = match (limited, zh) {
+            (false, true) => format!("各指标高分段比例（由低到高，{who}）"),
+            (false, false) => format!("Top-box share by indicator, weakest first ({who})"),
+            (true, true) => format!(
+                "高分段比例最低的 {} 项指标（共 {total} 项，由低到高，{who}）",
+                shares.len()
+            ),
+            (true, false) => format!(
+                "The {} indicators with the lowest top-box share, of {total} (weakest first, {who})",
+                shares.len()
+            ),
+        };
         Ok(Report {
             overview: Vec::new(),
             title: Some(t("高分段比例", "Top-box shares").into()),
             blocks: vec![
                 Block::Markdown { text: finding },
                 Block::Table(Table {
-                    title: if zh {
-                        format!("各指标高分段比例（由低到高，{who}）")
-                    } else {
-                        format!("Top-box share by indicator, weakest first ({who})")
-                    },
-                    columns: vec![
-                        column(t("指标", "Indicator"), ColumnKind::Text, 0),
-                        column(t("高分段比例", "Top-box share"), ColumnKind::Percent, share),
-                        column(
-                            &format!("{:.0}% {}", request.study.confidence * 100.0, t("置信区间", "CI")),
-                            ColumnKind::Percent,
-                            share,
-                        ),
-                        column("n", ColumnKind::Count, 0),
-                    ],
+                    title,
+                    columns: [
+                        Some(column(t("指标", "Indicator"), ColumnKind::Text, 0)),
+                        Some(column(t("高分段比例", "Top-box share"), ColumnKind::Percent, share)),
+                        with_interval.then(|| {
+                            column(
+                                &format!("{:.0}% {}", request.study.confidence * 100.0, t("置信区间", "CI")),
+                                ColumnKind::Percent,
+                                share,
+                            )
+                        }),
+                        Some(column("n", ColumnKind::Count, 0)),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .collect(),
                     rows,
                     note: Some(if zh {
                         format!("{definition}加权占比；置信区间为 Korn–Graubard 区间（按有效样本量的 Clopper–Pearson 区间，有效样本量由线性化标准误得出），不会超出 0–100%。")

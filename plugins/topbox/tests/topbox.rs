@@ -10,6 +10,10 @@ use csi_blocks::{Block, Cell, ColumnKind, Report};
 use csi_plugin_host::{load, Isolation, Origin};
 
 fn run(cell: &str, with_rows: bool) -> (csi_engine::WaveResult, Report) {
+    run_with(serde_json::json!({"cell": cell}), with_rows)
+}
+
+fn run_with(options: serde_json::Value, with_rows: bool) -> (csi_engine::WaveResult, Report) {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let study = csi_study::load(&root.join("reports/telecom/study.yaml")).unwrap();
     let wave = &study.waves[2];
@@ -21,7 +25,7 @@ fn run(cell: &str, with_rows: bool) -> (csi_engine::WaveResult, Report) {
         analysis: "topbox".into(),
         wave: result.wave.clone(),
         study: csi_engine::study_context(&study),
-        options: p.resolve_options("topbox", &serde_json::json!({"cell": cell})).unwrap(),
+        options: p.resolve_options("topbox", &options).unwrap(),
     };
     let stats = (
         csi_engine::statistics_schema(),
@@ -39,7 +43,8 @@ fn the_study_top_box_is_named_in_place() {
         panic!("{report:#?}")
     };
     let definition = "高分段 = 1–10 量表的最高 2 档（9–10）。";
-    assert!(text.starts_with("高分段比例最低的指标是 **"), "{text}");
+    // Bold between punctuation marks: it renders whatever the label.
+    assert!(text.starts_with("高分段比例最低的指标：**"), "{text}");
     assert!(text.ends_with(definition), "{text}");
     assert!(table.note.as_deref().unwrap().starts_with(definition));
     assert_eq!(report.title.as_deref(), Some("高分段比例"));
@@ -78,4 +83,30 @@ fn groups_are_named_by_their_labels_and_without_rows_the_definition_is_general()
     assert_eq!(table.title, "各指标高分段比例（由低到高，用户类型：高额话费用户）");
     assert!(!table.title.contains("customer_type"), "{}", table.title);
     assert!(text.ends_with("高分段：各指标量表在研究中设定的最高几档。"), "{text}");
+}
+
+#[test]
+fn a_limited_list_says_it_shows_the_lowest_n_of_m() {
+    let (_, all) = run("all", true);
+    let [_, Block::Table(all)] = &all.blocks[..] else {
+        panic!()
+    };
+    let total = all.rows.len();
+    assert!(total > 12, "{total}");
+    let (_, report) = run_with(serde_json::json!({"limit": 12}), true);
+    let [_, Block::Table(table)] = &report.blocks[..] else {
+        panic!("{report:#?}")
+    };
+    assert_eq!(table.rows.len(), 12);
+    assert_eq!(table.rows[..], all.rows[..12]);
+    assert_eq!(
+        table.title,
+        format!("高分段比例最低的 12 项指标（共 {total} 项，由低到高，全部受访者）")
+    );
+    // A limit above the number of indicators lists them all, under the plain title.
+    let (_, report) = run_with(serde_json::json!({"limit": 1000}), true);
+    let [_, Block::Table(table)] = &report.blocks[..] else {
+        panic!()
+    };
+    assert_eq!(table.title, "各指标高分段比例（由低到高，全部受访者）");
 }

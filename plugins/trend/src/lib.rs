@@ -27,6 +27,9 @@ pub const REPLICATES: usize = 1000;
 /// their shares to mean anything.
 pub const NEGLIGIBLE_R2: f64 = 0.05;
 
+#[path = "../../tidy.rs"]
+mod tidy;
+
 /// The plugin.
 #[derive(Default)]
 pub struct Trend;
@@ -112,7 +115,17 @@ impl Analysis for Trend {
             )
     }
 
-    fn run(&self, request: &Request, mut input: Input) -> Result<Report, String> {
+    fn run(&self, request: &Request, input: Input) -> Result<Report, String> {
+        let mut report = self.analyse(request, input)?;
+        tidy::tidy(&mut report, request.study.language.starts_with("zh"));
+        Ok(report)
+    }
+}
+
+impl Trend {
+    /// The report, before [`tidy::tidy`] leaves out empty columns and sets bold
+    /// names tight in Chinese.
+    fn analyse(&self, request: &Request, mut input: Input) -> Result<Report, String> {
         let words = Words {
             zh: request.study.language.starts_with("zh"),
             decimals: request.study.decimals,
@@ -211,9 +224,16 @@ impl Analysis for Trend {
             &wave_labels,
             &history,
             &request.study.benchmarks,
+            request.study.confidence,
         ));
         if !categories.is_empty() {
-            blocks.push(category_chart(&words, &categories, &wave_labels));
+            blocks.push(category_chart(
+                &words,
+                &categories,
+                &wave_labels,
+                request.study.confidence,
+                correction,
+            ));
         }
         let mut all = vec![&index];
         all.extend(categories.iter());
@@ -335,6 +355,7 @@ fn series_of(s: &Followed) -> Series {
         values: (0..s.values.len()).map(|w| s.mean(w)).collect(),
         low: s.values.iter().map(|e| e.as_ref().and_then(|e| e.ci_low)).collect(),
         high: s.values.iter().map(|e| e.as_ref().and_then(|e| e.ci_high)).collect(),
+        marked: Vec::new(),
     }
 }
 
@@ -344,8 +365,19 @@ fn index_chart(
     waves: &[String],
     history: &[&csi_plugin_sdk::csi_blocks::wire::WaveInfo],
     benchmarks: &[csi_plugin_sdk::csi_blocks::wire::BenchmarkInfo],
+    confidence: f64,
 ) -> Block {
-    let mut series = vec![series_of(index)];
+    // Ringed: a wave whose change from the previous one is significant (the index
+    // tested on its own, as in the headline).
+    let mut own = series_of(index);
+    own.marked = (0..waves.len())
+        .map(|w| {
+            change(index, w, confidence)
+                .and_then(|c| c.p)
+                .is_some_and(|p| p < 1.0 - confidence)
+        })
+        .collect();
+    let mut series = vec![own];
     for b in benchmarks {
         let values: Vec<Option<f64>> = history.iter().map(|w| b.values.get(&w.id).copied()).collect();
         if values.iter().any(Option::is_some) {
@@ -354,14 +386,15 @@ fn index_chart(
                 values,
                 low: vec![],
                 high: vec![],
+                marked: Vec::new(),
             });
         }
     }
     Block::Chart(Chart {
         title: words
             .t(
-                "满意度指数与基准（含置信区间）",
-                "Index and benchmarks, with confidence band",
+                "满意度指数与基准（含置信区间；圈出的点：较上期变化显著）",
+                "Index and benchmarks, with confidence band (ringed: a significant change from the previous wave)",
             )
             .into(),
         spec: ChartKind::Line {
@@ -372,12 +405,39 @@ fn index_chart(
     })
 }
 
-fn category_chart(words: &Words, categories: &[Followed], waves: &[String]) -> Block {
+fn category_chart(
+    words: &Words,
+    categories: &[Followed],
+    waves: &[String],
+    confidence: f64,
+    correction: Correction,
+) -> Block {
+    // Ringed: a category whose change into that wave is significant, the
+    // categories' changes of one wave adjusted together as the change table does.
+    let mut series: Vec<Series> = categories.iter().map(series_of).collect();
+    for s in &mut series {
+        s.marked = vec![false; waves.len()];
+    }
+    for w in 1..waves.len() {
+        let raw: Vec<f64> = categories
+            .iter()
+            .map(|c| change(c, w, confidence).and_then(|c| c.p).unwrap_or(f64::NAN))
+            .collect();
+        let adjusted = correction.adjust(&raw);
+        for (s, p) in series.iter_mut().zip(adjusted) {
+            s.marked[w] = p.is_finite() && p < 1.0 - confidence;
+        }
+    }
     Block::Chart(Chart {
-        title: words.t("各类别得分趋势", "Categories across waves").into(),
+        title: words
+            .t(
+                "各类别得分趋势（圈出的点：较上期变化显著，按类别校正）",
+                "Categories across waves (ringed: a significant change from the previous wave, adjusted over the categories)",
+            )
+            .into(),
         spec: ChartKind::Line {
             categories: waves.to_vec(),
-            series: categories.iter().map(series_of).collect(),
+            series,
         },
         alt: None,
     })
@@ -470,14 +530,14 @@ fn change_table(
     };
     if !not_comparable.is_empty() {
         note.push_str(&if words.zh {
-            format!(" ‡ {} 的题目在两期之间完全不同（或共同题目无人作答），变化不可比，未计算也未检验。", not_comparable.join("、"))
+            format!(" ‡ {}的题目在两期之间完全不同（或共同题目无人作答），变化不可比，未计算也未检验。", not_comparable.join("、"))
         } else {
             format!(" ‡ The questions of {} changed between the two waves with none in common answered, so no comparable change is computed or tested.", not_comparable.join(", "))
         });
     }
     if !like_for_like.is_empty() {
         note.push_str(&if words.zh {
-            format!(" ‡ 两期题目不同（有新增或删除）：{} 的变化按两期都调查的题目计算，与表中各期公布的得分之差不同。", like_for_like.join("、"))
+            format!(" ‡ 两期题目不同（有新增或删除）：{}的变化按两期都调查的题目计算，与表中各期公布的得分之差不同。", like_for_like.join("、"))
         } else {
             format!(" ‡ Questions differ between the two waves (added or dropped): the change of {} is computed like for like, on the questions both waves asked, so it is not the difference of the published scores.", like_for_like.join(", "))
         });
@@ -651,6 +711,7 @@ fn importance_blocks(
                 values: (0..history.len()).map(|w| share(c, w).map(|x| x * 100.0)).collect(),
                 low: (0..history.len()).map(|w| interval(w).map(|i| i.0 * 100.0)).collect(),
                 high: (0..history.len()).map(|w| interval(w).map(|i| i.1 * 100.0)).collect(),
+                marked: Vec::new(),
             }
         })
         .collect();
@@ -688,7 +749,7 @@ fn importance_blocks(
     } else if reps == 0 {
         text = if words.zh {
             format!(
-                "{} 的重要性没有自助法区间（{}），因此不判断重要性是否变化。",
+                "{}的重要性没有自助法区间（{}），因此不判断重要性是否变化。",
                 outcome.label,
                 if cell == "all" {
                     "主机只为指数、一级类别与总体满意度题目保留随机分组"
@@ -725,7 +786,7 @@ fn importance_blocks(
             let (l, h) = m.1.unwrap_or((f64::NAN, f64::NAN));
             let [x, l, h] = [m.0, l, h].map(|v| with_sign(v, d.change));
             if words.zh {
-                format!("**{}** {x}（{family_text} 区间 [{l}, {h}]）", m.2)
+                format!("**{}**（{x} 个百分点，{family_text} 区间 [{l}, {h}]）", m.2)
             } else {
                 format!("**{}** {x} ({family_text} interval [{l}, {h}])", m.2)
             }
@@ -734,11 +795,11 @@ fn importance_blocks(
             (None, None, true) => format!("{} → {}，各类别对{}的重要性变化均在自助法区间之内，没有可确认的变化。", waves[first], waves[last], outcome.label),
             (None, None, false) => format!("{} → {}: no category's importance for {} shifted beyond its bootstrap interval, so no shift is claimed.", waves[first], waves[last], outcome.label),
             (f, r, true) => format!(
-                "{} → {}，对{}而言：{}（百分点，R² {} → {}）。",
+                "{} → {}，对{}而言：{}；R² {} → {}。",
                 waves[first],
                 waves[last],
                 outcome.label,
-                [f.map(|m| format!("重要性下降最多的是 {}", describe(m))), r.map(|m| format!("上升最多的是 {}", describe(m)))]
+                [f.map(|m| format!("重要性下降最多的是{}", describe(m))), r.map(|m| format!("上升最多的是{}", describe(m)))]
                     .into_iter()
                     .flatten()
                     .collect::<Vec<_>>()
