@@ -28,7 +28,10 @@ pub const BLOCKS_VERSION: u32 = 1;
 ///   points in scatter charts, ringed points in line charts, a direction, a reference and a legend for heat
 ///   maps; in the request, the study's precision per kind of figure
 ///   ([`wire::StudyContext::decimals`]).
-pub const BLOCKS_MINOR: u32 = 1;
+/// - 1.2: columns shown inside the previous column's cells on the page
+///   ([`Column::with_previous`], e.g. significance letters beside a score); a heat
+///   map's colour scale, shared by the maps of a page (`scale`).
+pub const BLOCKS_MINOR: u32 = 2;
 
 /// What an analysis returns for one wave.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -178,6 +181,12 @@ pub struct Column {
     /// page (+2.1, -0.4); downloads keep plain numbers.
     #[serde(default, skip_serializing_if = "is_false")]
     pub signed: bool,
+    /// Shown on the page inside the previous column's cells, after its value, with no
+    /// header of its own (since 1.2): significance letters beside a score, as survey
+    /// tables print them. Downloads keep it as a column of its own, so its label
+    /// should name what it holds on its own (e.g. "A higher than").
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub with_previous: bool,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -193,6 +202,7 @@ impl Column {
             kind,
             decimals,
             signed: false,
+            with_previous: false,
         }
     }
 
@@ -224,6 +234,13 @@ impl Column {
     /// The same column, with signs on its numbers and intervals (a change, a gap).
     pub fn signed(mut self) -> Self {
         self.signed = true;
+        self
+    }
+
+    /// The same column, shown on the page inside the previous column's cells
+    /// ([`Column::with_previous`]).
+    pub fn shown_with_previous(mut self) -> Self {
+        self.with_previous = true;
         self
     }
 }
@@ -364,6 +381,12 @@ pub enum ChartKind {
         /// rest", "above the rest"); the site's words when absent.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         legend: Option<[String; 2]>,
+        /// The distance from the reference at which a cell's colour is full (since
+        /// 1.2), in the values' unit. Maps shown together should share one, so that a
+        /// colour means the same on each; when absent, the largest distance in this
+        /// map (at least 5).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        scale: Option<f64>,
     },
 }
 

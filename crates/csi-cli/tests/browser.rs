@@ -183,10 +183,10 @@ fn every_page_renders_in_headless_chromium_without_console_errors() {
 }
 
 /// Measures, in the browser, the smallest chart text as displayed on a 390 px wide
-/// screen. Headless Chromium will not lay a window out narrower than 500 px, so the
+/// screen, and which tables run past the screen's edge. Headless Chromium will not lay a window out narrower than 500 px, so the
 /// page is shown in a 390 px iframe (its own viewport, so the phone styles apply);
 /// a copy of the page with a measuring script reports to the frame's parent.
-fn smallest_chart_text_at_390(browser: &Path, profile: &Path, page: &Path, shot: &Path) -> serde_json::Value {
+fn measure_at_390(browser: &Path, profile: &Path, page: &Path, shot: &Path) -> serde_json::Value {
     const PROBE: &str = r#"<script>
 addEventListener('load', () => {
   let min = Infinity, worst = '', texts = 0;
@@ -202,7 +202,17 @@ addEventListener('load', () => {
       if (px < min) { min = px; worst = t.textContent.trim(); }
     }
   }
-  parent.postMessage(JSON.stringify({min: texts ? min : null, worst, texts, width: innerWidth}), '*');
+  // Tables whose columns run past the screen's edge (hidden until scrolled).
+  const hidden = [];
+  for (const t of document.querySelectorAll('table')) {
+    if (!t.offsetParent) continue;
+    const box = t.closest('.table-scroll') || t.parentElement;
+    if (t.scrollWidth > box.clientWidth + 1 || t.getBoundingClientRect().right > innerWidth + 1) {
+      const c = t.querySelector('caption') || t.querySelector('th');
+      hidden.push(c ? c.textContent.trim() : t.className);
+    }
+  }
+  parent.postMessage(JSON.stringify({min: texts ? min : null, worst, texts, hidden, width: innerWidth}), '*');
 });
 </script>"#;
     let dir = page.parent().unwrap();
@@ -249,7 +259,7 @@ addEventListener('load', () => {
 }
 
 #[test]
-fn chart_text_is_legible_on_a_phone() {
+fn phone_layout_has_legible_charts_and_no_hidden_columns() {
     let Some(browser) = chromium() else {
         assert!(
             std::env::var("CSI_REQUIRE_BROWSER").is_err(),
@@ -275,15 +285,26 @@ fn chart_text_is_legible_on_a_phone() {
     let shots = common::root().join("target/screenshots");
     std::fs::create_dir_all(&shots).unwrap();
     let study = site.path().join("telecom");
-    // Every page type with charts: the overview, each analysis, and the study page.
-    let mut pages: Vec<PathBuf> = ["index", "gap", "driver", "segment", "trend", "topbox", "netscore"]
-        .iter()
-        .map(|p| study.join(format!("2002/{p}.html")))
-        .collect();
+    // Every page type: the overview, each analysis, method, downloads, the study page.
+    let mut pages: Vec<PathBuf> = [
+        "index",
+        "gap",
+        "driver",
+        "segment",
+        "trend",
+        "topbox",
+        "netscore",
+        "method",
+        "downloads",
+    ]
+    .iter()
+    .map(|p| study.join(format!("2002/{p}.html")))
+    .collect();
     pages.push(study.join("index.html"));
     let profile = tempfile::tempdir().unwrap();
     let mut measured = 0;
     let mut failures = Vec::new();
+    let mut cut = Vec::new();
     for page in &pages {
         let rel = page
             .strip_prefix(site.path())
@@ -291,7 +312,7 @@ fn chart_text_is_legible_on_a_phone() {
             .to_string_lossy()
             .replace('/', "-");
         let shot = shots.join(rel.replace(".html", "-390.png"));
-        let m = smallest_chart_text_at_390(&browser, profile.path(), page, &shot);
+        let m = measure_at_390(&browser, profile.path(), page, &shot);
         assert_eq!(m["width"], 390, "{}: {m}", page.display());
         if let Some(min) = m["min"].as_f64() {
             measured += 1;
@@ -299,9 +320,13 @@ fn chart_text_is_legible_on_a_phone() {
                 failures.push(format!("{}: {:.1} px ({})", page.display(), min, m["worst"]));
             }
         }
+        for table in m["hidden"].as_array().into_iter().flatten() {
+            cut.push(format!("{}: {table}", page.display()));
+        }
     }
     assert!(measured >= 5, "charts were measured on only {measured} pages");
     assert!(failures.is_empty(), "chart text below 11 px at 390 px: {failures:#?}");
+    assert!(cut.is_empty(), "tables with columns off a 390 px screen: {cut:#?}");
 }
 
 #[test]

@@ -82,9 +82,9 @@ pub fn correction(c: Correction, zh: bool) -> &'static str {
     match (c, zh) {
         (Correction::None, true) => "未做多重比较校正",
         (Correction::None, false) => "no multiple-comparison adjustment",
-        (Correction::Bonferroni, true) => "Bonferroni 校正",
+        (Correction::Bonferroni, true) => "按检验项数校正（Bonferroni 法）",
         (Correction::Bonferroni, false) => "Bonferroni adjustment",
-        (Correction::BenjaminiHochberg, true) => "Benjamini–Hochberg（FDR）校正",
+        (Correction::BenjaminiHochberg, true) => "按错误发现率校正（Benjamini–Hochberg 法）",
         (Correction::BenjaminiHochberg, false) => "Benjamini–Hochberg (FDR) adjustment",
     }
 }

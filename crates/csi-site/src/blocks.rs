@@ -131,13 +131,61 @@ fn flag_mark(f: Flag) -> &'static str {
     }
 }
 
+/// Tables with this many columns or more are shown on a phone as one card per row
+/// (the row's name, then each figure under its column's name), so that no column
+/// hides off screen; narrower tables fit as they are.
+pub(crate) const CARD_COLUMNS: usize = 4;
+
+/// Tables of at most this many rows print on one page, not split between two.
+const SHORT_TABLE_ROWS: usize = 15;
+
+/// Text columns whose longest cell has at most this many characters share a line
+/// with another figure on a phone card; longer text takes the card's full width.
+const SHORT_TEXT_CHARS: usize = 8;
+
+/// The rendered content of row `r`'s cell `i` (value and flag marks), without the
+/// enclosing tag, and its classes.
+fn cell_html(t: &Table, r: &csi_blocks::Row, i: usize) -> (String, Vec<&'static str>) {
+    let c = &t.columns[i];
+    let cell = r.cells.get(i).cloned().unwrap_or(Cell::Empty(()));
+    let flags: &[Flag] = r.flags.get(i).map(Vec::as_slice).unwrap_or(&[]);
+    let classes: Vec<&str> = flags.iter().map(|f| flag_class(*f)).collect();
+    let marks: String = flags.iter().map(|f| flag_mark(*f)).collect();
+    let mut html = format_cell(&cell, c);
+    if !marks.is_empty() {
+        let _ = write!(html, "<sup>{marks}</sup>");
+    }
+    (html, classes)
+}
+
 fn table(t: &Table, out: &mut String, csv: Option<&str>) {
+    // Columns shown with the previous one are not columns of their own on the page.
+    let shown = |i: usize| i == 0 || !t.columns[i].with_previous;
+    let as_cards = (0..t.columns.len()).filter(|&i| shown(i)).count() >= CARD_COLUMNS;
+    let short: Vec<bool> = (0..t.columns.len())
+        .map(|i| {
+            t.rows.iter().all(|r| match r.cells.get(i) {
+                Some(Cell::Text(x)) => x.chars().count() <= SHORT_TEXT_CHARS,
+                _ => true,
+            })
+        })
+        .collect();
     let _ = write!(
         out,
-        "<div class=\"table-scroll\"><table class=\"block\"><caption>{}</caption><thead><tr>",
-        esc(&t.title)
+        "<div class=\"table-scroll{wrap}\"><table class=\"block{cards}\"><caption>{}</caption><thead><tr>",
+        esc(&t.title),
+        wrap = if as_cards { " cards-wrap" } else { "" },
+        cards = match (as_cards, t.rows.len() <= SHORT_TABLE_ROWS) {
+            (true, true) => " cards short-table",
+            (true, false) => " cards",
+            (false, true) => " short-table",
+            (false, false) => "",
+        },
     );
-    for c in &t.columns {
+    for (i, c) in t.columns.iter().enumerate() {
+        if !shown(i) {
+            continue;
+        }
         let class = if c.kind == ColumnKind::Text {
             ""
         } else {
@@ -149,26 +197,30 @@ fn table(t: &Table, out: &mut String, csv: Option<&str>) {
     for r in &t.rows {
         out.push_str("<tr>");
         for (i, c) in t.columns.iter().enumerate() {
-            let cell = r.cells.get(i).cloned().unwrap_or(Cell::Empty(()));
-            let flags: &[Flag] = r.flags.get(i).map(Vec::as_slice).unwrap_or(&[]);
-            let mut classes: Vec<&str> = flags.iter().map(|f| flag_class(*f)).collect();
+            if !shown(i) {
+                continue;
+            }
+            let (mut html, mut classes) = cell_html(t, r, i);
+            // The columns shown with this one follow its value.
+            for j in (i + 1..t.columns.len()).take_while(|&j| !shown(j)) {
+                let (beside, _) = cell_html(t, r, j);
+                if !beside.is_empty() {
+                    let _ = write!(html, " <span class=\"beside\">{beside}</span>");
+                }
+            }
             if c.kind != ColumnKind::Text {
                 classes.push("num");
+            } else if short[i] {
+                classes.push("short");
             }
-            let marks: String = flags.iter().map(|f| flag_mark(*f)).collect();
             let tag = if i == 0 { "th scope=\"row\"" } else { "td" };
             let close = if i == 0 { "th" } else { "td" };
-            let _ = write!(
-                out,
-                "<{tag} class=\"{}\">{}{}</{close}>",
-                classes.join(" "),
-                format_cell(&cell, c),
-                if marks.is_empty() {
-                    String::new()
-                } else {
-                    format!("<sup>{marks}</sup>")
-                }
-            );
+            let label = if i == 0 {
+                String::new()
+            } else {
+                format!(" data-label=\"{}\"", esc(&c.label))
+            };
+            let _ = write!(out, "<{tag}{label} class=\"{}\">{html}</{close}>", classes.join(" "));
         }
         out.push_str("</tr>");
     }
@@ -188,18 +240,8 @@ fn table(t: &Table, out: &mut String, csv: Option<&str>) {
 /// A chart's data as a table, shown beside every chart (and instead of kinds the
 /// site does not draw yet).
 fn chart_data(c: &Chart) -> Option<Table> {
-    let number = |label: &str| Column {
-        label: label.to_string(),
-        kind: ColumnKind::Number,
-        decimals: 1,
-        signed: false,
-    };
-    let text = |label: &str| Column {
-        label: label.to_string(),
-        kind: ColumnKind::Text,
-        decimals: 0,
-        signed: false,
-    };
+    let number = |label: &str| Column::number(label, 1);
+    let text = |label: &str| Column::text(label);
     let (columns, rows): (Vec<Column>, Vec<Vec<Cell>>) = match &c.spec {
         ChartKind::Bar { categories, series }
         | ChartKind::GroupedBar { categories, series }
@@ -336,8 +378,10 @@ fn draw(c: &Chart, palette: Palette, layout: Layout, words: &Words) -> Option<St
             higher_is_better,
             centre,
             legend,
+            scale,
         } => {
             let colours = chart::HeatColours {
+                scale: *scale,
                 higher_is_better: higher_is_better.clone(),
                 centre: centre.clone(),
                 legend: legend
@@ -349,15 +393,91 @@ fn draw(c: &Chart, palette: Palette, layout: Layout, words: &Words) -> Option<St
     }
 }
 
+/// Charts of more rows than this are printed in parts of at most this many rows,
+/// each with its own headings, axis and legend, so that a part fits on a page at a
+/// legible size and a tall chart does not leave a page half empty.
+const PRINT_ROWS: usize = 20;
+
+/// `n` rows in balanced parts of at most [`PRINT_ROWS`].
+fn print_ranges(n: usize) -> Vec<std::ops::Range<usize>> {
+    let parts = n.div_ceil(PRINT_ROWS).max(1);
+    let size = n.div_ceil(parts).max(1);
+    (0..n).step_by(size).map(|a| a..(a + size).min(n)).collect()
+}
+
+/// The parts a tall chart is printed in (wide layout, shared axis or colour scale);
+/// `None` for charts that print whole.
+fn print_parts(c: &Chart, palette: Palette, words: &Words) -> Option<Vec<String>> {
+    match &c.spec {
+        ChartKind::DivergingBar { categories, series } if categories.len() > PRINT_ROWS => {
+            let values = &series.first()?.values;
+            let finite = values.iter().flatten().filter(|v| v.is_finite());
+            let span = finite.fold((0.0, 0.0), |(lo, hi): (f64, f64), &v| (lo.min(v), hi.max(v)));
+            print_ranges(categories.len())
+                .into_iter()
+                .map(|r| {
+                    let part: Vec<Option<f64>> = r.clone().map(|i| values.get(i).copied().flatten()).collect();
+                    chart::diverging_bars_over(&categories[r], &part, Some(span), palette, Layout::Wide).ok()
+                })
+                .collect()
+        }
+        ChartKind::Heatmap {
+            rows,
+            columns,
+            values,
+            higher_is_better,
+            centre,
+            legend,
+            scale,
+        } if rows.len() > PRINT_ROWS => {
+            let mut colours = chart::HeatColours {
+                scale: *scale,
+                higher_is_better: higher_is_better.clone(),
+                centre: centre.clone(),
+                legend: legend
+                    .clone()
+                    .unwrap_or_else(|| [words.heat_worse.to_string(), words.heat_better.to_string()]),
+            };
+            // Every part is coloured on the whole map's scale.
+            colours.scale = Some(chart::heat_deviations(values, &colours).1);
+            print_ranges(rows.len())
+                .into_iter()
+                .map(|r| {
+                    let part = chart::HeatColours {
+                        higher_is_better: r
+                            .clone()
+                            .map(|i| higher_is_better.get(i).copied().unwrap_or(true))
+                            .collect(),
+                        centre: r.clone().map(|i| centre.get(i).copied().flatten()).collect(),
+                        ..colours.clone()
+                    };
+                    let vals: Vec<Vec<Option<f64>>> =
+                        r.clone().map(|i| values.get(i).cloned().unwrap_or_default()).collect();
+                    chart::heatmap(&rows[r], columns, &vals, &part, palette, Layout::Wide).ok()
+                })
+                .collect()
+        }
+        _ => None,
+    }
+}
+
 fn chart_block(c: &Chart, palette: Palette, out: &mut String, downloads: &mut Downloads) {
     let wide = draw(c, palette, Layout::Wide, downloads.words);
     let narrow = draw(c, palette, Layout::Narrow, downloads.words);
+    let parts = print_parts(c, palette, downloads.words);
     let data = chart_data(c);
-    out.push_str("<figure class=\"chart\">");
+    out.push_str(if parts.is_some() {
+        "<figure class=\"chart in-parts\">"
+    } else {
+        "<figure class=\"chart\">"
+    });
     match (wide, narrow) {
         (Some(wide), Some(narrow)) => {
             let alt = c.alt.clone().unwrap_or_else(|| c.title.clone());
             out.push_str(&crate::responsive_svg(&wide, &narrow, &c.title, &alt));
+            if let Some(parts) = &parts {
+                out.push_str(&crate::printed_parts(parts, &c.title, &alt));
+            }
             // Axes that follow the data say so (they do not start at 0).
             let axis = match &c.spec {
                 ChartKind::Line { .. } | ChartKind::Scatter { .. } => downloads.words.axis_not_zero,

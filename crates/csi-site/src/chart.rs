@@ -527,6 +527,18 @@ pub fn diverging_bars(
     palette: Palette,
     layout: Layout,
 ) -> Result<String, String> {
+    diverging_bars_over(categories, values, None, palette, layout)
+}
+
+/// [`diverging_bars`] with its axis spanning at least `span` (low, high): the parts
+/// of one chart printed on several pages share their axis.
+pub fn diverging_bars_over(
+    categories: &[String],
+    values: &[Option<f64>],
+    span: Option<(f64, f64)>,
+    palette: Palette,
+    layout: Layout,
+) -> Result<String, String> {
     let rows: Vec<(&String, f64)> = categories
         .iter()
         .zip(values)
@@ -536,8 +548,9 @@ pub fn diverging_bars(
         return Err("no values".into());
     }
     let narrow = layout == Layout::Narrow;
-    let lo = rows.iter().map(|r| r.1).fold(0.0, f64::min);
-    let hi = rows.iter().map(|r| r.1).fold(0.0, f64::max);
+    let (lo, hi) = span.unwrap_or((0.0, 0.0));
+    let lo = rows.iter().map(|r| r.1).fold(lo.min(0.0), f64::min);
+    let hi = rows.iter().map(|r| r.1).fold(hi.max(0.0), f64::max);
     let (marks, lo, hi) = ticks(lo, hi, if narrow { 4 } else { 6 });
     let step = marks.get(1).map_or(1.0, |m| m - marks[0]);
     let (font, small) = if narrow {
@@ -1262,6 +1275,9 @@ pub struct HeatColours {
     pub centre: Vec<Option<f64>>,
     /// The words under the two ends of the colour scale (worse, better).
     pub legend: [String; 2],
+    /// The distance at which colours are full; the map's largest (at least 5
+    /// points) when `None`.
+    pub scale: Option<f64>,
 }
 
 /// Fill of a cell `t` of the way (−1 to 1) from the row's reference towards worse
@@ -1297,23 +1313,10 @@ fn wrap2(text: &str, max: f64, size: f64) -> Vec<String> {
     vec![first, fit(second.trim(), max, size)]
 }
 
-/// A rows × columns grid of values, each cell showing its value and coloured by how
-/// much better (blue) or worse (orange) it is than its row's reference, with a
-/// legend of the scale; missing cells grey. In the narrow layout each row's label
-/// sits above its cells and more than five columns are split into panels.
-pub fn heatmap(
-    rows: &[String],
-    columns: &[String],
-    values: &[Vec<Option<f64>>],
-    colours: &HeatColours,
-    palette: Palette,
-    layout: Layout,
-) -> Result<String, String> {
-    let all: Vec<f64> = values.iter().flatten().filter_map(|v| finite(*v)).collect();
-    if all.is_empty() || rows.is_empty() || columns.is_empty() {
-        return Err("no values".into());
-    }
-    let narrow = layout == Layout::Narrow;
+/// Each heat-map cell's signed distance from its row's reference (better positive),
+/// and the distance at which colours are full: the given scale, or the map's
+/// largest distance (at least 5 points).
+pub fn heat_deviations(values: &[Vec<Option<f64>>], colours: &HeatColours) -> (Vec<Vec<Option<f64>>>, f64) {
     // Each cell's signed distance from its row's reference, better positive.
     let deviation: Vec<Vec<Option<f64>>> = values
         .iter()
@@ -1335,14 +1338,39 @@ pub fn heatmap(
             row.iter().map(|v| Some((finite(*v)? - centre?) * sign)).collect()
         })
         .collect();
-    let scale = deviation
+    let largest = deviation
         .iter()
         .flatten()
         .filter_map(|d| *d)
-        .fold(0.0, |a: f64, d| a.max(d.abs()))
+        .fold(0.0, |a: f64, d| a.max(d.abs()));
+    let scale = match colours.scale {
+        // A shared scale; a cell beyond it is shown at full colour.
+        Some(s) if s.is_finite() && s > 0.0 => s,
         // A floor, so that a map whose cells differ by a point or two stays pale
         // instead of borrowing the full colour range.
-        .max(HEAT_FLOOR);
+        _ => largest.max(HEAT_FLOOR),
+    };
+    (deviation, scale)
+}
+
+/// A rows × columns grid of values, each cell showing its value and coloured by how
+/// much better (blue) or worse (orange) it is than its row's reference, with a
+/// legend of the scale; missing cells grey. In the narrow layout each row's label
+/// sits above its cells and more than five columns are split into panels.
+pub fn heatmap(
+    rows: &[String],
+    columns: &[String],
+    values: &[Vec<Option<f64>>],
+    colours: &HeatColours,
+    palette: Palette,
+    layout: Layout,
+) -> Result<String, String> {
+    let all: Vec<f64> = values.iter().flatten().filter_map(|v| finite(*v)).collect();
+    if all.is_empty() || rows.is_empty() || columns.is_empty() {
+        return Err("no values".into());
+    }
+    let narrow = layout == Layout::Narrow;
+    let (deviation, scale) = heat_deviations(values, colours);
     let size = if narrow { NARROW_FONT } else { FONT - 1.0 };
     let width_total = if narrow { NARROW_WIDTH } else { 900 };
     let label_w = if narrow {

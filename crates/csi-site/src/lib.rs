@@ -158,6 +158,31 @@ pub(crate) fn responsive_svg(wide: &str, narrow: &str, title: &str, alt: &str) -
     )
 }
 
+/// A tall chart's printed parts (hidden on screens): each drawn on the wide
+/// layout's scale, so a part narrower than 900 px prints narrower than the page
+/// rather than enlarged.
+pub(crate) fn printed_parts(parts: &[String], title: &str, alt: &str) -> String {
+    let mut out = String::from("<div class=\"chart-print\" aria-hidden=\"true\">");
+    for svg in parts {
+        let width = svg
+            .split("width=\"")
+            .nth(1)
+            .and_then(|w| w.split('"').next())
+            .and_then(|w| w.parse::<f64>().ok())
+            .unwrap_or(900.0);
+        let _ = std::fmt::Write::write_fmt(
+            &mut out,
+            format_args!(
+                "<div class=\"chart-part\" style=\"width:{:.1}%\">{}</div>",
+                (width / 900.0 * 100.0).min(100.0),
+                accessible_svg(svg, title, alt)
+            ),
+        );
+    }
+    out.push_str("</div>");
+    out
+}
+
 /// Writes `bytes` to `path` through a temporary file and a rename. The temporary
 /// name is unique to the process and call, so studies published at the same time
 /// (sharing the site index and assets) never write into each other's file.

@@ -31,7 +31,6 @@ const DOWNLOADS: &str = "downloads.html";
 struct TreeRow {
     id: String,
     label: String,
-    label_other: Option<String>,
     depth: usize,
     kind: &'static str,
     weight: String,
@@ -328,7 +327,7 @@ impl WavePages<'_> {
         let mut bench_table = DataTable {
             file: "benchmarks".into(),
             title: t["benchmarks"].into(),
-            columns: vec![t["benchmark"].into(), t["score"].into(), t["difference"].into()],
+            columns: vec![t["benchmark"].into(), t["score"].into(), t["benchmark_lead"].into()],
             rows: vec![],
         };
         let benchmarks: Vec<serde_json::Value> = study
@@ -354,6 +353,9 @@ impl WavePages<'_> {
         ctx.insert("benchmarks", &benchmarks);
 
         // The tree table: index, categories and indicators in order, then overall items.
+        // A bilingual study's other labels go to the download only (the page is in
+        // the report's language).
+        let bilingual = r.series.iter().any(|s| s.node.label.other(lang).is_some());
         let mut tree = Vec::new();
         let mut tree_table = DataTable {
             file: "index-tree".into(),
@@ -361,6 +363,7 @@ impl WavePages<'_> {
             columns: [
                 "id",
                 t["indicator"],
+                t["label_other"],
                 t["level"],
                 t["weight"],
                 t["score"],
@@ -376,14 +379,18 @@ impl WavePages<'_> {
             .collect(),
             rows: vec![],
         };
+        if !bilingual {
+            tree_table.columns.remove(2);
+        }
         for s in &r.series {
             let v = &s.values[0];
             let node = &s.node;
             let gap = v.gap.as_ref().and_then(|g| g.mean);
             let weighted = node.kind == NodeKind::Category || node.kind == NodeKind::Indicator;
-            tree_table.rows.push(vec![
+            let mut row = vec![
                 DataCell::text(&node.id),
                 DataCell::text(study.text(&node.label)),
+                DataCell::text(node.label.other(lang).unwrap_or_default()),
                 DataCell::number(Some(node.depth as f64), 0),
                 DataCell::percent(weighted.then_some(node.weight), 0),
                 DataCell::number(v.score.mean, 1),
@@ -393,11 +400,14 @@ impl WavePages<'_> {
                 DataCell::percent(v.top_box.as_ref().and_then(|e| e.mean), 1),
                 DataCell::number(v.expectation.as_ref().and_then(|e| e.mean), 1),
                 DataCell::number(gap, 1),
-            ]);
+            ];
+            if !bilingual {
+                row.remove(2);
+            }
+            tree_table.rows.push(row);
             tree.push(TreeRow {
                 id: node.id.clone(),
                 label: study.text(&node.label).to_string(),
-                label_other: node.label.other(lang).map(str::to_string),
                 depth: node.depth,
                 kind: match node.kind {
                     NodeKind::Index => "index",

@@ -52,12 +52,7 @@ mod tidy;
 pub struct Driver;
 
 fn column(label: &str, kind: ColumnKind, decimals: u8) -> Column {
-    Column {
-        label: label.to_string(),
-        kind,
-        decimals,
-        signed: false,
-    }
+    Column::new(label, kind, decimals)
 }
 
 /// The four quadrants of the importance–performance matrix.
@@ -399,11 +394,7 @@ impl Driver {
                         highlight: quadrant(i) == Some(Quadrant::ImproveFirst),
                     })
                     .collect(),
-                x_label: t(
-                    "重要性（相对权重，占 R² 的百分比）",
-                    "Importance (relative weight, % of R²)",
-                )
-                .into(),
+                x_label: t("重要性（相对权重法，%）", "Importance (relative weight, %)").into(),
                 y_label: t("表现（得分，0–100）", "Performance (score, 0–100)").into(),
                 x_line: Some(mean_x),
                 y_line: Some(mean_y),
@@ -430,9 +421,13 @@ impl Driver {
                         ColumnKind::Number,
                         decimals.coefficient,
                     ),
-                    column(t("LMG 份额", "LMG share"), ColumnKind::Percent, decimals.share),
                     column(
-                        t("相对权重份额", "Relative weight"),
+                        t("重要性（平均贡献法）", "Importance (Shapley)"),
+                        ColumnKind::Percent,
+                        decimals.share,
+                    ),
+                    column(
+                        t("重要性（相对权重法）", "Importance (relative weight)"),
                         ColumnKind::Percent,
                         decimals.share,
                     ),
@@ -441,7 +436,7 @@ impl Driver {
                 rows,
                 note: Some(if zh {
                     format!(
-                            "由加权相关矩阵（成对完整样本，最小基数 {min_n}）计算：标准化回归系数；LMG（Shapley）与 Johnson 相对权重为各因素在 R² = {r2_text} 中的份额，对相关的驱动因素稳健。象限线为重要性与表现的平均值。"
+                            "由加权相关矩阵（成对完整样本，最小基数 {min_n}）计算：标准化回归系数；两种重要性都是各因素在模型解释力（R² = {r2_text}）中所占的份额，驱动因素彼此相关时也稳健：平均贡献法（LMG，Shapley 分解）对因素进入模型的所有顺序取平均，相对权重法（Johnson）先把因素正交化。象限线为重要性与表现的平均值。"
                         )
                 } else {
                     format!(
@@ -803,7 +798,7 @@ fn kano_blocks(
             format!("{total} 名受访者中，没有可以估计的指标（原因见表），因此未作回归。")
         };
         format!(
-            "{sample}结果变量为{outcome_label}（0–100 分），每个指标两个虚拟变量：“低分”（量表下半部分，得分低于 50）与“高分段”，中间档为参照组；{top_box}。惩罚 = −低分系数（评低分相对于中间档失去的分数），奖励 = 高分段系数（评入高分段增加的分数），均不截断；标准误为异方差稳健标准误（HC1，即抽样权重下的线性化方差）。按 {level}% 置信水平（双侧区间，各指标分别判断，未作多重比较校正）分类：惩罚与奖励均显著大于 0 为期望型（绩效），仅惩罚显著为必备型（基本），仅奖励显著为魅力型（兴奋）；两者均不显著则不分类；惩罚或奖励显著为负记为符号异常，不分类。量表没有中间类别、或某一类别少于 {MIN_CELL} 人的指标不分类，也不进入模型。"
+            "{sample}结果变量为{outcome_label}（0–100 分），每个指标两个虚拟变量：“低分”（量表下半部分，得分低于 50）与“高分段”，中间档为参照组；{top_box}。惩罚 = −低分系数（评低分相对于中间档失去的分数），奖励 = 高分段系数（评入高分段增加的分数），均不截断；标准误为稳健标准误（不假定误差方差相等，即抽样权重下的线性化方差）。按 {level}% 置信水平（双侧区间，各指标分别判断，未作多重比较校正）分类：惩罚与奖励均显著大于 0 为期望型（绩效），仅惩罚显著为必备型（基本），仅奖励显著为魅力型（兴奋）；两者均不显著则不分类；惩罚或奖励显著为负记为符号异常，不分类。量表没有中间类别、或某一类别少于 {MIN_CELL} 人的指标不分类，也不进入模型。"
         )
     } else {
         let sample = if !per_driver.is_empty() {

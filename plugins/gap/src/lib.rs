@@ -32,20 +32,12 @@ mod tidy;
 pub struct Gap;
 
 fn column(label: &str, kind: ColumnKind, decimals: u8) -> Column {
-    Column {
-        label: label.to_string(),
-        kind,
-        decimals,
-        signed: false,
-    }
+    Column::new(label, kind, decimals)
 }
 
 /// A column of gaps or differences: the page prints their signs.
 fn signed(label: &str, decimals: u8) -> Column {
-    Column {
-        signed: true,
-        ..column(label, ColumnKind::Number, decimals)
-    }
+    column(label, ColumnKind::Number, decimals).signed()
 }
 
 /// The name of a dimension in the study's language: the five SERVQUAL dimensions
@@ -404,9 +396,9 @@ impl Gap {
                         .map(|g| g.node.label.as_str())
                         .collect();
                     let mut note = if zh {
-                        format!("差距 = 表现 − 期望（0–100 分；方向已统一：正值好于期望，负值差于期望）。同一行的期望、表现与差距基于同一批受访者：两题均作答者（n；类别为每位受访者两题均作答的下级指标），因此表现 − 期望 = 差距。p 为差距不等于 0 的 t 检验（自由度按 Kish 有效样本量），本表 {tests} 项检验，{adjusted_by}；区间即该检验对应的区间。")
+                        format!("差距 = 表现 − 期望（0–100 分；方向已统一：正值好于期望，负值差于期望）。同一行的期望、表现与差距基于同一批受访者：两题均作答者（n；类别为每位受访者两题均作答的下级指标），因此表现 − 期望 = 差距。p 为差距不等于 0 的 t 检验（自由度按加权后的有效样本量），本表 {tests} 项检验，{adjusted_by}；区间即该检验对应的区间。")
                     } else {
-                        format!("Gap = performance − expectation (0–100 points, direction-aligned: positive is better than expected, negative worse). The expectation, performance and gap of a row share one base: the respondents who answered both (n; for a category, the children each respondent answered both of), so performance − expectation = gap. p from a t test of the gap against 0 (Kish effective-base df); this table's {tests} tests with {adjusted_by}; the interval is the one the test implies.")
+                        format!("Gap = performance − expectation (0–100 points, direction-aligned: positive is better than expected, negative worse). The expectation, performance and gap of a row share one base: the respondents who answered both (n; for a category, the children each respondent answered both of), so performance − expectation = gap. p from a t test of the gap against 0 (degrees of freedom from the effective base after weighting); this table's {tests} tests with {adjusted_by}; the interval is the one the test implies.")
                     };
                     if with_unit {
                         note.push_str(t(
@@ -455,7 +447,7 @@ impl Gap {
         }
         if !dims.is_empty() {
             blocks.push(Block::Table(Table {
-                title: t("按服务质量维度（SERVQUAL）", "By service-quality dimension (SERVQUAL)").into(),
+                title: t("按服务质量维度", "By service-quality dimension").into(),
                 columns: vec![
                     column(t("维度", "Dimension"), ColumnKind::Text, 0),
                     signed(t("平均差距", "Mean gap"), decimals.change),
@@ -558,9 +550,9 @@ impl Gap {
                 })
                 .collect();
             let mut note = if zh {
-                format!("各组的差距（表现 − 期望，0–100 分）。箭头：差距显著不等于 0（t 检验，自由度按 Kish 有效样本量；本表 {tests} 项检验，{adjusted}）。")
+                format!("各组的差距（表现 − 期望，0–100 分）。箭头：差距显著不等于 0（t 检验，自由度按加权后的有效样本量；本表 {tests} 项检验，{adjusted}）。")
             } else {
-                format!("Each group's gaps (performance − expectation, 0–100 points). Arrows: gap significantly different from 0 (t test, Kish effective-base df; this table's {tests} tests with {adjusted}).")
+                format!("Each group's gaps (performance − expectation, 0–100 points). Arrows: gap significantly different from 0 (t test, degrees of freedom from the effective base after weighting; this table's {tests} tests with {adjusted}).")
             };
             if !bases.is_empty() {
                 note.push_str(&if zh {

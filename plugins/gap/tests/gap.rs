@@ -223,7 +223,10 @@ fn the_studys_decimals_set_the_columns_and_the_words() {
         );
     }
     // The SERVQUAL means and the segment's gaps are gaps too.
-    let dims = t.iter().find(|t| t.title.contains("SERVQUAL")).unwrap();
+    let dims = t
+        .iter()
+        .find(|t| t.title.contains("服务质量维度") || t.title.contains("service-quality dimension"))
+        .unwrap();
     assert_eq!(dims.columns[1].decimals, 2);
     assert_eq!(dims.columns[2].kind, ColumnKind::Count);
     let seg = t.last().unwrap();
@@ -263,8 +266,8 @@ fn servqual_dimensions_are_named_in_the_studys_language() {
     let t = tables(&report);
     let dims = t
         .iter()
-        .find(|t| t.title.contains("SERVQUAL"))
-        .expect("a SERVQUAL table");
+        .find(|t| t.title.contains("服务质量维度") || t.title.contains("service-quality dimension"))
+        .expect("a service-quality dimension table");
     let names: Vec<&str> = dims
         .rows
         .iter()

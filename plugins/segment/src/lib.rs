@@ -42,12 +42,7 @@ mod tidy;
 pub struct Segments;
 
 fn column(label: &str, kind: ColumnKind, decimals: u8) -> Column {
-    Column {
-        label: label.to_string(),
-        kind,
-        decimals,
-        signed: false,
-    }
+    Column::new(label, kind, decimals)
 }
 
 /// A significance level as the notes print it: two decimals, three when needed
@@ -108,15 +103,15 @@ fn column_comparisons(
             },
         };
     }
-    let higher = t("显著高于", "Higher than");
-    let mut columns = vec![column(t("得分", "Score"), ColumnKind::Text, 0)];
+    let higher = t("显著高于", "higher than");
+    let mut columns = vec![column(t("指标", "Indicator"), ColumnKind::Text, 0)];
     for (i, g) in seg.groups.iter().enumerate() {
         columns.push(column(
             &format!("{} {}", letters::letter(i), g.label),
             ColumnKind::Number,
             decimals.score,
         ));
-        columns.push(column(higher, ColumnKind::Text, 0));
+        columns.push(column(&format!("{} {higher}", letters::letter(i)), ColumnKind::Text, 0).shown_with_previous());
     }
     let results: Vec<_> = estimates.iter().map(|row| rule.row(row)).collect();
     let mut rows: Vec<Row> = series
@@ -147,9 +142,9 @@ fn column_comparisons(
 
     let mut note = Vec::new();
     note.push(if zh {
-        format!("每组以字母标示（见列标题）；“{higher}”列中的字母表示该组得分显著高于这些字母所代表的组。检验：两组加权均值之差的 Welch 型检验（各组是同一样本中互不相交的子域，线性化标准误按独立样本合并），自由度按 Kish 有效样本量的 Welch–Satterthwaite 公式。")
+        format!("每组以字母标示（见列标题）；得分后的字母表示该组得分显著高于这些字母所代表的组（下载的数据中为各组的“{higher}”列）。检验：两组加权平均分之差的 t 检验，不假定两组方差相等（Welch 检验）；各组是同一样本中互不重叠的部分，两组的标准误按独立样本合并，自由度按两组加权后的有效样本量计算。")
     } else {
-        format!("Each group has a letter (in its column header); the letters in its “{higher}” column name the groups it scores significantly higher than. Test: Welch-type test of the difference between two groups' weighted means (disjoint domains of one sample, so their linearised standard errors combine as independent), Welch–Satterthwaite df on Kish effective bases.")
+        format!("Each group has a letter (in its column header); the letters after a score name the groups it scores significantly higher than (in the downloaded data, each group's “{higher}” column). Test: a t-test of the difference between two groups' weighted means that does not assume equal variances (Welch's test); the groups are non-overlapping parts of one sample, so their standard errors combine as independent, with degrees of freedom from the groups' effective bases after weighting.")
     });
     let (a1, c1) = (share(1.0 - rule.confidence), percent(rule.confidence));
     note.push(match (rule.second, zh) {
@@ -259,13 +254,13 @@ fn column_comparisons(
             .map(|&gi| format!("{} {}", letters::letter(gi), seg.groups[gi].label))
             .collect();
         note.push(match (empty.len() == k, zh) {
-            (true, true) => format!("没有一组的得分显著高于另一组，故不列“{higher}”列。"),
+            (true, true) => "没有一组的得分显著高于另一组，表中没有字母。".to_string(),
             (true, false) => {
-                format!("No group scores significantly higher than another, so there are no “{higher}” columns.")
+                "No group scores significantly higher than another, so the table has no letters.".to_string()
             }
-            (false, true) => format!("{}的得分没有显著高于任何一组，不列其“{higher}”列。", names.join("、")),
+            (false, true) => format!("{}的得分没有显著高于任何一组，其得分后没有字母。", names.join("、")),
             (false, false) => format!(
-                "{}: significantly higher than no other group, so no “{higher}” column.",
+                "{}: significantly higher than no other group, so no letters after its scores.",
                 names.join(", ")
             ),
         });
@@ -463,6 +458,17 @@ impl Segments {
 
         let mut blocks = Vec::new();
         let mut findings = Vec::new();
+        // One colour scale for every heat map on the page: the largest distance of
+        // a group's score from the whole sample's, at least 5 points.
+        let heat_scale = segments
+            .iter()
+            .flat_map(|seg| seg.groups.iter())
+            .flat_map(|g| indicators.iter().map(move |n| (g, n)))
+            .filter_map(|(g, n)| {
+                let all = stats.get(wave, "all", &n.id, "score")?.mean?;
+                Some((stats.get(wave, &g.cell, &n.id, "score")?.mean? - all).abs())
+            })
+            .fold(5.0, f64::max);
         for seg in &segments {
             // Group × (index, categories).
             let mut cells: Vec<Tested> = Vec::new();
@@ -512,7 +518,7 @@ impl Segments {
                 rows,
                 note: Some(if zh {
                     format!(
-                        "每组与其余受访者比较（加权均值之差的 Welch 型检验，自由度按 Kish 有效样本量的 Welch–Satterthwaite 公式）；本表检验族为 {} 项检验{}，{}，箭头表示{p_word} < {}；样本量低于 {} 标记为低基数。",
+                        "每组与其余受访者比较（两组加权平均分之差的 t 检验，不假定方差相等，自由度按加权后的有效样本量计算）；本表检验族为 {} 项检验{}，{}，箭头表示{p_word} < {}；样本量低于 {} 标记为低基数。",
                         family,
                         if mirrored.iter().any(|&m| m) {
                             "（两组且覆盖全部受访者：每项比较只计一次）"
@@ -525,7 +531,7 @@ impl Segments {
                     )
                 } else {
                     format!(
-                        "Each group against the rest of the sample (Welch-type test of weighted means, Welch–Satterthwaite df on Kish effective bases); this table's family is {} tests{}, with {}; arrows mark {p_word} < {}; bases under {} are flagged low.",
+                        "Each group against the rest of the sample (t test of the difference of weighted means without assuming equal variances, degrees of freedom from the effective bases after weighting); this table's family is {} tests{}, with {}; arrows mark {p_word} < {}; bases under {} are flagged low.",
                         family,
                         if mirrored.iter().any(|&m| m) {
                             " (two groups that classify everyone: each comparison counted once)"
@@ -655,9 +661,10 @@ impl Segments {
                         .map(|n| stats.get(wave, "all", &n.id, "score").and_then(|e| e.mean))
                         .collect(),
                     legend: Some([
-                        t("低于全体", "below all respondents").to_string(),
-                        t("高于全体", "above all respondents").to_string(),
+                        t("低于全体（分）", "points below all respondents").to_string(),
+                        t("高于全体（分）", "points above all respondents").to_string(),
                     ]),
+                    scale: Some(heat_scale),
                 },
                 alt: None,
             }));

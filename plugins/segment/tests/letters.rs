@@ -130,11 +130,12 @@ fn letters_and_p_values_are_the_goldens() {
                     i += 1;
                     let note = table.note.as_deref().unwrap();
                     assert!(
-                        note.contains(&format!("{letter} {}", g.label)) && note.contains("不列"),
+                        note.contains(&format!("{letter} {}", g.label)) && note.contains("其得分后没有字母"),
                         "{note}"
                     );
                 } else {
-                    assert_eq!(table.columns[i + 1].label, "显著高于");
+                    assert_eq!(table.columns[i + 1].label, format!("{letter} 显著高于"));
+                    assert!(table.columns[i + 1].with_previous, "letters are shown beside the score");
                     at.push((i, Some(i + 1)));
                     i += 2;
                 }
@@ -269,12 +270,12 @@ fn the_note_states_the_test_the_levels_the_family_and_who_is_not_tested() {
     assert_eq!(plan.title, "用户类型：列间比较（显著性字母）");
     let note = plan.note.as_deref().unwrap();
     for says in [
-        "Welch 型检验",
-        "Kish 有效样本量",
+        "不假定两组方差相等（Welch 检验）",
+        "自由度按两组加权后的有效样本量计算",
         "大写字母：校正后 p < 0.05（95% 置信水平）",
         "小写字母：0.05 ≤ 校正后 p < 0.10（仅在 90% 置信水平显著）",
         // Four groups tested in three rows, five in the price row.
-        "每行内参与检验的各组两两比较（本表每行 6–10 项检验），Bonferroni 校正。",
+        "每行内参与检验的各组两两比较（本表每行 6–10 项检验），按检验项数校正（Bonferroni 法）。",
         "未检验、不标字母：E 校园用户（样本量低于 30）；F 试用用户（有效样本量低于 2：满意度指数、服务、网络）。",
     ] {
         assert!(note.contains(says), "{says}\n{note}");
@@ -298,7 +299,7 @@ fn the_note_states_the_test_the_levels_the_family_and_who_is_not_tested() {
     let report = run(&f, &p, &english).unwrap();
     let plan = comparisons(&report, "用户类型");
     assert!(plan.title.ends_with(": column comparisons (significance letters)"));
-    assert_eq!(plan.columns[2].label, "Higher than");
+    assert_eq!(plan.columns[2].label, "A higher than");
     let note = plan.note.as_deref().unwrap();
     for says in [
         "Upper case: p < 0.05 (95% confidence); lower case: 0.05 ≤ p < 0.20 (significant at 80% only).",
@@ -364,6 +365,7 @@ fn the_heat_map_is_centred_on_the_whole_sample_and_no_weak_cells_is_a_line() {
         higher_is_better,
         centre,
         legend,
+        scale,
         ..
     } = &chart.spec
     else {
@@ -375,7 +377,23 @@ fn the_heat_map_is_centred_on_the_whole_sample_and_no_weak_cells_is_a_line() {
         let all = stats.get(&f.wave, "all", &n.id, "score").unwrap().mean.unwrap();
         assert_eq!(*c, Some(all), "{}", n.id);
     }
-    assert_eq!(legend, &Some(["低于全体".to_string(), "高于全体".to_string()]));
+    assert_eq!(
+        legend,
+        &Some(["低于全体（分）".to_string(), "高于全体（分）".to_string()])
+    );
+    // One colour scale for the page's maps: the largest distance of a group's score
+    // from the whole sample's over the segments shown, at least 5 points.
+    let region = request.study.segments.iter().find(|s| s.id == "region").unwrap();
+    let widest = region
+        .groups
+        .iter()
+        .flat_map(|g| indicators.iter().map(move |n| (g, n)))
+        .filter_map(|(g, n)| {
+            let all = stats.get(&f.wave, "all", &n.id, "score")?.mean?;
+            Some((stats.get(&f.wave, &g.cell, &n.id, "score")?.mean? - all).abs())
+        })
+        .fold(5.0, f64::max);
+    assert_eq!(*scale, Some(widest));
     // The regions differ little: no weak cell, said in one line.
     let Some(Block::Markdown { text }) = report.blocks.get(4) else {
         panic!("{:?}", report.blocks.get(4))

@@ -234,12 +234,7 @@ impl Analysis for TopBox {
             )
         };
         let who = cell_label(request, &cell, zh);
-        let column = |label: &str, kind: ColumnKind, decimals: u8| Column {
-            label: label.into(),
-            kind,
-            decimals,
-            signed: false,
-        };
+        let column = |label: &str, kind: ColumnKind, decimals: u8| Column::new(label, kind, decimals);
         let title = match (limited, zh) {
             (false, true) => format!("各指标高分段比例（由低到高，{who}）"),
             (false, false) => format!("Top-box share by indicator, weakest first ({who})"),
@@ -276,7 +271,7 @@ impl Analysis for TopBox {
                     .collect(),
                     rows,
                     note: Some(if zh {
-                        format!("{definition}加权占比；置信区间为 Korn–Graubard 区间（按有效样本量的 Clopper–Pearson 区间，有效样本量由线性化标准误得出），不会超出 0–100%。")
+                        format!("{definition}加权占比；置信区间按加权后的有效样本量以二项分布精确计算（Korn–Graubard 法），不会超出 0–100%。")
                     } else {
                         format!("{definition} Weighted shares; Korn–Graubard intervals (Clopper–Pearson at the effective base implied by the linearised standard error), which stay within 0–100 %.")
                     }),

@@ -70,20 +70,12 @@ impl Followed {
 }
 
 fn column(label: &str, kind: ColumnKind, decimals: u8) -> Column {
-    Column {
-        label: label.to_string(),
-        kind,
-        decimals,
-        signed: false,
-    }
+    Column::new(label, kind, decimals)
 }
 
 /// A column of changes: the page prints their signs.
 fn signed(label: &str, decimals: u8) -> Column {
-    Column {
-        signed: true,
-        ..column(label, ColumnKind::Number, decimals)
-    }
+    column(label, ColumnKind::Number, decimals).signed()
 }
 
 impl Analysis for Trend {
@@ -524,9 +516,9 @@ fn change_table(
         .collect();
     let adjusted_by = csi_plugin_sdk::words::correction(correction, words.zh);
     let mut note = if words.zh {
-        format!("变化 = 本期 − 上期；p 值为两独立样本加权均值之差的 t 检验（各期为独立样本，自由度按 Kish 有效样本量的 Welch–Satterthwaite 公式）。指数为首要指标，单独检验、不作校正（与页首一致）；其余 {tests} 项检验为一个检验族，{adjusted_by}；箭头表示在研究设定的置信水平下显著。")
+        format!("变化 = 本期 − 上期；p 值为两期加权平均分之差的 t 检验（各期为独立样本，不假定方差相等，自由度按加权后的有效样本量计算）。指数为首要指标，单独检验、不作校正（与页首一致）；其余 {tests} 项检验为一个检验族，{adjusted_by}；箭头表示在研究设定的置信水平下显著。")
     } else {
-        format!("Change = this wave − previous wave; p from a t test of the difference of two independent weighted means (each wave is a new sample; Welch–Satterthwaite df on Kish effective bases). The index is the primary figure, tested on its own without adjustment (as in the headline); the other {tests} tests form this table's family, with {adjusted_by}; arrows mark significance at the study's confidence level.")
+        format!("Change = this wave − previous wave; p from a t test of the difference of two independent weighted means (each wave is a new sample; unequal variances, degrees of freedom from the effective bases after weighting). The index is the primary figure, tested on its own without adjustment (as in the headline); the other {tests} tests form this table's family, with {adjusted_by}; arrows mark significance at the study's confidence level.")
     };
     if !not_comparable.is_empty() {
         note.push_str(&if words.zh {
@@ -752,9 +744,9 @@ fn importance_blocks(
                 "{}的重要性没有自助法区间（{}），因此不判断重要性是否变化。",
                 outcome.label,
                 if cell == "all" {
-                    "主机只为指数、一级类别与总体满意度题目保留随机分组"
+                    "重抽样只为指数、一级类别与总体满意度题目保留"
                 } else {
-                    "主机只为全部受访者保留随机分组"
+                    "重抽样只为全部受访者保留"
                 }
             )
         } else {
@@ -952,22 +944,22 @@ fn importance_blocks(
             rows,
             note: Some(if bootstrapped {
                 if words.zh {
-                    format!("Johnson 相对权重：各类别在 R² 中所占份额，由每期加权相关矩阵（成对完整样本）计算；区间为 {used_zh} 次自助法重抽样（按受访者随机分组有放回抽取）的百分位区间：首期与最近一期为 {level}；两者之间的变化为 {family_text}（对 {k} 个类别作 Bonferroni 校正的联合区间，因为“下降/上升最多”是在所有类别中挑选）。箭头标出区间不含 0 的变化；文字结论只提这些变化，R² 低于 {NEGLIGIBLE_R2} 时不作结论。", k = categories.len())
+                    format!("重要性为相对权重（Johnson 法）：各类别在总体满意度解释力（R²）中所占的份额，由每期加权相关矩阵（成对完整样本）计算；区间由 {used_zh} 次重抽样（按受访者随机分组有放回抽取）得出：首期与最近一期为 {level} 区间；两者之间的变化为 {family_text}（按 {k} 个类别校正的联合区间，因为“下降/上升最多”是在所有类别中挑选）。箭头标出区间不含 0 的变化；文字结论只提这些变化，R² 低于 {NEGLIGIBLE_R2} 时不作结论。", k = categories.len())
                 } else {
                     format!("Johnson's relative weights: each category's share of R², from each wave's weighted correlation matrix (pairwise complete); intervals are percentile intervals of {used_en} bootstrap replicates (random groups of respondents drawn with replacement): {level} for the first and latest wave; {family_text} for the shift between them (simultaneous, Bonferroni over the {k} categories, since “fell most” and “rose most” pick among them all). Arrows mark the shifts whose interval excludes 0; the finding names only those, and none when R² is below {NEGLIGIBLE_R2}.", k = categories.len())
                 }
             } else if cell == "all" {
                 words
                     .t(
-                        "Johnson 相对权重：各类别在 R² 中所占份额。主机只为指数、一级类别与总体满意度题目保留自助法随机分组，这些类别没有区间，也不判断变化。",
-                        "Johnson's relative weights: each category's share of R². The host keeps bootstrap groups only for the index, the first-level categories and the overall items, so these have no intervals and no shift is claimed.",
+                        "重要性为相对权重（Johnson 法）：各类别在总体满意度解释力（R²）中所占的份额。重抽样只为指数、一级类别与总体满意度题目保留，这些类别没有区间，也不判断变化。",
+                        "Johnson's relative weights: each category's share of R². Resampling is kept only for the index, the first-level categories and the overall items, so these have no intervals and no shift is claimed.",
                     )
                     .into()
             } else {
                 words
                     .t(
-                        "Johnson 相对权重：各类别在 R² 中所占份额。主机只为全部受访者保留自助法随机分组，该群体没有区间，也不判断变化。",
-                        "Johnson's relative weights: each category's share of R². The host keeps bootstrap groups for all respondents only, so this group has no intervals and no shift is claimed.",
+                        "重要性为相对权重（Johnson 法）：各类别在总体满意度解释力（R²）中所占的份额。重抽样只为全部受访者保留，该群体没有区间，也不判断变化。",
+                        "Johnson's relative weights: each category's share of R². Resampling is kept for all respondents only, so this group has no intervals and no shift is claimed.",
                     )
                     .into()
             }),

@@ -644,3 +644,54 @@ fn interval(cell: &Cell) -> (f64, f64) {
         other => panic!("not an interval: {other:?}"),
     }
 }
+
+/// The points a trend chart rings are the changes its table marks with an arrow:
+/// the index tested on its own, the categories adjusted together, for each wave.
+#[test]
+fn ringed_points_are_the_change_tables_arrows() {
+    let ex = example();
+    let (mut ringed, mut plain) = (0, 0);
+    for upto in 1..ex.results.len() {
+        let report = run(&ex, upto, serde_json::json!({}));
+        let lines: Vec<&csi_blocks::Series> = report
+            .blocks
+            .iter()
+            .filter_map(|b| match b {
+                Block::Chart(c) if c.title.contains("圈出的点") => match &c.spec {
+                    ChartKind::Line { series, .. } => Some(series),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        let table = report
+            .blocks
+            .iter()
+            .find_map(|b| match b {
+                Block::Table(t) if t.columns.iter().any(|c| c.kind == ColumnKind::PValue) => Some(t),
+                _ => None,
+            })
+            .unwrap();
+        let change_at = table.columns.len() - 2;
+        assert!(table.columns[change_at].signed, "{:?}", table.columns[change_at]);
+        for row in &table.rows {
+            let Cell::Text(label) = &row.cells[0] else { panic!() };
+            let label = label.trim_end_matches(" ‡");
+            let arrow = row.flags[change_at]
+                .iter()
+                .any(|f| matches!(f, csi_blocks::Flag::SigUp | csi_blocks::Flag::SigDown));
+            let line = lines
+                .iter()
+                .find(|s| s.name == label)
+                .unwrap_or_else(|| panic!("no line for {label}"));
+            assert_eq!(line.marked[upto], arrow, "wave {upto}, {label}");
+            if arrow {
+                ringed += 1;
+            } else {
+                plain += 1;
+            }
+        }
+    }
+    assert!(ringed > 0 && plain > 0, "{ringed} ringed, {plain} not");
+}
