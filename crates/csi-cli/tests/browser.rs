@@ -58,15 +58,17 @@ fn console_errors(log: &str) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn every_page_renders_in_headless_chromium_without_console_errors() {
+/// The browser, the example study built into a temporary site with the standard
+/// plugins (every analysis succeeding), and the screenshot folder; `None` (the
+/// test is skipped) without chromium, unless `CSI_REQUIRE_BROWSER` is set.
+fn example_site() -> Option<(PathBuf, tempfile::TempDir, PathBuf)> {
     let Some(browser) = chromium() else {
         assert!(
             std::env::var("CSI_REQUIRE_BROWSER").is_err(),
             "CSI_REQUIRE_BROWSER is set but no chromium is installed"
         );
         eprintln!("skipped: chromium not installed");
-        return;
+        return None;
     };
     let site = tempfile::tempdir().unwrap();
     let plugins = common::standard_plugins();
@@ -86,6 +88,14 @@ fn every_page_renders_in_headless_chromium_without_console_errors() {
     assert!(!stderr.contains("warning: analysis"), "an analysis failed: {stderr}");
     let shots = common::root().join("target/screenshots");
     std::fs::create_dir_all(&shots).unwrap();
+    Some((browser, site, shots))
+}
+
+#[test]
+fn every_page_renders_in_headless_chromium_without_console_errors() {
+    let Some((browser, site, shots)) = example_site() else {
+        return;
+    };
 
     // Every page: the site index, the study page, each page of each wave.
     let study = site.path().join("telecom");
@@ -260,30 +270,9 @@ addEventListener('load', () => {
 
 #[test]
 fn phone_layout_has_legible_charts_and_no_hidden_columns() {
-    let Some(browser) = chromium() else {
-        assert!(
-            std::env::var("CSI_REQUIRE_BROWSER").is_err(),
-            "CSI_REQUIRE_BROWSER is set but no chromium is installed"
-        );
-        eprintln!("skipped: chromium not installed");
+    let Some((browser, site, shots)) = example_site() else {
         return;
     };
-    let site = tempfile::tempdir().unwrap();
-    let plugins = common::standard_plugins();
-    let run = Command::new(env!("CARGO_BIN_EXE_csi"))
-        .args([
-            "build",
-            common::root().join("reports/telecom").to_str().unwrap(),
-            "--out",
-        ])
-        .arg(site.path())
-        .arg("--plugins")
-        .arg(plugins.path())
-        .output()
-        .unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    let shots = common::root().join("target/screenshots");
-    std::fs::create_dir_all(&shots).unwrap();
     let study = site.path().join("telecom");
     // Every page type: the overview, each analysis, method, downloads, the study page.
     let mut pages: Vec<PathBuf> = [

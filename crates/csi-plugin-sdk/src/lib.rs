@@ -34,6 +34,7 @@ use arrow_array::ffi_stream::{FFI_ArrowArrayStream, RecordBatchStreamReader};
 use arrow_array::RecordBatch;
 
 pub mod statistics;
+pub mod tidy;
 pub mod words;
 
 pub use arrow_array;

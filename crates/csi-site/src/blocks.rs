@@ -372,25 +372,35 @@ fn draw(c: &Chart, palette: Palette, layout: Layout, words: &Words) -> Option<St
             .ok()
         }
         ChartKind::Heatmap {
-            rows,
-            columns,
-            values,
-            higher_is_better,
-            centre,
-            legend,
-            scale,
+            rows, columns, values, ..
         } => {
-            let colours = chart::HeatColours {
-                scale: *scale,
-                higher_is_better: higher_is_better.clone(),
-                centre: centre.clone(),
-                legend: legend
-                    .clone()
-                    .unwrap_or_else(|| [words.heat_worse.to_string(), words.heat_better.to_string()]),
-            };
+            let colours = heat_colours(&c.spec, words)?;
             chart::heatmap(rows, columns, values, &colours, palette, layout).ok()
         }
     }
+}
+
+/// How a heat map's cells are coloured, from its spec (the site's legend words
+/// where it gives none); `None` for other kinds.
+fn heat_colours(spec: &ChartKind, words: &Words) -> Option<chart::HeatColours> {
+    let ChartKind::Heatmap {
+        higher_is_better,
+        centre,
+        legend,
+        scale,
+        ..
+    } = spec
+    else {
+        return None;
+    };
+    Some(chart::HeatColours {
+        scale: *scale,
+        higher_is_better: higher_is_better.clone(),
+        centre: centre.clone(),
+        legend: legend
+            .clone()
+            .unwrap_or_else(|| [words.heat_worse.to_string(), words.heat_better.to_string()]),
+    })
 }
 
 /// Charts of more rows than this are printed in parts of at most this many rows,
@@ -427,17 +437,9 @@ fn print_parts(c: &Chart, palette: Palette, words: &Words) -> Option<Vec<String>
             values,
             higher_is_better,
             centre,
-            legend,
-            scale,
+            ..
         } if rows.len() > PRINT_ROWS => {
-            let mut colours = chart::HeatColours {
-                scale: *scale,
-                higher_is_better: higher_is_better.clone(),
-                centre: centre.clone(),
-                legend: legend
-                    .clone()
-                    .unwrap_or_else(|| [words.heat_worse.to_string(), words.heat_better.to_string()]),
-            };
+            let mut colours = heat_colours(&c.spec, words)?;
             // Every part is coloured on the whole map's scale.
             colours.scale = Some(chart::heat_deviations(values, &colours).1);
             print_ranges(rows.len())
@@ -480,7 +482,10 @@ fn chart_block(c: &Chart, palette: Palette, out: &mut String, downloads: &mut Do
             }
             // Axes that follow the data say so (they do not start at 0).
             let axis = match &c.spec {
-                ChartKind::Line { .. } | ChartKind::Scatter { .. } => downloads.words.axis_not_zero,
+                ChartKind::Line { series, .. } if !chart::line_axis_starts_at_zero(&lines(series)) => {
+                    downloads.words.axis_not_zero
+                }
+                ChartKind::Scatter { .. } => downloads.words.axis_not_zero,
                 _ => "",
             };
             let _ = write!(out, "<figcaption>{}{}</figcaption>", esc(&c.title), esc(axis));

@@ -419,6 +419,40 @@ impl Canvas<'_> {
         }
         Ok(())
     }
+    /// A row's label on its own line above the row (narrow layouts): from the left
+    /// edge, its top at `top`, shortened to the chart's `width`.
+    fn label_above(&self, label: &str, width: i32, top: i32, size: f64, colour: RGBColor) -> Result<(), String> {
+        self.text(
+            &fit(label, f64::from(width - 8), size),
+            (4, top),
+            size,
+            colour,
+            HPos::Left,
+            VPos::Top,
+        )
+    }
+
+    /// A row's label before the plot (wide layouts): right-aligned at `right`,
+    /// centred on `middle`, shortened to `max` px.
+    fn label_before(
+        &self,
+        label: &str,
+        right: i32,
+        middle: i32,
+        max: f64,
+        size: f64,
+        colour: RGBColor,
+    ) -> Result<(), String> {
+        self.text(
+            &fit(label, max, size),
+            (right, middle),
+            size,
+            colour,
+            HPos::Right,
+            VPos::Center,
+        )
+    }
+
     fn text(&self, s: &str, at: Px, size: f64, colour: RGBColor, h: HPos, v: VPos) -> Result<(), String> {
         let style = TextStyle::from(("sans-serif", size).into_font())
             .color(&colour)
@@ -588,31 +622,28 @@ pub fn diverging_bars_over(
             };
             c.rect((a, y0), (b.max(a + 1), y1), colour.filled())?;
             if narrow {
-                c.text(
-                    &fit(label, f64::from(width - 8), font),
-                    (4, y + 2),
-                    font,
-                    palette.ink,
-                    HPos::Left,
-                    VPos::Top,
-                )?;
+                c.label_above(label, width, y + 2, font, palette.ink)?;
             } else {
-                c.text(
-                    &fit(label, 300.0, font),
-                    (left - 10, y + row / 2),
-                    font,
-                    palette.ink,
-                    HPos::Right,
-                    VPos::Center,
-                )?;
+                c.label_before(label, left - 10, y + row / 2, 300.0, font, palette.ink)?;
             }
             let room = if narrow { 4 } else { left + 30 };
-            let (at, h) = if *v < 0.0 && a - 4 >= room {
-                (a - 4, HPos::Right)
+            // A value sits at its bar's end; a negative bar with no room beyond its
+            // end carries its value inside, in white, so that it never reads as
+            // belonging to the positive side.
+            let text = signed1(*v);
+            let inside = f64::from(b - a) > text_width(&text, small) / PX + 8.0;
+            let (at, h, ink) = if *v >= 0.0 || a - 4 >= room {
+                if *v < 0.0 {
+                    (a - 4, HPos::Right, palette.ink)
+                } else {
+                    (b + 4, HPos::Left, palette.ink)
+                }
+            } else if inside {
+                (a + 4, HPos::Left, WHITE)
             } else {
-                (b + 4, HPos::Left)
+                (b + 4, HPos::Left, palette.ink)
             };
-            c.text(&signed1(*v), (at, (y0 + y1) / 2), small, palette.ink, h, VPos::Center)?;
+            c.text(&text, (at, (y0 + y1) / 2), small, ink, h, VPos::Center)?;
         }
         if narrow {
             // The zero line crosses the bars only, never a label's line.
@@ -690,23 +721,9 @@ pub fn grouped_bars(
         for (i, cat) in categories.iter().enumerate() {
             let y0 = top + row * i as i32 + 7 + label_row;
             if narrow {
-                c.text(
-                    &fit(cat, f64::from(width - 8), NARROW_LABEL),
-                    (4, y0 - label_row),
-                    NARROW_LABEL,
-                    palette.ink,
-                    HPos::Left,
-                    VPos::Top,
-                )?;
+                c.label_above(cat, width, y0 - label_row, NARROW_LABEL, palette.ink)?;
             } else {
-                c.text(
-                    &fit(cat, 300.0, FONT),
-                    (left - 10, y0 + bar * k / 2),
-                    FONT,
-                    palette.ink,
-                    HPos::Right,
-                    VPos::Center,
-                )?;
+                c.label_before(cat, left - 10, y0 + bar * k / 2, 300.0, FONT, palette.ink)?;
             }
             for (j, s) in series.iter().enumerate() {
                 let Some(v) = finite(s.values.get(i).copied().flatten()) else {
@@ -910,6 +927,12 @@ fn line_range(series: &[Line], target: usize) -> Option<(Vec<f64>, f64, f64, f64
     let (marks, lo, hi) = ticks(lo - pad, hi + pad, target);
     let step = marks.get(1).map_or(1.0, |m| m - marks[0]);
     Some((marks, lo, hi, step))
+}
+
+/// Whether a line chart of `series` has its value axis start at 0 (the data reach
+/// down to it); when not, its caption says so.
+pub fn line_axis_starts_at_zero(series: &[Line]) -> bool {
+    line_range(series, 5).is_some_and(|(_, lo, _, _)| lo <= 0.0)
 }
 
 /// Series beyond which a line chart becomes small multiples (one panel per series,
@@ -1430,23 +1453,9 @@ pub fn heatmap(
             for (i, row) in rows.iter().enumerate() {
                 let y = py + head + row_h * i as i32;
                 if narrow {
-                    c.text(
-                        &fit(row, f64::from(width - 8), NARROW_LABEL),
-                        (4, y + 2),
-                        NARROW_LABEL,
-                        palette.ink,
-                        HPos::Left,
-                        VPos::Top,
-                    )?;
+                    c.label_above(row, width, y + 2, NARROW_LABEL, palette.ink)?;
                 } else {
-                    c.text(
-                        &fit(row, 260.0, FONT),
-                        (label_w - 10, y + cell_h / 2),
-                        FONT,
-                        palette.ink,
-                        HPos::Right,
-                        VPos::Center,
-                    )?;
+                    c.label_before(row, label_w - 10, y + cell_h / 2, 260.0, FONT, palette.ink)?;
                 }
                 let y = y + label_row;
                 for (j, col) in range.clone().enumerate() {

@@ -42,7 +42,6 @@ struct TreeRow {
     top_box: String,
     expectation: String,
     gap: String,
-    gap_class: &'static str,
 }
 
 #[derive(Serialize)]
@@ -433,13 +432,9 @@ impl WavePages<'_> {
                 top_box: share(&v.top_box, dec),
                 expectation: v.expectation.as_ref().map(|e| score(e, dec)).unwrap_or_default(),
                 gap: gap.map(|g| signed(g, dec)).unwrap_or_default(),
-                gap_class: match gap {
-                    Some(g) if g < 0.0 => "gap-neg",
-                    Some(_) => "gap-pos",
-                    None => "",
-                },
             });
         }
+        ctx.insert("tree_low_base", &tree.iter().any(|r| r.low_base));
         ctx.insert("tree", &tree);
 
         // Chart: first-level categories with CIs, the index as reference line.
@@ -673,23 +668,24 @@ impl WavePages<'_> {
                 continue;
             }
             let missing: Vec<String> = leaf.missing.iter().map(|m| format!("{m}")).collect();
+            let sep = t["list_semicolon"];
             let line = format!(
                 "{}–{}{}{}{}{}",
                 leaf.min,
                 leaf.max,
                 leaf.unit.as_ref().map(|u| format!(" {u}")).unwrap_or_default(),
                 if matches!(leaf.direction, csi_stats::Direction::LowerIsBetter) {
-                    format!("; {}", t["lower_better"])
+                    format!("{sep}{}", t["lower_better"])
                 } else {
                     String::new()
                 },
                 if missing.is_empty() {
                     String::new()
                 } else {
-                    format!("; {} {}", t["missing_codes"], missing.join(", "))
+                    format!("{sep}{} {}", t["missing_codes"], missing.join(", "))
                 },
                 leaf.top_threshold
-                    .map(|x| format!("; {} ≥ {x}", t["top_box"]))
+                    .map(|x| format!("{sep}{} ≥ {x}", t["top_box"]))
                     .unwrap_or_default(),
             );
             match scales.iter_mut().find(|(l, _)| *l == line) {

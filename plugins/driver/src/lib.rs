@@ -44,9 +44,6 @@ use csi_plugin_sdk::words;
 
 pub mod kano;
 
-#[path = "../../tidy.rs"]
-mod tidy;
-
 /// The plugin.
 #[derive(Default)]
 pub struct Driver;
@@ -175,13 +172,13 @@ impl Analysis for Driver {
 
     fn run(&self, request: &Request, input: Input) -> Result<Report, String> {
         let mut report = self.analyse(request, input)?;
-        tidy::tidy(&mut report, request.study.language.starts_with("zh"));
+        csi_plugin_sdk::tidy::tidy(&mut report, request.study.language.starts_with("zh"));
         Ok(report)
     }
 }
 
 impl Driver {
-    /// The report, before [`tidy::tidy`] leaves out empty columns and sets bold
+    /// The report, before [`csi_plugin_sdk::tidy::tidy`] leaves out empty columns and sets bold
     /// names tight in Chinese.
     fn analyse(&self, request: &Request, mut input: Input) -> Result<Report, String> {
         let zh = request.study.language.starts_with("zh");
@@ -616,7 +613,7 @@ fn kano_blocks(
             }
             Err(NotClassified::TooFew { category, n }) => {
                 let which = match (category, zh) {
-                    (Category::Low, true) => "评为低分",
+                    (Category::Low, true) => "评分低于中点",
                     (Category::Low, false) => "rated it low",
                     (Category::Middle, true) => "评为中间档",
                     (Category::Middle, false) => "rated it in the middle",
@@ -798,7 +795,7 @@ fn kano_blocks(
             format!("{total} 名受访者中，没有可以估计的指标（原因见表），因此未作回归。")
         };
         format!(
-            "{sample}结果变量为{outcome_label}（0–100 分），每个指标两个虚拟变量：“低分”（量表下半部分，得分低于 50）与“高分段”，中间档为参照组；{top_box}。惩罚 = −低分系数（评低分相对于中间档失去的分数），奖励 = 高分段系数（评入高分段增加的分数），均不截断；标准误为稳健标准误（不假定误差方差相等，即抽样权重下的线性化方差）。按 {level}% 置信水平（双侧区间，各指标分别判断，未作多重比较校正）分类：惩罚与奖励均显著大于 0 为期望型（绩效），仅惩罚显著为必备型（基本），仅奖励显著为魅力型（兴奋）；两者均不显著则不分类；惩罚或奖励显著为负记为符号异常，不分类。量表没有中间类别、或某一类别少于 {MIN_CELL} 人的指标不分类，也不进入模型。"
+            "{sample}结果变量为{outcome_label}（0–100 分），每个指标两个虚拟变量：“低于中点”（量表下半部分，得分低于 50）与“高分段”，中间档为参照组；{top_box}。惩罚 = −低于中点的系数（评分低于中点相对于中间档失去的分数），奖励 = 高分段系数（评入高分段增加的分数），均不截断；标准误为稳健标准误（不假定误差方差相等，即抽样权重下的线性化方差）。按 {level}% 置信水平（双侧区间，各指标分别判断，未作多重比较校正）分类：惩罚与奖励均显著大于 0 为期望型（绩效），仅惩罚显著为必备型（基本），仅奖励显著为魅力型（兴奋）；两者均不显著则不分类；惩罚或奖励显著为负记为符号异常，不分类。量表没有中间类别、或某一类别少于 {MIN_CELL} 人的指标不分类，也不进入模型。"
         )
     } else {
         let sample = if !per_driver.is_empty() {
@@ -857,7 +854,7 @@ fn kano_blocks(
             column(t("惩罚标准误", "Penalty SE"), ColumnKind::Number, points),
             column(t("奖励", "Reward"), ColumnKind::Number, points),
             column(t("奖励标准误", "Reward SE"), ColumnKind::Number, points),
-            column(t("低分人数", "n low"), ColumnKind::Count, 0),
+            column(t("低于中点人数", "n low"), ColumnKind::Count, 0),
             column(t("中间人数", "n middle"), ColumnKind::Count, 0),
             column(t("高分段人数", "n top box"), ColumnKind::Count, 0),
             column(t("类型", "Class"), ColumnKind::Text, 0),

@@ -365,7 +365,7 @@ fn check_against_golden(study: &csi_study::Study, table: &Table, golden: &serde_
             "too_few" => {
                 let n = g["n"].as_u64().unwrap();
                 let which = match (g["category"].as_str().unwrap(), zh) {
-                    ("low", true) => "评为低分",
+                    ("low", true) => "评分低于中点",
                     ("low", false) => "rated it low",
                     other => panic!("{other:?}"),
                 };

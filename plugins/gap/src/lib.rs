@@ -24,9 +24,6 @@ use csi_plugin_sdk::csi_stats::{Confidence, Estimate};
 use csi_plugin_sdk::prelude::*;
 use csi_plugin_sdk::words;
 
-#[path = "../../tidy.rs"]
-mod tidy;
-
 /// The plugin.
 #[derive(Default)]
 pub struct Gap;
@@ -87,10 +84,10 @@ impl NodeGap<'_> {
         Some(self.gap.mean? * (max - min) / 100.0)
     }
 
-    /// The gap in the measure's own unit, in words: "2.80 min longer than
+    /// The gap in the measure's own unit, in words: "2.8 min longer than
     /// expected" — the raw difference actual − expected with its direction named,
     /// so that a lower-is-better measure cannot be misread — with `decimals`
-    /// decimals (the study's `change` plus one: a unit is coarser than a point).
+    /// decimals (the study's `change`, as the overview prints raw means).
     fn in_unit_words(&self, zh: bool, decimals: u8) -> Option<String> {
         let aligned = self.in_unit()?;
         let unit = self.node.unit.as_ref()?;
@@ -202,13 +199,13 @@ impl Analysis for Gap {
 
     fn run(&self, request: &Request, input: Input) -> Result<Report, String> {
         let mut report = self.analyse(request, input)?;
-        tidy::tidy(&mut report, request.study.language.starts_with("zh"));
+        csi_plugin_sdk::tidy::tidy(&mut report, request.study.language.starts_with("zh"));
         Ok(report)
     }
 }
 
 impl Gap {
-    /// The report, before [`tidy::tidy`] leaves out empty columns and sets bold
+    /// The report, before [`csi_plugin_sdk::tidy::tidy`] leaves out empty columns and sets bold
     /// names tight in Chinese.
     fn analyse(&self, request: &Request, mut input: Input) -> Result<Report, String> {
         let zh = request.study.language.starts_with("zh");
@@ -365,7 +362,7 @@ impl Gap {
                         Cell::Number(g.gap.n as f64),
                     ];
                     if with_unit {
-                        let in_unit = g.in_unit_words(zh, decimals.change.saturating_add(1));
+                        let in_unit = g.in_unit_words(zh, decimals.change);
                         cells.push(in_unit.map_or(Cell::Empty(()), Cell::Text));
                         flags.push(vec![]);
                     }
@@ -464,13 +461,25 @@ impl Gap {
                         flags: vec![],
                     })
                     .collect(),
-                note: Some(
-                    t(
+                note: Some({
+                    let mut note = t(
                         "维度差距为该维度各指标差距的简单平均。",
                         "A dimension's gap is the simple mean of its indicators' gaps.",
                     )
-                    .into(),
-                ),
+                    .to_string();
+                    // Say what the dimensions leave out, so that the counts add up.
+                    let with_gap = indicators.iter().filter(|g| g.gap.mean.is_some()).count();
+                    let placed: usize = dims.iter().map(|d| d.1.len()).sum();
+                    if placed < with_gap {
+                        let rest = with_gap - placed;
+                        note.push_str(&if zh {
+                            format!("有差距的 {with_gap} 个指标中，{rest} 个未归入任何维度，不计入本表。")
+                        } else {
+                            format!(" Of the {with_gap} indicators with a gap, {rest} belong to no dimension and are not in this table.")
+                        });
+                    }
+                    note
+                }),
             }));
         }
 

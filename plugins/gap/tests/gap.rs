@@ -167,7 +167,7 @@ fn gaps_in_minutes_are_the_point_gaps_converted() {
         let sign = if node.lower_is_better { -1.0 } else { 1.0 };
         let raw = sign * points * (max - min) / 100.0;
         let want = format!(
-            "比期望{} {:.2} {unit}（{}）",
+            "比期望{} {:.1} {unit}（{}）",
             if raw > 0.0 { "多" } else { "少" },
             raw.abs(),
             if points < 0.0 { "较差" } else { "较好" }
@@ -248,12 +248,13 @@ fn the_studys_decimals_set_the_columns_and_the_words() {
         }
     }
     assert_eq!(named, 5, "the five largest shortfalls: {text}");
-    // Gaps in a unit (minutes) get one decimal more than the points.
+    // Gaps in a unit (minutes) get the study's decimals for changes, as the points
+    // and the overview's raw means do.
     let mut in_unit = 0;
     for row in &t[1].rows {
         if let Cell::Text(words) = &row.cells[7] {
             let size = words.split(' ').nth(1).unwrap();
-            assert_eq!(size.split('.').nth(1).map(str::len), Some(3), "{words}");
+            assert_eq!(size.split('.').nth(1).map(str::len), Some(2), "{words}");
             in_unit += 1;
         }
     }

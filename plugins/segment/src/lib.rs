@@ -34,9 +34,6 @@ pub mod letters;
 
 use letters::{Excluded, Rule};
 
-#[path = "../../tidy.rs"]
-mod tidy;
-
 /// The plugin.
 #[derive(Default)]
 pub struct Segments;
@@ -322,13 +319,13 @@ impl Analysis for Segments {
 
     fn run(&self, request: &Request, input: Input) -> Result<Report, String> {
         let mut report = self.analyse(request, input)?;
-        tidy::tidy(&mut report, request.study.language.starts_with("zh"));
+        csi_plugin_sdk::tidy::tidy(&mut report, request.study.language.starts_with("zh"));
         Ok(report)
     }
 }
 
 impl Segments {
-    /// The report, before [`tidy::tidy`] leaves out empty columns and sets bold
+    /// The report, before [`csi_plugin_sdk::tidy::tidy`] leaves out empty columns and sets bold
     /// names tight in Chinese.
     fn analyse(&self, request: &Request, mut input: Input) -> Result<Report, String> {
         let zh = request.study.language.starts_with("zh");
@@ -710,7 +707,9 @@ impl Segments {
                         for g in 0..k {
                             let c = &cells[i * k + g];
                             out.push(values[i][g].map_or(Cell::Empty(()), Cell::Number));
-                            let mut f = flags_of(c);
+                            // A weak-cells table marks only what is weak: cells
+                            // significantly above the rest are shown plain here.
+                            let mut f: Vec<Flag> = flags_of(c).into_iter().filter(|f| *f != Flag::SigUp).collect();
                             if weak.contains(&(i, g)) {
                                 f.push(Flag::Weak);
                             }

@@ -27,9 +27,6 @@ pub const REPLICATES: usize = 1000;
 /// their shares to mean anything.
 pub const NEGLIGIBLE_R2: f64 = 0.05;
 
-#[path = "../../tidy.rs"]
-mod tidy;
-
 /// The plugin.
 #[derive(Default)]
 pub struct Trend;
@@ -109,13 +106,13 @@ impl Analysis for Trend {
 
     fn run(&self, request: &Request, input: Input) -> Result<Report, String> {
         let mut report = self.analyse(request, input)?;
-        tidy::tidy(&mut report, request.study.language.starts_with("zh"));
+        csi_plugin_sdk::tidy::tidy(&mut report, request.study.language.starts_with("zh"));
         Ok(report)
     }
 }
 
 impl Trend {
-    /// The report, before [`tidy::tidy`] leaves out empty columns and sets bold
+    /// The report, before [`csi_plugin_sdk::tidy::tidy`] leaves out empty columns and sets bold
     /// names tight in Chinese.
     fn analyse(&self, request: &Request, mut input: Input) -> Result<Report, String> {
         let words = Words {

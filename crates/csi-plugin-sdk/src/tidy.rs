@@ -1,6 +1,5 @@
-//! The last pass over a standard plugin's report, shared by the Rust plugins of this
-//! folder (each includes this file with `#[path = "../../tidy.rs"] mod tidy;`, so
-//! that every plugin stays one self-contained cdylib crate):
+//! A last pass over a report before it is returned, for any Rust plugin (the
+//! shipped analyses call [`tidy`] at the end of their `run`):
 //!
 //! - a table column whose every cell is empty is left out (a unit column where no
 //!   row has a unit, counts where nothing was counted);
@@ -9,7 +8,7 @@
 //!   that CommonMark would not render bold where it stands gets the one space that
 //!   makes it bold (see [`tighten_bold`]).
 
-use csi_plugin_sdk::prelude::*;
+use crate::prelude::*;
 
 /// Tidies every table and, in Chinese (`zh`), every markdown block of `report`,
 /// the blocks offered to the overview included.
