@@ -890,14 +890,16 @@ fn line_panel(
                 }
                 if (j == 0 || series.len() <= 3) && (room_for_values || i == n - 1) {
                     let v = s.values[i].unwrap_or_default();
-                    c.text(
-                        &format!("{v:.1}"),
-                        (pt.0, pt.1 - 7),
-                        p.size,
-                        colour,
-                        HPos::Center,
-                        VPos::Bottom,
+                    let text = format!("{v:.1}");
+                    // A white ground, so an interval's whisker never runs through
+                    // the value.
+                    let (w, h) = ((text_width(&text, p.size) / PX) as i32, (p.size / PX) as i32);
+                    c.rect(
+                        (pt.0 - w / 2 - 2, pt.1 - 8 - h),
+                        (pt.0 + w / 2 + 2, pt.1 - 7),
+                        WHITE.filled(),
                     )?;
+                    c.text(&text, (pt.0, pt.1 - 7), p.size, colour, HPos::Center, VPos::Bottom)?;
                 }
             }
         }

@@ -682,7 +682,7 @@ impl WavePages<'_> {
                 if missing.is_empty() {
                     String::new()
                 } else {
-                    format!("{sep}{} {}", t["missing_codes"], missing.join(", "))
+                    format!("{sep}{} {}", t["missing_codes"], missing.join(t["list_sep"]))
                 },
                 leaf.top_threshold
                     .map(|x| format!("{sep}{} ≥ {x}", t["top_box"]))

@@ -393,9 +393,9 @@ impl Gap {
                         .map(|g| g.node.label.as_str())
                         .collect();
                     let mut note = if zh {
-                        format!("差距 = 表现 − 期望（0–100 分；方向已统一：正值好于期望，负值差于期望）。同一行的期望、表现与差距基于同一批受访者：两题均作答者（n；类别为每位受访者两题均作答的下级指标），因此表现 − 期望 = 差距。p 为差距不等于 0 的 t 检验（自由度按加权后的有效样本量），本表 {tests} 项检验，{adjusted_by}；区间即该检验对应的区间。")
+                        format!("差距 = 表现 − 期望（0–100 分；方向已统一：正值好于期望，负值差于期望）。同一行的期望、表现与差距基于同一批受访者：两题均作答者（n；类别为每位受访者两题均作答的下级指标），因此表现 − 期望 = 差距（各数分别四舍五入，显示值相减可能差 0.1）。p 为差距不等于 0 的 t 检验（自由度按加权后的有效样本量），本表 {tests} 项检验，{adjusted_by}；区间即该检验对应的区间。")
                     } else {
-                        format!("Gap = performance − expectation (0–100 points, direction-aligned: positive is better than expected, negative worse). The expectation, performance and gap of a row share one base: the respondents who answered both (n; for a category, the children each respondent answered both of), so performance − expectation = gap. p from a t test of the gap against 0 (degrees of freedom from the effective base after weighting); this table's {tests} tests with {adjusted_by}; the interval is the one the test implies.")
+                        format!("Gap = performance − expectation (0–100 points, direction-aligned: positive is better than expected, negative worse). The expectation, performance and gap of a row share one base: the respondents who answered both (n; for a category, the children each respondent answered both of), so performance − expectation = gap (each figure is rounded on its own, so the shown figures may differ by 0.1). p from a t test of the gap against 0 (degrees of freedom from the effective base after weighting); this table's {tests} tests with {adjusted_by}; the interval is the one the test implies.")
                     };
                     if with_unit {
                         note.push_str(t(

@@ -513,9 +513,9 @@ fn change_table(
         .collect();
     let adjusted_by = csi_plugin_sdk::words::correction(correction, words.zh);
     let mut note = if words.zh {
-        format!("变化 = 本期 − 上期；p 值为两期加权平均分之差的 t 检验（各期为独立样本，不假定方差相等，自由度按加权后的有效样本量计算）。指数为首要指标，单独检验、不作校正（与页首一致）；其余 {tests} 项检验为一个检验族，{adjusted_by}；箭头表示在研究设定的置信水平下显著。")
+        format!("变化 = 本期 − 上期（由未经四舍五入的数值计算，可能与显示值之差相差 0.1）；p 值为两期加权平均分之差的 t 检验（各期为独立样本，不假定方差相等，自由度按加权后的有效样本量计算）。指数为首要指标，单独检验、不作校正（与页首一致）；其余 {tests} 项检验为一个检验族，{adjusted_by}；箭头表示在研究设定的置信水平下显著。")
     } else {
-        format!("Change = this wave − previous wave; p from a t test of the difference of two independent weighted means (each wave is a new sample; unequal variances, degrees of freedom from the effective bases after weighting). The index is the primary figure, tested on its own without adjustment (as in the headline); the other {tests} tests form this table's family, with {adjusted_by}; arrows mark significance at the study's confidence level.")
+        format!("Change = this wave − previous wave (from the unrounded figures, so it may differ by 0.1 from the difference of the shown ones); p from a t test of the difference of two independent weighted means (each wave is a new sample; unequal variances, degrees of freedom from the effective bases after weighting). The index is the primary figure, tested on its own without adjustment (as in the headline); the other {tests} tests form this table's family, with {adjusted_by}; arrows mark significance at the study's confidence level.")
     };
     if !not_comparable.is_empty() {
         note.push_str(&if words.zh {
@@ -838,6 +838,9 @@ fn importance_blocks(
             d.change,
         ));
         columns.push(signed(&format!("{family_text} {interval_word}"), d.change));
+        // In words, not an arrow: a shift in importance is neither better nor
+        // worse, and the site colours arrows as better (blue) and worse (orange).
+        columns.push(column(words.t("显著变化", "Significant shift"), ColumnKind::Text, 0));
     }
     // Intervals of shares: 0–1, like the shares beside them.
     let interval_cell = |c: usize, w: usize| -> Cell {
@@ -860,19 +863,17 @@ fn importance_blocks(
                         .map_or(Cell::Empty(()), |(low, high)| Cell::Interval(Interval { low, high })),
                 );
             }
-            // An arrow on a shift whose simultaneous interval excludes 0 (and
-            // whose waves' R² is not negligible): the ones the finding may name.
-            let mut flags = vec![vec![]; cells.len()];
-            let supported = a.r2 >= NEGLIGIBLE_R2 && b.r2 >= NEGLIGIBLE_R2;
-            if let (true, true, Some((l, h))) = (last != first, supported, shifts[c].1) {
-                let at = cells.len() - 2;
-                if l > 0.0 {
-                    flags[at].push(Flag::SigUp);
-                } else if h < 0.0 {
-                    flags[at].push(Flag::SigDown);
-                }
+            // A shift whose simultaneous interval excludes 0 (and whose waves' R² is
+            // not negligible) is named: the ones the finding may name.
+            if last != first {
+                let supported = a.r2 >= NEGLIGIBLE_R2 && b.r2 >= NEGLIGIBLE_R2;
+                cells.push(match (supported, shifts[c].1) {
+                    (true, Some((l, _))) if l > 0.0 => Cell::Text(words.t("上升", "rose").into()),
+                    (true, Some((_, h))) if h < 0.0 => Cell::Text(words.t("下降", "fell").into()),
+                    _ => Cell::Empty(()),
+                });
             }
-            Row { cells, flags }
+            Row { cells, flags: vec![] }
         })
         .collect();
     // Each wave's R², a number in its own table (not a share of it).
@@ -941,9 +942,9 @@ fn importance_blocks(
             rows,
             note: Some(if bootstrapped {
                 if words.zh {
-                    format!("重要性为相对权重（Johnson 法）：各类别在总体满意度解释力（R²）中所占的份额，由每期加权相关矩阵（成对完整样本）计算；区间由 {used_zh} 次重抽样（按受访者随机分组有放回抽取）得出：首期与最近一期为 {level} 区间；两者之间的变化为 {family_text}（按 {k} 个类别校正的联合区间，因为“下降/上升最多”是在所有类别中挑选）。箭头标出区间不含 0 的变化；文字结论只提这些变化，R² 低于 {NEGLIGIBLE_R2} 时不作结论。", k = categories.len())
+                    format!("重要性为相对权重（Johnson 法）：各类别在总体满意度解释力（R²）中所占的份额，由每期加权相关矩阵（成对完整样本）计算；区间由 {used_zh} 次重抽样（按受访者随机分组有放回抽取）得出：首期与最近一期为 {level} 区间；两者之间的变化为 {family_text}（按 {k} 个类别校正的联合区间，因为“下降/上升最多”是在所有类别中挑选）。“显著变化”列标出区间不含 0 的变化；文字结论只提这些变化，R² 低于 {NEGLIGIBLE_R2} 时不作结论。", k = categories.len())
                 } else {
-                    format!("Johnson's relative weights: each category's share of R², from each wave's weighted correlation matrix (pairwise complete); intervals are percentile intervals of {used_en} bootstrap replicates (random groups of respondents drawn with replacement): {level} for the first and latest wave; {family_text} for the shift between them (simultaneous, Bonferroni over the {k} categories, since “fell most” and “rose most” pick among them all). Arrows mark the shifts whose interval excludes 0; the finding names only those, and none when R² is below {NEGLIGIBLE_R2}.", k = categories.len())
+                    format!("Johnson's relative weights: each category's share of R², from each wave's weighted correlation matrix (pairwise complete); intervals are percentile intervals of {used_en} bootstrap replicates (random groups of respondents drawn with replacement): {level} for the first and latest wave; {family_text} for the shift between them (simultaneous, Bonferroni over the {k} categories, since “fell most” and “rose most” pick among them all). The “Significant shift” column names the shifts whose interval excludes 0; the finding names only those, and none when R² is below {NEGLIGIBLE_R2}.", k = categories.len())
                 }
             } else if cell == "all" {
                 words

@@ -131,9 +131,12 @@ fn promotions_lose_importance_wave_by_wave() {
             _ => None,
         })
         .expect("an importance table");
-    // Category, three waves, the first and latest wave's intervals, the shift and
-    // its interval; the eight categories (R² has a table of its own).
-    assert_eq!((table.columns.len(), table.rows.len()), (8, 8));
+    // Category, three waves, the first and latest wave's intervals, the shift, its
+    // interval and whether it is significant, in words (a shift in importance is
+    // neither better nor worse: no coloured arrow); the eight categories (R² has a
+    // table of its own).
+    assert_eq!((table.columns.len(), table.rows.len()), (9, 8));
+    assert!(table.rows.iter().all(|r| r.flags.iter().all(Vec::is_empty)));
     assert_eq!(r2_table(&report).rows.len(), 3, "an R² per wave");
     for w in 1..4 {
         let sum: f64 = table
@@ -185,6 +188,11 @@ fn promotions_lose_importance_wave_by_wave() {
             _ => None,
         })
         .unwrap();
+    assert_eq!(
+        table.rows[promotions].cells[8],
+        Cell::Text("下降".into()),
+        "a significant fall"
+    );
     let label = ex.study.text(&ex.study.tree[promotions].label).to_string();
     let fall = finding.find(&label).expect("promotions named");
     assert!(
