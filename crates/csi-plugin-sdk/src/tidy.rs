@@ -10,6 +10,15 @@
 
 use crate::prelude::*;
 
+/// The report an analysis produced for `request`, tidied in the request's language
+/// (errors pass through): the last line of a plugin's `run`, e.g.
+/// `tidy::tidied(request, self.analyse(request, input))`.
+pub fn tidied(request: &Request, report: Result<Report, String>) -> Result<Report, String> {
+    let mut report = report?;
+    tidy(&mut report, request.study.language.starts_with("zh"));
+    Ok(report)
+}
+
 /// Tidies every table and, in Chinese (`zh`), every markdown block of `report`,
 /// the blocks offered to the overview included.
 pub fn tidy(report: &mut Report, zh: bool) {

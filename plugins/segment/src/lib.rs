@@ -318,9 +318,7 @@ impl Analysis for Segments {
     }
 
     fn run(&self, request: &Request, input: Input) -> Result<Report, String> {
-        let mut report = self.analyse(request, input)?;
-        csi_plugin_sdk::tidy::tidy(&mut report, request.study.language.starts_with("zh"));
-        Ok(report)
+        csi_plugin_sdk::tidy::tidied(request, self.analyse(request, input))
     }
 }
 
