@@ -129,6 +129,18 @@ impl<'a> DataWords<'a> {
     }
 }
 
+/// `text` made safe to open in a spreadsheet: a label that starts with `=`, `+`,
+/// `-`, `@`, a tab or a carriage return would be read as a formula by Excel,
+/// LibreOffice or Sheets, so it gets a leading apostrophe (OWASP's rule for CSV
+/// injection). Numbers are never text cells, so no figure is touched.
+pub fn neutralise_formula(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{text}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
 /// A header without the symbols pages use as marks (▲▼†, arrows), which mean
 /// nothing in a column name.
 fn plain_header(label: &str) -> String {
@@ -235,7 +247,8 @@ impl DataTable {
     }
 
     /// The table as CSV: UTF-8 with a byte-order mark, CRLF line ends, figures as
-    /// shown on the page.
+    /// shown on the page, labels that a spreadsheet would take for a formula
+    /// neutralised ([`neutralise_formula`]).
     pub fn to_csv(&self) -> Vec<u8> {
         let mut w = csv::WriterBuilder::new()
             .terminator(csv::Terminator::CRLF)
@@ -245,10 +258,11 @@ impl DataTable {
             .iter()
             .enumerate()
             .map(|(i, c)| {
+                let c = neutralise_formula(c);
                 if self.percent_column(i) {
                     format!("{c} (%)")
                 } else {
-                    c.clone()
+                    c.into_owned()
                 }
             })
             .collect();
@@ -258,7 +272,7 @@ impl DataTable {
                 .iter()
                 .map(|c| match c {
                     DataCell::Empty => String::new(),
-                    DataCell::Text(s) => s.clone(),
+                    DataCell::Text(s) => neutralise_formula(s).into_owned(),
                     DataCell::Number {
                         value,
                         decimals,
@@ -415,6 +429,38 @@ mod tests {
             csv.trim_start_matches('\u{feff}'),
             "指标,得分,满意率 (%)\r\n\"网络, \"\"覆盖\"\"\",62.7,45.7\r\n计费,0.0,\r\n"
         );
+    }
+
+    #[test]
+    fn labels_a_spreadsheet_would_run_are_neutralised_and_numbers_are_not() {
+        let hostile = [
+            "=HYPERLINK(\"http://x\")",
+            "+1+1",
+            "-2+3",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+        ];
+        let t = DataTable {
+            file: "t".into(),
+            title: "t".into(),
+            columns: vec!["=cmd".into(), "得分".into()],
+            rows: hostile
+                .iter()
+                .map(|h| vec![DataCell::text(*h), DataCell::number(Some(-2.5), 1)])
+                .collect(),
+        };
+        let csv = String::from_utf8(t.to_csv()).unwrap();
+        let mut reader = csv::ReaderBuilder::new().from_reader(csv.trim_start_matches('\u{feff}').as_bytes());
+        assert_eq!(&reader.headers().unwrap()[0], "'=cmd");
+        for (record, h) in reader.records().zip(hostile) {
+            let record = record.unwrap();
+            assert_eq!(&record[0], format!("'{h}"));
+            assert_eq!(&record[1], "-2.5", "figures are numbers, never touched");
+        }
+        for safe in ["网络", "A-1", "1-2 分", " =x"] {
+            assert_eq!(neutralise_formula(safe), safe);
+        }
     }
 
     #[test]
