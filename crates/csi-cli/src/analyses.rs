@@ -12,9 +12,75 @@ use csi_plugin_host::{Isolation, Origin, Plugin, Registry, Worker};
 use csi_site::AnalysisPage;
 use csi_study::Study;
 
-/// Plugin folders: next to the csi executable (bundled), then `--plugins` folders
-/// and `CSI_PLUGIN_PATH` entries, then the study's own `plugins/` folder.
-pub fn plugin_dirs(extra: &[PathBuf], study_dir: Option<&Path>) -> Vec<(PathBuf, Origin)> {
+/// The worker process that loads, describes and runs plugins that do not ship
+/// with csi: this executable, as `csi plugin-worker`.
+pub fn worker() -> Worker {
+    Worker {
+        program: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("csi")),
+        args: vec!["plugin-worker".into()],
+    }
+}
+
+/// The plugins of a study: the folders searched, and the libraries in the study's
+/// own `plugins/` folder that were not loaded because the user did not allow it.
+pub struct PluginSearch {
+    /// Folders to search, each with its origin.
+    pub dirs: Vec<(PathBuf, Origin)>,
+    /// Libraries in the study's `plugins/` folder left alone (no consent).
+    pub not_loaded: Vec<PathBuf>,
+}
+
+impl PluginSearch {
+    /// Plugin folders: next to the csi executable (bundled), then `--plugins`
+    /// folders and `CSI_PLUGIN_PATH` entries (naming a folder is consent to run
+    /// what it holds), then the study's own `plugins/` folder, only when
+    /// `allow_study_plugins` (a study folder from someone else must not run code on
+    /// this machine just by being built).
+    pub fn new(extra: &[PathBuf], study_dir: Option<&Path>, allow_study_plugins: bool) -> Self {
+        let mut dirs = plugin_dirs(extra);
+        let mut not_loaded = Vec::new();
+        if let Some(dir) = study_dir {
+            let own = dir.join("plugins");
+            let consented = dirs
+                .iter()
+                .filter_map(|(d, _)| d.canonicalize().ok())
+                .any(|d| own.canonicalize().is_ok_and(|o| o == d));
+            if allow_study_plugins || consented {
+                dirs.push((own, Origin::External));
+            } else if own.is_dir() {
+                not_loaded = walkdir::WalkDir::new(&own)
+                    .max_depth(2)
+                    .sort_by_file_name()
+                    .into_iter()
+                    .filter_map(Result::ok)
+                    .map(walkdir::DirEntry::into_path)
+                    .filter(|p| p.is_file() && csi_plugin_host::is_library(p))
+                    .collect();
+            }
+        }
+        PluginSearch { dirs, not_loaded }
+    }
+
+    /// What the build says about the study's libraries it did not load.
+    pub fn not_loaded_message(&self, study: &Study) -> Option<String> {
+        if self.not_loaded.is_empty() {
+            return None;
+        }
+        Some(format!(
+            "warning: study `{}` has plugin libraries of its own that were not loaded, because a study's plugins run as code on this machine: {}; if you trust this study's author, build with --allow-study-plugins (or name the folder with --plugins)",
+            study.id,
+            self.not_loaded
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    }
+}
+
+/// Plugin folders the user chose: next to the csi executable (bundled), then
+/// `--plugins` folders and `CSI_PLUGIN_PATH` entries.
+fn plugin_dirs(extra: &[PathBuf]) -> Vec<(PathBuf, Origin)> {
     let mut dirs = Vec::new();
     if let Some(exe_dir) = std::env::current_exe()
         .ok()
@@ -26,9 +92,6 @@ pub fn plugin_dirs(extra: &[PathBuf], study_dir: Option<&Path>) -> Vec<(PathBuf,
     dirs.extend(extra.iter().map(|d| (d.clone(), Origin::External)));
     if let Some(path) = std::env::var_os("CSI_PLUGIN_PATH") {
         dirs.extend(std::env::split_paths(&path).map(|d| (d, Origin::External)));
-    }
-    if let Some(dir) = study_dir {
-        dirs.push((dir.join("plugins"), Origin::External));
     }
     dirs
 }
@@ -49,27 +112,26 @@ fn isolation_for(spec: &csi_study::AnalysisSpec, plugin: Option<&Plugin>) -> Iso
         csi_study::Isolation::Process => true,
         csi_study::Isolation::Auto => plugin.is_none_or(|p| p.origin != Origin::Bundled),
     };
-    match std::env::current_exe() {
-        Ok(program) if isolate => Isolation::Process {
-            worker: Worker {
-                program,
-                args: vec!["plugin-worker".into()],
-            },
+    if isolate {
+        Isolation::Process {
+            worker: worker(),
             timeout: Duration::from_secs_f64(spec.timeout_seconds),
-        },
-        _ => Isolation::InProcess,
+        }
+    } else {
+        Isolation::InProcess
     }
 }
 
-/// Resolves every analysis of `study` against `registry`.
-pub fn prepare<'a>(study: &Study, registry: &'a Registry) -> Vec<Prepared<'a>> {
+/// Resolves every analysis of `study` against `registry`; `not_loaded` are the
+/// study's own libraries left alone, named when a plugin is not found.
+pub fn prepare<'a>(study: &Study, registry: &'a Registry, not_loaded: &[PathBuf]) -> Vec<Prepared<'a>> {
     study
         .analyses
         .iter()
         .map(|spec| {
             let ready = match registry.get(&spec.plugin) {
                 None => Err(format!(
-                    "no plugin named `{}` was found{}",
+                    "no plugin named `{}` was found{}{}",
                     spec.plugin,
                     if registry.plugins.is_empty() {
                         String::new()
@@ -80,6 +142,19 @@ pub fn prepare<'a>(study: &Study, registry: &'a Registry) -> Vec<Prepared<'a>> {
                                 .plugins
                                 .iter()
                                 .map(|p| p.name.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    },
+                    if not_loaded.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "; the study's own plugins/ folder holds libraries that were not loaded without your consent ({}): build with --allow-study-plugins if you trust them",
+                            not_loaded
+                                .iter()
+                                .filter_map(|p| p.file_name())
+                                .map(|f| f.to_string_lossy().into_owned())
                                 .collect::<Vec<_>>()
                                 .join(", ")
                         )
@@ -149,8 +224,8 @@ pub fn run_wave(study: &Study, prepared: &[Prepared<'_>], results: &[WaveResult]
 
 /// `csi plugins`: what was found, and what was refused and why.
 pub fn list(extra: &[PathBuf]) -> bool {
-    let dirs = plugin_dirs(extra, None);
-    let registry = Registry::discover(&dirs);
+    let dirs = plugin_dirs(extra);
+    let registry = Registry::discover(&dirs, &worker());
     println!(
         "searched: {}",
         dirs.iter()

@@ -24,6 +24,11 @@ pub struct BuildOptions<'a> {
     pub rebuild: bool,
     /// Studies built at the same time (0: one per core).
     pub jobs: usize,
+    /// What the user allows a study to reach and run.
+    pub trust: &'a crate::Trust,
+    /// When another build is writing to the same site folder: wait for it
+    /// (otherwise refuse).
+    pub wait: bool,
 }
 
 /// How one study's build ended.
@@ -48,6 +53,9 @@ pub struct Outcome {
     pub built: usize,
     /// Waves kept as published.
     pub kept: usize,
+    /// The waves rendered and published by this build, in wave order (empty unless
+    /// the study was published).
+    pub rendered: Vec<String>,
     /// Analyses (per wave) that failed; their pages show why.
     pub analyses_failed: usize,
     /// Wall time.
@@ -63,6 +71,7 @@ impl Outcome {
             waves: 0,
             built: 0,
             kept: 0,
+            rendered: Vec::new(),
             analyses_failed: 0,
             time,
             status: Status::Failed(why.to_string()),
@@ -141,6 +150,15 @@ pub fn build(paths: &[PathBuf], opts: &BuildOptions, progress: &Progress) -> Res
         }
     }
 
+    // From reading what is published to writing the index, this build is the only
+    // one writing to the site folder.
+    let _lock = csi_site::SiteLock::acquire(opts.out, opts.wait, |holder| {
+        progress.line(&format!(
+            "waiting: another csi build is writing to {} ({holder})",
+            opts.out.display()
+        ))
+    })?;
+
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs)
         .build()
@@ -213,6 +231,7 @@ fn build_study(
         waves,
         built: 0,
         kept: 0,
+        rendered: Vec::new(),
         analyses_failed: 0,
         time: Duration::ZERO,
         status: Status::Published,
@@ -259,7 +278,11 @@ fn publish_study(
     let theme = csi_site::Theme::layered(layers.into_iter())
         .context("cannot load the study's theme")?
         .with_brand(brand.clone());
-    let registry = csi_plugin_host::Registry::discover(&analyses::plugin_dirs(opts.plugin_dirs, Some(&study.dir)));
+    let search = analyses::PluginSearch::new(opts.plugin_dirs, Some(&study.dir), opts.trust.allow_study_plugins);
+    if let Some(m) = search.not_loaded_message(study) {
+        p.message(m);
+    }
+    let registry = csi_plugin_host::Registry::discover(&search.dirs, &analyses::worker());
     for refused in &registry.refused {
         p.message(format!("warning: {refused}"));
     }
@@ -271,7 +294,7 @@ fn publish_study(
             plugin.path.display()
         ));
     }
-    let prepared = analyses::prepare(study, &registry);
+    let prepared = analyses::prepare(study, &registry, &search.not_loaded);
     let records = analyses::records(&prepared, study);
     let now = provenance(study, &theme, &records, generator)?;
 
@@ -357,6 +380,13 @@ fn publish_study(
         .with_context(|| format!("cannot write the site of `{}`", study.id))?;
     p.step();
     outcome.built = study.waves.len() - outcome.kept;
+    outcome.rendered = study
+        .waves
+        .iter()
+        .zip(&render)
+        .filter(|(_, r)| **r)
+        .map(|(w, _)| w.id.clone())
+        .collect();
     Ok(())
 }
 
@@ -419,6 +449,9 @@ pub fn summary(outcomes: &[Outcome]) -> String {
             out.push_str(&"-".repeat(widths.iter().sum::<usize>() + 12));
             out.push('\n');
         }
+    }
+    for o in outcomes.iter().filter(|o| !o.rendered.is_empty()) {
+        out.push_str(&format!("{}: published wave(s) {}\n", o.name, o.rendered.join(", ")));
     }
     out
 }

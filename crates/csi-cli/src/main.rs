@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 use csi_engine::EngineError;
 use csi_study::{Diagnostic, Study, StudyError};
@@ -32,6 +32,21 @@ use progress::Verbosity;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+/// What a study folder may reach and run beyond itself. A study folder is
+/// untrusted input: by default it reads only files inside its own folder and runs
+/// no code of its own.
+#[derive(Args, Debug, Clone, Default)]
+pub(crate) struct Trust {
+    /// A folder outside the study folder that the study may read (a shared theme,
+    /// shared data); repeatable. Symbolic links are resolved before the check.
+    #[arg(long = "allow-path", value_name = "DIR")]
+    pub allow_paths: Vec<PathBuf>,
+    /// Load the analysis plugins in a study's own `plugins/` folder. They are code
+    /// that runs on this machine: allow it only for studies whose author you trust.
+    #[arg(long)]
+    pub allow_study_plugins: bool,
 }
 
 #[derive(Subcommand)]
@@ -57,12 +72,18 @@ enum Command {
         /// Studies to build at the same time (default: one per core).
         #[arg(short = 'j', long, default_value_t = 0)]
         jobs: usize,
+        /// If another build is writing to the same output folder, wait for it to
+        /// finish instead of refusing.
+        #[arg(long)]
+        wait: bool,
         /// Print only problems and the summary.
         #[arg(short, long, conflicts_with = "verbose")]
         quiet: bool,
         /// Print details: plugins found, time per wave.
         #[arg(short, long)]
         verbose: bool,
+        #[command(flatten)]
+        trust: Trust,
     },
     /// List the analysis plugins found, with version, ABI and location, and why any
     /// library was refused.
@@ -75,6 +96,8 @@ enum Command {
     Check {
         /// Study files or folders to search for `study.yaml` (default: `reports`).
         paths: Vec<PathBuf>,
+        #[command(flatten)]
+        trust: Trust,
     },
     /// Create a study folder that builds out of the box: a commented study.yaml,
     /// sample data and narrative files to replace with your own.
@@ -130,6 +153,8 @@ enum Command {
         /// Port to listen on (0: any free port).
         #[arg(long, default_value_t = 8000)]
         port: u16,
+        #[command(flatten)]
+        trust: Trust,
     },
     /// Internal: run one isolated plugin call read from standard input.
     #[command(hide = true, name = "plugin-worker")]
@@ -205,7 +230,7 @@ pub(crate) fn engine_error_text(study: &Study, wave: &str, e: &EngineError) -> S
     }
 }
 
-fn check(paths: &[PathBuf]) -> Result<bool> {
+fn check(paths: &[PathBuf], _trust: &Trust) -> Result<bool> {
     let mut ok = true;
     if let Some(file) = site_settings::find(paths) {
         match site_settings::load(&file) {
@@ -324,8 +349,10 @@ fn main() -> ExitCode {
             plugins,
             rebuild,
             jobs,
+            wait,
             quiet,
             verbose,
+            trust,
         } => run_build(
             paths,
             &build::BuildOptions {
@@ -334,6 +361,8 @@ fn main() -> ExitCode {
                 plugin_dirs: plugins,
                 rebuild: *rebuild,
                 jobs: *jobs,
+                trust,
+                wait: *wait,
             },
             if *quiet {
                 Verbosity::Quiet
@@ -349,7 +378,8 @@ fn main() -> ExitCode {
             theme,
             plugins,
             port,
-        } => serve::serve(paths, theme.as_deref(), plugins, *port),
+            trust,
+        } => serve::serve(paths, theme.as_deref(), plugins, *port, trust),
         Command::New { path, title } => scaffold::new_study(path, title.as_deref()).map(|()| {
             println!(
                 "created {}: build it with `csi build {0} --out site`, then replace data/wave-2025.csv with your survey data",
@@ -366,7 +396,7 @@ fn main() -> ExitCode {
             sd,
             deff,
         } => sample_size(n, margin, *confidence, *population, *share, *sd, *deff),
-        Command::Check { paths } => check(paths),
+        Command::Check { paths, trust } => check(paths, trust),
         Command::PluginWorker => return ExitCode::from(csi_plugin_host::worker_main().clamp(0, 255) as u8),
     };
     match result {

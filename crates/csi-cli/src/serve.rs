@@ -90,7 +90,13 @@ fn percent_decode(s: &str) -> Option<String> {
 
 /// Builds every study into the preview folder, rendering all waves; reports the
 /// studies that failed (the preview keeps their last good build).
-fn preview_build(paths: &[PathBuf], out: &Path, theme: Option<&Path>, plugin_dirs: &[PathBuf]) -> Result<()> {
+fn preview_build(
+    paths: &[PathBuf],
+    out: &Path,
+    theme: Option<&Path>,
+    plugin_dirs: &[PathBuf],
+    trust: &crate::Trust,
+) -> Result<()> {
     let progress = Progress::new(Verbosity::Quiet);
     let outcomes = build::build(
         paths,
@@ -100,6 +106,8 @@ fn preview_build(paths: &[PathBuf], out: &Path, theme: Option<&Path>, plugin_dir
             plugin_dirs,
             rebuild: true,
             jobs: 0,
+            trust,
+            wait: true,
         },
         &progress,
     )?;
@@ -112,7 +120,13 @@ fn preview_build(paths: &[PathBuf], out: &Path, theme: Option<&Path>, plugin_dir
 }
 
 /// Runs the preview until the process is stopped.
-pub fn serve(paths: &[PathBuf], theme: Option<&Path>, plugin_dirs: &[PathBuf], port: u16) -> Result<bool> {
+pub fn serve(
+    paths: &[PathBuf],
+    theme: Option<&Path>,
+    plugin_dirs: &[PathBuf],
+    port: u16,
+    trust: &crate::Trust,
+) -> Result<bool> {
     let preview = tempfile::Builder::new()
         .prefix("csi-preview-")
         .tempdir()
@@ -125,7 +139,7 @@ pub fn serve(paths: &[PathBuf], theme: Option<&Path>, plugin_dirs: &[PathBuf], p
     watched.extend(theme.map(Path::to_path_buf));
     watched.extend(plugin_dirs.iter().cloned());
 
-    preview_build(paths, &out, theme, plugin_dirs)?;
+    preview_build(paths, &out, theme, plugin_dirs, trust)?;
 
     let server = tiny_http::Server::http(("127.0.0.1", port))
         .map_err(|e| anyhow::anyhow!("cannot listen on 127.0.0.1:{port}: {e}"))?;
@@ -147,6 +161,7 @@ pub fn serve(paths: &[PathBuf], theme: Option<&Path>, plugin_dirs: &[PathBuf], p
         let paths = paths.to_vec();
         let theme = theme.map(Path::to_path_buf);
         let plugin_dirs = plugin_dirs.to_vec();
+        let trust = trust.clone();
         std::thread::spawn(move || {
             let mut last = fingerprint(&watched);
             loop {
@@ -157,7 +172,7 @@ pub fn serve(paths: &[PathBuf], theme: Option<&Path>, plugin_dirs: &[PathBuf], p
                 }
                 last = now;
                 eprintln!("change found; rebuilding");
-                if let Err(e) = preview_build(&paths, &out, theme.as_deref(), &plugin_dirs) {
+                if let Err(e) = preview_build(&paths, &out, theme.as_deref(), &plugin_dirs, &trust) {
                     eprintln!("error: {e:#}");
                 }
                 generation.fetch_add(1, Ordering::SeqCst);

@@ -167,7 +167,8 @@ fn a_build_killed_mid_way_leaves_the_published_site_intact() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let staging = site.join(".csi-staging-fifty");
+    // Staging folders are unique per build: named after the building process.
+    let staging = site.join(format!(".csi-staging-fifty-{}", child.id()));
     let deadline = Instant::now() + Duration::from_secs(120);
     while !staging.exists() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(2));
@@ -186,7 +187,8 @@ fn a_build_killed_mid_way_leaves_the_published_site_intact() {
     );
     assert!(site.join("index.html").is_file());
 
-    // The next build cleans up and publishes.
+    // The next build (without --wait: the killed build left no lock held) cleans
+    // up and publishes.
     let out = csi(&[
         "build",
         study.to_str().unwrap(),
@@ -395,4 +397,106 @@ fn serve_previews_and_rebuilds_on_change() {
     if let Err(e) = result {
         std::panic::resume_unwind(e);
     }
+}
+
+/// One build at a time per site folder. Two builds of one study from different
+/// data, started together into one site again and again with `--wait`: both
+/// succeed, one after the other, and the published wave always matches, file for
+/// file, a build of one of them alone (never a mix). Without `--wait`, a build into
+/// a locked site refuses, naming the holder, and writes nothing.
+#[test]
+fn concurrent_builds_into_one_site_never_mix_a_wave() {
+    let work = tempfile::tempdir().unwrap();
+    let a = mini(&work.path().join("a"), "mini", |y| y);
+    let b = mini(&work.path().join("b"), "mini", |y| y);
+    // Variant b: every respondent weighs 1, so every figure moves.
+    let data = std::fs::read_to_string(b.join("data.csv")).unwrap();
+    let unweighted: Vec<String> = data
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let mut cells: Vec<&str> = l.split(',').collect();
+            if i > 0 {
+                cells[1] = "1";
+            }
+            cells.join(",")
+        })
+        .collect();
+    std::fs::write(b.join("data.csv"), unweighted.join("\n") + "\n").unwrap();
+
+    // Each variant built alone: what its wave folder must be.
+    let alone = |study: &Path, name: &str| {
+        let site = work.path().join(name);
+        let out = csi(&["build", study.to_str().unwrap(), "--out", site.to_str().unwrap()]);
+        assert!(out.status.success(), "{:?}", text(&out));
+        common::snapshot(&site.join("mini/2024"))
+    };
+    let expected = [alone(&a, "alone-a"), alone(&b, "alone-b")];
+    assert_ne!(expected[0], expected[1], "the variants must differ");
+
+    let site = work.path().join("site");
+    let build = |study: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_csi"))
+            .args(["build", "--rebuild", "--wait", "--quiet", "--out"])
+            .arg(&site)
+            .arg(study)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut seen = [false, false];
+    for round in 0..6 {
+        let (first, second) = if round % 2 == 0 { (&a, &b) } else { (&b, &a) };
+        let children = [build(first), build(second)];
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            assert!(out.status.success(), "round {round}: {:?}", text(&out));
+        }
+        let now = common::snapshot(&site.join("mini/2024"));
+        let which = expected.iter().position(|e| *e == now);
+        assert!(
+            which.is_some(),
+            "round {round}: the published wave is a mix of two builds"
+        );
+        seen[which.unwrap()] = true;
+        let leftovers: Vec<_> = std::fs::read_dir(&site)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".csi-"))
+            .collect();
+        assert!(leftovers.is_empty(), "round {round}: {leftovers:?}");
+    }
+    assert!(seen[0] || seen[1]);
+
+    // A build holding the lock (here: this test), and a second build without --wait.
+    let held = csi_site::SiteLock::acquire(&site, false, |_| {}).unwrap();
+    let before = common::snapshot(&site);
+    let out = csi(&[
+        "build",
+        b.to_str().unwrap(),
+        "--rebuild",
+        "--out",
+        site.to_str().unwrap(),
+    ]);
+    let (_, err) = text(&out);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("another csi build is writing to")
+            && err.contains(&format!("process {}", std::process::id()))
+            && err.contains("--wait"),
+        "{err}"
+    );
+    assert!(common::snapshot(&site) == before, "a refused build wrote to the site");
+    drop(held);
+    let out = csi(&[
+        "build",
+        b.to_str().unwrap(),
+        "--rebuild",
+        "--out",
+        site.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    let (summary, _) = text(&out);
+    assert!(summary.contains("mini: published wave(s) 2024"), "{summary}");
 }

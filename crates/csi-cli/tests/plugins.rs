@@ -1,5 +1,6 @@
-//! Plugins end to end through `csi build`: a third-party plugin dropped into the
-//! study's `plugins/` folder is found, runs isolated by default, receives the
+//! Plugins end to end through `csi build`: a study's own plugins are not loaded
+//! without the user's consent; a third-party plugin dropped into the study's
+//! `plugins/` folder and allowed is found, runs isolated by default, receives the
 //! wave's respondent rows, and every way it can fail (error, panic, abort, hang,
 //! unknown options) fails only that analysis — the build succeeds, each failure is
 //! in the build log and on its analysis page, and the other analyses publish.
@@ -43,6 +44,99 @@ analyses:
     study
 }
 
+/// A study folder from someone else runs no code of its own: its `plugins/`
+/// folder is not loaded (nothing in it is even opened), the build says which
+/// libraries it left alone and how to allow them, and the analyses that needed them
+/// fail on their pages with the same advice; the rest of the study publishes.
+#[test]
+fn a_studys_own_plugins_are_not_loaded_without_consent() {
+    let work = tempfile::tempdir().unwrap();
+    let study = study_with_plugin(work.path());
+    let site = work.path().join("site");
+    let out = Command::new(env!("CARGO_BIN_EXE_csi"))
+        .arg("build")
+        .arg(&study)
+        .arg("--out")
+        .arg(&site)
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{log}");
+    assert!(
+        log.contains("has plugin libraries of its own that were not loaded")
+            && log.contains("libfaulty.so")
+            && log.contains("--allow-study-plugins"),
+        "{log}"
+    );
+    assert!(!log.contains("faulty plugin"), "the plugin ran: {log}");
+    let page = std::fs::read_to_string(site.join("mini/2024/fine.html")).unwrap();
+    assert!(
+        page.contains("analysis-error") && page.contains("not loaded without your consent"),
+        "{page}"
+    );
+    assert!(site.join("mini/2024/index.html").is_file(), "the rest publishes");
+
+    // Naming the folder with --plugins is consent for that folder.
+    let site2 = work.path().join("site2");
+    let out = Command::new(env!("CARGO_BIN_EXE_csi"))
+        .arg("build")
+        .arg(&study)
+        .arg("--out")
+        .arg(&site2)
+        .arg("--plugins")
+        .arg(study.join("plugins"))
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{log}");
+    assert!(!log.contains("not loaded"), "{log}");
+    let page = std::fs::read_to_string(site2.join("mini/2024/fine.html")).unwrap();
+    assert!(!page.contains("analysis-error"), "{page}");
+}
+
+/// A library in a plugin folder whose `describe` segfaults is refused with the
+/// signal, and the build goes on with the other plugins.
+#[test]
+fn a_plugin_whose_describe_segfaults_is_refused_and_the_build_goes_on() {
+    let cc = ["cc", "gcc", "clang"]
+        .into_iter()
+        .find(|c| Command::new(c).arg("--version").output().is_ok())
+        .expect("a C compiler");
+    let work = tempfile::tempdir().unwrap();
+    let study = study_with_plugin(work.path());
+    let folder = work.path().join("more-plugins");
+    std::fs::create_dir_all(&folder).unwrap();
+    let built = Command::new(cc)
+        .args(["-std=c99", "-shared", "-fPIC", "-DDESCRIBE=1", "-I"])
+        .arg(common::root().join("crates/csi-plugin-api/include"))
+        .arg(common::root().join("crates/csi-plugin-host/tests/c/fake.c"))
+        .arg("-o")
+        .arg(folder.join("libsegfaults.so"))
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+    let site = work.path().join("site");
+    let out = Command::new(env!("CARGO_BIN_EXE_csi"))
+        .arg("build")
+        .arg(&study)
+        .arg("--out")
+        .arg(&site)
+        .arg("--allow-study-plugins")
+        .arg("--plugins")
+        .arg(&folder)
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{log}");
+    assert!(
+        log.lines()
+            .any(|l| l.contains("libsegfaults.so") && l.contains("SIGSEGV")),
+        "{log}"
+    );
+    let page = std::fs::read_to_string(site.join("mini/2024/fine.html")).unwrap();
+    assert!(!page.contains("analysis-error"), "{page}");
+}
+
 #[test]
 fn a_dropped_in_plugin_runs_and_its_failures_stay_contained() {
     let work = tempfile::tempdir().unwrap();
@@ -53,6 +147,7 @@ fn a_dropped_in_plugin_runs_and_its_failures_stay_contained() {
         .arg(&study)
         .arg("--out")
         .arg(&site)
+        .arg("--allow-study-plugins")
         .output()
         .unwrap();
     let log = String::from_utf8_lossy(&out.stderr).to_string();
@@ -154,6 +249,8 @@ fn the_guides_separate_crate_plugin_appears_in_the_example_report() {
         .arg(&study)
         .arg("--out")
         .arg(&site)
+        // As the guide says: the study's own folder is loaded only when allowed.
+        .arg("--allow-study-plugins")
         .output()
         .unwrap();
     let log = String::from_utf8_lossy(&out.stderr);
@@ -208,6 +305,9 @@ fn a_c_plugin_dropped_into_the_study_appears_in_the_report() {
         .arg(&study)
         .arg("--out")
         .arg(&site)
+        // Naming the folder is consent to load what it holds.
+        .arg("--plugins")
+        .arg(study.join("plugins"))
         .output()
         .unwrap();
     let log = String::from_utf8_lossy(&out.stderr);

@@ -11,6 +11,10 @@
 //! 3. the respondent rows as an Arrow IPC stream, if the plugin takes them,
 //!    written batch by batch while the worker reads, so memory stays bounded.
 //!
+//! A worker also describes libraries for discovery: a header with `describe` set,
+//! and nothing after it; the answer is the plugin's description as JSON (status
+//! OK), or the reason it was refused (a serialised [`PluginError`]).
+//!
 //! The worker loads the library (checked exactly as in process), hands the streams
 //! to the plugin through the Arrow C stream interface, and answers on its original
 //! standard output with `CSI1`, the `i32` status, a `u64` length and the result
@@ -22,7 +26,7 @@
 use std::ffi::OsString;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{ChildStdin, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use arrow_array::{RecordBatch, RecordBatchIterator, RecordBatchReader};
@@ -30,9 +34,9 @@ use arrow_ipc::reader::StreamReader;
 use arrow_ipc::writer::StreamWriter;
 use arrow_schema::{ArrowError, SchemaRef};
 
-use csi_plugin_api::STATUS_ERROR;
+use csi_plugin_api::{STATUS_ERROR, STATUS_OK};
 
-use crate::{load, Origin, Plugin, PluginError};
+use crate::{load, Described, Origin, Plugin, PluginError};
 
 /// How to start the worker process: a program and the arguments that make it act
 /// as a plugin worker (for the `csi` binary, `csi plugin-worker`).
@@ -197,6 +201,112 @@ fn tail(stderr: &[u8]) -> String {
     }
 }
 
+/// What a worker process left behind: how it ended, its answer, the tail of its
+/// standard error, and whether feeding its input failed.
+struct Conversation {
+    status: ExitStatus,
+    answer: Vec<u8>,
+    stderr: Vec<u8>,
+    fed: io::Result<()>,
+}
+
+/// Why a conversation with a worker did not finish.
+enum Unfinished {
+    /// The worker could not be started.
+    Spawn(io::Error),
+    /// It was still running at the time limit and was stopped.
+    TimedOut,
+    /// Waiting for it failed.
+    Watch(io::Error),
+}
+
+/// Starts `worker`, writes its input with `feed` (on a thread of its own, so a
+/// worker that stops reading cannot block us), collects its answer and the tail of
+/// its standard error, and stops it at `timeout`.
+fn converse(
+    worker: &Worker,
+    timeout: Duration,
+    feed: impl FnOnce(&mut ChildStdin) -> io::Result<()> + Send + 'static,
+) -> Result<Conversation, Unfinished> {
+    let mut child = Command::new(&worker.program)
+        .args(&worker.args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(Unfinished::Spawn)?;
+    let mut stdin = child.stdin.take().expect("piped");
+    let mut stdout = child.stdout.take().expect("piped");
+    let mut stderr = child.stderr.take().expect("piped");
+    let feeder = std::thread::spawn(move || feed(&mut stdin));
+    let answer = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        stdout.read_to_end(&mut buf).map(|_| buf)
+    });
+    let errors = std::thread::spawn(move || {
+        let mut kept = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while let Ok(n) = stderr.read(&mut chunk) {
+            if n == 0 {
+                break;
+            }
+            kept.extend_from_slice(&chunk[..n]);
+            if kept.len() > 2 * STDERR_TAIL {
+                kept.drain(..kept.len() - STDERR_TAIL);
+            }
+        }
+        kept
+    });
+
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(1);
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Ok(status),
+            Ok(None) if started.elapsed() >= timeout => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break Err(Unfinished::TimedOut);
+            }
+            Ok(None) => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(25));
+            }
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break Err(Unfinished::Watch(e));
+            }
+        }
+    };
+    // The pipes close with the process, so these threads end now.
+    let fed = feeder
+        .join()
+        .unwrap_or_else(|_| Err(io::Error::other("the input thread panicked")));
+    let answer = answer.join().ok().and_then(Result::ok).unwrap_or_default();
+    let stderr = errors.join().unwrap_or_default();
+    Ok(Conversation {
+        status: status?,
+        answer,
+        stderr,
+        fed,
+    })
+}
+
+impl Conversation {
+    /// Why there is no answer, for a message: how the process ended, whether
+    /// sending its input failed, and the last lines it wrote.
+    fn why_no_answer(&self) -> String {
+        let mut message = describe_exit(self.status);
+        if let Err(e) = &self.fed {
+            if self.status.success() {
+                message = format!("{message} (sending its input failed: {e})");
+            }
+        }
+        format!("{message}{}", tail(&self.stderr))
+    }
+}
+
 impl Plugin {
     /// Runs the plugin in a worker process; see the module documentation.
     pub(crate) fn run_in_worker(
@@ -211,88 +321,80 @@ impl Plugin {
             plugin: self.name.clone(),
             message,
         };
-        let mut child = Command::new(&worker.program)
-            .args(&worker.args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| crashed(format!("cannot start the worker {}: {e}", worker.program.display())))?;
         let header = serde_json::json!({
             "library": self.path,
             "statistics": statistics.is_some(),
             "rows": rows.is_some(),
         });
-        let mut stdin = child.stdin.take().expect("piped");
-        let mut stdout = child.stdout.take().expect("piped");
-        let mut stderr = child.stderr.take().expect("piped");
-        let feeder = std::thread::spawn(move || -> io::Result<()> {
-            framed(&mut stdin, |w| w.write_all(header.to_string().as_bytes()))?;
-            framed(&mut stdin, |w| w.write_all(&request))?;
+        let talk = converse(worker, timeout, move |stdin| {
+            framed(stdin, |w| w.write_all(header.to_string().as_bytes()))?;
+            framed(stdin, |w| w.write_all(&request))?;
             for mut input in [statistics, rows].into_iter().flatten() {
-                write_framed_ipc(&mut stdin, &mut *input)?;
+                write_framed_ipc(stdin, &mut *input)?;
             }
             Ok(())
         });
-        let answer = std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            stdout.read_to_end(&mut buf).map(|_| buf)
-        });
-        let errors = std::thread::spawn(move || {
-            let mut kept = Vec::new();
-            let mut chunk = [0u8; 4096];
-            while let Ok(n) = stderr.read(&mut chunk) {
-                if n == 0 {
-                    break;
-                }
-                kept.extend_from_slice(&chunk[..n]);
-                if kept.len() > 2 * STDERR_TAIL {
-                    kept.drain(..kept.len() - STDERR_TAIL);
-                }
+        let talk = match talk {
+            Ok(t) => t,
+            Err(Unfinished::TimedOut) => {
+                return Err(PluginError::TimedOut {
+                    plugin: self.name.clone(),
+                    seconds: timeout.as_secs_f64(),
+                })
             }
-            kept
-        });
-
-        let started = Instant::now();
-        let mut pause = Duration::from_millis(1);
-        let status = loop {
-            match child.try_wait() {
-                Ok(Some(status)) => break Ok(status),
-                Ok(None) if started.elapsed() >= timeout => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    break Err(PluginError::TimedOut {
-                        plugin: self.name.clone(),
-                        seconds: timeout.as_secs_f64(),
-                    });
-                }
-                Ok(None) => {
-                    std::thread::sleep(pause);
-                    pause = (pause * 2).min(Duration::from_millis(25));
-                }
-                Err(e) => {
-                    let _ = child.kill();
-                    break Err(crashed(format!("cannot watch the plugin process: {e}")));
-                }
+            Err(Unfinished::Spawn(e)) => {
+                return Err(crashed(format!(
+                    "cannot start the worker {}: {e}",
+                    worker.program.display()
+                )))
             }
+            Err(Unfinished::Watch(e)) => return Err(crashed(format!("cannot watch the plugin process: {e}"))),
         };
-        // The pipes close with the process, so these threads end now.
-        let fed = feeder.join();
-        let answer = answer.join().ok().and_then(Result::ok).unwrap_or_default();
-        let stderr = errors.join().unwrap_or_default();
-        let status = status?;
-        match parse_answer(&answer) {
-            Some(result) => Ok(result),
-            None => {
-                let mut message = describe_exit(status);
-                if let Ok(Err(e)) = fed {
-                    if status.success() {
-                        message = format!("{message} (sending its input failed: {e})");
-                    }
-                }
-                Err(crashed(format!("{message}{}", tail(&stderr))))
-            }
+        parse_answer(&talk.answer).ok_or_else(|| crashed(talk.why_no_answer()))
+    }
+}
+
+/// Loads and describes the library at `path` in a worker process: the plugin it
+/// is, or why it was refused — including a library that crashes, aborts or hangs
+/// while being loaded or described, which only takes the worker down.
+pub(crate) fn describe_in_worker(path: &Path, worker: &Worker, timeout: Duration) -> Result<Plugin, PluginError> {
+    let refused = |message: String| PluginError::Discovery {
+        path: path.to_path_buf(),
+        message,
+    };
+    let header = serde_json::json!({ "library": path, "describe": true });
+    let talk = converse(worker, timeout, move |stdin| {
+        framed(stdin, |w| w.write_all(header.to_string().as_bytes()))
+    });
+    let talk = match talk {
+        Ok(t) => t,
+        Err(Unfinished::TimedOut) => {
+            return Err(refused(format!(
+                "loading and describing the library took longer than {} s; it was stopped",
+                timeout.as_secs_f64()
+            )))
         }
+        Err(Unfinished::Spawn(e)) => {
+            return Err(refused(format!(
+                "cannot start the worker {} to describe it: {e}",
+                worker.program.display()
+            )))
+        }
+        Err(Unfinished::Watch(e)) => return Err(refused(format!("cannot watch the worker describing it: {e}"))),
+    };
+    let Some((status, bytes)) = parse_answer(&talk.answer) else {
+        return Err(refused(format!(
+            "the library crashed while being loaded or described: {}",
+            talk.why_no_answer().replace("the plugin process", "the worker")
+        )));
+    };
+    if status == STATUS_OK {
+        let described: Described = serde_json::from_slice(&bytes)
+            .map_err(|e| refused(format!("the worker's description is malformed: {e}")))?;
+        Ok(Plugin::from_described(described, path, Origin::External))
+    } else {
+        Err(serde_json::from_slice::<PluginError>(&bytes)
+            .unwrap_or_else(|_| refused(String::from_utf8_lossy(&bytes).into_owned())))
     }
 }
 
@@ -353,6 +455,15 @@ fn worker_run() -> Result<(i32, Vec<u8>), String> {
         .map_err(|e| format!("cannot read the header: {e}"))?;
     let header: serde_json::Value = serde_json::from_slice(&header).map_err(|e| format!("malformed header: {e}"))?;
     let library = header["library"].as_str().ok_or("the header names no library")?;
+    if header["describe"] == true {
+        return Ok(match load(Path::new(library), Origin::External) {
+            Ok(plugin) => (
+                STATUS_OK,
+                serde_json::to_vec(&plugin.described()).expect("descriptions serialise"),
+            ),
+            Err(e) => (STATUS_ERROR, serde_json::to_vec(&e).expect("errors serialise")),
+        });
+    }
     let mut request = Vec::new();
     FrameReader::new(io::stdin())
         .read_to_end(&mut request)
@@ -382,7 +493,8 @@ fn worker_run() -> Result<(i32, Vec<u8>), String> {
     } else {
         None
     };
-    Ok(plugin.call(&request, statistics, rows))
+    let run = plugin.run_entry().map_err(|e| e.to_string())?;
+    Ok(plugin.call(run, &request, statistics, rows))
 }
 
 #[cfg(test)]

@@ -7,6 +7,12 @@
 //! asks the plugin to describe itself (inputs and options), so a study's options are
 //! validated before anything runs.
 //!
+//! Loading a library runs its code (its initialisers, then the entry point and
+//! `describe`). Only the plugins that ship with csi are loaded into csi's own
+//! process to be described; every other library is loaded and described by a
+//! worker process (see `isolate.rs`), so one that crashes, aborts or hangs while being
+//! loaded is refused with the reason and discovery goes on.
+//!
 //! Running a plugin passes the request as JSON and the statistics (and, when asked,
 //! respondent rows) as Arrow C streams; the result comes back as JSON report blocks
 //! in a buffer the plugin frees with its own callback. Every failure — an error
@@ -34,9 +40,11 @@ use csi_plugin_api::{
     ArrowArrayStream, CsiBytes, CsiPluginV1, DescribeFn, EntryFn, RunFn, ABI_MAJOR, ABI_MINOR, ENTRY_SYMBOL,
     MIN_STRUCT_SIZE_V1, STATUS_OK, STATUS_PANIC,
 };
+use serde::{Deserialize, Serialize};
 
-/// Why a plugin was refused or an analysis failed.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+/// Why a plugin was refused or an analysis failed. Serialisable, so that a worker
+/// process that describes a library can hand the reason back unchanged.
+#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize, Deserialize)]
 pub enum PluginError {
     /// The library could not be loaded.
     #[error("{path}: cannot load the library: {message}")]
@@ -86,6 +94,15 @@ pub enum PluginError {
         /// The library.
         path: PathBuf,
         /// What is wrong.
+        message: String,
+    },
+    /// The worker process that loads and describes a library did not answer: the
+    /// library crashed, aborted or hung while being loaded or described.
+    #[error("{path}: refused: {message}")]
+    Discovery {
+        /// The library.
+        path: PathBuf,
+        /// What happened to the worker.
         message: String,
     },
     /// Another plugin of the same name was found first.
@@ -188,7 +205,58 @@ pub struct Plugin {
     pub origin: Origin,
     /// What it needs and accepts.
     pub description: Description,
-    run: RunFn,
+    /// The run entry, when the library is loaded in this process (plugins that ship
+    /// with csi, and any plugin inside a worker); `None` for a library described
+    /// by a worker, which is loaded here only if an analysis asks to run in process.
+    run: Option<RunFn>,
+}
+
+/// What a worker says about a library it loaded and described: everything of a
+/// [`Plugin`] but the function pointers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Described {
+    pub(crate) name: String,
+    pub(crate) version: String,
+    pub(crate) summary: String,
+    pub(crate) homepage: Option<String>,
+    pub(crate) abi: (u32, u32),
+    pub(crate) description: Description,
+}
+
+impl Plugin {
+    pub(crate) fn described(&self) -> Described {
+        Described {
+            name: self.name.clone(),
+            version: self.version.clone(),
+            summary: self.summary.clone(),
+            homepage: self.homepage.clone(),
+            abi: self.abi,
+            description: self.description.clone(),
+        }
+    }
+
+    pub(crate) fn from_described(d: Described, path: &Path, origin: Origin) -> Plugin {
+        Plugin {
+            name: d.name,
+            version: d.version,
+            summary: d.summary,
+            homepage: d.homepage,
+            abi: d.abi,
+            path: path.to_path_buf(),
+            origin,
+            description: d.description,
+            run: None,
+        }
+    }
+
+    /// The run entry: the one loaded, or, for a library described by a worker, the
+    /// library loaded into this process now (an analysis asked to run in process).
+    fn run_entry(&self) -> Result<RunFn, PluginError> {
+        match self.run {
+            Some(run) => Ok(run),
+            None => load(&self.path, self.origin).map(|p| p.run.expect("loaded in process")),
+        }
+    }
 }
 
 /// Libraries loaded so far, by canonical path: each is loaded once, never unloaded.
@@ -207,11 +275,32 @@ fn library(path: &Path) -> Result<&'static libloading::Library, PluginError> {
     // for untrusted ones.
     let lib = unsafe { libloading::Library::new(&key) }.map_err(|e| PluginError::Load {
         path: path.to_path_buf(),
-        message: e.to_string(),
+        message: {
+            let reason = loader_reason(&e);
+            // dlerror starts with the file name, which the message already gives.
+            let prefix = format!("{}: ", key.display());
+            reason.strip_prefix(&prefix).map(str::to_string).unwrap_or(reason)
+        },
     })?;
     let lib: &'static libloading::Library = Box::leak(Box::new(lib));
     map.insert(key, lib);
     Ok(lib)
+}
+
+/// The loader's own reason (dlerror's text on Unix, which libloading keeps as
+/// the error's source behind a generic "dlopen failed").
+fn loader_reason(e: &libloading::Error) -> String {
+    let mut reasons = Vec::new();
+    let mut next: Option<&dyn std::error::Error> = Some(e);
+    while let Some(err) = next {
+        reasons.push(err.to_string());
+        next = err.source();
+    }
+    match reasons.as_slice() {
+        [only] => only.clone(),
+        [_, rest @ ..] => rest.join(": "),
+        [] => String::new(),
+    }
 }
 
 fn c_text(ptr: *const std::ffi::c_char, field: &str, path: &Path) -> Result<String, PluginError> {
@@ -338,7 +427,7 @@ pub fn load(path: &Path, origin: Origin) -> Result<Plugin, PluginError> {
         path: path.to_path_buf(),
         origin,
         description,
-        run,
+        run: Some(run),
     })
 }
 
@@ -447,7 +536,7 @@ impl Plugin {
         });
         let rows = rows.filter(|_| self.description.inputs.rows());
         let (status, bytes) = match isolation {
-            Isolation::InProcess => self.call(&json, stats, rows),
+            Isolation::InProcess => self.call(self.run_entry()?, &json, stats, rows),
             Isolation::Process { worker, timeout } => self.run_in_worker(json, stats, rows, worker, *timeout)?,
         };
         let text = || String::from_utf8_lossy(&bytes).into_owned();
@@ -472,6 +561,7 @@ impl Plugin {
     /// buffer released exactly once).
     pub(crate) fn call(
         &self,
+        run: RunFn,
         request: &[u8],
         statistics: Option<Box<dyn RecordBatchReader + Send>>,
         rows: Option<Box<dyn RecordBatchReader + Send>>,
@@ -484,7 +574,7 @@ impl Plugin {
         // streams' contents (moving them out and releasing them), leaving released
         // husks that we free below.
         let status = unsafe {
-            (self.run)(
+            run(
                 request.as_ptr(),
                 request.len(),
                 stats.map_or(std::ptr::null_mut(), |p| p as *mut ArrowArrayStream),
@@ -546,10 +636,21 @@ pub fn is_bundled_name(path: &Path) -> bool {
     stem.strip_prefix("lib").unwrap_or(stem).starts_with("csi_plugin_")
 }
 
+/// How long a worker may take to load and describe one library.
+pub const DESCRIBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl Registry {
-    /// Loads every plugin library in `dirs`, each with its origin. The first plugin of a name wins; later ones of the same name are
-    /// refused with a note.
-    pub fn discover(dirs: &[(PathBuf, Origin)]) -> Registry {
+    /// Finds every plugin library in `dirs`, each with its origin. Plugins that
+    /// ship with csi ([`Origin::Bundled`]) are loaded and described in this process;
+    /// every other library by `worker` (see the module documentation), within
+    /// [`DESCRIBE_TIMEOUT`]. The first plugin of a name wins; later ones of the same
+    /// name are refused with a note.
+    pub fn discover(dirs: &[(PathBuf, Origin)], worker: &Worker) -> Registry {
+        Self::discover_within(dirs, worker, DESCRIBE_TIMEOUT)
+    }
+
+    /// [`Registry::discover`] with another time limit per library.
+    pub fn discover_within(dirs: &[(PathBuf, Origin)], worker: &Worker, timeout: std::time::Duration) -> Registry {
         let mut reg = Registry::default();
         for (dir, origin) in dirs {
             if !dir.is_dir() {
@@ -569,7 +670,11 @@ impl Registry {
                 .collect();
             libs.dedup();
             for path in libs {
-                match load(&path, *origin) {
+                let found = match origin {
+                    Origin::Bundled => load(&path, *origin),
+                    Origin::External => isolate::describe_in_worker(&path, worker, timeout),
+                };
+                match found {
                     Ok(p) => {
                         if let Some(first) = reg.plugins.iter().find(|q| q.name == p.name) {
                             if first.path.canonicalize().ok() != p.path.canonicalize().ok() {

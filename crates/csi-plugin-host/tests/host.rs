@@ -16,7 +16,7 @@ use arrow_schema::ArrowError;
 
 use csi_blocks::wire::{Request, PROTOCOL_VERSION};
 use csi_blocks::Block;
-use csi_plugin_host::{load, Isolation, Origin, PluginError, Registry};
+use csi_plugin_host::{load, Isolation, Origin, PluginError, Registry, Worker};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -49,6 +49,14 @@ fn fake(dir: &Path, name: &str, flags: &[&str]) -> PathBuf {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     lib
+}
+
+/// The worker process that describes third-party libraries.
+fn worker() -> Worker {
+    Worker {
+        program: PathBuf::from(env!("CARGO_BIN_EXE_csi-plugin-worker")),
+        args: vec![],
+    }
 }
 
 /// Calls a counter the fake plugin exports.
@@ -279,10 +287,103 @@ fn libraries_that_are_not_plugins_are_refused_with_a_reason() {
     }
     // Discovery next to an executable ignores libraries not named csi_plugin_*
     // (the deps folder holds proc-macro libraries and the faulty test plugin).
-    let reg = Registry::discover(&[(topbox().parent().unwrap().to_path_buf(), Origin::Bundled)]);
+    let reg = Registry::discover(
+        &[(topbox().parent().unwrap().to_path_buf(), Origin::Bundled)],
+        &worker(),
+    );
     assert!(reg.get("topbox").is_some());
     assert!(reg.get("faulty").is_none());
     assert!(reg.refused.is_empty(), "{:?}", reg.refused);
+}
+
+/// Third-party libraries are loaded and described in a worker process: one that
+/// segfaults, aborts or hangs while being described, or aborts as soon as it is
+/// loaded, is refused with the reason, and discovery goes on to the next library
+/// (this test process would not survive any of them in process).
+#[test]
+fn libraries_that_crash_or_hang_while_described_are_refused_and_discovery_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fake(d, "a_segfault", &["-DDESCRIBE=1", "-DNAME=\"segv\""]);
+    fake(d, "b_abort", &["-DDESCRIBE=2", "-DNAME=\"abrt\""]);
+    fake(d, "c_hang", &["-DDESCRIBE=3", "-DNAME=\"hang\""]);
+    fake(d, "d_load_abort", &["-DLOAD_ABORT", "-DNAME=\"ctor\""]);
+    fake(d, "e_good", &["-DNAME=\"good\""]);
+    std::fs::write(d.join("libf_garbage.so"), "not a library\n".repeat(300)).unwrap();
+    let started = std::time::Instant::now();
+    let reg = Registry::discover_within(
+        &[(d.to_path_buf(), Origin::External)],
+        &worker(),
+        std::time::Duration::from_secs(2),
+    );
+    assert!(started.elapsed().as_secs() < 20, "the hang was not stopped");
+    let good = reg
+        .get("good")
+        .expect("the good library after the crashing ones is found");
+    assert_eq!(good.origin, Origin::External);
+    assert_eq!(good.version, "9.9.9");
+    let refused: Vec<String> = reg.refused.iter().map(ToString::to_string).collect();
+    let said = |file: &str, what: &str| {
+        assert!(
+            refused.iter().any(|r| r.contains(file) && r.contains(what)),
+            "{file}: `{what}` not in {refused:#?}"
+        )
+    };
+    said("liba_segfault.so", "SIGSEGV");
+    said("libb_abort.so", "SIGABRT");
+    said("libc_hang.so", "took longer than 2 s");
+    said("libd_load_abort.so", "SIGABRT");
+    // The loader's own reason (dlerror), not only "dlopen failed".
+    said("libf_garbage.so", "invalid ELF header");
+    assert_eq!(reg.refused.len(), 5, "{refused:#?}");
+
+    // A described plugin runs in the worker, and in process only when asked.
+    let (request, stats) = mini_request();
+    let isolated = Isolation::Process {
+        worker: worker(),
+        timeout: std::time::Duration::from_secs(10),
+    };
+    let report = good.run(&request, stats.clone(), None, &isolated).unwrap();
+    assert_eq!(report.title.as_deref(), Some("fake"));
+    let report = good.run(&request, stats, None, &Isolation::InProcess).unwrap();
+    assert_eq!(report.title.as_deref(), Some("fake"));
+}
+
+/// A library whose dependency is missing is refused with the loader's reason,
+/// which names the missing file.
+#[test]
+fn a_library_that_cannot_be_loaded_reports_the_loaders_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let dep = fake(d, "gone_dependency", &["-DNAME=\"dep\""]);
+    let lib = d.join("libneeds_dep.so");
+    let out = Command::new(c_compiler())
+        .args(["-std=c99", "-shared", "-fPIC", "-o"])
+        .arg(&lib)
+        .arg("-I")
+        .arg(root().join("crates/csi-plugin-api/include"))
+        .arg(root().join("crates/csi-plugin-host/tests/c/fake.c"))
+        .arg("-L")
+        .arg(d)
+        .arg("-Wl,--no-as-needed")
+        .arg("-lgone_dependency")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::remove_file(dep).unwrap();
+    let err = load(&lib, Origin::External).unwrap_err();
+    assert!(matches!(err, PluginError::Load { .. }), "{err}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("libgone_dependency.so") && msg.contains("No such file"),
+        "{msg}"
+    );
+    let reg = Registry::discover(&[(d.to_path_buf(), Origin::External)], &worker());
+    assert!(
+        reg.refused[0].to_string().contains("libgone_dependency.so"),
+        "{:?}",
+        reg.refused
+    );
 }
 
 #[test]

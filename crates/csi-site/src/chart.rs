@@ -826,8 +826,9 @@ fn line_panel(
     let every = ((widest + 10.0) / spacing).ceil().max(1.0) as usize;
     // The first wave is labelled too whenever it clears the last one.
     let span = f64::from(p.x(n - 1, n) - p.x(0, n));
-    let labelled =
-        |i: usize| i == n - 1 || (i == 0 && span >= widest / PX + 10.0) || (i % every == 0 && n - 1 - i >= every);
+    let labelled = |i: usize| {
+        i == n - 1 || (i == 0 && span >= widest / PX + 10.0) || (i.is_multiple_of(every) && n - 1 - i >= every)
+    };
     let room_for_values = spacing >= 34.0;
     for (i, cat) in categories.iter().enumerate().filter(|(i, _)| labelled(*i)) {
         c.text(

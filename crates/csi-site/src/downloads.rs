@@ -433,14 +433,7 @@ mod tests {
 
     #[test]
     fn labels_a_spreadsheet_would_run_are_neutralised_and_numbers_are_not() {
-        let hostile = [
-            "=HYPERLINK(\"http://x\")",
-            "+1+1",
-            "-2+3",
-            "@SUM(A1)",
-            "\tx",
-            "\rx",
-        ];
+        let hostile = ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"];
         let t = DataTable {
             file: "t".into(),
             title: "t".into(),

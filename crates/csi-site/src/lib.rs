@@ -36,6 +36,7 @@
 pub mod blocks;
 pub mod chart;
 pub mod downloads;
+pub mod lock;
 pub mod markdown;
 mod pages;
 pub mod provenance;
@@ -51,6 +52,7 @@ use csi_study::Decimals;
 
 pub use blocks::{render as render_blocks, AnalysisPage};
 pub use chart::Palette;
+pub use lock::SiteLock;
 pub use provenance::Provenance;
 pub use publish::{SiteWriter, WaveBuild};
 pub use theme::{Brand, Theme};

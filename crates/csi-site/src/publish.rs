@@ -70,6 +70,8 @@ impl SiteWriter {
     /// keeps the others as published, writes the study's landing page, version list
     /// and `latest/`, and swaps the study folder in atomically (a failure leaves the
     /// previously published folder as it was). Then refreshes the site index.
+    /// Hold the site's [`crate::lock::SiteLock`] from reading [`SiteWriter::published`]
+    /// until this returns, so that no other build interleaves.
     /// `results[i]` and `builds[i]` belong to `study.waves[i]`.
     pub fn publish(
         &self,
@@ -79,10 +81,16 @@ impl SiteWriter {
         builds: &[WaveBuild],
     ) -> Result<PathBuf, SiteError> {
         fs::create_dir_all(&self.out).map_err(io(&self.out))?;
-        let staging = self.out.join(format!(".csi-staging-{}", study.id));
-        if staging.exists() {
-            fs::remove_dir_all(&staging).map_err(io(&staging))?;
+        // Staging folders are unique per build; the caller holds the site's
+        // [`crate::lock::SiteLock`], so any other staging folder of this study was
+        // left by a build that was killed, and goes.
+        let prefix = format!(".csi-staging-{}-", study.id);
+        for entry in fs::read_dir(&self.out).map_err(io(&self.out))?.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = fs::remove_dir_all(entry.path());
+            }
         }
+        let staging = self.out.join(format!("{prefix}{}", std::process::id()));
         let written = self.stage(study, theme, results, builds, &staging);
         if let Err(e) = written {
             let _ = fs::remove_dir_all(&staging);

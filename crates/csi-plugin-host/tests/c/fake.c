@@ -8,6 +8,9 @@
  *   -DEXTRA               appends fields of a future minor after `homepage`
  *   -DRESULT=n            0: a valid report, 1: malformed JSON, 2: an error
  *   -DKEEP_STREAMS        does not release the input streams (the host must)
+ *   -DDESCRIBE=n          describe 1: segfaults, 2: aborts, 3: hangs
+ *   -DLOAD_ABORT          aborts as soon as the library is loaded (initialiser)
+ *   -DNAME=text           the plugin's name (default "fake")
  * It counts the release callbacks of the buffers it hands out.
  */
 #include <stdlib.h>
@@ -26,6 +29,16 @@
 #endif
 #ifndef RESULT
 #define RESULT 0
+#endif
+#ifndef DESCRIBE
+#define DESCRIBE 0
+#endif
+#ifndef NAME
+#define NAME "fake"
+#endif
+
+#ifdef LOAD_ABORT
+__attribute__((constructor)) static void on_load(void) { abort(); }
 #endif
 
 static int handed_out = 0;
@@ -55,6 +68,11 @@ static int32_t give(CsiBytes *out, const char *text, int32_t status) {
 }
 
 static int32_t describe(CsiBytes *out) {
+  if (DESCRIBE == 1) *(volatile int *)0 = 1;
+  if (DESCRIBE == 2) abort();
+  if (DESCRIBE == 3)
+    for (;;) {
+    }
   return give(out, "{\"protocol\":1,\"inputs\":\"both\",\"options\":{}}", CSI_STATUS_OK);
 }
 
@@ -103,7 +121,7 @@ const void *ENTRY(void) {
 #endif
   d->abi_major = MAJOR;
   d->abi_minor = MINOR;
-  d->name = "fake";
+  d->name = NAME;
   d->version = "9.9.9";
   d->description = "A fake plugin for tests";
   d->describe = describe;
