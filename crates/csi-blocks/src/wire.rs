@@ -8,6 +8,13 @@ use serde::{Deserialize, Serialize};
 /// Version of the request/description messages.
 pub const PROTOCOL_VERSION: u32 = 1;
 
+/// Minor version of the messages, for additions that older plugins need not
+/// know: 1 added the option types that name things in the study (`integer`,
+/// `node`, `node_list`, `segment`, `segment_list`, `cell`, `wave`) and an option's
+/// `allowed` values and `minimum`/`maximum`. A description without
+/// `protocol_minor` is 1.0 and keeps loading.
+pub const PROTOCOL_MINOR: u32 = 1;
+
 /// Which inputs a plugin needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -33,7 +40,9 @@ impl Inputs {
     }
 }
 
-/// The type of an option value.
+/// The type of an option value, in YAML terms. The types that name something in
+/// the study (a node, a segment, a cell, a wave) are texts whose value the host
+/// also checks against the study (protocol minor 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OptionType {
@@ -41,20 +50,57 @@ pub enum OptionType {
     String,
     /// A number.
     Number,
+    /// A whole number (minor 1).
+    Integer,
     /// true / false.
     Boolean,
     /// A list of texts.
     StringList,
+    /// The id of a node of the study: the index (`index`), a category, an
+    /// indicator or an overall item (minor 1).
+    Node,
+    /// A list of node ids (minor 1).
+    NodeList,
+    /// The id of one of the study's segments (minor 1).
+    Segment,
+    /// A list of segment ids (minor 1).
+    SegmentList,
+    /// A cell: `all`, or a segment group as `<segment>=<code>` (minor 1).
+    Cell,
+    /// The id of one of the study's waves (minor 1).
+    Wave,
 }
 
 impl OptionType {
-    /// Whether `v` has this type.
+    /// Whether `v` has this type (its shape; references are checked against the
+    /// study by the host).
     pub fn accepts(self, v: &serde_json::Value) -> bool {
+        let texts = |v: &serde_json::Value| v.as_array().is_some_and(|a| a.iter().all(|x| x.is_string()));
         match self {
-            OptionType::String => v.is_string(),
+            OptionType::String | OptionType::Node | OptionType::Segment | OptionType::Cell | OptionType::Wave => {
+                v.is_string()
+            }
             OptionType::Number => v.is_number(),
+            OptionType::Integer => v.is_i64() || v.is_u64() || v.as_f64().is_some_and(|x| x.fract() == 0.0),
             OptionType::Boolean => v.is_boolean(),
-            OptionType::StringList => v.as_array().is_some_and(|a| a.iter().all(|x| x.is_string())),
+            OptionType::StringList | OptionType::NodeList | OptionType::SegmentList => texts(v),
+        }
+    }
+
+    /// The type in a study author's words, for messages and documentation.
+    pub fn in_words(self) -> &'static str {
+        match self {
+            OptionType::String => "a text",
+            OptionType::Number => "a number",
+            OptionType::Integer => "a whole number",
+            OptionType::Boolean => "true or false",
+            OptionType::StringList => "a list of texts, such as [a, b]",
+            OptionType::Node => "the id of an indicator, a category, an overall item or `index`",
+            OptionType::NodeList => "a list of indicator or category ids, such as [network, billing]",
+            OptionType::Segment => "a segment id",
+            OptionType::SegmentList => "a list of segment ids, such as [customer_type, region]",
+            OptionType::Cell => "`all` or a segment group such as `customer_type=2`",
+            OptionType::Wave => "a wave id",
         }
     }
 }
@@ -74,6 +120,15 @@ pub struct OptionSpec {
     /// The value used when the study does not give it.
     #[serde(default)]
     pub default: Option<serde_json::Value>,
+    /// The only values accepted, if the option is a choice (minor 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed: Option<Vec<serde_json::Value>>,
+    /// The smallest value accepted, for numbers (minor 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minimum: Option<f64>,
+    /// The largest value accepted, for numbers (minor 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maximum: Option<f64>,
 }
 
 /// What a plugin says about itself from `describe`.
@@ -82,6 +137,9 @@ pub struct OptionSpec {
 pub struct Description {
     /// Protocol version the plugin speaks.
     pub protocol: u32,
+    /// Its minor version ([`PROTOCOL_MINOR`]); absent in descriptions of 1.0.
+    #[serde(default)]
+    pub protocol_minor: u32,
     /// The inputs it needs.
     #[serde(default)]
     pub inputs: Inputs,
@@ -95,6 +153,7 @@ impl Description {
     pub fn statistics() -> Self {
         Description {
             protocol: PROTOCOL_VERSION,
+            protocol_minor: PROTOCOL_MINOR,
             inputs: Inputs::Statistics,
             options: BTreeMap::new(),
         }
@@ -115,8 +174,37 @@ impl Description {
                 description: description.to_string(),
                 required: false,
                 default,
+                allowed: None,
+                minimum: None,
+                maximum: None,
             },
         );
+        self
+    }
+
+    /// Restricts option `name` (added before) to the values `allowed`.
+    pub fn allowed<V: Into<serde_json::Value>>(mut self, name: &str, allowed: impl IntoIterator<Item = V>) -> Self {
+        if let Some(o) = self.options.get_mut(name) {
+            o.allowed = Some(allowed.into_iter().map(Into::into).collect());
+        }
+        self
+    }
+
+    /// Restricts the number option `name` (added before) to `minimum..=maximum`
+    /// (either may be open).
+    pub fn range(mut self, name: &str, minimum: Option<f64>, maximum: Option<f64>) -> Self {
+        if let Some(o) = self.options.get_mut(name) {
+            o.minimum = minimum;
+            o.maximum = maximum;
+        }
+        self
+    }
+
+    /// Makes option `name` (added before) one the study must give.
+    pub fn required(mut self, name: &str) -> Self {
+        if let Some(o) = self.options.get_mut(name) {
+            o.required = true;
+        }
         self
     }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use csi_plugin_host::{Isolation, Origin, Plugin, Registry, Worker};
 use csi_site::AnalysisPage;
-use csi_study::Study;
+use csi_study::{Diagnostic, Study};
 
 /// The worker process that loads, describes and runs plugins that do not ship
 /// with csi: this executable, as `csi plugin-worker`.
@@ -45,8 +45,10 @@ impl PluginSearch {
                 .iter()
                 .filter_map(|(d, _)| d.canonicalize().ok())
                 .any(|d| own.canonicalize().is_ok_and(|o| o == d));
-            if allow_study_plugins || consented {
-                dirs.push((own, Origin::External));
+            if consented {
+                // Named with --plugins as well: searched there already.
+            } else if allow_study_plugins {
+                dirs.push((own, Origin::Study));
             } else if own.is_dir() {
                 not_loaded = walkdir::WalkDir::new(&own)
                     .max_depth(2)
@@ -96,11 +98,12 @@ fn plugin_dirs(extra: &[PathBuf]) -> Vec<(PathBuf, Origin)> {
     dirs
 }
 
-/// An analysis ready to run, or why it cannot.
+/// An analysis ready to run: its plugin, and its options with defaults filled in.
 pub struct Prepared<'a> {
     id: String,
     plugin_name: String,
-    ready: Result<(&'a Plugin, serde_json::Map<String, serde_json::Value>), String>,
+    plugin: &'a Plugin,
+    options: serde_json::Map<String, serde_json::Value>,
     isolation: Isolation,
 }
 
@@ -122,57 +125,90 @@ fn isolation_for(spec: &csi_study::AnalysisSpec, plugin: Option<&Plugin>) -> Iso
     }
 }
 
-/// Resolves every analysis of `study` against `registry`; `not_loaded` are the
-/// study's own libraries left alone, named when a plugin is not found.
-pub fn prepare<'a>(study: &Study, registry: &'a Registry, not_loaded: &[PathBuf]) -> Vec<Prepared<'a>> {
-    study
-        .analyses
-        .iter()
-        .map(|spec| {
-            let ready = match registry.get(&spec.plugin) {
-                None => Err(format!(
-                    "no plugin named `{}` was found{}{}",
-                    spec.plugin,
-                    if registry.plugins.is_empty() {
-                        String::new()
-                    } else {
-                        format!(
-                            " (found: {})",
-                            registry
-                                .plugins
-                                .iter()
-                                .map(|p| p.name.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )
-                    },
-                    if not_loaded.is_empty() {
-                        String::new()
-                    } else {
-                        format!(
-                            "; the study's own plugins/ folder holds libraries that were not loaded without your consent ({}): build with --allow-study-plugins if you trust them",
-                            not_loaded
-                                .iter()
-                                .filter_map(|p| p.file_name())
-                                .map(|f| f.to_string_lossy().into_owned())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )
+/// Resolves every analysis of `study` against `registry`: its plugin found, its
+/// options checked against what the plugin declares (names, types, allowed values,
+/// ranges, and the nodes, segments, cells and waves they name). A misconfigured
+/// analysis is an error of the study, located at the plugin name or the option in
+/// the study file, so that a build fails before anything is written rather than
+/// publishing an error page; `not_loaded` are the study's own libraries left alone,
+/// named when a plugin is not found.
+pub fn prepare<'a>(
+    study: &Study,
+    registry: &'a Registry,
+    not_loaded: &[PathBuf],
+) -> Result<Vec<Prepared<'a>>, Vec<Diagnostic>> {
+    let context = csi_engine::study_context(study);
+    let mut diags = Vec::new();
+    let mut prepared = Vec::new();
+    for spec in &study.analyses {
+        match registry.get(&spec.plugin) {
+            None => diags.push(not_found(study, spec, registry, not_loaded)),
+            Some(p) => match p.resolve_options_for(&spec.id, &spec.options, &context) {
+                Ok(options) => prepared.push(Prepared {
+                    id: spec.id.clone(),
+                    plugin_name: spec.plugin.clone(),
+                    isolation: isolation_for(spec, Some(p)),
+                    plugin: p,
+                    options,
+                }),
+                Err(csi_plugin_host::PluginError::Options { problems, .. }) => {
+                    for problem in problems {
+                        let at = problem
+                            .option
+                            .as_ref()
+                            .and_then(|o| spec.option_at.get(o).copied())
+                            .or(spec.at);
+                        let d = study.diagnostic(
+                            format!("analysis `{}` (plugin `{}`): {}", spec.id, spec.plugin, problem.message),
+                            at,
+                        );
+                        diags.push(match problem.help {
+                            Some(h) => d.with_help(h),
+                            None => d,
+                        });
                     }
-                )),
-                Some(p) => p
-                    .resolve_options(&spec.id, &spec.options)
-                    .map(|o| (p, o))
-                    .map_err(|e| e.to_string()),
-            };
-            Prepared {
-                id: spec.id.clone(),
-                plugin_name: spec.plugin.clone(),
-                isolation: isolation_for(spec, registry.get(&spec.plugin)),
-                ready,
-            }
-        })
-        .collect()
+                }
+                Err(other) => diags.push(study.diagnostic(other.to_string(), spec.at)),
+            },
+        }
+    }
+    if diags.is_empty() {
+        Ok(prepared)
+    } else {
+        Err(diags)
+    }
+}
+
+/// The diagnostic of an analysis whose plugin was not found: the closest name
+/// found, what was found, and the study's libraries left alone.
+fn not_found(study: &Study, spec: &csi_study::AnalysisSpec, registry: &Registry, not_loaded: &[PathBuf]) -> Diagnostic {
+    let names: Vec<&str> = registry.plugins.iter().map(|p| p.name.as_str()).collect();
+    let mut help = Vec::new();
+    if let Some(near) = csi_study::closest(&spec.plugin, names.iter().copied()).first() {
+        help.push(format!("did you mean `{near}`?"));
+    }
+    help.push(if names.is_empty() {
+        "no plugins were found".to_string()
+    } else {
+        format!("(plugins found: {})", names.join(", "))
+    });
+    if !not_loaded.is_empty() {
+        help.push(format!(
+            "the study's own plugins/ folder holds libraries that were not loaded without your consent ({}): build with --allow-study-plugins if you trust them",
+            not_loaded
+                .iter()
+                .filter_map(|p| p.file_name())
+                .map(|f| f.to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    study
+        .diagnostic(
+            format!("analysis `{}`: no plugin named `{}` was found", spec.id, spec.plugin),
+            spec.at,
+        )
+        .with_help(help.join(" "))
 }
 
 /// Runs the prepared analyses on wave `results[index]`. Plugins receive the
@@ -185,37 +221,34 @@ pub fn run_wave(study: &Study, prepared: &[Prepared<'_>], results: &[WaveResult]
     prepared
         .iter()
         .map(|a| {
-            let outcome = match &a.ready {
-                Err(e) => Err(e.clone()),
-                Ok((plugin, options)) => {
-                    let request = Request {
-                        protocol: PROTOCOL_VERSION,
-                        analysis: a.id.clone(),
-                        wave: result.wave.clone(),
-                        study: context.clone(),
-                        options: options.clone(),
-                    };
-                    let rows = plugin
-                        .description
-                        .inputs
-                        .rows()
-                        .then(|| study.waves.iter().find(|w| w.id == result.wave))
-                        .flatten()
-                        .map(|wave| csi_engine::rows_reader(study, wave));
-                    plugin
-                        .run(
-                            &request,
-                            (csi_engine::statistics_schema(), batches.clone()),
-                            rows,
-                            &a.isolation,
-                        )
-                        .map_err(|e| e.to_string())
-                }
+            let request = Request {
+                protocol: PROTOCOL_VERSION,
+                analysis: a.id.clone(),
+                wave: result.wave.clone(),
+                study: context.clone(),
+                options: a.options.clone(),
             };
+            let rows = a
+                .plugin
+                .description
+                .inputs
+                .rows()
+                .then(|| study.waves.iter().find(|w| w.id == result.wave))
+                .flatten()
+                .map(|wave| csi_engine::rows_reader(study, wave));
+            let outcome = a
+                .plugin
+                .run(
+                    &request,
+                    (csi_engine::statistics_schema(), batches.clone()),
+                    rows,
+                    &a.isolation,
+                )
+                .map_err(|e| e.to_string());
             AnalysisPage {
                 id: a.id.clone(),
                 plugin: a.plugin_name.clone(),
-                plugin_version: a.ready.as_ref().ok().map(|(p, _)| p.version.clone()),
+                plugin_version: Some(a.plugin.version.clone()),
                 outcome,
             }
         })
@@ -240,6 +273,7 @@ pub fn list(extra: &[PathBuf]) -> bool {
         let runs = match p.origin {
             Origin::Bundled => "ships with csi; runs in process",
             Origin::External => "third-party; runs isolated",
+            Origin::Study => "the study's own; runs isolated",
         };
         println!(
             "{:<12} {:<8} ABI {}.{}  {}\n    {}\n    {}{}",
@@ -261,25 +295,15 @@ pub fn list(extra: &[PathBuf]) -> bool {
 
 /// What each analysis will run with, for the waves' build records: plugin version,
 /// library hash and the options after defaults were applied.
-pub fn records(prepared: &[Prepared<'_>], study: &Study) -> Vec<csi_site::provenance::AnalysisRecord> {
+pub fn records(prepared: &[Prepared<'_>]) -> Vec<csi_site::provenance::AnalysisRecord> {
     prepared
         .iter()
-        .zip(&study.analyses)
-        .map(|(a, spec)| match &a.ready {
-            Ok((plugin, options)) => csi_site::provenance::AnalysisRecord {
-                id: a.id.clone(),
-                plugin: a.plugin_name.clone(),
-                version: Some(plugin.version.clone()),
-                library_sha256: csi_site::provenance::sha256_file(&plugin.path).ok(),
-                options: serde_json::Value::Object(options.clone()),
-            },
-            Err(_) => csi_site::provenance::AnalysisRecord {
-                id: a.id.clone(),
-                plugin: a.plugin_name.clone(),
-                version: None,
-                library_sha256: None,
-                options: spec.options.clone(),
-            },
+        .map(|a| csi_site::provenance::AnalysisRecord {
+            id: a.id.clone(),
+            plugin: a.plugin_name.clone(),
+            version: Some(a.plugin.version.clone()),
+            library_sha256: csi_site::provenance::sha256_file(&a.plugin.path).ok(),
+            options: serde_json::Value::Object(a.options.clone()),
         })
         .collect()
 }

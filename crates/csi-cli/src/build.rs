@@ -128,11 +128,12 @@ pub fn build(paths: &[PathBuf], opts: &BuildOptions, progress: &Progress) -> Res
         .with_brand(brand.clone());
     let writer = csi_site::SiteWriter::new(opts.out, generator.clone());
     let files = crate::find_studies(paths)?;
+    let allowed = opts.trust.allowed_folders(paths)?;
 
     // Load and validate first (fast): duplicate ids must be known before building.
     let mut loaded: Vec<(PathBuf, std::result::Result<Study, Vec<String>>)> = files
         .par_iter()
-        .map(|path| (path.clone(), load_checked(path)))
+        .map(|path| (path.clone(), load_checked(path, &allowed)))
         .collect();
     let mut seen: Vec<(String, PathBuf)> = Vec::new();
     for (path, study) in &mut loaded {
@@ -294,8 +295,17 @@ fn publish_study(
             plugin.path.display()
         ));
     }
-    let prepared = analyses::prepare(study, &registry, &search.not_loaded);
-    let records = analyses::records(&prepared, study);
+    // A misconfigured analysis fails the study before anything is written.
+    let prepared = match analyses::prepare(study, &registry, &search.not_loaded) {
+        Ok(p) => p,
+        Err(diags) => {
+            for d in &diags {
+                p.message(d.to_string());
+            }
+            anyhow::bail!("{} analysis problem(s)", diags.len());
+        }
+    };
+    let records = analyses::records(&prepared);
     let now = provenance(study, &theme, &records, generator)?;
 
     // Published waves are kept as they are unless asked to rebuild.

@@ -49,6 +49,21 @@ pub(crate) struct Trust {
     pub allow_study_plugins: bool,
 }
 
+impl Trust {
+    /// The folders outside a study's own that it may read: `--allow-path` and the
+    /// site settings' `allow_paths`.
+    pub(crate) fn allowed_folders(&self, paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+        let mut all = self.allow_paths.clone();
+        for dir in &all {
+            if !dir.is_dir() {
+                bail!("--allow-path {}: no such folder", dir.display());
+            }
+        }
+        all.extend(site_settings::allowed_for(paths)?);
+        Ok(all)
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Compute every wave of the studies and write the report site.
@@ -96,6 +111,9 @@ enum Command {
     Check {
         /// Study files or folders to search for `study.yaml` (default: `reports`).
         paths: Vec<PathBuf>,
+        /// Extra folders to search for analysis plugins (as for `build`).
+        #[arg(long = "plugins", value_name = "DIR")]
+        plugins: Vec<PathBuf>,
         #[command(flatten)]
         trust: Trust,
     },
@@ -200,8 +218,8 @@ fn diagnostics_text(diags: &[Diagnostic]) -> Vec<String> {
 }
 
 /// Loads a study and checks its data columns; on failure, the messages to show.
-pub(crate) fn load_checked(path: &Path) -> std::result::Result<Study, Vec<String>> {
-    let study = match csi_study::load(path) {
+pub(crate) fn load_checked(path: &Path, allowed: &[PathBuf]) -> std::result::Result<Study, Vec<String>> {
+    let study = match csi_study::load_allowing(path, allowed) {
         Ok(s) => s,
         Err(StudyError::Invalid(diags)) => {
             let n = diags.iter().filter(|d| d.is_error()).count();
@@ -230,8 +248,9 @@ pub(crate) fn engine_error_text(study: &Study, wave: &str, e: &EngineError) -> S
     }
 }
 
-fn check(paths: &[PathBuf], _trust: &Trust) -> Result<bool> {
+fn check(paths: &[PathBuf], plugin_dirs: &[PathBuf], trust: &Trust) -> Result<bool> {
     let mut ok = true;
+    let allowed = trust.allowed_folders(paths)?;
     if let Some(file) = site_settings::find(paths) {
         match site_settings::load(&file) {
             Ok(_) => println!("ok: site settings ({})", file.display()),
@@ -245,7 +264,7 @@ fn check(paths: &[PathBuf], _trust: &Trust) -> Result<bool> {
         }
     }
     for path in find_studies(paths)? {
-        let study = match load_checked(&path) {
+        let study = match load_checked(&path, &allowed) {
             Ok(s) => s,
             Err(messages) => {
                 eprintln!("{}\n", messages.join("\n"));
@@ -254,6 +273,16 @@ fn check(paths: &[PathBuf], _trust: &Trust) -> Result<bool> {
             }
         };
         let mut study_ok = true;
+        // The analyses as a build would run them: plugins found, options valid.
+        let search = analyses::PluginSearch::new(plugin_dirs, Some(&study.dir), trust.allow_study_plugins);
+        if let Some(m) = search.not_loaded_message(&study) {
+            eprintln!("{m}");
+        }
+        let registry = csi_plugin_host::Registry::discover(&search.dirs, &analyses::worker());
+        if let Err(diags) = analyses::prepare(&study, &registry, &search.not_loaded) {
+            eprintln!("{}", diagnostics_text(&diags).join("\n"));
+            study_ok = false;
+        }
         for wave in &study.waves {
             if let Err(e) = csi_engine::compute_wave(&study, wave) {
                 eprintln!("{}", engine_error_text(&study, &wave.id, &e));
@@ -396,7 +425,7 @@ fn main() -> ExitCode {
             sd,
             deff,
         } => sample_size(n, margin, *confidence, *population, *share, *sd, *deff),
-        Command::Check { paths, trust } => check(paths, trust),
+        Command::Check { paths, plugins, trust } => check(paths, plugins, trust),
         Command::PluginWorker => return ExitCode::from(csi_plugin_host::worker_main().clamp(0, 255) as u8),
     };
     match result {

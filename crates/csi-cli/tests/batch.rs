@@ -281,10 +281,15 @@ fn a_new_study_builds_out_of_the_box() {
         yaml.contains("id: acme-2025") && yaml.contains("title: \"ACME: customer satisfaction\""),
         "{yaml}"
     );
-    let check = csi(&["check", study.to_str().unwrap()]);
+    let plugins = common::standard_plugins();
+    let check = csi(&[
+        "check",
+        study.to_str().unwrap(),
+        "--plugins",
+        plugins.path().to_str().unwrap(),
+    ]);
     assert!(check.status.success(), "{:?}", text(&check));
 
-    let plugins = common::standard_plugins();
     let site = work.path().join("site");
     let run = Command::new(env!("CARGO_BIN_EXE_csi"))
         .args([

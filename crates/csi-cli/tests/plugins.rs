@@ -37,7 +37,6 @@ analyses:
   - {id: panics-inside, plugin: faulty, isolation: in_process, options: {mode: panic}}
   - {id: aborts, plugin: faulty, options: {mode: abort}}
   - {id: hangs, plugin: faulty, timeout: 2, options: {mode: hang}}
-  - {id: typo, plugin: faulty, options: {mdoe: ok}}
 ",
     );
     std::fs::write(study.join("study.yaml"), yaml).unwrap();
@@ -45,9 +44,9 @@ analyses:
 }
 
 /// A study folder from someone else runs no code of its own: its `plugins/`
-/// folder is not loaded (nothing in it is even opened), the build says which
-/// libraries it left alone and how to allow them, and the analyses that needed them
-/// fail on their pages with the same advice; the rest of the study publishes.
+/// folder is not loaded (nothing in it is even opened), and the build and
+/// `csi check` say which libraries they left alone and how to allow them; the
+/// study, whose analyses need them, is not published.
 #[test]
 fn a_studys_own_plugins_are_not_loaded_without_consent() {
     let work = tempfile::tempdir().unwrap();
@@ -61,20 +60,30 @@ fn a_studys_own_plugins_are_not_loaded_without_consent() {
         .output()
         .unwrap();
     let log = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(out.status.success(), "{log}");
+    // The analyses need the plugin, so the study is not published; nothing ran.
+    assert!(!out.status.success(), "{log}");
     assert!(
         log.contains("has plugin libraries of its own that were not loaded")
             && log.contains("libfaulty.so")
             && log.contains("--allow-study-plugins"),
         "{log}"
     );
-    assert!(!log.contains("faulty plugin"), "the plugin ran: {log}");
-    let page = std::fs::read_to_string(site.join("mini/2024/fine.html")).unwrap();
     assert!(
-        page.contains("analysis-error") && page.contains("not loaded without your consent"),
-        "{page}"
+        log.contains("no plugin named `faulty` was found") && log.contains("not loaded without your consent"),
+        "{log}"
     );
-    assert!(site.join("mini/2024/index.html").is_file(), "the rest publishes");
+    assert!(!log.contains("faulty plugin"), "the plugin ran: {log}");
+    assert!(!site.exists(), "nothing is written");
+    let check = Command::new(env!("CARGO_BIN_EXE_csi"))
+        .arg("check")
+        .arg(&study)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&check.stderr).to_string();
+    assert!(
+        !check.status.success() && said.contains("--allow-study-plugins"),
+        "{said}"
+    );
 
     // Naming the folder with --plugins is consent for that folder.
     let site2 = work.path().join("site2");
@@ -90,6 +99,7 @@ fn a_studys_own_plugins_are_not_loaded_without_consent() {
     let log = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(out.status.success(), "{log}");
     assert!(!log.contains("not loaded"), "{log}");
+    assert!(site2.join("mini/2024/index.html").is_file());
     let page = std::fs::read_to_string(site2.join("mini/2024/fine.html")).unwrap();
     assert!(!page.contains("analysis-error"), "{page}");
 }
@@ -137,6 +147,60 @@ fn a_plugin_whose_describe_segfaults_is_refused_and_the_build_goes_on() {
     assert!(!page.contains("analysis-error"), "{page}");
 }
 
+/// A misconfigured analysis (an option the plugin does not declare) fails the
+/// study before anything is written, with the study file's line and column, at
+/// `csi check` and at `csi build`; a published site stays as it was.
+#[test]
+fn a_misconfigured_analysis_fails_before_anything_is_written() {
+    let work = tempfile::tempdir().unwrap();
+    let study = study_with_plugin(work.path());
+    let site = work.path().join("site");
+    let build = |site: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_csi"))
+            .arg("build")
+            .arg(&study)
+            .arg("--out")
+            .arg(site)
+            .arg("--allow-study-plugins")
+            .arg("--rebuild")
+            .output()
+            .unwrap()
+    };
+    assert!(build(&site).status.success());
+    let before = common::snapshot(&site);
+    let yaml = std::fs::read_to_string(study.join("study.yaml")).unwrap();
+    let typo = yaml.replacen(
+        "{id: fine, plugin: faulty, options: {mode: ok}}",
+        "{id: fine, plugin: faulty, options: {mdoe: ok}}",
+        1,
+    );
+    assert_ne!(yaml, typo);
+    std::fs::write(study.join("study.yaml"), &typo).unwrap();
+    let line = typo.lines().position(|l| l.contains("mdoe")).unwrap() + 1;
+    let column = typo.lines().nth(line - 1).unwrap().find("mdoe").unwrap() + 1;
+    let out = build(&site);
+    let log = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "{log}");
+    for says in [
+        "analysis `fine` (plugin `faulty`): unknown option `mdoe`; did you mean `mode`?".to_string(),
+        format!("study.yaml:{line}:{column}"),
+    ] {
+        assert!(log.contains(&says), "lacks `{says}`: {log}");
+    }
+    assert!(common::snapshot(&site) == before, "the published site changed");
+    let check = Command::new(env!("CARGO_BIN_EXE_csi"))
+        .arg("check")
+        .arg(&study)
+        .arg("--allow-study-plugins")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&check.stderr).to_string();
+    assert!(
+        !check.status.success() && said.contains("unknown option `mdoe`"),
+        "{said}"
+    );
+}
+
 #[test]
 fn a_dropped_in_plugin_runs_and_its_failures_stay_contained() {
     let work = tempfile::tempdir().unwrap();
@@ -161,7 +225,6 @@ fn a_dropped_in_plugin_runs_and_its_failures_stay_contained() {
         ("panics-inside", "panics on purpose"),
         ("aborts", "SIGABRT"),
         ("hangs", "did not finish within 2 s"),
-        ("typo", "unknown option `mdoe`; did you mean `mode`?"),
     ] {
         assert!(page(id).contains("analysis-error"), "{id}");
         assert!(page(id).contains(says), "{id}: {}", page(id));
@@ -201,6 +264,7 @@ fn fenced<'a>(text: &'a str, lang: &str) -> &'a str {
 /// example study's `plugins/` folder: its page appears in the report.
 #[test]
 fn the_guides_separate_crate_plugin_appears_in_the_example_report() {
+    let standard = common::standard_plugins();
     let guide = std::fs::read_to_string(common::root().join("docs/plugins.md")).unwrap();
     let work = tempfile::tempdir().unwrap();
     let krate = work.path().join("lowscores");
@@ -251,6 +315,9 @@ fn the_guides_separate_crate_plugin_appears_in_the_example_report() {
         .arg(&site)
         // As the guide says: the study's own folder is loaded only when allowed.
         .arg("--allow-study-plugins")
+        // The example's standard analyses, as they ship next to the csi binary.
+        .arg("--plugins")
+        .arg(standard.path())
         .output()
         .unwrap();
     let log = String::from_utf8_lossy(&out.stderr);
@@ -269,6 +336,7 @@ fn the_guides_separate_crate_plugin_appears_in_the_example_report() {
 /// the example study's `plugins/` folder: it runs isolated and its page appears.
 #[test]
 fn a_c_plugin_dropped_into_the_study_appears_in_the_report() {
+    let standard = common::standard_plugins();
     let cc = ["cc", "gcc", "clang"]
         .into_iter()
         .find(|c| Command::new(c).arg("--version").output().is_ok())
@@ -308,6 +376,9 @@ fn a_c_plugin_dropped_into_the_study_appears_in_the_report() {
         // Naming the folder is consent to load what it holds.
         .arg("--plugins")
         .arg(study.join("plugins"))
+        // The example's standard analyses, as they ship next to the csi binary.
+        .arg("--plugins")
+        .arg(standard.path())
         .output()
         .unwrap();
     let log = String::from_utf8_lossy(&out.stderr);

@@ -1,5 +1,6 @@
 //! Themes layer as documented: default ← the theme a study selects ← the study's
-//! own `templates/`; a broken template is reported with its file and line, and the
+//! own `templates/`; a theme outside the study folder is read only when the user
+//! allows it; a broken template is reported with its file and line, and the
 //! previously published site stays.
 
 use std::path::{Path, PathBuf};
@@ -7,7 +8,13 @@ use std::process::{Command, Output};
 
 mod common;
 
+/// `csi build` of `study` into `out`, allowing the shared theme folder beside it.
 fn csi_build(study: &Path, out: &Path) -> Output {
+    let corporate = study.join("../../corporate");
+    csi_build_with(study, out, &["--allow-path", corporate.to_str().unwrap()])
+}
+
+fn csi_build_with(study: &Path, out: &Path, extra: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_csi"))
         .args([
             "build",
@@ -16,8 +23,38 @@ fn csi_build(study: &Path, out: &Path) -> Output {
             out.to_str().unwrap(),
             "--rebuild",
         ])
+        .args(extra)
         .output()
         .unwrap()
+}
+
+/// A theme folder outside the study is refused until it is allowed, on the
+/// command line or in the site settings.
+#[test]
+fn a_shared_theme_outside_the_study_needs_the_users_consent() {
+    let dir = tempfile::tempdir().unwrap();
+    let study = study_with_theme(dir.path());
+    let out = dir.path().join("site");
+    let run = csi_build_with(&study, &out, &[]);
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success());
+    assert!(
+        err.contains("`../../corporate` points outside the study folder") && err.contains("--allow-path"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    // site.yaml beside the studies: `allow_paths`, relative to it.
+    std::fs::write(dir.path().join("studies/site.yaml"), "allow_paths: [../corporate]\n").unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_csi"))
+        .arg("build")
+        .arg(dir.path().join("studies"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let overview = std::fs::read_to_string(out.join("mini/2024/index.html")).unwrap();
+    assert!(overview.contains("<p class=\"corporate\">Corporate</p>"));
 }
 
 /// A copy of the mini study at `<dir>/studies/mini`, selecting `../../corporate`.

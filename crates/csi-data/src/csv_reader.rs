@@ -129,24 +129,13 @@ fn header_of<R: Read>(path: &Path, rdr: &mut csv::Reader<R>) -> Result<Vec<Strin
             "the file is empty; it needs a header row with column names",
         ));
     }
+    // Unnamed columns (a row index written by R or pandas, trailing empty columns
+    // saved by Excel) and repeated names are kept as they are: a column the study
+    // does not use is ignored, and one it uses is checked by the engine's column
+    // check, which says what is wrong with it.
     let mut names = Vec::with_capacity(rec.len());
     for (i, f) in rec.iter().enumerate() {
-        let name = utf8(path, f, 1, i + 1)?.trim().to_string();
-        if name.is_empty() {
-            return Err(malformed(
-                path,
-                1,
-                format!("column {} of the header has no name", i + 1),
-            ));
-        }
-        if names.contains(&name) {
-            return Err(malformed(
-                path,
-                1,
-                format!("column name `{name}` appears twice in the header"),
-            ));
-        }
-        names.push(name);
+        names.push(utf8(path, f, 1, i + 1)?.trim().to_string());
     }
     Ok(names)
 }

@@ -257,12 +257,47 @@ pub fn check_columns(study: &Study) -> Result<Vec<Diagnostic>, DataError> {
     for wave in &study.waves {
         let header = csi_data::read_header(&wave.data)?;
         let mut reported = std::collections::HashSet::new();
+        let used: Vec<String> = study.columns_for(wave).iter().map(|c| c.name.clone()).collect();
+        let unnamed: Vec<usize> = (0..header.len())
+            .filter(|&i| header[i].is_empty())
+            .map(|i| i + 1)
+            .collect();
         for col in study.columns_for(wave) {
-            if header.contains(&col.name) || !reported.insert(col.name.clone()) {
+            let positions: Vec<usize> = (0..header.len())
+                .filter(|&i| header[i] == col.name)
+                .map(|i| i + 1)
+                .collect();
+            if positions.len() == 1 || !reported.insert(col.name.clone()) {
                 continue;
             }
-            let near = closest(&col.name, header.iter().map(String::as_str));
-            let help = if near.is_empty() {
+            if positions.len() > 1 {
+                diags.push(
+                    study
+                        .diagnostic(
+                            format!(
+                                "column `{}` appears {} times in the header of wave `{}`'s data ({}, columns {}), so csi cannot tell which holds the answers",
+                                col.name,
+                                positions.len(),
+                                wave.id,
+                                wave.data_as_written,
+                                positions.iter().map(ToString::to_string).collect::<Vec<_>>().join(" and ")
+                            ),
+                            col.at,
+                        )
+                        .with_help("rename or remove the extra columns in the data file"),
+                );
+                continue;
+            }
+            // Never suggest a column the study already uses for something else (an
+            // expectation for a performance item), nor an unnamed one.
+            let near = closest(
+                &col.name,
+                header
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|h| !h.is_empty() && !used.iter().any(|u| u == h)),
+            );
+            let mut help = if near.is_empty() {
                 format!(
                     "the file has {} columns; check the column name against its header",
                     header.len()
@@ -273,6 +308,14 @@ pub fn check_columns(study: &Study) -> Result<Vec<Diagnostic>, DataError> {
                     near.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" or ")
                 )
             };
+            if !unnamed.is_empty() {
+                help.push_str(&format!(
+                    "; the header also has {} unnamed column(s) (column {}): if one of them holds `{}`, write the name in the header",
+                    unnamed.len(),
+                    unnamed.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+                    col.name
+                ));
+            }
             diags.push(
                 study
                     .diagnostic(

@@ -357,7 +357,12 @@ impl Plugin {
 /// Loads and describes the library at `path` in a worker process: the plugin it
 /// is, or why it was refused — including a library that crashes, aborts or hangs
 /// while being loaded or described, which only takes the worker down.
-pub(crate) fn describe_in_worker(path: &Path, worker: &Worker, timeout: Duration) -> Result<Plugin, PluginError> {
+pub(crate) fn describe_in_worker(
+    path: &Path,
+    worker: &Worker,
+    timeout: Duration,
+    origin: Origin,
+) -> Result<Plugin, PluginError> {
     let refused = |message: String| PluginError::Discovery {
         path: path.to_path_buf(),
         message,
@@ -391,7 +396,7 @@ pub(crate) fn describe_in_worker(path: &Path, worker: &Worker, timeout: Duration
     if status == STATUS_OK {
         let described: Described = serde_json::from_slice(&bytes)
             .map_err(|e| refused(format!("the worker's description is malformed: {e}")))?;
-        Ok(Plugin::from_described(described, path, Origin::External))
+        Ok(Plugin::from_described(described, path, origin))
     } else {
         Err(serde_json::from_slice::<PluginError>(&bytes)
             .unwrap_or_else(|_| refused(String::from_utf8_lossy(&bytes).into_owned())))

@@ -34,7 +34,7 @@ use arrow_array::ffi_stream::FFI_ArrowArrayStream;
 use arrow_array::{RecordBatch, RecordBatchIterator, RecordBatchReader};
 use arrow_schema::SchemaRef;
 
-use csi_blocks::wire::{Description, Request, PROTOCOL_VERSION};
+use csi_blocks::wire::{Description, OptionType, Request, StudyContext, PROTOCOL_VERSION};
 use csi_blocks::Report;
 use csi_plugin_api::{
     ArrowArrayStream, CsiBytes, CsiPluginV1, DescribeFn, EntryFn, RunFn, ABI_MAJOR, ABI_MINOR, ENTRY_SYMBOL,
@@ -105,6 +105,14 @@ pub enum PluginError {
         /// What happened to the worker.
         message: String,
     },
+    /// A library in a study's plugin folder is a symbolic link to a file outside it.
+    #[error("{path}: refused: it is a symbolic link to {target}, outside the study's plugins folder; copy the library into the folder if you trust it")]
+    Outside {
+        /// The library as found.
+        path: PathBuf,
+        /// Where the link leads.
+        target: PathBuf,
+    },
     /// Another plugin of the same name was found first.
     #[error("{path}: skipped: a plugin named `{name}` was already found at {first}")]
     Duplicate {
@@ -132,8 +140,10 @@ pub enum PluginError {
         analysis: String,
         /// Plugin name.
         plugin: String,
-        /// What is wrong, with the accepted options.
+        /// What is wrong, every problem in one line.
         message: String,
+        /// Each problem, with the option it is about (to locate it in the study).
+        problems: Vec<OptionProblem>,
     },
     /// The plugin returned an error.
     #[error("plugin `{plugin}` failed: {message}")]
@@ -177,13 +187,77 @@ pub enum PluginError {
     },
 }
 
+/// One thing wrong with an analysis's options.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OptionProblem {
+    /// The option given in the study that is wrong; `None` for a problem of the
+    /// options as a whole (a required option missing).
+    pub option: Option<String>,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub help: Option<String>,
+}
+
+/// What is wrong with `v`, an option of type `kind`, as a reference to `study`:
+/// the message and the fix (the ids it could be, the closest first).
+fn reference_problem(kind: OptionType, v: &serde_json::Value, study: &StudyContext) -> Option<(String, String)> {
+    let nodes = || study.nodes.iter().map(|n| n.id.clone()).collect::<Vec<_>>();
+    let segments = || study.segments.iter().map(|s| s.id.clone()).collect::<Vec<_>>();
+    let cells = || {
+        std::iter::once("all".to_string())
+            .chain(
+                study
+                    .segments
+                    .iter()
+                    .flat_map(|s| s.groups.iter().map(|g| g.cell.clone())),
+            )
+            .collect::<Vec<_>>()
+    };
+    let waves = || study.waves.iter().map(|w| w.id.clone()).collect::<Vec<_>>();
+    let (what, known): (&str, Vec<String>) = match kind {
+        OptionType::Node | OptionType::NodeList => ("node", nodes()),
+        OptionType::Segment | OptionType::SegmentList => ("segment", segments()),
+        OptionType::Cell => ("cell", cells()),
+        OptionType::Wave => ("wave", waves()),
+        _ => return None,
+    };
+    let given: Vec<&str> = match v {
+        serde_json::Value::String(s) => vec![s.as_str()],
+        serde_json::Value::Array(a) => a.iter().filter_map(|x| x.as_str()).collect(),
+        _ => return None,
+    };
+    let wrong = given.into_iter().find(|g| !known.iter().any(|k| k == g))?;
+    let mut near: Vec<&String> = known.iter().filter(|k| strsim::levenshtein(k, wrong) <= 2).collect();
+    near.sort_by_key(|k| strsim::levenshtein(k, wrong));
+    let listed = if known.len() > 12 {
+        format!("{} …", known[..12].join(", "))
+    } else {
+        known.join(", ")
+    };
+    let help = match near.first() {
+        Some(n) => format!("did you mean `{n}`? the study's {what}s are: {listed}"),
+        None => format!("the study's {what}s are: {listed}"),
+    };
+    let noun = match what {
+        "node" => "an indicator, category or overall item",
+        "segment" => "a segment",
+        "cell" => "a segment group",
+        _ => "a wave",
+    };
+    Some((format!("`{wrong}` is not {noun} of this study"), help))
+}
+
 /// Where a plugin came from, which decides its default isolation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
     /// Shipped with csi (found next to the csi executable).
     Bundled,
-    /// Found in a plugin folder or the study's folder.
+    /// Found in a plugin folder the user named (`--plugins`, `CSI_PLUGIN_PATH`).
     External,
+    /// Found in a study's own `plugins/` folder, searched only with the user's
+    /// consent; a library there must not be a link to a file outside that folder.
+    Study,
 }
 
 /// A loaded, checked plugin.
@@ -455,47 +529,133 @@ fn describe_plugin(describe: DescribeFn, name: &str, path: &Path) -> Result<Desc
 }
 
 impl Plugin {
-    /// Checks `options` (from the study) against what the plugin accepts, and fills
-    /// in defaults. Unknown names get the closest accepted one suggested.
+    /// Checks `options` (from the study) against what the plugin declares — names
+    /// (unknown ones get the closest accepted one suggested), types, allowed values,
+    /// ranges, required options — and fills in defaults. References to the study
+    /// (nodes, segments, cells, waves) are checked by [`Plugin::resolve_options_for`].
     pub fn resolve_options(
         &self,
         analysis: &str,
         options: &serde_json::Value,
     ) -> Result<serde_json::Map<String, serde_json::Value>, PluginError> {
-        let fail = |message: String| PluginError::Options {
+        self.resolve(analysis, options, None)
+    }
+
+    /// [`Plugin::resolve_options`], also checking that every option naming a node,
+    /// segment, cell or wave names one of `study`'s.
+    pub fn resolve_options_for(
+        &self,
+        analysis: &str,
+        options: &serde_json::Value,
+        study: &StudyContext,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, PluginError> {
+        self.resolve(analysis, options, Some(study))
+    }
+
+    fn resolve(
+        &self,
+        analysis: &str,
+        options: &serde_json::Value,
+        study: Option<&StudyContext>,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, PluginError> {
+        let fail = |problems: Vec<OptionProblem>| PluginError::Options {
             analysis: analysis.to_string(),
             plugin: self.name.clone(),
-            message,
+            message: problems
+                .iter()
+                .map(|p| match &p.help {
+                    Some(h) => format!("{} ({h})", p.message),
+                    None => p.message.clone(),
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+            problems,
         };
         let given = match options {
             serde_json::Value::Object(m) => m.clone(),
             serde_json::Value::Null => Default::default(),
-            _ => return Err(fail("`options` must be a mapping of option names to values".into())),
+            _ => {
+                return Err(fail(vec![OptionProblem {
+                    option: None,
+                    message: "`options` must be a mapping of option names to values".into(),
+                    help: Some("e.g. `options: {top: 5}`".into()),
+                }]))
+            }
         };
         let accepted: Vec<&str> = self.description.options.keys().map(String::as_str).collect();
         let mut problems = Vec::new();
         for (k, v) in &given {
-            match self.description.options.get(k) {
-                None => {
-                    let near = accepted
-                        .iter()
-                        .filter(|a| strsim::levenshtein(a, k) <= 2 || a.contains(k.as_str()))
-                        .map(|a| format!("; did you mean `{a}`?"))
-                        .next()
-                        .unwrap_or_default();
-                    problems.push(format!(
-                        "unknown option `{k}`{near} (accepted: {})",
+            let problem = |message: String, help: Option<String>| OptionProblem {
+                option: Some(k.clone()),
+                message,
+                help,
+            };
+            let Some(spec) = self.description.options.get(k) else {
+                let near = accepted
+                    .iter()
+                    .find(|a| strsim::levenshtein(a, k) <= 2 || a.contains(k.as_str()))
+                    .map(|a| format!("; did you mean `{a}`?"))
+                    .unwrap_or_default();
+                problems.push(problem(
+                    format!("unknown option `{k}`{near}"),
+                    Some(format!(
+                        "the options of `{}` are: {}",
+                        self.name,
                         if accepted.is_empty() {
                             "none".to_string()
                         } else {
                             accepted.join(", ")
                         }
+                    )),
+                ));
+                continue;
+            };
+            if !spec.kind.accepts(v) {
+                problems.push(problem(
+                    format!("option `{k}` must be {}, not {v}", spec.kind.in_words()),
+                    Some(spec.description.clone()),
+                ));
+                continue;
+            }
+            if let Some(allowed) = &spec.allowed {
+                if !allowed.contains(v) {
+                    let words: Vec<String> = allowed
+                        .iter()
+                        .map(|a| a.as_str().map_or_else(|| a.to_string(), str::to_string))
+                        .collect();
+                    let near = v
+                        .as_str()
+                        .and_then(|t| words.iter().find(|w| strsim::levenshtein(w, t) <= 2))
+                        .map(|w| format!("did you mean `{w}`? "))
+                        .unwrap_or_default();
+                    problems.push(problem(
+                        format!("option `{k}` cannot be {v}"),
+                        Some(format!("{near}it takes one of: {}", words.join(", "))),
                     ));
+                    continue;
                 }
-                Some(spec) if !spec.kind.accepts(v) => {
-                    problems.push(format!("option `{k}` must be of type {:?}, got {v}", spec.kind));
+            }
+            if let Some(x) = v.as_f64() {
+                let below = spec.minimum.is_some_and(|m| x < m);
+                let above = spec.maximum.is_some_and(|m| x > m);
+                if below || above {
+                    let range = match (spec.minimum, spec.maximum) {
+                        (Some(a), Some(b)) => format!("from {a} to {b}"),
+                        (Some(a), None) => format!("at least {a}"),
+                        (None, Some(b)) => format!("at most {b}"),
+                        (None, None) => unreachable!("a bound was crossed"),
+                    };
+                    problems.push(problem(
+                        format!("option `{k}` is {x}, outside its range"),
+                        Some(format!("it must be {range}: {}", spec.description)),
+                    ));
+                    continue;
                 }
-                Some(_) => {}
+            }
+            if let Some(study) = study {
+                if let Some(p) = reference_problem(spec.kind, v, study) {
+                    problems.push(problem(format!("option `{k}`: {}", p.0), Some(p.1)));
+                }
             }
         }
         let mut resolved = given;
@@ -505,7 +665,11 @@ impl Plugin {
                     Some(d) => {
                         resolved.insert(k.clone(), d.clone());
                     }
-                    None if spec.required => problems.push(format!("option `{k}` is required: {}", spec.description)),
+                    None if spec.required => problems.push(OptionProblem {
+                        option: None,
+                        message: format!("option `{k}` is required"),
+                        help: Some(format!("{}: {}", spec.kind.in_words(), spec.description)),
+                    }),
                     None => {}
                 }
             }
@@ -513,7 +677,7 @@ impl Plugin {
         if problems.is_empty() {
             Ok(resolved)
         } else {
-            Err(fail(problems.join("; ")))
+            Err(fail(problems))
         }
     }
 
@@ -669,10 +833,18 @@ impl Registry {
                 .filter(|p| p.is_file() && is_library(p) && (!bundled || is_bundled_name(p)))
                 .collect();
             libs.dedup();
+            let home = dir.canonicalize().unwrap_or_else(|_| dir.clone());
             for path in libs {
                 let found = match origin {
                     Origin::Bundled => load(&path, *origin),
-                    Origin::External => isolate::describe_in_worker(&path, worker, timeout),
+                    Origin::Study => match path.canonicalize() {
+                        Ok(real) if !real.starts_with(&home) => Err(PluginError::Outside {
+                            path: path.clone(),
+                            target: real,
+                        }),
+                        _ => isolate::describe_in_worker(&path, worker, timeout, *origin),
+                    },
+                    Origin::External => isolate::describe_in_worker(&path, worker, timeout, *origin),
                 };
                 match found {
                     Ok(p) => {

@@ -68,6 +68,16 @@ pub enum SiteError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// A theme file is a symbolic link that leaves its theme folder.
+    #[error("{path} is a symbolic link to {target}, outside its theme folder {folder}; copy the file into the theme folder instead")]
+    Outside {
+        /// The file as found in the theme folder.
+        path: PathBuf,
+        /// Where the link leads.
+        target: PathBuf,
+        /// The theme folder.
+        folder: PathBuf,
+    },
     /// A template failed to parse or render.
     #[error("template error: {0}")]
     Template(String),

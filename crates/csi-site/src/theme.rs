@@ -96,6 +96,26 @@ fn read(path: &Path) -> Result<String, SiteError> {
     })
 }
 
+/// Reads `path`, a file of the theme layer `layer`, refusing it when a symbolic
+/// link takes it outside the layer's folder (a study's templates must not read
+/// the machine's files).
+fn read_inside(layer: &Path, path: &Path) -> Result<String, SiteError> {
+    let io = |source| SiteError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let home = layer.canonicalize().map_err(io)?;
+    let real = path.canonicalize().map_err(io)?;
+    if !real.starts_with(&home) {
+        return Err(SiteError::Outside {
+            path: path.to_path_buf(),
+            target: real,
+            folder: home,
+        });
+    }
+    read(path)
+}
+
 impl Theme {
     /// The built-in default theme.
     pub fn builtin() -> Self {
@@ -133,7 +153,7 @@ impl Theme {
                 found.sort();
                 for p in found {
                     let name = p.file_name().expect("a file").to_string_lossy().into_owned();
-                    let body = read(&p)?;
+                    let body = read_inside(dir, &p)?;
                     match templates.iter_mut().find(|(n, _, _)| *n == name) {
                         Some(t) => *t = (name, body, Some(p)),
                         None => templates.push((name, body, Some(p))),
@@ -142,15 +162,24 @@ impl Theme {
             }
             let p = dir.join("static/style.css");
             if p.is_file() {
-                css = read(&p)?;
+                css = read_inside(dir, &p)?;
             }
             let p = dir.join("static/switcher.js");
             if p.is_file() {
-                js = read(&p)?;
+                js = read_inside(dir, &p)?;
             }
         }
         let mut tera = tera::Tera::default();
         tera.autoescape_on(vec![".html"]);
+        // Templates come from folders a study may bring: they render the report's
+        // data and nothing of the machine. tera's `get_env` is replaced by a refusal
+        // (tera has no function that reads files; `include` names only the
+        // templates of the theme layers).
+        tera.register_function("get_env", |_: &std::collections::HashMap<String, tera::Value>| {
+            Err(tera::Error::msg(
+                "templates cannot read environment variables: `get_env` is disabled in csi themes",
+            ))
+        });
         // Parse one by one first, so an error names the file it is in.
         for (name, body, path) in &templates {
             if let Err(e) = tera::Template::new(name, None, body) {
@@ -285,5 +314,45 @@ mod tests {
         let p = theme.palette();
         assert_eq!((p.bar.0, p.bar.1, p.bar.2), (0x10, 0x20, 0x30));
         assert_eq!(p.ink.0, Palette::default().ink.0);
+    }
+
+    #[test]
+    fn templates_cannot_read_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("templates")).unwrap();
+        std::fs::write(
+            dir.path().join("templates/probe.html"),
+            "{{ get_env(name=\"HOME\", default=\"none\") }}",
+        )
+        .unwrap();
+        let theme = Theme::load(Some(dir.path())).unwrap();
+        let err = theme.render("probe.html", &tera::Context::new()).unwrap_err();
+        assert!(err.to_string().contains("`get_env` is disabled"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_theme_file_linking_outside_its_folder_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let theme = dir.path().join("theme");
+        std::fs::create_dir_all(theme.join("templates")).unwrap();
+        std::fs::create_dir_all(theme.join("static")).unwrap();
+        let secret = dir.path().join("secret.txt");
+        std::fs::write(&secret, "not for the site").unwrap();
+        for link in ["templates/footer.html", "static/style.css"] {
+            let _ = std::fs::remove_file(theme.join("templates/footer.html"));
+            std::os::unix::fs::symlink(&secret, theme.join(link)).unwrap();
+            let err = Theme::load(Some(&theme)).err().expect("refused");
+            let msg = err.to_string();
+            assert!(
+                matches!(err, SiteError::Outside { .. }) && msg.contains("secret.txt") && msg.contains(link),
+                "{link}: {msg}"
+            );
+        }
+        // A link that stays inside the theme folder is fine.
+        std::fs::remove_file(theme.join("static/style.css")).unwrap();
+        std::fs::write(theme.join("static/base.css"), ":root{}").unwrap();
+        std::os::unix::fs::symlink(theme.join("static/base.css"), theme.join("static/style.css")).unwrap();
+        Theme::load(Some(&theme)).unwrap();
     }
 }

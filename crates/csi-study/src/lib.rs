@@ -54,8 +54,15 @@ impl StudyError {
     }
 }
 
-/// Loads and validates the study file at `path`.
+/// Loads and validates the study file at `path`. Every path it names must lie
+/// inside its folder, after resolving symbolic links.
 pub fn load(path: &Path) -> Result<Study, StudyError> {
+    load_allowing(path, &[])
+}
+
+/// [`load`], where the study may also read inside the folders `allowed` (what the
+/// user passed with `--allow-path`, or a site's setting).
+pub fn load_allowing(path: &Path, allowed: &[std::path::PathBuf]) -> Result<Study, StudyError> {
     let bytes = std::fs::read(path).map_err(|source| StudyError::Io {
         path: path.to_path_buf(),
         source,
@@ -79,11 +86,30 @@ pub fn load(path: &Path) -> Result<Study, StudyError> {
     };
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-    parse(text, path, &dir)
+    parse_allowing(text, path, &dir, allowed)
 }
 
 /// Validates study `text` as if read from `file` in folder `dir`.
 pub fn parse(text: &str, file: &Path, dir: &Path) -> Result<Study, StudyError> {
+    parse_allowing(text, file, dir, &[])
+}
+
+/// [`parse`], where the study may also read inside the folders `allowed`.
+pub fn parse_allowing(
+    text: &str,
+    file: &Path,
+    dir: &Path,
+    allowed: &[std::path::PathBuf],
+) -> Result<Study, StudyError> {
+    let home = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let roots = std::iter::once(home)
+        .chain(allowed.iter().map(std::path::PathBuf::as_path))
+        .filter_map(|d| d.canonicalize().ok())
+        .collect();
     let map = SourceMap::build(text, file).map_err(|d| StudyError::Invalid(vec![*d]))?;
     let mut checker = validate::Checker {
         file,
@@ -91,6 +117,8 @@ pub fn parse(text: &str, file: &Path, dir: &Path) -> Result<Study, StudyError> {
         map,
         diags: Vec::new(),
         wave_ids: Vec::new(),
+        roots,
+        taken: Vec::new(),
     };
     let doc: serde_yaml::Value = match serde_yaml::from_str(text) {
         Ok(v) => v,

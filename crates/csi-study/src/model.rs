@@ -328,6 +328,12 @@ pub struct AnalysisSpec {
     pub isolation: Isolation,
     /// Seconds an isolated run may take before it is stopped.
     pub timeout_seconds: f64,
+    /// Where the study names the plugin (for diagnostics).
+    #[serde(skip)]
+    pub at: Option<Location>,
+    /// Where the study gives each option, by name (for diagnostics).
+    #[serde(skip)]
+    pub option_at: BTreeMap<String, Location>,
 }
 
 /// The default time limit of an isolated analysis run, in seconds.

@@ -79,8 +79,35 @@ impl SourceMap {
         for item in Parser::new_from_str(text) {
             let (event, span) = item.map_err(|e| {
                 let m = e.marker();
+                let info = e.info();
+                // The parser notices an unclosed bracket or quote only where the
+                // text stops making sense, often lines later (or at the end of the
+                // file); point at where it was opened instead.
+                let bracket = info.contains("flow sequence") || info.contains("flow mapping");
+                let quote = info.contains("quoted scalar");
+                if bracket || quote {
+                    if let Some((opener, at)) = unclosed(text, m.line()) {
+                        let is_quote = matches!(opener, '"' | '\'');
+                        if (bracket && !is_quote) || (quote && is_quote) {
+                            let close = match opener {
+                                '[' => ']',
+                                '{' => '}',
+                                other => other,
+                            };
+                            return Box::new(
+                                Diagnostic::error(
+                                    format!("this `{opener}` is never closed"),
+                                    Some(file.to_path_buf()),
+                                    Some(at),
+                                    text,
+                                )
+                                .with_help(format!("close it with `{close}` on the same line")),
+                            );
+                        }
+                    }
+                }
                 Box::new(Diagnostic::error(
-                    format!("this is not valid YAML: {}", e.info()),
+                    format!("this is not valid YAML: {info}"),
                     Some(file.to_path_buf()),
                     Some(Location {
                         line: m.line(),
@@ -107,7 +134,21 @@ impl SourceMap {
                             _ => "?".to_string(),
                         };
                         let p = child_path(path, &name);
-                        map.entries.entry(p).or_default().key = Some(here);
+                        let entry = map.entries.entry(p).or_default();
+                        if let (Some(first), false) = (entry.key, opens) {
+                            return Err(Box::new(
+                                Diagnostic::error(
+                                    format!("duplicate key `{name}`: it is already set on line {}", first.line),
+                                    Some(file.to_path_buf()),
+                                    Some(here),
+                                    text,
+                                )
+                                .with_help(
+                                    "keys must be unique within a mapping; remove one of the two, or merge them",
+                                ),
+                            ));
+                        }
+                        entry.key = Some(here);
                         *key = Some((name, here));
                         if opens {
                             // A complex key: track its contents under a throwaway path.
@@ -173,6 +214,57 @@ impl SourceMap {
             p = parent_path(&p);
         }
     }
+}
+
+/// The innermost flow bracket (`[`, `{`) or quote still open at the end of line
+/// `upto` (1-based) of `text`, with where it was opened. Reads YAML's lexical
+/// structure only: comments, quoted text (with `\"` and `''` escapes), and
+/// brackets that start a flow collection (after a key's `:`, a list's `-`, a comma,
+/// another bracket, or at the start of a line).
+fn unclosed(text: &str, upto: usize) -> Option<(char, Location)> {
+    let mut open: Vec<(char, Location)> = Vec::new();
+    let mut quote: Option<(char, Location)> = None;
+    for (i, line) in text.lines().enumerate().take(upto) {
+        let number = i + 1;
+        let chars: Vec<char> = line.chars().collect();
+        let mut c = 0;
+        while c < chars.len() {
+            let ch = chars[c];
+            let at = Location {
+                line: number,
+                column: c + 1,
+                len: 1,
+            };
+            if let Some((q, _)) = quote {
+                if q == '"' && ch == '\\' {
+                    c += 2;
+                    continue;
+                }
+                if ch == q {
+                    if q == '\'' && chars.get(c + 1) == Some(&'\'') {
+                        c += 2;
+                        continue;
+                    }
+                    quote = None;
+                }
+                c += 1;
+                continue;
+            }
+            let before = chars[..c].iter().rev().find(|x| !x.is_whitespace()).copied();
+            let starts_node = matches!(before, None | Some(':' | '-' | ',' | '[' | '{' | '?'));
+            match ch {
+                '#' if c == 0 || chars[c - 1].is_whitespace() => break,
+                '"' | '\'' if starts_node => quote = Some((ch, at)),
+                '[' | '{' if starts_node || !open.is_empty() => open.push((ch, at)),
+                ']' | '}' if !open.is_empty() => {
+                    open.pop();
+                }
+                _ => {}
+            }
+            c += 1;
+        }
+    }
+    quote.or_else(|| open.pop())
 }
 
 /// The path one level up: `a.b[2]` → `a.b`, `a.b` → `a`, `a` → ``.

@@ -7,7 +7,7 @@
 //! later checks need typed values; passes 1–2 still report everything.
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde_yaml::Value;
@@ -18,6 +18,37 @@ use crate::source::{closest, Diagnostic, Location, SourceMap};
 use csi_stats::Direction;
 
 /// Collects diagnostics for one study file.
+/// `path` made absolute with `.` and `..` removed by reading them, without
+/// touching the file system (for paths that do not exist, so cannot be resolved).
+fn lexical(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut out = PathBuf::new();
+    for c in absolute.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    // The roots are resolved; resolve the longest existing ancestor the same way.
+    let mut existing = out.clone();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        match existing.file_name() {
+            Some(name) => {
+                rest.push(name.to_os_string());
+                existing.pop();
+            }
+            None => break,
+        }
+    }
+    let mut resolved = existing.canonicalize().unwrap_or(existing);
+    resolved.extend(rest.into_iter().rev());
+    resolved
+}
+
 pub(crate) struct Checker<'a> {
     pub file: &'a Path,
     pub text: &'a str,
@@ -25,6 +56,12 @@ pub(crate) struct Checker<'a> {
     pub diags: Vec<Diagnostic>,
     /// The study's wave ids, once read (indicators may name them).
     pub wave_ids: Vec<String>,
+    /// Folders the study may read from, resolved (the study folder first, then
+    /// the folders the user allowed).
+    pub roots: Vec<PathBuf>,
+    /// File names the study already names for its waves' data, which a "did you
+    /// mean" must not offer for another wave.
+    pub taken: Vec<String>,
 }
 
 impl Checker<'_> {
@@ -302,26 +339,110 @@ impl Checker<'_> {
         s
     }
 
+    /// Whether `real` (a resolved path, or for a path that does not exist its
+    /// [`lexical`] form) lies in a folder the study may read.
+    fn allowed(&self, real: &Path) -> bool {
+        self.roots.iter().any(|r| real.starts_with(r))
+    }
+
+    /// The first symbolic link on the way from `dir` to `dir/rel` whose target
+    /// leaves the allowed folders: the link as written and its resolved target.
+    fn escaping_link(&self, dir: &Path, rel: &Path) -> Option<(PathBuf, PathBuf)> {
+        let mut at = dir.to_path_buf();
+        let mut written = PathBuf::new();
+        for c in rel.components() {
+            at.push(c);
+            written.push(c);
+            let is_link = std::fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink());
+            if is_link {
+                if let Ok(target) = at.canonicalize() {
+                    if !self.allowed(&target) {
+                        return Some((written, target));
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// Checks that `rel` (written at `key`) names something inside the study
+    /// folder or a folder the user allowed, after resolving symbolic links;
+    /// `what` names it in messages ("file", "theme folder"). Returns the resolved
+    /// path when it exists and is allowed.
+    fn contained(&mut self, dir: &Path, rel: &str, key: &str, what: &str) -> Option<PathBuf> {
+        let p = Path::new(rel);
+        let real = dir.join(p).canonicalize().ok()?;
+        if self.allowed(&real) {
+            return Some(real);
+        }
+        // Allow the folder itself, or the folder holding the file.
+        let folder = if real.is_dir() {
+            Some(real.as_path())
+        } else {
+            real.parent()
+        };
+        let allow = folder.unwrap_or(&real).display().to_string();
+        match self.escaping_link(dir, p) {
+            Some((link, target)) => self.err(
+                key,
+                format!(
+                    "`{rel}`: the symbolic link `{}` points to `{}`, outside the study folder",
+                    link.display(),
+                    target.display()
+                ),
+                Some(format!(
+                    "copy the {what} into the study folder, or, if you trust that folder, allow it with `--allow-path {allow}`"
+                )),
+            ),
+            None => self.err(
+                key,
+                format!("`{rel}` points outside the study folder (to `{}`)", real.display()),
+                Some(format!(
+                    "keep the {what} inside the study folder and name it relative to study.yaml, or, if you trust that folder, allow it with `--allow-path {allow}`"
+                )),
+            ),
+        }
+        None
+    }
+
     fn data_path(&mut self, dir: &Path, rel: &str, path: &str) -> PathBuf {
         let p = Path::new(rel);
-        let escapes = p.is_absolute()
-            || p.components()
-                .try_fold(0i32, |depth, c| match c {
-                    Component::ParentDir if depth == 0 => None,
-                    Component::ParentDir => Some(depth - 1),
-                    Component::Normal(_) => Some(depth + 1),
-                    _ => Some(depth),
-                })
-                .is_none();
-        if escapes {
+        let joined = dir.join(p);
+        if joined.exists() {
+            if let Some(real) = self.contained(dir, rel, path, "file") {
+                if real.is_dir() {
+                    self.err(
+                        path,
+                        format!("`{rel}` is a folder, not a file"),
+                        Some("name the data or narrative file inside it, e.g. `data/wave-2024.csv`".into()),
+                    );
+                } else if !real.is_file() {
+                    self.err(
+                        path,
+                        format!("`{rel}` is not a regular file (a device, pipe or socket)"),
+                        Some("name a data or narrative file saved inside the study folder".into()),
+                    );
+                }
+            }
+        } else if !self.allowed(&lexical(&joined)) {
             self.err(
                 path,
                 format!("`{rel}` points outside the study folder"),
                 Some(
-                    "keep data and narrative files inside the study folder and name them relative to study.yaml".into(),
+                    "keep data and narrative files inside the study folder and name them relative to study.yaml, or allow their folder with `--allow-path DIR`".into(),
                 ),
             );
-        } else if !dir.join(p).is_file() {
+        } else if std::fs::symlink_metadata(&joined).is_ok() {
+            let target = std::fs::read_link(&joined).unwrap_or_default();
+            self.err(
+                path,
+                format!(
+                    "`{rel}` is a symbolic link to `{}`, which does not exist",
+                    target.display()
+                ),
+                Some("copy the file into the study folder instead of linking to it".into()),
+            );
+        } else {
             let names: Vec<String> = std::fs::read_dir(dir.join(p.parent().unwrap_or(Path::new(""))))
                 .map(|rd| {
                     rd.filter_map(|e| e.ok())
@@ -333,14 +454,20 @@ impl Checker<'_> {
                 .file_name()
                 .map(|f| f.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let near = closest(&fname, names.iter().map(String::as_str));
+            let near = closest(
+                &fname,
+                names
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|n| !self.taken.iter().any(|t| t == n)),
+            );
             let help = match near.first() {
                 Some(n) => format!("did you mean `{n}`?"),
                 None => "paths are relative to the folder of study.yaml".into(),
             };
             self.err(path, format!("file `{rel}` not found"), Some(help));
         }
-        dir.join(p)
+        joined
     }
 
     fn column(&self, name: &str, path: &str) -> ColumnRef {
@@ -628,6 +755,14 @@ impl Checker<'_> {
             );
         }
         let mut waves = Vec::new();
+        // A missing data file is never "corrected" to another wave's file.
+        self.taken = raw
+            .waves
+            .iter()
+            .filter_map(|w| w.data.as_deref())
+            .filter_map(|d| Path::new(d).file_name())
+            .map(|f| f.to_string_lossy().into_owned())
+            .collect();
         for (i, w) in raw.waves.iter().enumerate() {
             let p = format!("waves[{i}]");
             let wid = self.id(&w.id, &p, &mut seen, "wave");
@@ -828,8 +963,20 @@ impl Checker<'_> {
                     Some("give the second one an `id` of its own".into()),
                 );
             }
+            let option_at = a
+                .options
+                .as_ref()
+                .and_then(|o| o.as_object())
+                .map(|o| {
+                    o.keys()
+                        .filter_map(|k| self.map.key(&format!("{p}.options.{k}")).map(|l| (k.clone(), l)))
+                        .collect()
+                })
+                .unwrap_or_default();
             analyses.push(AnalysisSpec {
                 id: aid,
+                at: self.map.value(&format!("{p}.plugin")),
+                option_at,
                 plugin,
                 options: a
                     .options
@@ -872,6 +1019,9 @@ impl Checker<'_> {
 
         let theme = raw.theme.as_ref().and_then(|t| {
             let p = dir.join(t);
+            if p.exists() && self.contained(dir, t, "theme", "theme folder").is_none() {
+                return None;
+            }
             if p.join("templates").is_dir() || p.join("static").is_dir() {
                 Some(p)
             } else {

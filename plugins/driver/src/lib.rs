@@ -144,25 +144,26 @@ impl Analysis for Driver {
             )
             .option(
                 "outcome",
-                OptionType::String,
+                OptionType::Node,
                 "The outcome: an overall item (default: the first), or knowingly the index or a category (its drivers are then its own components).",
                 Some("".into()),
             )
             .option(
                 "level",
-                OptionType::Number,
+                OptionType::Integer,
                 "Depth of the categories used as drivers (1 = first-level categories).",
                 Some(1.into()),
             )
+            .range("level", Some(1.0), None)
             .option(
                 "within",
-                OptionType::String,
+                OptionType::Node,
                 "A category whose children are the drivers instead (overrides `level`).",
                 Some("".into()),
             )
             .option(
                 "cell",
-                OptionType::String,
+                OptionType::Cell,
                 "Which respondents: `all` or a segment group such as `customer_type=2`.",
                 Some("all".into()),
             );

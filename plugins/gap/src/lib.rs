@@ -179,22 +179,24 @@ impl Analysis for Gap {
         Description::statistics()
             .option(
                 "segments",
-                OptionType::StringList,
+                OptionType::SegmentList,
                 "Segments whose groups' category gaps are shown too.",
                 Some(serde_json::json!([])),
             )
             .option(
                 "top",
-                OptionType::Number,
+                OptionType::Integer,
                 "How many of the largest shortfalls the finding names.",
                 Some(5.into()),
             )
+            .range("top", Some(0.0), None)
             .option(
                 "correction",
                 OptionType::String,
                 "Multiple-comparison adjustment within each table: none, bonferroni or benjamini_hochberg.",
                 Some("bonferroni".into()),
             )
+            .allowed("correction", ["none", "bonferroni", "benjamini_hochberg"])
     }
 
     fn run(&self, request: &Request, input: Input) -> Result<Report, String> {

@@ -293,7 +293,7 @@ impl Analysis for Segments {
         Description::statistics()
             .option(
                 "segments",
-                OptionType::StringList,
+                OptionType::SegmentList,
                 "Segments to analyse (default: all of the study's segments).",
                 Some(serde_json::json!([])),
             )
@@ -303,12 +303,14 @@ impl Analysis for Segments {
                 "Multiple-comparison adjustment within each segment table: none, bonferroni or benjamini_hochberg.",
                 Some("bonferroni".into()),
             )
+            .allowed("correction", ["none", "bonferroni", "benjamini_hochberg"])
             .option(
                 "level",
-                OptionType::Number,
+                OptionType::Integer,
                 "Depth of the categories shown beside the index (1 = first-level categories).",
                 Some(1.into()),
             )
+            .range("level", Some(1.0), None)
             .option(
                 "letters_second_level",
                 OptionType::Number,

@@ -159,13 +159,21 @@ fn unknown_segments_and_corrections_are_clear_errors() {
     let study = csi_study::load(&root().join("tests/fixtures/mini/study.yaml")).unwrap();
     let result = csi_engine::compute_wave(&study, &study.waves[0]).unwrap();
     let p = plugin();
-    for (options, says) in [
-        (
+    // The host refuses a correction the plugin does not declare, before running.
+    let err = p
+        .resolve_options("segment", &serde_json::json!({"correction": "holm"}))
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("option `correction` cannot be \"holm\"")
+            && err.to_string().contains("none, bonferroni, benjamini_hochberg"),
+        "{err}"
+    );
+    // The plugin still checks on its own what a host that did not check lets by.
+    {
+        let (options, says) = (
             serde_json::json!({"segments": ["tpye"]}),
             "segment `tpye` is not in the study",
-        ),
-        (serde_json::json!({"correction": "holm"}), "unknown correction `holm`"),
-    ] {
+        );
         let request = Request {
             protocol: PROTOCOL_VERSION,
             analysis: "segment".into(),

@@ -79,13 +79,14 @@ impl Analysis for TopBox {
         let mut d = Description::statistics()
             .option(
                 "limit",
-                OptionType::Number,
+                OptionType::Integer,
                 "How many indicators to list (0 = all).",
                 Some(0.into()),
             )
+            .range("limit", Some(0.0), None)
             .option(
                 "cell",
-                OptionType::String,
+                OptionType::Cell,
                 "Which cell to report: `all` or a segment group such as `customer_type=2`.",
                 Some("all".into()),
             );

@@ -80,19 +80,20 @@ impl Analysis for Trend {
         Description::statistics()
             .option(
                 "level",
-                OptionType::Number,
+                OptionType::Integer,
                 "Depth of the categories followed (1 = first-level categories).",
                 Some(1.into()),
             )
+            .range("level", Some(1.0), None)
             .option(
                 "outcome",
-                OptionType::String,
+                OptionType::Node,
                 "The series whose drivers are followed (default: the first overall item, else the index).",
                 Some("".into()),
             )
             .option(
                 "cell",
-                OptionType::String,
+                OptionType::Cell,
                 "Which respondents: `all` or a segment group such as `customer_type=2`.",
                 Some("all".into()),
             )
@@ -102,6 +103,7 @@ impl Analysis for Trend {
                 "Multiple-comparison adjustment of the change tests: none, bonferroni or benjamini_hochberg.",
                 Some("bonferroni".into()),
             )
+            .allowed("correction", ["none", "bonferroni", "benjamini_hochberg"])
     }
 
     fn run(&self, request: &Request, input: Input) -> Result<Report, String> {
