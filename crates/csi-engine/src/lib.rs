@@ -83,6 +83,17 @@ pub enum EngineError {
     /// An invalid setting (e.g. confidence level).
     #[error("{0}")]
     Settings(String),
+    /// The wave has no respondent to report on: an empty file, or every row
+    /// excluded under the data policy. A report of nobody is not published.
+    #[error("wave `{wave}` has no respondents: {why}; check that `{file}` is the wave's data file")]
+    NoRespondents {
+        /// The wave.
+        wave: String,
+        /// Its data file, as the study names it.
+        file: String,
+        /// Why: no data rows, or how many rows were excluded.
+        why: String,
+    },
 }
 
 /// One cell of the results: all respondents, or one group of one segment.
@@ -696,6 +707,26 @@ pub fn compute_wave(study: &Study, wave: &Wave) -> Result<WaveResult, EngineErro
         Ok(())
     };
     let data = csi_data::scan(&wave.data, &plan.columns, &study.data_policy, &mut consume)?;
+    if data.rows_used == 0 {
+        return Err(EngineError::NoRespondents {
+            wave: wave.id.clone(),
+            file: wave.data_as_written.clone(),
+            why: if data.rows_read == 0 {
+                "the data file has a header but no data rows".to_string()
+            } else {
+                format!(
+                    "all {} data rows were excluded under the study's data policy ({})",
+                    data.rows_read,
+                    data.issues
+                        .iter()
+                        .take(3)
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )
+            },
+        });
+    }
 
     // Every figure is a domain (a segment group, the respondents who answered an
     // item) of the wave's sample: its standard error uses the sample's n.

@@ -435,6 +435,10 @@ impl WavePages<'_> {
             });
         }
         ctx.insert("tree_low_base", &tree.iter().any(|r| r.low_base));
+        // A dash is explained where it stands: nobody answered, or one person did
+        // (no interval can be estimated from a single answer).
+        ctx.insert("tree_no_answers", &tree.iter().any(|r| r.n == 0));
+        ctx.insert("tree_no_interval", &tree.iter().any(|r| r.n == 1));
         ctx.insert("tree", &tree);
 
         // Chart: first-level categories with CIs, the index as reference line.

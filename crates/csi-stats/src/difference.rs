@@ -32,16 +32,31 @@ pub struct Difference {
     pub ci_high: f64,
 }
 
-/// Tests `b − a`. `None` when either side lacks a mean or a standard error, has an
-/// effective size of at most one, or both standard errors are zero.
+/// The smallest effective base a test is run on: below it, the t distribution's
+/// degrees of freedom (n_eff − 1) are under one and its quantiles meaningless.
+pub const MIN_EFFECTIVE_N: f64 = 2.0;
+
+/// Whether a standard error of an estimate at `level` over an effective base
+/// `effective_n` is zero up to the rounding of the shifted sums it comes from (a
+/// constant variable): the spread it implies, `se·√n_eff`, is below a millionth of
+/// the level (plus one). Rounding leaves about 1e-8 of the values' size there; a
+/// real survey spread is many orders larger. A test on it would turn rounding noise
+/// into a confident "significant".
+fn negligible(se: f64, level: f64, effective_n: f64) -> bool {
+    !se.is_finite() || se * effective_n.max(1.0).sqrt() <= 1e-6 * (1.0 + level.abs())
+}
+
+/// Tests `b − a`. `None` (not estimable) when either side lacks a mean or a
+/// standard error, has an effective size below [`MIN_EFFECTIVE_N`], or both
+/// standard errors are zero up to rounding (no variance in either group).
 pub fn independent(a: &Estimate, b: &Estimate, confidence: Confidence) -> Option<Difference> {
     let (ma, mb, sa, sb) = (a.mean?, b.mean?, a.se?, b.se?);
-    if a.effective_n <= 1.0 || b.effective_n <= 1.0 {
+    if a.effective_n < MIN_EFFECTIVE_N || b.effective_n < MIN_EFFECTIVE_N {
         return None;
     }
     let (va, vb) = (sa * sa, sb * sb);
     let var = va + vb;
-    if !var.is_finite() || var <= 0.0 {
+    if !var.is_finite() || (negligible(sa, ma, a.effective_n) && negligible(sb, mb, b.effective_n)) {
         return None;
     }
     let se = var.sqrt();
@@ -65,10 +80,12 @@ pub fn independent(a: &Estimate, b: &Estimate, confidence: Confidence) -> Option
 /// Tests a weighted mean against a fixed `value` (e.g. a paired gap against 0):
 /// `mean − value` with the mean's linearised standard error and `n_eff − 1`
 /// degrees of freedom (Kish's effective size; without weights, the one-sample t
-/// test). `None` without a mean or standard error, or with `n_eff ≤ 1` or SE 0.
+/// test). `None` (not estimable) without a mean or standard error, with an
+/// effective size below [`MIN_EFFECTIVE_N`], or with a standard error of zero up to
+/// rounding (everyone's value the same).
 pub fn against(e: &Estimate, value: f64, confidence: Confidence) -> Option<Difference> {
     let (m, se) = (e.mean?, e.se?);
-    if e.effective_n <= 1.0 || !se.is_finite() || se <= 0.0 {
+    if e.effective_n < MIN_EFFECTIVE_N || negligible(se, m, e.effective_n) {
         return None;
     }
     let df = e.effective_n - 1.0;
@@ -85,4 +102,39 @@ pub fn against(e: &Estimate, value: f64, confidence: Confidence) -> Option<Diffe
         ci_low: diff - q * se,
         ci_high: diff + q * se,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn estimate(mean: f64, se: f64, effective_n: f64) -> Estimate {
+        Estimate {
+            n: effective_n.ceil() as u64,
+            sum_w: effective_n,
+            effective_n,
+            mean: Some(mean),
+            se: Some(se),
+            ci_low: None,
+            ci_high: None,
+            sums: None,
+        }
+    }
+
+    #[test]
+    fn degenerate_tests_are_not_estimable_rather_than_significant() {
+        let c = Confidence::new(0.95).unwrap();
+        // Everyone's gap is −11.1: a standard error of rounding noise (as the
+        // shifted sums of the gap fixture leave it), not a test.
+        assert!(against(&estimate(-11.1, 4.2e-8, 40.0), 0.0, c).is_none());
+        // Two constant groups.
+        assert!(independent(&estimate(60.0, 1e-14, 30.0), &estimate(70.0, 0.0, 30.0), c).is_none());
+        // An effective base under two (one heavy weight) is too small for a t test.
+        assert!(against(&estimate(50.0, 5.0, 1.6), 0.0, c).is_none());
+        assert!(independent(&estimate(50.0, 5.0, 1.6), &estimate(60.0, 4.0, 40.0), c).is_none());
+        // Ordinary figures are tested.
+        let d = against(&estimate(-10.0, 2.0, 50.0), 0.0, c).unwrap();
+        assert!(d.p < 0.001 && d.df == 49.0);
+        assert!(independent(&estimate(60.0, 1e-14, 30.0), &estimate(70.0, 2.0, 30.0), c).is_some());
+    }
 }

@@ -492,6 +492,13 @@ pub struct CoMomentsSummary {
     pub sp: f64,
 }
 
+/// Whether a weighted sum of squares `ss` over weight `sum_w` about a mean `mean`
+/// is zero up to rounding: a variance below 1e-10 of the squared level (plus one,
+/// for levels near zero). Real survey scores vary by far more.
+fn constant(ss: f64, sum_w: f64, mean: f64) -> bool {
+    sum_w.is_nan() || sum_w <= 0.0 || ss / sum_w <= 1e-10 * (1.0 + mean * mean)
+}
+
 impl CoMomentsSummary {
     /// The same pair seen as (y, x).
     pub fn swapped(&self) -> Self {
@@ -504,10 +511,26 @@ impl CoMomentsSummary {
         }
     }
 
-    /// Pearson correlation (weighted); `None` when either variable is constant.
+    /// Whether x takes one value over the pair's respondents: its weighted
+    /// variance is zero up to the rounding of the shifted sums (relative to the
+    /// square of its level), so a correlation with it would be rounding noise.
+    pub fn x_constant(&self) -> bool {
+        constant(self.ss_x, self.sum_w, self.mean_x)
+    }
+
+    /// Whether y takes one value over the pair's respondents (see
+    /// [`CoMomentsSummary::x_constant`]).
+    pub fn y_constant(&self) -> bool {
+        constant(self.ss_y, self.sum_w, self.mean_y)
+    }
+
+    /// Pearson correlation (weighted); `None` when either variable is constant
+    /// (or fewer than two respondents have both).
     pub fn correlation(&self) -> Option<f64> {
-        let d = (self.ss_x * self.ss_y).sqrt();
-        (d > 0.0).then(|| self.sp / d)
+        if self.n < 2 || self.x_constant() || self.y_constant() {
+            return None;
+        }
+        Some(self.sp / (self.ss_x * self.ss_y).sqrt())
     }
 
     /// Weighted covariance with divisor `Σw`.
@@ -659,6 +682,24 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn a_constant_series_has_no_correlation_despite_rounding_in_the_shifted_sums() {
+        // 66.67 is not exact in binary: the shifted sums leave a tiny positive
+        // "variance" that must not become a correlation.
+        let mut m = CoMoments::new(50.0, 50.0);
+        for (i, w) in [0.8577, 1.0872, 1.3136, 2.114, 0.5].iter().cycle().take(60).enumerate() {
+            m.add(200.0 / 3.0, 10.0 + i as f64, *w);
+        }
+        let s = m.summary().unwrap();
+        assert!(s.ss_x > 0.0, "the rounding this test is about: {}", s.ss_x);
+        assert!(s.x_constant() && !s.y_constant());
+        assert_eq!(s.correlation(), None);
+        assert_eq!(s.swapped().correlation(), None);
+        let mut one = CoMoments::new(50.0, 50.0);
+        one.add(10.0, 20.0, 1.0);
+        assert_eq!(one.summary().unwrap().correlation(), None, "one respondent");
+    }
 
     fn moments(xs: &[f64], ws: &[f64], shift: f64) -> WeightedMoments {
         let mut m = WeightedMoments::new(shift);

@@ -238,13 +238,34 @@ impl Driver {
             return Err("a driver analysis needs at least two drivers; choose another `level` or `within`".into());
         }
 
+        // Degenerate data: stated in place, never a figure built on nothing.
+        let not_estimable = |zh_text: String, en_text: String| Report {
+            overview: Vec::new(),
+            title: Some(t("驱动因素分析", "Drivers").into()),
+            blocks: vec![Block::Markdown {
+                text: if zh { zh_text } else { en_text },
+            }],
+        };
+        if let Some((zh_text, en_text)) = degenerate(&stats, wave, &cell, &predictors, outcome) {
+            return Ok(not_estimable(zh_text, en_text));
+        }
+
         // Pairwise-complete correlations from the co-moments.
         let ids: Vec<&str> = predictors.iter().map(|p| p.id.as_str()).collect();
         let Correlations { r_xx, r_xy, min_n } = stats.correlations(wave, &cell, &ids, &outcome.id)?;
-        if (min_n as usize) < predictors.len() + 10 {
-            return Err(format!(
-                "too few respondents for {} drivers: the smallest pairwise base is {min_n}",
-                predictors.len()
+        let needed = predictors.len() + 10;
+        if (min_n as usize) < needed {
+            return Ok(not_estimable(
+                format!(
+                    "**无法估计{}的驱动因素重要性：样本太少**。{} 个驱动因素至少需要 {needed} 位同时回答了结果题与驱动因素题的受访者，本期最少只有 {min_n} 位。",
+                    outcome.label,
+                    predictors.len()
+                ),
+                format!(
+                    "**No derived importance for {}: too few respondents.** {} drivers need at least {needed} respondents who answered both the outcome and each driver; the smallest such base this wave is {min_n}.",
+                    outcome.label,
+                    predictors.len()
+                ),
             ));
         }
         // The drivers are the outcome's own components (the index on its categories).
@@ -297,8 +318,35 @@ impl Driver {
                     blocks,
                 });
             }
+            Err(RelativeWeightsError::Singular(_)) => {
+                let names: Vec<&str> = predictors.iter().map(|p| p.label.as_str()).collect();
+                return Ok(not_estimable(
+                    format!(
+                        "**无法估计{}的驱动因素重要性：驱动因素之间（{}）完全或几乎完全相关**，模型无法区分各自的贡献。请减少驱动因素，或选择彼此不重复的驱动因素。",
+                        outcome.label,
+                        names.join("、")
+                    ),
+                    format!(
+                        "**No derived importance for {}: the drivers ({}) are perfectly or almost perfectly correlated with each other**, so the model cannot tell their contributions apart. Use fewer drivers, or drivers that do not repeat each other.",
+                        outcome.label,
+                        names.join(", ")
+                    ),
+                ));
+            }
             Err(e) => return Err(fail(e)),
         };
+        if r2 <= 1e-12 {
+            return Ok(not_estimable(
+                format!(
+                    "**无法估计{}的驱动因素重要性：驱动因素与它完全不相关（R² = 0）**，没有可以分配给各驱动因素的解释力。",
+                    outcome.label
+                ),
+                format!(
+                    "**No derived importance for {}: the drivers do not correlate with it at all (R² = 0)**, so there is no explained variance to share among them.",
+                    outcome.label
+                ),
+            ));
+        }
         let performance: Vec<Option<f64>> = predictors
             .iter()
             .map(|p| stats.get(wave, &cell, &p.id, "score").and_then(|e| e.mean))
@@ -869,6 +917,59 @@ csi_plugin_sdk::export_plugin!(
     version = env!("CARGO_PKG_VERSION"),
     description = "Derived importance of categories or indicators and the importance-performance matrix"
 );
+
+/// Why the drivers of `outcome` cannot be estimated in `cell` of `wave`, in Chinese
+/// and English, when the data are degenerate: no respondent answered both the
+/// outcome and a driver, fewer than two did, or the outcome or a driver is the same
+/// for everyone who answered both (no variance to explain or to explain with).
+fn degenerate(
+    stats: &Statistics,
+    wave: &str,
+    cell: &str,
+    predictors: &[&NodeInfo],
+    outcome: &NodeInfo,
+) -> Option<(String, String)> {
+    for p in predictors {
+        let Some(pair) = stats.cross(wave, cell, &p.id, &outcome.id).filter(|c| c.n >= 2) else {
+            let n = stats.cross(wave, cell, &p.id, &outcome.id).map_or(0, |c| c.n);
+            return Some((
+                format!(
+                    "**无法估计{}的驱动因素重要性：同时回答了{}与{}的受访者只有 {n} 位**，不足以估计相关关系。",
+                    outcome.label, outcome.label, p.label
+                ),
+                format!(
+                    "**No derived importance for {}: only {n} respondent(s) answered both {} and {}**, too few to estimate a correlation.",
+                    outcome.label, outcome.label, p.label
+                ),
+            ));
+        };
+        if pair.y_constant() {
+            return Some((
+                format!(
+                    "**无法估计{}的驱动因素重要性：本期所有作答者对{}的评价都相同**（没有差异），因此没有可以由驱动因素解释的差异。",
+                    outcome.label, outcome.label
+                ),
+                format!(
+                    "**No derived importance for {}: every respondent gave {} the same rating this wave** (no variation), so there is nothing for the drivers to explain.",
+                    outcome.label, outcome.label
+                ),
+            ));
+        }
+        if pair.x_constant() {
+            return Some((
+                format!(
+                    "**无法估计{}的驱动因素重要性：本期所有作答者对{}的评价都相同**（没有差异），它无法解释{}的差异；请把它从驱动因素中去掉，或选择其他驱动因素。",
+                    outcome.label, p.label, outcome.label
+                ),
+                format!(
+                    "**No derived importance for {}: every respondent gave {} the same rating this wave** (no variation), so it cannot explain differences in {}; leave it out of the drivers or choose others.",
+                    outcome.label, p.label, outcome.label
+                ),
+            ));
+        }
+    }
+    None
+}
 
 #[cfg(test)]
 mod tests {

@@ -272,7 +272,23 @@ impl Gap {
             })
             .collect();
         blocks.push(Block::Markdown {
-            text: if names.is_empty() {
+            text: if indicators.iter().all(|g| g.test.is_none()) {
+                // No gap could be tested: saying "none is significant" would read as
+                // a finding. Say why: too few respondents, or no variation.
+                let few = indicators.iter().all(|g| g.gap.effective_n < csi_plugin_sdk::csi_stats::difference::MIN_EFFECTIVE_N);
+                if few {
+                    t(
+                        "**无法检验差距是否显著：样本太少**。每个指标同时回答了期望与表现的受访者都不足 2 位（或有效样本量不足 2），下表的差距只是描述，不能据此判断表现是否低于期望。",
+                        "**The gaps cannot be tested: too few respondents.** No indicator has 2 or more respondents (or an effective base of 2) who answered both expectation and performance, so the gaps below describe this sample only and say nothing about whether performance falls short of expectations.",
+                    )
+                } else {
+                    t(
+                        "**无法检验差距是否显著：差距没有变化**。每个指标上所有受访者的差距都相同（标准误为零），t 检验无从计算；下表的差距只是描述。",
+                        "**The gaps cannot be tested: they do not vary.** On every indicator each respondent's gap is the same (a standard error of zero), so no t test can be computed; the gaps below are a description only.",
+                    )
+                }
+                .into()
+            } else if names.is_empty() {
                 t("没有指标的表现显著低于顾客期望。", "No indicator falls significantly short of customers' expectations.").into()
             } else if zh {
                 format!(
