@@ -28,6 +28,9 @@ pub struct PluginSearch {
     pub dirs: Vec<(PathBuf, Origin)>,
     /// Libraries in the study's `plugins/` folder left alone (no consent).
     pub not_loaded: Vec<PathBuf>,
+    /// The study's `plugins/` folder when it is a link out of the study folder
+    /// (left alone even with consent), with where it leads.
+    pub escaped: Option<(PathBuf, PathBuf)>,
 }
 
 impl PluginSearch {
@@ -39,14 +42,21 @@ impl PluginSearch {
     pub fn new(extra: &[PathBuf], study_dir: Option<&Path>, allow_study_plugins: bool) -> Self {
         let mut dirs = plugin_dirs(extra);
         let mut not_loaded = Vec::new();
+        let mut escaped = None;
         if let Some(dir) = study_dir {
             let own = dir.join("plugins");
             let consented = dirs
                 .iter()
                 .filter_map(|(d, _)| d.canonicalize().ok())
                 .any(|d| own.canonicalize().is_ok_and(|o| o == d));
+            let home = dir.canonicalize().ok();
+            let inside = own.canonicalize().ok().zip(home).is_none_or(|(o, h)| o.starts_with(h));
             if consented {
                 // Named with --plugins as well: searched there already.
+            } else if allow_study_plugins && !inside {
+                // `plugins/` itself a link out of the study: not the study's own.
+                let target = own.canonicalize().unwrap_or_default();
+                escaped = Some((own, target));
             } else if allow_study_plugins {
                 dirs.push((own, Origin::Study));
             } else if own.is_dir() {
@@ -60,11 +70,23 @@ impl PluginSearch {
                     .collect();
             }
         }
-        PluginSearch { dirs, not_loaded }
+        PluginSearch {
+            dirs,
+            not_loaded,
+            escaped,
+        }
     }
 
     /// What the build says about the study's libraries it did not load.
     pub fn not_loaded_message(&self, study: &Study) -> Option<String> {
+        if let Some((folder, target)) = &self.escaped {
+            return Some(format!(
+                "warning: the plugins folder of study `{}` ({}) is a symbolic link to {}, outside the study folder; it was not searched. Copy the plugins into the study folder, or name their folder with --plugins if you trust it",
+                study.id,
+                folder.display(),
+                target.display()
+            ));
+        }
         if self.not_loaded.is_empty() {
             return None;
         }
@@ -111,7 +133,9 @@ pub struct Prepared<'a> {
 /// with csi and in a worker process (this executable) for all others.
 fn isolation_for(spec: &csi_study::AnalysisSpec, plugin: Option<&Plugin>) -> Isolation {
     let isolate = match spec.isolation {
-        csi_study::Isolation::InProcess => false,
+        // A study cannot pull its own plugins into csi's process: they always run
+        // isolated, whatever it asks.
+        csi_study::Isolation::InProcess => plugin.is_some_and(|p| p.origin == Origin::Study),
         csi_study::Isolation::Process => true,
         csi_study::Isolation::Auto => plugin.is_none_or(|p| p.origin != Origin::Bundled),
     };

@@ -128,7 +128,7 @@ pub fn build(paths: &[PathBuf], opts: &BuildOptions, progress: &Progress) -> Res
         .with_brand(brand.clone());
     let writer = csi_site::SiteWriter::new(opts.out, generator.clone());
     let files = crate::find_studies(paths)?;
-    let allowed = opts.trust.allowed_folders(paths)?;
+    let allowed = opts.trust.allowed_folders()?;
 
     // Load and validate first (fast): duplicate ids must be known before building.
     let mut loaded: Vec<(PathBuf, std::result::Result<Study, Vec<String>>)> = files

@@ -50,17 +50,16 @@ pub(crate) struct Trust {
 }
 
 impl Trust {
-    /// The folders outside a study's own that it may read: `--allow-path` and the
-    /// site settings' `allow_paths`.
-    pub(crate) fn allowed_folders(&self, paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
-        let mut all = self.allow_paths.clone();
-        for dir in &all {
+    /// The folders outside a study's own that it may read: `--allow-path` only.
+    /// (Not a setting in the site folder: that folder may come with the studies,
+    /// and must not grant itself access.)
+    pub(crate) fn allowed_folders(&self) -> Result<Vec<PathBuf>> {
+        for dir in &self.allow_paths {
             if !dir.is_dir() {
                 bail!("--allow-path {}: no such folder", dir.display());
             }
         }
-        all.extend(site_settings::allowed_for(paths)?);
-        Ok(all)
+        Ok(self.allow_paths.clone())
     }
 }
 
@@ -250,7 +249,7 @@ pub(crate) fn engine_error_text(study: &Study, wave: &str, e: &EngineError) -> S
 
 fn check(paths: &[PathBuf], plugin_dirs: &[PathBuf], trust: &Trust) -> Result<bool> {
     let mut ok = true;
-    let allowed = trust.allowed_folders(paths)?;
+    let allowed = trust.allowed_folders()?;
     if let Some(file) = site_settings::find(paths) {
         match site_settings::load(&file) {
             Ok(_) => println!("ok: site settings ({})", file.display()),

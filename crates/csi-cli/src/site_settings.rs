@@ -24,9 +24,6 @@ struct Raw {
     title: Option<Label>,
     publisher: Option<Label>,
     logo: Option<String>,
-    /// Folders outside the studies' own that studies of this site may read
-    /// (a shared theme), relative to site.yaml.
-    allow_paths: Option<Vec<String>>,
 }
 
 /// The first `site.yaml` directly in one of the folders of `paths` (or in
@@ -45,32 +42,6 @@ pub fn load_for(paths: &[PathBuf]) -> Result<csi_site::Brand> {
     }
 }
 
-/// The folders the site settings for `paths` allow studies to read
-/// (`allow_paths`, relative to site.yaml); none when there is no file.
-pub fn allowed_for(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    let Some(file) = find(paths) else {
-        return Ok(Vec::new());
-    };
-    let raw = read(&file)?;
-    let dir = file.parent().unwrap_or(Path::new("."));
-    raw.allow_paths
-        .unwrap_or_default()
-        .iter()
-        .map(|p| {
-            let folder = dir.join(p);
-            if folder.is_dir() {
-                Ok(folder)
-            } else {
-                bail!(
-                    "{}: `allow_paths: {p}` is not a folder ({} does not exist)",
-                    file.display(),
-                    folder.display()
-                )
-            }
-        })
-        .collect()
-}
-
 fn read(file: &Path) -> Result<Raw> {
     let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     serde_yaml::from_str(&text).map_err(|e| {
@@ -78,7 +49,7 @@ fn read(file: &Path) -> Result<Raw> {
             .location()
             .map_or(String::new(), |l| format!(":{}:{}", l.line(), l.column()));
         anyhow::anyhow!(
-            "{}{at}: {e}\n  the site settings take `title`, `publisher` (a text, or texts by language such as `{{zh: 某调研公司, en: Acme Research}}`), `logo` (an image file beside site.yaml) and `allow_paths` (folders outside the studies that they may read, e.g. `[../themes]`)",
+            "{}{at}: {e}\n  the site settings take `title`, `publisher` (a text, or texts by language such as `{{zh: 某调研公司, en: Acme Research}}`) and `logo` (an image file beside site.yaml)",
             file.display()
         )
     })

@@ -168,7 +168,7 @@ fn a_build_killed_mid_way_leaves_the_published_site_intact() {
         .spawn()
         .unwrap();
     // Staging folders are unique per build: named after the building process.
-    let staging = site.join(format!(".csi-staging-fifty-{}", child.id()));
+    let staging = site.join(format!(".csi-staging-fifty~{}", child.id()));
     let deadline = Instant::now() + Duration::from_secs(120);
     while !staging.exists() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(2));

@@ -21,6 +21,13 @@ fn csi(args: &[&str]) -> (i32, String) {
     (out.status.code().unwrap_or(-1), text)
 }
 
+/// `csi build STUDY --out SITE` with `extra` arguments.
+fn build(study: &std::path::Path, site: &std::path::Path, extra: &[&str]) -> (i32, String) {
+    let mut args = vec!["build", study.to_str().unwrap(), "--out", site.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    csi(&args)
+}
+
 #[test]
 fn every_broken_study_fails_clearly_and_writes_nothing() {
     let dir = common::root().join("tests/invalid");
@@ -95,13 +102,7 @@ fn a_failed_build_leaves_the_published_site_untouched() {
     let broken = data.replacen("\n1,", "\n1,x", 1);
     assert_ne!(data, broken);
     std::fs::write(study.join("data.csv"), broken).unwrap();
-    let (code, text) = csi(&[
-        "build",
-        study.to_str().unwrap(),
-        "--out",
-        site.to_str().unwrap(),
-        "--rebuild",
-    ]);
+    let (code, text) = build(&study, &site, &["--rebuild"]);
     assert_ne!(code, 0, "{text}");
     assert!(text.contains("invalid weight"), "{text}");
     assert_eq!(
@@ -115,7 +116,7 @@ fn a_failed_build_leaves_the_published_site_untouched() {
 /// kind of path it names: the data file, a folder on the way to it, the narrative,
 /// the theme folder, a template of its own, a library in its plugins folder. Each
 /// is refused with the link and its target named, and nothing is written;
-/// `--allow-path` (or the site's `allow_paths`) lets a trusted folder in.
+/// `--allow-path` lets a trusted folder in.
 #[cfg(unix)]
 #[test]
 fn symbolic_links_out_of_the_study_folder_are_refused_for_every_kind_of_path() {
@@ -142,7 +143,7 @@ fn symbolic_links_out_of_the_study_folder_are_refused_for_every_kind_of_path() {
                 "the symbolic link `data.csv` points to",
                 "secret.csv",
                 "outside the study folder",
-                "--allow-path",
+                "copy the file into the study folder instead of linking to it",
             ],
         ),
         (
@@ -246,17 +247,28 @@ fn symbolic_links_out_of_the_study_folder_are_refused_for_every_kind_of_path() {
     let library = csi_plugin_host::built_library("faulty_test_plugin").expect("built as a dev-dependency");
     symlink(&library, study.join("plugins/libfaulty.so")).unwrap();
     let site = work.path().join("plugin-link/site");
-    let (code, text) = csi(&[
-        "build",
-        study.to_str().unwrap(),
-        "--out",
-        site.to_str().unwrap(),
-        "--allow-study-plugins",
-    ]);
+    let (code, text) = build(&study, &site, &["--allow-study-plugins"]);
     assert_eq!(code, 0, "{text}");
     assert!(
         text.contains("libfaulty.so: refused: it is a symbolic link to")
             && text.contains("outside the study's plugins folder"),
+        "{text}"
+    );
+
+    // The plugins folder itself a link out of the study: not searched, even with
+    // consent.
+    std::fs::remove_file(study.join("plugins/libfaulty.so")).unwrap();
+    std::fs::remove_dir(study.join("plugins")).unwrap();
+    let elsewhere = work.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::copy(&library, elsewhere.join("libfaulty.so")).unwrap();
+    symlink(&elsewhere, study.join("plugins")).unwrap();
+    let (code, text) = build(&study, &site, &["--allow-study-plugins", "-v"]);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("is a symbolic link to")
+            && text.contains("it was not searched")
+            && !text.contains("plugin faulty"),
         "{text}"
     );
 }

@@ -28,8 +28,8 @@ fn csi_build_with(study: &Path, out: &Path, extra: &[&str]) -> Output {
         .unwrap()
 }
 
-/// A theme folder outside the study is refused until it is allowed, on the
-/// command line or in the site settings.
+/// A theme folder outside the study is refused until it is allowed on the command
+/// line; a site.yaml beside the studies cannot allow it (it may come with them).
 #[test]
 fn a_shared_theme_outside_the_study_needs_the_users_consent() {
     let dir = tempfile::tempdir().unwrap();
@@ -43,7 +43,7 @@ fn a_shared_theme_outside_the_study_needs_the_users_consent() {
         "{err}"
     );
     assert!(!out.exists());
-    // site.yaml beside the studies: `allow_paths`, relative to it.
+    // A site.yaml that tries to allow it is refused as a site setting.
     std::fs::write(dir.path().join("studies/site.yaml"), "allow_paths: [../corporate]\n").unwrap();
     let run = Command::new(env!("CARGO_BIN_EXE_csi"))
         .arg("build")
@@ -52,6 +52,11 @@ fn a_shared_theme_outside_the_study_needs_the_users_consent() {
         .arg(&out)
         .output()
         .unwrap();
+    assert!(!run.status.success());
+    assert!(String::from_utf8_lossy(&run.stderr).contains("allow_paths"));
+    assert!(!out.exists());
+    std::fs::remove_file(dir.path().join("studies/site.yaml")).unwrap();
+    let run = csi_build(&study, &out);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let overview = std::fs::read_to_string(out.join("mini/2024/index.html")).unwrap();
     assert!(overview.contains("<p class=\"corporate\">Corporate</p>"));

@@ -85,7 +85,7 @@ pub enum EngineError {
     Settings(String),
     /// The wave has no respondent to report on: an empty file, or every row
     /// excluded under the data policy. A report of nobody is not published.
-    #[error("wave `{wave}` has no respondents: {why}; check that `{file}` is the wave's data file")]
+    #[error("wave `{wave}` has no respondents: {why}")]
     NoRespondents {
         /// The wave.
         wave: String,
@@ -712,17 +712,21 @@ pub fn compute_wave(study: &Study, wave: &Wave) -> Result<WaveResult, EngineErro
             wave: wave.id.clone(),
             file: wave.data_as_written.clone(),
             why: if data.rows_read == 0 {
-                "the data file has a header but no data rows".to_string()
-            } else {
                 format!(
-                    "all {} data rows were excluded under the study's data policy ({})",
+                    "the data file has a header but no data rows; check that `{}` is the wave's data file",
+                    wave.data_as_written
+                )
+            } else {
+                let issues: Vec<String> = data.issues.iter().take(3).map(ToString::to_string).collect();
+                format!(
+                    "all {} data rows of `{}` were excluded under the study's data policy{}; review `data_policy` in the study or the data",
                     data.rows_read,
-                    data.issues
-                        .iter()
-                        .take(3)
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join("; ")
+                    wave.data_as_written,
+                    if issues.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", issues.join("; "))
+                    }
                 )
             },
         });

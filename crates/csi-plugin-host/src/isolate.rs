@@ -228,13 +228,18 @@ fn converse(
     timeout: Duration,
     feed: impl FnOnce(&mut ChildStdin) -> io::Result<()> + Send + 'static,
 ) -> Result<Conversation, Unfinished> {
-    let mut child = Command::new(&worker.program)
+    let mut command = Command::new(&worker.program);
+    command
         .args(&worker.args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(Unfinished::Spawn)?;
+        .stderr(Stdio::piped());
+    // The worker leads a process group of its own, so that whatever a plugin
+    // starts (a forked helper holding the pipes) is stopped with it.
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let mut child = command.spawn().map_err(Unfinished::Spawn)?;
+    let group = child.id();
     let mut stdin = child.stdin.take().expect("piped");
     let mut stdout = child.stdout.take().expect("piped");
     let mut stderr = child.stderr.take().expect("piped");
@@ -279,7 +284,9 @@ fn converse(
             }
         }
     };
-    // The pipes close with the process, so these threads end now.
+    // Stop anything the plugin left running in the worker's group: it may hold the
+    // pipes open, and the reading threads end only when they close.
+    stop_group(group);
     let fed = feeder
         .join()
         .unwrap_or_else(|_| Err(io::Error::other("the input thread panicked")));
@@ -292,6 +299,19 @@ fn converse(
         fed,
     })
 }
+
+/// Kills every process left in the process group `group` (the worker's).
+#[cfg(unix)]
+fn stop_group(group: u32) {
+    if let Ok(pgid) = i32::try_from(group) {
+        // SAFETY: kill(2) on a process group this process created; a group that no
+        // longer exists makes it fail harmlessly (ESRCH).
+        unsafe { libc::kill(-pgid, libc::SIGKILL) };
+    }
+}
+
+#[cfg(not(unix))]
+fn stop_group(_group: u32) {}
 
 impl Conversation {
     /// Why there is no answer, for a message: how the process ended, whether

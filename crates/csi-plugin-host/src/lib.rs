@@ -652,7 +652,10 @@ impl Plugin {
                     continue;
                 }
             }
-            if let Some(study) = study {
+            // A value equal to the plugin's own default (`""`: "not set") is taken as
+            // the default, not as a reference.
+            let is_default = spec.default.as_ref() == Some(v);
+            if let Some(study) = study.filter(|_| !is_default) {
                 if let Some(p) = reference_problem(spec.kind, v, study) {
                     problems.push(problem(format!("option `{k}`: {}", p.0), Some(p.1)));
                 }

@@ -332,6 +332,7 @@ fn libraries_that_crash_or_hang_while_described_are_refused_and_discovery_goes_o
     fake(d, "c_hang", &["-DDESCRIBE=3", "-DNAME=\"hang\""]);
     fake(d, "d_load_abort", &["-DLOAD_ABORT", "-DNAME=\"ctor\""]);
     fake(d, "e_good", &["-DNAME=\"good\""]);
+    fake(d, "g_forks", &["-DDESCRIBE=4", "-DNAME=\"forks\""]);
     std::fs::write(d.join("libf_garbage.so"), "not a library\n".repeat(300)).unwrap();
     let started = std::time::Instant::now();
     let reg = Registry::discover_within(
@@ -339,7 +340,10 @@ fn libraries_that_crash_or_hang_while_described_are_refused_and_discovery_goes_o
         &worker(),
         std::time::Duration::from_secs(5),
     );
-    assert!(started.elapsed().as_secs() < 20, "the hang was not stopped");
+    // The hang is stopped at 5 s, and the helper process a library leaves behind
+    // (sleeping 120 s with the worker's pipes) does not hold discovery up.
+    assert!(started.elapsed().as_secs() < 30, "the hang was not stopped");
+    assert!(reg.get("forks").is_some(), "{:?}", reg.refused);
     let good = reg.get("good").unwrap_or_else(|| {
         panic!(
             "the good library after the crashing ones is not found: {:?}",

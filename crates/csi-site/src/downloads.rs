@@ -130,11 +130,13 @@ impl<'a> DataWords<'a> {
 }
 
 /// `text` made safe to open in a spreadsheet: a label that starts with `=`, `+`,
-/// `-`, `@`, a tab or a carriage return would be read as a formula by Excel,
-/// LibreOffice or Sheets, so it gets a leading apostrophe (OWASP's rule for CSV
-/// injection). Numbers are never text cells, so no figure is touched.
+/// `-`, `@`, a tab or a carriage return — or the full-width `＝ ＋ － ＠` that
+/// spreadsheets in CJK locales also take as formula signs — would be read as a
+/// formula by Excel, LibreOffice or Sheets, so it gets a leading apostrophe
+/// (OWASP's rule for CSV injection). Numbers are never text cells, so no figure is
+/// touched.
 pub fn neutralise_formula(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r', '＝', '＋', '－', '＠']) {
         std::borrow::Cow::Owned(format!("'{text}"))
     } else {
         std::borrow::Cow::Borrowed(text)
@@ -433,7 +435,16 @@ mod tests {
 
     #[test]
     fn labels_a_spreadsheet_would_run_are_neutralised_and_numbers_are_not() {
-        let hostile = ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"];
+        let hostile = [
+            "=HYPERLINK(\"http://x\")",
+            "+1+1",
+            "-2+3",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+            "＝1+1",
+            "＠SUM(A1)",
+        ];
         let t = DataTable {
             file: "t".into(),
             title: "t".into(),

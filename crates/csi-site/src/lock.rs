@@ -52,15 +52,31 @@ pub struct SiteLock {
 }
 
 /// The lock file of site folder `out`: `.<name>.csi-lock` in its parent folder.
+/// The parent is resolved (symbolic links followed) so that one folder named two
+/// ways — relative or absolute, through a link — has one lock.
 pub fn lock_path(out: &Path) -> PathBuf {
     let absolute = std::path::absolute(out).unwrap_or_else(|_| out.to_path_buf());
-    // `site/.` and `site/` name the same folder as `site`.
-    let normal: PathBuf = absolute.components().collect();
+    // `site/.` and `site/` name the same folder as `site`; `a/../site` as `site`.
+    let mut normal = PathBuf::new();
+    for c in absolute.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                normal.pop();
+            }
+            other => normal.push(other),
+        }
+    }
+    // A site folder that is itself a link shares the lock of its target.
+    if let Ok(real) = normal.canonicalize() {
+        normal = real;
+    }
     let name = normal
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "site".into());
-    let parent = normal.parent().map(Path::to_path_buf).unwrap_or(normal.clone());
+    let parent = normal.parent().map(Path::to_path_buf).unwrap_or_else(|| normal.clone());
+    let parent = parent.canonicalize().unwrap_or(parent);
     parent.join(format!(".{name}.csi-lock"))
 }
 
@@ -168,15 +184,23 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let site = dir.path().join("site");
         let first = SiteLock::acquire(&site, false, |_| {}).unwrap();
-        assert_eq!(first.path(), dir.path().join(".site.csi-lock"));
+        assert_eq!(first.path(), dir.path().canonicalize().unwrap().join(".site.csi-lock"));
         assert!(!site.exists(), "locking writes nothing into the site folder");
         // The same folder named differently shares the lock.
-        let err = SiteLock::acquire(&dir.path().join("site/."), false, |_| {}).unwrap_err();
+        let err = SiteLock::acquire(&dir.path().join("x/../site/."), false, |_| {}).unwrap_err();
         let msg = err.to_string();
         assert!(
             msg.contains(&format!("process {}", std::process::id())) && msg.contains("--wait"),
             "{msg}"
         );
+        // A link to the site folder too.
+        #[cfg(unix)]
+        {
+            std::fs::create_dir_all(&site).unwrap();
+            let link = dir.path().join("published");
+            std::os::unix::fs::symlink(&site, &link).unwrap();
+            assert!(SiteLock::acquire(&link, false, |_| {}).is_err());
+        }
         drop(first);
         SiteLock::acquire(&site, false, |_| {}).unwrap();
     }

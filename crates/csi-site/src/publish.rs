@@ -84,7 +84,8 @@ impl SiteWriter {
         // Staging folders are unique per build; the caller holds the site's
         // [`crate::lock::SiteLock`], so any other staging folder of this study was
         // left by a build that was killed, and goes.
-        let prefix = format!(".csi-staging-{}-", study.id);
+        // `~` cannot occur in a study id, so `acme~` never matches `acme-2~`.
+        let prefix = format!(".csi-staging-{}~", study.id);
         for entry in fs::read_dir(&self.out).map_err(io(&self.out))?.flatten() {
             if entry.file_name().to_string_lossy().starts_with(&prefix) {
                 let _ = fs::remove_dir_all(entry.path());

@@ -39,11 +39,13 @@ pub const MIN_EFFECTIVE_N: f64 = 2.0;
 /// Whether a standard error of an estimate at `level` over an effective base
 /// `effective_n` is zero up to the rounding of the shifted sums it comes from (a
 /// constant variable): the spread it implies, `se·√n_eff`, is below a millionth of
-/// the level (plus one). Rounding leaves about 1e-8 of the values' size there; a
-/// real survey spread is many orders larger. A test on it would turn rounding noise
-/// into a confident "significant".
+/// `100 + |level|`. Rounding leaves about 1e-8 of the distance between the values
+/// and their shift (50 for 0–100 scores, so up to about 100) there; a real survey
+/// spread is many orders larger (1e-4 points would be one respondent in a million
+/// differing by a tenth of a point). A test on it would turn rounding noise into a
+/// confident "significant".
 fn negligible(se: f64, level: f64, effective_n: f64) -> bool {
-    !se.is_finite() || se * effective_n.max(1.0).sqrt() <= 1e-6 * (1.0 + level.abs())
+    !se.is_finite() || se * effective_n.max(1.0).sqrt() <= 1e-6 * (100.0 + level.abs())
 }
 
 /// Tests `b − a`. `None` (not estimable) when either side lacks a mean or a
@@ -129,6 +131,9 @@ mod tests {
         assert!(against(&estimate(-11.1, 4.2e-8, 40.0), 0.0, c).is_none());
         // Two constant groups.
         assert!(independent(&estimate(60.0, 1e-14, 30.0), &estimate(70.0, 0.0, 30.0), c).is_none());
+        // Constant groups at the ends of the scale, 50 points from the shift:
+        // rounding noise of up to ~1e-6 in the spread.
+        assert!(independent(&estimate(0.0, 2e-7, 400.0), &estimate(100.0, 3e-7, 400.0), c).is_none());
         // An effective base under two (one heavy weight) is too small for a t test.
         assert!(against(&estimate(50.0, 5.0, 1.6), 0.0, c).is_none());
         assert!(independent(&estimate(50.0, 5.0, 1.6), &estimate(60.0, 4.0, 40.0), c).is_none());

@@ -493,10 +493,13 @@ pub struct CoMomentsSummary {
 }
 
 /// Whether a weighted sum of squares `ss` over weight `sum_w` about a mean `mean`
-/// is zero up to rounding: a variance below 1e-10 of the squared level (plus one,
-/// for levels near zero). Real survey scores vary by far more.
+/// is zero up to rounding: a spread (standard deviation) below a millionth of
+/// `100 + |mean|`. The shifted sums leave rounding of about 1e-8 of the distance
+/// between the values and their shift (50 for 0–100 scores); real survey scores
+/// vary by many orders more.
 fn constant(ss: f64, sum_w: f64, mean: f64) -> bool {
-    sum_w.is_nan() || sum_w <= 0.0 || ss / sum_w <= 1e-10 * (1.0 + mean * mean)
+    let floor = 1e-6 * (100.0 + mean.abs());
+    sum_w.is_nan() || sum_w <= 0.0 || ss / sum_w <= floor * floor
 }
 
 impl CoMomentsSummary {

@@ -390,9 +390,9 @@ impl Checker<'_> {
                     link.display(),
                     target.display()
                 ),
-                Some(format!(
-                    "copy the {what} into the study folder, or, if you trust that folder, allow it with `--allow-path {allow}`"
-                )),
+                // Never advise allowing a link's target: a hostile link may point at
+                // ~/.ssh. Copying is the fix; --allow-path is for folders named openly.
+                Some(format!("copy the {what} into the study folder instead of linking to it")),
             ),
             None => self.err(
                 key,

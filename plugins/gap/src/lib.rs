@@ -189,7 +189,7 @@ impl Analysis for Gap {
                 "How many of the largest shortfalls the finding names.",
                 Some(5.into()),
             )
-            .range("top", Some(0.0), None)
+            .range("top", Some(1.0), None)
             .option(
                 "correction",
                 OptionType::String,
@@ -275,16 +275,24 @@ impl Gap {
             text: if indicators.iter().all(|g| g.test.is_none()) {
                 // No gap could be tested: saying "none is significant" would read as
                 // a finding. Say why: too few respondents, or no variation.
-                let few = indicators.iter().all(|g| g.gap.effective_n < csi_plugin_sdk::csi_stats::difference::MIN_EFFECTIVE_N);
-                if few {
+                let few = indicators
+                    .iter()
+                    .filter(|g| g.gap.effective_n < csi_plugin_sdk::csi_stats::difference::MIN_EFFECTIVE_N)
+                    .count();
+                if few == indicators.len() {
                     t(
                         "**无法检验差距是否显著：样本太少**。每个指标同时回答了期望与表现的受访者都不足 2 位（或有效样本量不足 2），下表的差距只是描述，不能据此判断表现是否低于期望。",
                         "**The gaps cannot be tested: too few respondents.** No indicator has 2 or more respondents (or an effective base of 2) who answered both expectation and performance, so the gaps below describe this sample only and say nothing about whether performance falls short of expectations.",
                     )
-                } else {
+                } else if few == 0 {
                     t(
                         "**无法检验差距是否显著：差距没有变化**。每个指标上所有受访者的差距都相同（标准误为零），t 检验无从计算；下表的差距只是描述。",
                         "**The gaps cannot be tested: they do not vary.** On every indicator each respondent's gap is the same (a standard error of zero), so no t test can be computed; the gaps below are a description only.",
+                    )
+                } else {
+                    t(
+                        "**无法检验差距是否显著**：有的指标同时回答了期望与表现的受访者不足 2 位，其余指标上所有受访者的差距都相同（标准误为零），t 检验无从计算；下表的差距只是描述。",
+                        "**The gaps cannot be tested**: some indicators have fewer than 2 respondents who answered both expectation and performance, and on the others every respondent's gap is the same (a standard error of zero), so no t test can be computed; the gaps below are a description only.",
                     )
                 }
                 .into()

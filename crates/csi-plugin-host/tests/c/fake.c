@@ -8,13 +8,16 @@
  *   -DEXTRA               appends fields of a future minor after `homepage`
  *   -DRESULT=n            0: a valid report, 1: malformed JSON, 2: an error
  *   -DKEEP_STREAMS        does not release the input streams (the host must)
- *   -DDESCRIBE=n          describe 1: segfaults, 2: aborts, 3: hangs
+ *   -DDESCRIBE=n          describe 1: segfaults, 2: aborts, 3: hangs, 4: leaves a
+ *                         child process running that holds the worker's pipes
  *   -DLOAD_ABORT          aborts as soon as the library is loaded (initialiser)
  *   -DNAME=text           the plugin's name (default "fake")
  * It counts the release callbacks of the buffers it hands out.
  */
+#define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "csi_plugin.h"
 
@@ -73,6 +76,10 @@ static int32_t describe(CsiBytes *out) {
   if (DESCRIBE == 3)
     for (;;) {
     }
+  if (DESCRIBE == 4 && fork() == 0) {
+    sleep(120);
+    _exit(0);
+  }
   return give(out, "{\"protocol\":1,\"inputs\":\"both\",\"options\":{}}", CSI_STATUS_OK);
 }
 
