@@ -105,6 +105,11 @@ enum Command {
         /// Extra folders to search for analysis plugins.
         #[arg(long = "plugins", value_name = "DIR")]
         plugins: Vec<PathBuf>,
+        /// Print the reference documentation of the plugins found (markdown: every
+        /// option with its type, default, allowed values and an example), as in
+        /// docs/analyses.md.
+        #[arg(long)]
+        doc: bool,
     },
     /// Validate studies and their data without writing anything.
     Check {
@@ -400,7 +405,11 @@ fn main() -> ExitCode {
                 Verbosity::Normal
             },
         ),
-        Command::Plugins { plugins } => Ok(analyses::list(plugins)),
+        Command::Plugins { plugins, doc: false } => Ok(analyses::list(plugins)),
+        Command::Plugins { plugins, doc: true } => {
+            print!("{}", analyses::reference(plugins));
+            Ok(true)
+        }
         Command::Serve {
             paths,
             theme,

@@ -388,3 +388,35 @@ fn a_c_plugin_dropped_into_the_study_appears_in_the_report() {
     assert!(page.contains("净满意度") && page.contains("<svg"), "{page}");
     assert!(!page.contains("analysis-error"));
 }
+
+/// docs/analyses.md is what `csi plugins --doc` prints for the plugins that ship
+/// with csi: every declared option, its type, default, accepted values and an
+/// example. Regenerate with `CSI_UPDATE_SNAPSHOTS=1`.
+#[test]
+fn the_analyses_reference_is_generated_from_the_declarations() {
+    let standard = common::standard_plugins();
+    let out = Command::new(env!("CARGO_BIN_EXE_csi"))
+        .args(["plugins", "--doc", "--plugins"])
+        .arg(standard.path())
+        .env_remove("CSI_PLUGIN_PATH")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let now = String::from_utf8(out.stdout).unwrap();
+    for name in ["gap", "driver", "segment", "trend", "topbox", "netscore"] {
+        assert!(now.contains(&format!("## `{name}`")), "{name} missing:\n{now}");
+    }
+    assert!(
+        now.contains("| `correction` | a text | `bonferroni` | `none`, `bonferroni`, `benjamini_hochberg` |"),
+        "{now}"
+    );
+    let file = common::root().join("docs/analyses.md");
+    if std::env::var_os("CSI_UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&file, &now).unwrap();
+    }
+    let committed = std::fs::read_to_string(&file).unwrap_or_default();
+    assert!(
+        committed == now,
+        "docs/analyses.md is out of step with the plugins' declarations; run CSI_UPDATE_SNAPSHOTS=1 cargo test -p csi-cli --test plugins"
+    );
+}
