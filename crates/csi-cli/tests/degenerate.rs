@@ -5,7 +5,6 @@
 //! estimated: every line `page: text` of its `expect.txt` appears in that page's
 //! text. No page or download of any of them holds `NaN` or an infinity.
 
-use std::path::PathBuf;
 use std::process::Command;
 
 mod common;
@@ -40,13 +39,7 @@ fn page_text(html: &str) -> String {
 #[test]
 fn every_degenerate_study_states_what_cannot_be_estimated() {
     let plugins = common::standard_plugins();
-    let dir = common::root().join("tests/degenerate");
-    let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    cases.sort();
+    let cases = common::corpus("degenerate");
     assert!(cases.len() >= 7, "the corpus shrank");
     let mut failures = Vec::new();
     for case in &cases {

@@ -3,7 +3,6 @@
 //! with `!` must not, for suggestions that would mislead), a non-zero exit,
 //! and no site written. And a failed build must leave a published site untouched.
 
-use std::path::PathBuf;
 use std::process::Command;
 
 mod common;
@@ -30,13 +29,7 @@ fn build(study: &std::path::Path, site: &std::path::Path, extra: &[&str]) -> (i3
 
 #[test]
 fn every_broken_study_fails_clearly_and_writes_nothing() {
-    let dir = common::root().join("tests/invalid");
-    let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    cases.sort();
+    let cases = common::corpus("invalid");
     assert!(cases.len() >= 14, "the corpus shrank");
     // The standard analyses, as a build finds them next to the csi binary.
     let plugins = common::standard_plugins();

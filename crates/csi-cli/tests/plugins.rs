@@ -10,6 +10,13 @@ use std::process::Command;
 
 mod common;
 
+/// `csi build STUDY --out SITE`, to add arguments to and run.
+fn build(study: &Path, site: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_csi"));
+    c.arg("build").arg(study).arg("--out").arg(site);
+    c
+}
+
 /// The test plugin's library, built by cargo as a dev-dependency next to this test.
 fn faulty_library() -> PathBuf {
     csi_plugin_host::built_library("faulty_test_plugin").expect("built as a dev-dependency")
@@ -52,13 +59,7 @@ fn a_studys_own_plugins_are_not_loaded_without_consent() {
     let work = tempfile::tempdir().unwrap();
     let study = study_with_plugin(work.path());
     let site = work.path().join("site");
-    let out = Command::new(env!("CARGO_BIN_EXE_csi"))
-        .arg("build")
-        .arg(&study)
-        .arg("--out")
-        .arg(&site)
-        .output()
-        .unwrap();
+    let out = build(&study, &site).output().unwrap();
     let log = String::from_utf8_lossy(&out.stderr).to_string();
     // The analyses need the plugin, so the study is not published; nothing ran.
     assert!(!out.status.success(), "{log}");
@@ -87,11 +88,7 @@ fn a_studys_own_plugins_are_not_loaded_without_consent() {
 
     // Naming the folder with --plugins is consent for that folder.
     let site2 = work.path().join("site2");
-    let out = Command::new(env!("CARGO_BIN_EXE_csi"))
-        .arg("build")
-        .arg(&study)
-        .arg("--out")
-        .arg(&site2)
+    let out = build(&study, &site2)
         .arg("--plugins")
         .arg(study.join("plugins"))
         .output()
@@ -126,11 +123,7 @@ fn a_plugin_whose_describe_segfaults_is_refused_and_the_build_goes_on() {
         .unwrap();
     assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
     let site = work.path().join("site");
-    let out = Command::new(env!("CARGO_BIN_EXE_csi"))
-        .arg("build")
-        .arg(&study)
-        .arg("--out")
-        .arg(&site)
+    let out = build(&study, &site)
         .arg("--allow-study-plugins")
         .arg("--plugins")
         .arg(&folder)
@@ -155,18 +148,14 @@ fn a_misconfigured_analysis_fails_before_anything_is_written() {
     let work = tempfile::tempdir().unwrap();
     let study = study_with_plugin(work.path());
     let site = work.path().join("site");
-    let build = |site: &Path| {
-        Command::new(env!("CARGO_BIN_EXE_csi"))
-            .arg("build")
-            .arg(&study)
-            .arg("--out")
-            .arg(site)
+    let rebuild = |site: &Path| {
+        build(&study, site)
             .arg("--allow-study-plugins")
             .arg("--rebuild")
             .output()
             .unwrap()
     };
-    assert!(build(&site).status.success());
+    assert!(rebuild(&site).status.success());
     let before = common::snapshot(&site);
     let yaml = std::fs::read_to_string(study.join("study.yaml")).unwrap();
     let typo = yaml.replacen(
@@ -178,7 +167,7 @@ fn a_misconfigured_analysis_fails_before_anything_is_written() {
     std::fs::write(study.join("study.yaml"), &typo).unwrap();
     let line = typo.lines().position(|l| l.contains("mdoe")).unwrap() + 1;
     let column = typo.lines().nth(line - 1).unwrap().find("mdoe").unwrap() + 1;
-    let out = build(&site);
+    let out = rebuild(&site);
     let log = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(!out.status.success(), "{log}");
     for says in [
@@ -206,14 +195,7 @@ fn a_dropped_in_plugin_runs_and_its_failures_stay_contained() {
     let work = tempfile::tempdir().unwrap();
     let study = study_with_plugin(work.path());
     let site = work.path().join("site");
-    let out = Command::new(env!("CARGO_BIN_EXE_csi"))
-        .arg("build")
-        .arg(&study)
-        .arg("--out")
-        .arg(&site)
-        .arg("--allow-study-plugins")
-        .output()
-        .unwrap();
+    let out = build(&study, &site).arg("--allow-study-plugins").output().unwrap();
     let log = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(out.status.success(), "{log}");
 
@@ -308,11 +290,7 @@ fn the_guides_separate_crate_plugin_appears_in_the_example_report() {
     );
     std::fs::write(study.join("study.yaml"), yaml).unwrap();
     let site = work.path().join("site");
-    let out = Command::new(env!("CARGO_BIN_EXE_csi"))
-        .arg("build")
-        .arg(&study)
-        .arg("--out")
-        .arg(&site)
+    let out = build(&study, &site)
         // As the guide says: the study's own folder is loaded only when allowed.
         .arg("--allow-study-plugins")
         // The example's standard analyses, as they ship next to the csi binary.
@@ -368,11 +346,7 @@ fn a_c_plugin_dropped_into_the_study_appears_in_the_report() {
     )
     .unwrap();
     let site = work.path().join("site");
-    let out = Command::new(env!("CARGO_BIN_EXE_csi"))
-        .arg("build")
-        .arg(&study)
-        .arg("--out")
-        .arg(&site)
+    let out = build(&study, &site)
         // Naming the folder is consent to load what it holds.
         .arg("--plugins")
         .arg(study.join("plugins"))

@@ -25,6 +25,18 @@ pub fn standard_plugins() -> tempfile::TempDir {
     dir
 }
 
+/// The case folders of the corpus `tests/<name>/`, sorted.
+pub fn corpus(name: &str) -> Vec<PathBuf> {
+    let dir = root().join("tests").join(name);
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    cases.sort();
+    cases
+}
+
 /// Every file under `dir`, sorted.
 pub fn files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
