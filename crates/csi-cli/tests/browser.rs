@@ -192,11 +192,24 @@ fn every_page_renders_in_headless_chromium_without_console_errors() {
     );
 }
 
-/// Measures, in the browser, the smallest chart text as displayed on a 390 px wide
-/// screen, and which tables run past the screen's edge. Headless Chromium will not lay a window out narrower than 500 px, so the
-/// page is shown in a 390 px iframe (its own viewport, so the phone styles apply);
-/// a copy of the page with a measuring script reports to the frame's parent.
-fn measure_at_390(browser: &Path, profile: &Path, page: &Path, shot: &Path) -> serde_json::Value {
+/// Where a page is measured: on a phone's screen, or on paper.
+#[derive(Clone, Copy, PartialEq)]
+enum Medium {
+    /// A 390 px wide screen.
+    Phone,
+    /// An A4 page less the stylesheet's margins (182 mm): the print styles are
+    /// applied (the stylesheet is added again with `@media print` read as
+    /// `@media all`), and sizes are reported in points (a CSS px is 0.75 pt).
+    Print,
+}
+
+/// Measures, in the browser, the smallest chart text as displayed on `medium`, and
+/// which tables run past the screen's edge. Headless Chromium will not lay a window
+/// out narrower than 500 px, so the page is shown in an iframe of the medium's width
+/// (its own viewport, so the phone styles apply); a copy of the page with a
+/// measuring script reports to the frame's parent. A chart's scale is the smaller of
+/// its width's and height's (a chart taller than the page is shrunk to fit it).
+fn measure(browser: &Path, profile: &Path, page: &Path, shot: &Path, medium: Medium) -> serde_json::Value {
     const PROBE: &str = r#"<script>
 addEventListener('load', () => {
   let min = Infinity, worst = '', texts = 0;
@@ -204,7 +217,7 @@ addEventListener('load', () => {
     const box = svg.getBoundingClientRect();
     if (box.width === 0) continue;
     const vb = svg.viewBox.baseVal;
-    const k = vb && vb.width ? box.width / vb.width : 1;
+    const k = vb && vb.width ? Math.min(box.width / vb.width, box.height / vb.height) : 1;
     for (const t of svg.querySelectorAll('text')) {
       if (!t.textContent.trim()) continue;
       texts++;
@@ -227,14 +240,28 @@ addEventListener('load', () => {
 </script>"#;
     let dir = page.parent().unwrap();
     let name = page.file_name().unwrap().to_string_lossy().to_string();
-    let html = std::fs::read_to_string(page).unwrap();
-    let probe = dir.join(format!("probe-{name}"));
+    let mut html = std::fs::read_to_string(page).unwrap();
+    let (frame_width, tag) = match medium {
+        Medium::Phone => ("390px", "phone"),
+        Medium::Print => ("182mm", "print"),
+    };
+    if medium == Medium::Print {
+        let mut print = String::new();
+        for sheet in html.split("rel=\"stylesheet\" href=\"").skip(1) {
+            let href = sheet.split('"').next().unwrap();
+            let css = std::fs::read_to_string(dir.join(href)).unwrap();
+            assert!(css.contains("@media print"), "{href} has no print styles");
+            print.push_str(&css.replace("@media print", "@media all"));
+        }
+        html = html.replace("</head>", &format!("<style>{print}</style></head>"));
+    }
+    let probe = dir.join(format!("probe-{tag}-{name}"));
     std::fs::write(&probe, html.replace("</body>", &format!("{PROBE}</body>"))).unwrap();
-    let frame = dir.join(format!("frame-{name}"));
+    let frame = dir.join(format!("frame-{tag}-{name}"));
     std::fs::write(
         &frame,
         format!(
-            "<!doctype html><html><body style=\"margin:0\"><iframe src=\"probe-{name}\" style=\"width:390px;height:2400px;border:0\"></iframe><pre id=\"out\"></pre><script>addEventListener('message', e => {{ document.getElementById('out').textContent = e.data; }});</script></body></html>"
+            "<!doctype html><html><body style=\"margin:0\"><iframe src=\"probe-{tag}-{name}\" style=\"width:{frame_width};height:2400px;border:0\"></iframe><pre id=\"out\"></pre><script>addEventListener('message', e => {{ document.getElementById('out').textContent = e.data; }});</script></body></html>"
         ),
     )
     .unwrap();
@@ -243,7 +270,7 @@ addEventListener('load', () => {
         profile,
         &frame,
         &[
-            "--window-size=500,2400".into(),
+            "--window-size=800,2400".into(),
             "--virtual-time-budget=5000".into(),
             "--dump-dom".into(),
         ],
@@ -261,11 +288,18 @@ addEventListener('load', () => {
         profile,
         &frame,
         &[
-            "--window-size=500,2400".into(),
+            "--window-size=800,2400".into(),
             format!("--screenshot={}", shot.display()),
         ],
     );
-    serde_json::from_str(&json).unwrap_or_else(|e| panic!("{}: no measurement ({e}): {dom}", page.display()))
+    let mut m: serde_json::Value =
+        serde_json::from_str(&json).unwrap_or_else(|e| panic!("{}: no measurement ({e}): {dom}", page.display()));
+    if medium == Medium::Print {
+        if let Some(px) = m["min"].as_f64() {
+            m["min"] = (px * 0.75).into();
+        }
+    }
+    m
 }
 
 #[test]
@@ -301,7 +335,7 @@ fn phone_layout_has_legible_charts_and_no_hidden_columns() {
             .to_string_lossy()
             .replace('/', "-");
         let shot = shots.join(rel.replace(".html", "-390.png"));
-        let m = measure_at_390(&browser, profile.path(), page, &shot);
+        let m = measure(&browser, profile.path(), page, &shot, Medium::Phone);
         assert_eq!(m["width"], 390, "{}: {m}", page.display());
         if let Some(min) = m["min"].as_f64() {
             measured += 1;
@@ -316,6 +350,37 @@ fn phone_layout_has_legible_charts_and_no_hidden_columns() {
     assert!(measured >= 5, "charts were measured on only {measured} pages");
     assert!(failures.is_empty(), "chart text below 11 px at 390 px: {failures:#?}");
     assert!(cut.is_empty(), "tables with columns off a 390 px screen: {cut:#?}");
+}
+
+#[test]
+fn printed_chart_text_is_legible() {
+    // Every chart as printed on A4 (its print layout, whole or in parts) has no text
+    // below 7.5 pt; the wide layout scaled to the page printed at about 6.5 pt.
+    let Some((browser, site, shots)) = example_site() else {
+        return;
+    };
+    let study = site.path().join("telecom");
+    let profile = tempfile::tempdir().unwrap();
+    let mut measured = 0;
+    let mut failures = Vec::new();
+    for page in ["index", "gap", "driver", "segment", "trend"] {
+        let page = study.join(format!("2002/{page}.html"));
+        let shot = shots.join(format!(
+            "telecom-2002-{}-print.png",
+            page.file_stem().unwrap().to_string_lossy()
+        ));
+        let m = measure(&browser, profile.path(), &page, &shot, Medium::Print);
+        // 182 mm in CSS px (96 per inch).
+        assert_eq!(m["width"], 688, "{}: {m}", page.display());
+        if let Some(min) = m["min"].as_f64() {
+            measured += 1;
+            if min < 7.5 {
+                failures.push(format!("{}: {:.1} pt ({})", page.display(), min, m["worst"]));
+            }
+        }
+    }
+    assert_eq!(measured, 5, "charts were measured on only {measured} pages");
+    assert!(failures.is_empty(), "printed chart text below 7.5 pt: {failures:#?}");
 }
 
 #[test]

@@ -405,8 +405,9 @@ fn heat_colours(spec: &ChartKind, words: &Words) -> Option<chart::HeatColours> {
 
 /// Charts of more rows than this are printed in parts of at most this many rows,
 /// each with its own headings, axis and legend, so that a part fits on a page at a
-/// legible size and a tall chart does not leave a page half empty.
-const PRINT_ROWS: usize = 20;
+/// legible size and parts small enough to fill what is left of a page (about a
+/// third of one each) keep a tall chart from leaving pages half empty.
+const PRINT_ROWS: usize = 12;
 
 /// `n` rows in balanced parts of at most [`PRINT_ROWS`].
 fn print_ranges(n: usize) -> Vec<std::ops::Range<usize>> {
@@ -415,10 +416,31 @@ fn print_ranges(n: usize) -> Vec<std::ops::Range<usize>> {
     (0..n).step_by(size).map(|a| a..(a + size).min(n)).collect()
 }
 
-/// The parts a tall chart is printed in (wide layout, shared axis or colour scale);
-/// `None` for charts that print whole.
+/// The parts a tall chart is printed in (print layout, shared axis or colour
+/// scale); `None` for charts that print whole.
 fn print_parts(c: &Chart, palette: Palette, words: &Words) -> Option<Vec<String>> {
     match &c.spec {
+        ChartKind::Bar { categories, series } if categories.len() > PRINT_ROWS => {
+            let s = series.first()?;
+            let bars: Vec<chart::Bar> = categories
+                .iter()
+                .enumerate()
+                .filter_map(|(i, cat)| {
+                    Some(chart::Bar {
+                        label: cat.clone(),
+                        value: s.values.get(i).copied().flatten()?,
+                        low: s.low.get(i).copied().flatten(),
+                        high: s.high.get(i).copied().flatten(),
+                    })
+                })
+                .collect();
+            let from = chart::bar_axis_min(&bars);
+            print_ranges(bars.len())
+                .into_iter()
+                .map(|r| chart::horizontal_bars_from(&bars[r], None, palette, Layout::Print, from).ok())
+                .collect()
+        }
+        ChartKind::Line { categories, series } => chart::line_chart_print_parts(categories, &lines(series), palette),
         ChartKind::DivergingBar { categories, series } if categories.len() > PRINT_ROWS => {
             let values = &series.first()?.values;
             let finite = values.iter().flatten().filter(|v| v.is_finite());
@@ -427,7 +449,7 @@ fn print_parts(c: &Chart, palette: Palette, words: &Words) -> Option<Vec<String>
                 .into_iter()
                 .map(|r| {
                     let part: Vec<Option<f64>> = r.clone().map(|i| values.get(i).copied().flatten()).collect();
-                    chart::diverging_bars_over(&categories[r], &part, Some(span), palette, Layout::Wide).ok()
+                    chart::diverging_bars_over(&categories[r], &part, Some(span), palette, Layout::Print).ok()
                 })
                 .collect()
         }
@@ -455,7 +477,7 @@ fn print_parts(c: &Chart, palette: Palette, words: &Words) -> Option<Vec<String>
                     };
                     let vals: Vec<Vec<Option<f64>>> =
                         r.clone().map(|i| values.get(i).cloned().unwrap_or_default()).collect();
-                    chart::heatmap(&rows[r], columns, &vals, &part, palette, Layout::Wide).ok()
+                    chart::heatmap(&rows[r], columns, &vals, &part, palette, Layout::Print).ok()
                 })
                 .collect()
         }
@@ -473,13 +495,11 @@ fn chart_block(c: &Chart, palette: Palette, out: &mut String, downloads: &mut Do
     } else {
         "<figure class=\"chart\">"
     });
-    match (wide, narrow) {
-        (Some(wide), Some(narrow)) => {
+    let print = parts.or_else(|| draw(c, palette, Layout::Print, downloads.words).map(|p| vec![p]));
+    match (wide, narrow, print) {
+        (Some(wide), Some(narrow), Some(print)) => {
             let alt = c.alt.clone().unwrap_or_else(|| c.title.clone());
-            out.push_str(&crate::responsive_svg(&wide, &narrow, &c.title, &alt));
-            if let Some(parts) = &parts {
-                out.push_str(&crate::printed_parts(parts, &c.title, &alt));
-            }
+            out.push_str(&crate::chart_layouts(&wide, &narrow, &print, &c.title, &alt));
             // Axes that follow the data say so (they do not start at 0).
             let axis = match &c.spec {
                 ChartKind::Line { series, .. } if !chart::line_axis_starts_at_zero(&lines(series)) => {

@@ -54,19 +54,26 @@ pub fn horizontal_bars(
     palette: Palette,
     layout: Layout,
 ) -> Result<String, String> {
+    horizontal_bars_from(bars, reference, palette, layout, bar_axis_min(bars))
+}
+
+/// [`horizontal_bars`] on an axis from `x_min` to 100 (the parts of a chart printed
+/// in parts share their whole chart's axis).
+pub fn horizontal_bars_from(
+    bars: &[Bar],
+    reference: Option<(&str, f64)>,
+    palette: Palette,
+    layout: Layout,
+    x_min: f64,
+) -> Result<String, String> {
     if layout == Layout::Narrow {
-        return horizontal_bars_narrow(bars, reference, palette);
+        return horizontal_bars_narrow(bars, reference, palette, x_min);
     }
     let font = FONT + 1.0;
     let label_width = bars.iter().map(|b| text_width(&b.label, font)).fold(60.0, f64::max) + 16.0;
     let row = 34u32;
-    let width = 900u32;
+    let width = layout.width() as u32;
     let height = row * bars.len() as u32 + 70;
-    let lo = bars
-        .iter()
-        .filter_map(|b| b.low.or(Some(b.value)))
-        .fold(100.0, f64::min);
-    let x_min = ((lo - 10.0) / 10.0).floor().clamp(0.0, 10.0) * 10.0;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
@@ -180,8 +187,12 @@ pub fn bar_axis_min(bars: &[Bar]) -> f64 {
 
 /// The narrow layout of [`horizontal_bars`]: each label on its own line above its
 /// bar, so the bars keep the full width.
-fn horizontal_bars_narrow(bars: &[Bar], reference: Option<(&str, f64)>, palette: Palette) -> Result<String, String> {
-    let x_min = bar_axis_min(bars);
+fn horizontal_bars_narrow(
+    bars: &[Bar],
+    reference: Option<(&str, f64)>,
+    palette: Palette,
+    x_min: f64,
+) -> Result<String, String> {
     let (marks, _, _) = ticks(x_min, 100.0, 4);
     let marks: Vec<f64> = marks.into_iter().filter(|m| *m >= x_min - 1e-9).collect();
     let step = marks.get(1).map_or(10.0, |m| m - marks[0]);
@@ -265,15 +276,17 @@ fn horizontal_bars_narrow(bars: &[Bar], reference: Option<(&str, f64)>, palette:
 
 /// Colours of the series of multi-series charts, in order: the Okabe–Ito palette
 /// (distinguishable with every common colour-vision deficiency), without its yellow,
-/// which is too light on white.
+/// which is too light on white. Orange and vermillion come last: they mean "worse"
+/// in diverging bars and heat maps, so a second series (a competitor) is green, not
+/// orange.
 const SERIES: [RGBColor; 7] = [
     RGBColor(0x00, 0x72, 0xb2),
-    RGBColor(0xe6, 0x9f, 0x00),
     RGBColor(0x00, 0x9e, 0x73),
-    RGBColor(0xd5, 0x5e, 0x00),
     RGBColor(0xcc, 0x79, 0xa7),
     RGBColor(0x56, 0xb4, 0xe9),
     RGBColor(0x5f, 0x6b, 0x7a),
+    RGBColor(0xe6, 0x9f, 0x00),
+    RGBColor(0xd5, 0x5e, 0x00),
 ];
 /// Better (blue) and worse (orange) in diverging bars and heat maps: a blue/orange
 /// pair stays apart under deuteranopia and protanopia, unlike green/red. Values are
@@ -289,17 +302,40 @@ const PX: f64 = 1.24;
 /// Text size of the wide layout (12 px as drawn).
 const FONT: f64 = 15.0;
 
-/// The two layouts every chart is drawn in: wide for screens and print, and narrow
-/// for phones, where the SVG is shown at about its own size so that no text is
-/// smaller than [`NARROW_FONT_PX`] px (labels move above their bars, scatter points are
-/// numbered with a key, wide heat maps are split).
+/// The three layouts every chart is drawn in: wide for screens, print for paper,
+/// and narrow for phones, where the SVG is shown at about its own size so that no
+/// text is smaller than [`NARROW_FONT_PX`] px (labels move above their bars, scatter
+/// points are numbered with a key, wide heat maps are split).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Layout {
-    /// 900 px wide, scaled to the page.
+    /// [`WIDE_WIDTH`] px wide, scaled to the screen's column.
     Wide,
     /// [`NARROW_WIDTH`] px wide, shown at its own size.
     Narrow,
+    /// The wide layout drawn [`PRINT_WIDTH`] px wide with the same text sizes, so
+    /// that printed across an A4 page its smallest text is about 8 pt (the wide
+    /// layout would print it at about 6.5 pt).
+    Print,
 }
+
+impl Layout {
+    /// Width of the drawing, in px.
+    pub fn width(self) -> i32 {
+        match self {
+            Layout::Wide => WIDE_WIDTH,
+            Layout::Narrow => NARROW_WIDTH,
+            Layout::Print => PRINT_WIDTH,
+        }
+    }
+}
+
+/// Width of the wide layout, in px.
+pub const WIDE_WIDTH: i32 = 900;
+/// Width of the print layout, in px: printed 182 mm wide (A4 less its margins),
+/// text of 11.3 px measures 11.3 × 182 / 720 mm, about 8.1 pt.
+pub const PRINT_WIDTH: i32 = 720;
+/// Smallest text of the wide and print layouts, in px as drawn.
+pub const WIDE_FONT_PX: f64 = (FONT - 1.0) / PX;
 
 /// Width of the narrow layout, in px: a 390 px phone less the page margins.
 pub const NARROW_WIDTH: i32 = 340;
@@ -600,7 +636,11 @@ pub fn diverging_bars_over(
             .fold(60.0, f64::max) as i32
             + 16
     };
-    let (width, row, bar_top) = if narrow { (NARROW_WIDTH, 40, 19) } else { (900, 30, 6) };
+    let (width, row, bar_top) = (
+        layout.width(),
+        if narrow { 40 } else { 30 },
+        if narrow { 19 } else { 6 },
+    );
     let (left, right, top) = if narrow {
         (40, width - 40, 8)
     } else {
@@ -702,7 +742,7 @@ pub fn grouped_bars(
     let (width, small) = if narrow {
         (NARROW_WIDTH, NARROW_FONT)
     } else {
-        (900, FONT - 1.0)
+        (layout.width(), FONT - 1.0)
     };
     let names: Vec<&str> = series.iter().map(|s| s.name.as_str()).collect();
     let (left, right) = if narrow {
@@ -959,7 +999,7 @@ pub fn line_chart(categories: &[String], series: &[Line], palette: Palette, layo
     if series.len() >= SMALL_MULTIPLES_FROM {
         return small_multiples(categories, series, palette, layout, (marks, lo, hi, step));
     }
-    let width = if narrow { NARROW_WIDTH } else { 900 };
+    let width = layout.width();
     let left = if narrow { 40 } else { 56 };
     let names: Vec<&str> = series.iter().map(|s| s.name.as_str()).collect();
     let legend_x = if narrow { 4 } else { left };
@@ -986,6 +1026,26 @@ pub fn line_chart(categories: &[String], series: &[Line], palette: Palette, layo
     })
 }
 
+/// Panels of small multiples per printed part: four rows of three.
+const PRINT_PANELS: usize = 12;
+
+/// A line chart of small multiples printed in parts of at most [`PRINT_PANELS`]
+/// panels, all on the whole chart's y range; `None` when it prints whole (fewer
+/// series than that, or too few for small multiples).
+pub fn line_chart_print_parts(categories: &[String], series: &[Line], palette: Palette) -> Option<Vec<String>> {
+    if series.len() < SMALL_MULTIPLES_FROM.max(PRINT_PANELS + 1) || categories.is_empty() {
+        return None;
+    }
+    let range = line_range(series, 5)?;
+    let parts = series.len().div_ceil(PRINT_PANELS);
+    // Balanced parts of whole rows of three panels.
+    let size = series.len().div_ceil(parts).div_ceil(3) * 3;
+    series
+        .chunks(size)
+        .map(|part| small_multiples(categories, part, palette, Layout::Print, range.clone()).ok())
+        .collect()
+}
+
 /// One panel per series, titled with its name, all on one y range.
 fn small_multiples(
     categories: &[String],
@@ -995,7 +1055,7 @@ fn small_multiples(
     (marks, lo, hi, step): (Vec<f64>, f64, f64, f64),
 ) -> Result<String, String> {
     let narrow = layout == Layout::Narrow;
-    let width = if narrow { NARROW_WIDTH } else { 900 };
+    let width = layout.width();
     let size = if narrow { NARROW_FONT } else { FONT - 1.0 };
     let columns = if narrow {
         if categories.len() <= 4 {
@@ -1110,7 +1170,14 @@ pub fn scatter(
         ym.get(1).map_or(1.0, |m| m - ym[0]),
     );
     let size = if narrow { NARROW_FONT } else { FONT - 1.0 };
-    let (width, plot_h) = if narrow { (NARROW_WIDTH, 300) } else { (900, 484) };
+    // Printed, the plot is lower than on screens, so that a matrix fits under a
+    // page's opening figures.
+    let plot_h = match layout {
+        Layout::Narrow => 300,
+        Layout::Wide => 484,
+        Layout::Print => 400,
+    };
+    let width = layout.width();
     let (left, right, top) = if narrow {
         (50, width - 10, 10)
     } else {
@@ -1163,14 +1230,17 @@ pub fn scatter(
             c.dashed((left, y(v)), (right, y(v)), palette.reference)?;
         }
         let at: Vec<Px> = pts.iter().map(|p| (x(p.x), y(p.y))).collect();
+        // A point's box reaches beyond its dot, so that a label keeps clear of the
+        // points it does not name (a number beside another point reads as its name).
+        let clear = 11.0;
         let mut taken: Vec<TextBox> = at
             .iter()
             .map(|&(px, py)| {
                 (
-                    f64::from(px) - 6.0,
-                    f64::from(py) - 6.0,
-                    f64::from(px) + 6.0,
-                    f64::from(py) + 6.0,
+                    f64::from(px) - clear,
+                    f64::from(py) - clear,
+                    f64::from(px) + clear,
+                    f64::from(py) + clear,
                 )
             })
             .collect();
@@ -1398,7 +1468,7 @@ pub fn heatmap(
     let narrow = layout == Layout::Narrow;
     let (deviation, scale) = heat_deviations(values, colours);
     let size = if narrow { NARROW_FONT } else { FONT - 1.0 };
-    let width_total = if narrow { NARROW_WIDTH } else { 900 };
+    let width_total = layout.width();
     let label_w = if narrow {
         0
     } else {
@@ -1411,7 +1481,7 @@ pub fn heatmap(
     let cell_w = if narrow {
         (width_total - 8) / per_panel.min(columns.len()) as i32
     } else {
-        ((860 - label_w) / columns.len() as i32).clamp(44, 120)
+        ((width_total - 40 - label_w) / columns.len() as i32).clamp(44, 120)
     };
     let head_lines = columns
         .iter()

@@ -160,33 +160,30 @@ pub(crate) fn accessible_svg(svg: &str, title: &str, alt: &str) -> String {
     )
 }
 
-/// A chart in its two layouts: the wide one for screens and print, the narrow one
-/// for phones (the stylesheet shows one of them by the page's width).
-pub(crate) fn responsive_svg(wide: &str, narrow: &str, title: &str, alt: &str) -> String {
-    format!(
-        "<div class=\"chart-wide\">{}</div><div class=\"chart-narrow\">{}</div>",
+/// A chart in its three layouts: the wide one for screens, the narrow one for
+/// phones (the stylesheet shows one of them by the page's width), and its printed
+/// form, hidden on screens: the print layout, whole or in parts (a tall chart).
+/// Each printed part keeps the print layout's scale, so a part narrower than
+/// [`chart::PRINT_WIDTH`] px (a heat map of few columns) prints narrower than the
+/// page rather than enlarged.
+pub(crate) fn chart_layouts(wide: &str, narrow: &str, print: &[String], title: &str, alt: &str) -> String {
+    let mut out = format!(
+        "<div class=\"chart-wide\">{}</div><div class=\"chart-narrow\">{}</div><div class=\"chart-print\" aria-hidden=\"true\">",
         accessible_svg(wide, title, alt),
         accessible_svg(narrow, title, alt)
-    )
-}
-
-/// A tall chart's printed parts (hidden on screens): each drawn on the wide
-/// layout's scale, so a part narrower than 900 px prints narrower than the page
-/// rather than enlarged.
-pub(crate) fn printed_parts(parts: &[String], title: &str, alt: &str) -> String {
-    let mut out = String::from("<div class=\"chart-print\" aria-hidden=\"true\">");
-    for svg in parts {
+    );
+    for svg in print {
         let width = svg
             .split("width=\"")
             .nth(1)
             .and_then(|w| w.split('"').next())
             .and_then(|w| w.parse::<f64>().ok())
-            .unwrap_or(900.0);
+            .unwrap_or(f64::from(chart::PRINT_WIDTH));
         let _ = std::fmt::Write::write_fmt(
             &mut out,
             format_args!(
                 "<div class=\"chart-part\" style=\"width:{:.1}%\">{}</div>",
-                (width / 900.0 * 100.0).min(100.0),
+                (width / f64::from(chart::PRINT_WIDTH) * 100.0).min(100.0),
                 accessible_svg(svg, title, alt)
             ),
         );

@@ -18,8 +18,8 @@ use csi_study::{BenchmarkKind, Study};
 use crate::downloads::{self, DataCell, DataTable};
 use crate::provenance::Provenance;
 use crate::{
-    blocks, chart, interval, io, markdown, percent, responsive_svg, score, share, signed, text, AnalysisPage,
-    SiteError, Theme,
+    blocks, chart, chart_layouts, interval, io, markdown, percent, score, share, signed, text, AnalysisPage, SiteError,
+    Theme,
 };
 
 /// The fixed file names of a wave's own pages.
@@ -464,12 +464,14 @@ impl WavePages<'_> {
         let svg = chart::horizontal_bars(&bars, reference, palette, chart::Layout::Wide).map_err(SiteError::Chart)?;
         let narrow =
             chart::horizontal_bars(&bars, reference, palette, chart::Layout::Narrow).map_err(SiteError::Chart)?;
+        let print =
+            chart::horizontal_bars(&bars, reference, palette, chart::Layout::Print).map_err(SiteError::Chart)?;
         let alt = bars
             .iter()
             .map(|b| format!("{} {:.1}", b.label, b.value))
             .collect::<Vec<_>>()
             .join("; ");
-        ctx.insert("chart_svg", &responsive_svg(&svg, &narrow, &title, &alt));
+        ctx.insert("chart_svg", &chart_layouts(&svg, &narrow, &[print], &title, &alt));
         let axis_from = chart::bar_axis_min(&bars);
         let axis = if axis_from > 0.0 {
             t["axis_from"].replace("{from}", &format!("{axis_from:.0}"))
@@ -821,6 +823,12 @@ pub(crate) fn write_study_pages(
     let svg = chart::line_chart(&categories, &lines, theme.palette(), chart::Layout::Wide).map_err(SiteError::Chart)?;
     let narrow =
         chart::line_chart(&categories, &lines, theme.palette(), chart::Layout::Narrow).map_err(SiteError::Chart)?;
+    let print = match chart::line_chart_print_parts(&categories, &lines, theme.palette()) {
+        Some(parts) => parts,
+        None => vec![
+            chart::line_chart(&categories, &lines, theme.palette(), chart::Layout::Print).map_err(SiteError::Chart)?,
+        ],
+    };
     let alt = lines
         .iter()
         .map(|l| {
@@ -833,7 +841,7 @@ pub(crate) fn write_study_pages(
         })
         .collect::<Vec<_>>()
         .join("; ");
-    ctx.insert("trend_svg", &responsive_svg(&svg, &narrow, &title, &alt));
+    ctx.insert("trend_svg", &chart_layouts(&svg, &narrow, &print, &title, &alt));
     ctx.insert(
         "trend_caption",
         &format!("{title}{}{}", t["sentence_sep"], t["trend_note"]),

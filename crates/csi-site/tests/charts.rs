@@ -15,8 +15,8 @@ fn every_chart_kind_is_drawn() {
     let html = render_blocks(&report, Palette::default());
     assert_eq!(
         html.matches("<svg").count(),
-        2 * report.blocks.len(),
-        "two drawings per chart (wide and narrow)"
+        3 * report.blocks.len(),
+        "three drawings per chart (wide, narrow and print)"
     );
     assert_eq!(
         html.matches("<div class=\"chart-narrow\">").count(),
@@ -46,7 +46,30 @@ fn wide(html: &str) -> &str {
 
 /// The narrow drawing of a page holding one chart.
 fn narrow(html: &str) -> &str {
-    html.split("<div class=\"chart-narrow\">").nth(1).unwrap()
+    let rest = html.split("<div class=\"chart-narrow\">").nth(1).unwrap();
+    rest.split("<div class=\"chart-print\"").next().unwrap()
+}
+
+/// The printed drawing (all its parts) of a page holding one chart.
+fn print(html: &str) -> &str {
+    html.split("<div class=\"chart-print\"").nth(1).unwrap()
+}
+
+/// The widths of the SVGs in `html`.
+fn svg_widths(html: &str) -> Vec<f64> {
+    html.split("<svg")
+        .skip(1)
+        .map(|s| {
+            s.split("width=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect()
 }
 
 /// The font sizes an SVG's texts are drawn at.
@@ -108,6 +131,11 @@ fn chart_text_is_never_small() {
         let small = font_sizes(wide(&html)).into_iter().fold(f64::INFINITY, f64::min);
         assert!(small >= 11.0 - 1e-9, "chart {i}: wide text at {small} px");
         assert!(narrow(&html).contains("width=\"340\""), "chart {i}");
+        // Printed across 182 mm, the print layout's 720 px put 11 px text at 7.9 pt.
+        let small = font_sizes(print(&html)).into_iter().fold(f64::INFINITY, f64::min);
+        assert!(small >= 11.0 - 1e-9, "chart {i}: print text at {small} px");
+        let widest = svg_widths(print(&html)).into_iter().fold(0.0, f64::max);
+        assert!(widest <= 720.0, "chart {i}: printed drawing {widest} px wide");
     }
     // Six series are drawn as six titled panels, not one tangle of lines.
     let html = render_blocks(
@@ -175,4 +203,62 @@ fn write_preview_page_when_asked() {
     let body = render_blocks(&fixture(), Palette::default());
     let page = format!("<!doctype html><html lang=\"zh\"><meta charset=\"utf-8\"><style>{css}</style><body><main>{body}</main></body></html>");
     std::fs::write(path, page).unwrap();
+}
+
+/// A tall chart prints in balanced parts of at most 12 rows (small multiples: 12
+/// panels), every part on the whole chart's axis, so that parts fill what is left of
+/// a page; a short one prints whole.
+#[test]
+fn tall_charts_print_in_parts_on_one_axis() {
+    let rows = |n: usize| (0..n).map(|i| format!("\"指标{i}\"")).collect::<Vec<_>>().join(",");
+    let values = |n: usize| {
+        (0..n)
+            .map(|i| format!("{}", i as f64 - 10.0))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let one = |json: String| {
+        render_blocks(
+            &Report {
+                title: None,
+                blocks: vec![serde_json::from_str(&json).unwrap()],
+                overview: vec![],
+            },
+            Palette::default(),
+        )
+    };
+    let diverging = |n: usize| {
+        one(format!(
+            r#"{{"type":"chart","title":"t","kind":"diverging_bar","categories":[{}],"series":[{{"name":"s","values":[{}]}}]}}"#,
+            rows(n),
+            values(n)
+        ))
+    };
+    for (n, parts) in [(12, 1), (13, 2), (40, 4)] {
+        let html = diverging(n);
+        assert_eq!(print(&html).matches("<svg").count(), parts, "{n} rows");
+        assert_eq!(html.contains("in-parts"), parts > 1, "{n} rows");
+    }
+    // Every part of 40 rows (values −10 to +29) carries the whole axis.
+    let html = diverging(40);
+    for part in print(&html).split("<svg").skip(1) {
+        assert!(part.contains(">\n-10\n<") && part.contains(">\n30\n<"), "{part}");
+    }
+    let series = (0..25)
+        .map(|i| format!(r#"{{"name":"s{i}","values":[{},{}]}}"#, 50 + i, 60 + i))
+        .collect::<Vec<_>>()
+        .join(",");
+    let html = one(format!(
+        r#"{{"type":"chart","title":"t","kind":"line","categories":["2001","2002"],"series":[{series}]}}"#
+    ));
+    // 25 panels: three balanced parts of whole rows of three panels (9, 9, 7).
+    let parts: Vec<&str> = print(&html).split("<svg").skip(1).collect();
+    assert_eq!(parts.len(), 3);
+    assert_eq!(
+        parts
+            .iter()
+            .map(|p| p.matches("<circle").count() / 2)
+            .collect::<Vec<_>>(),
+        [9, 9, 7]
+    );
 }
