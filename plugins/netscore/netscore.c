@@ -978,7 +978,8 @@ static void write_report(Buf *b, const Indicator *inds, size_t count, const Text
   buf_number(b, sum / (double)count);
   buf_puts(b, ",\"decimals\":");
   buf_count(b, d.change);
-  buf_puts(b, ",\"note\":");
+  /* A net score carries its sign, as in the table (blocks 1.3). */
+  buf_puts(b, ",\"signed\":true,\"note\":");
   {
     const char *pct = strstr(t->headline_note, "%s");
     buf_add(&tmp, t->headline_note, (size_t)(pct - t->headline_note));

@@ -31,7 +31,8 @@ pub const BLOCKS_VERSION: u32 = 1;
 /// - 1.2: columns shown inside the previous column's cells on the page
 ///   ([`Column::with_previous`], e.g. significance letters beside a score); a heat
 ///   map's colour scale, shared by the maps of a page (`scale`).
-pub const BLOCKS_MINOR: u32 = 2;
+/// - 1.3: a signed headline (`signed`: a net score or a change shown `+19.9`).
+pub const BLOCKS_MINOR: u32 = 3;
 
 /// What an analysis returns for one wave.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -65,6 +66,10 @@ pub enum Block {
         /// A line under the figure (interval, base size, change).
         #[serde(default)]
         note: Option<String>,
+        /// Whether the figure is shown with its sign (`+19.9`), as a change or a
+        /// net score is (since blocks 1.3).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        signed: bool,
     },
     /// A table.
     Table(Table),

@@ -615,13 +615,18 @@ fn render_into(blocks: &[Block], palette: Palette, downloads: &mut Downloads) ->
                 value,
                 decimals,
                 note,
+                signed: with_sign,
             } => {
                 let d = usize::from(*decimals);
                 let _ = write!(
                     out,
                     "<div class=\"block-headline\"><p class=\"label\">{}</p><p class=\"big\">{}</p>{}</div>",
                     esc(label),
-                    fixed(*value, d),
+                    if *with_sign {
+                        signed(*value, d)
+                    } else {
+                        fixed(*value, d)
+                    },
                     note.as_ref()
                         .map(|n| format!("<p class=\"note\">{}</p>", esc(n)))
                         .unwrap_or_default()

@@ -1026,8 +1026,9 @@ pub fn line_chart(categories: &[String], series: &[Line], palette: Palette, layo
     })
 }
 
-/// Panels of small multiples per printed part: four rows of three.
-const PRINT_PANELS: usize = 12;
+/// Panels of small multiples per printed part: two rows of three (about a third
+/// of a page), so that parts fill what is left of a page.
+const PRINT_PANELS: usize = 6;
 
 /// A line chart of small multiples printed in parts of at most [`PRINT_PANELS`]
 /// panels, all on the whole chart's y range; `None` when it prints whole (fewer
@@ -1037,9 +1038,10 @@ pub fn line_chart_print_parts(categories: &[String], series: &[Line], palette: P
         return None;
     }
     let range = line_range(series, 5)?;
-    let parts = series.len().div_ceil(PRINT_PANELS);
-    // Balanced parts of whole rows of three panels.
-    let size = series.len().div_ceil(parts).div_ceil(3) * 3;
+    // Parts of whole rows of three panels, as few and as even as may be.
+    let rows = series.len().div_ceil(3);
+    let parts = rows.div_ceil(PRINT_PANELS / 3);
+    let size = rows.div_ceil(parts) * 3;
     series
         .chunks(size)
         .map(|part| small_multiples(categories, part, palette, Layout::Print, range.clone()).ok())

@@ -475,6 +475,7 @@ fn check_report(report: &Report, want: &[Expected], chinese: bool, who: &str) {
         value,
         decimals,
         note,
+        signed: headline_signed,
     }, Block::Table(table), Block::Chart(chart), Block::Markdown { text }] = &report.blocks[..]
     else {
         panic!("{who}: unexpected blocks {report:#?}")
@@ -483,6 +484,7 @@ fn check_report(report: &Report, want: &[Expected], chinese: bool, who: &str) {
     let mean = want.iter().map(|e| e.net).sum::<f64>() / want.len() as f64;
     assert!(close(*value, mean), "{who}: headline {value} vs {mean}");
     assert_eq!(*decimals, 1);
+    assert!(*headline_signed, "{who}: a net score is shown with its sign");
     assert_eq!(
         label,
         if chinese {
@@ -1078,7 +1080,7 @@ fn offsets_and_struct_nulls_in_a_raw_stream() {
         };
         assert_eq!(keys(&json), "blocks,title");
         let blocks = json["blocks"].as_array().unwrap();
-        assert_eq!(keys(&blocks[0]), "decimals,label,note,type,value");
+        assert_eq!(keys(&blocks[0]), "decimals,label,note,signed,type,value");
         assert_eq!(keys(&blocks[1]), "columns,note,rows,title,type");
         assert_eq!(keys(&blocks[2]), "categories,kind,series,title,type");
         assert_eq!(keys(&blocks[2]["series"][0]), "name,values");

@@ -335,6 +335,7 @@ fn headline(words: &Words, index: &Followed, waves: &[String], last: usize, conf
         value,
         decimals: d.score,
         note,
+        signed: false,
     }
 }
 
