@@ -1,31 +1,54 @@
 #!/usr/bin/env bash
-# Benchmark: csi against a pandas/numpy implementation of the same index, on the
-# example study's structure at larger sizes. Not part of the tests or CI.
+# Benchmark: csi against pandas/numpy and polars implementations of the same
+# index, and against a plain Rust loop that updates the same kind of sums (the
+# "floor"), on the example study's structure at larger sizes. Not part of the
+# tests or CI. See bench/README.md.
 #
 #   bash bench/run.sh [RESPONDENTS_PER_WAVE ...]     (default: 100000 1000000)
+#   PYTHON=/tmp/benchenv/bin/python bash bench/run.sh 100000
 #
-# For each size: generates three waves with csi-synth, times `csi check` (the
-# engine's streaming pass over every wave), `csi build` (check + analyses + site)
-# and bench/reference.py (pandas), with wall time and peak memory, and checks that
-# csi and pandas agree on the index of every wave.
+# For each size: generates three waves with csi-synth, then times, with wall time
+# and peak memory, `csi check` (the engine's streaming pass over every wave),
+# `csi build` (check + analyses + site), bench/reference.py (pandas),
+# bench/polars_reference.py (polars) and bench/floor (the floor loop). It checks
+# that csi, pandas and polars agree on the index of every wave, and pandas and
+# polars on the co-moments, then prints one table and the tools' versions.
+#
+# PYTHON picks the interpreter (default python3). A Python tool whose modules are
+# missing is skipped with a note; pandas is not run above 5 000 000 respondents
+# in all (it holds every wave in memory).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(100000 1000000)
+PYTHON=${PYTHON:-python3}
+PANDAS_MAX=${PANDAS_MAX:-5000000}  # respondents in all; above it pandas is not run
+load_start=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
 
 cargo build --release --quiet -p csi-cli -p csi-synth
+cargo build --release --quiet --manifest-path bench/floor/Cargo.toml
 csi=target/release/csi
 synth=target/release/csi-synth
+floor=bench/floor/target/release/floor
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-have_python=1
-python3 -c "import pandas, numpy, yaml" 2>/dev/null || {
-  have_python=0
-  echo "note: python3 with pandas, numpy and PyYAML not found; the Python reference is skipped"
+have() { "$PYTHON" -c "import $1" 2>/dev/null; }
+have_pandas=1 have_polars=1 have_yaml=1
+have "pandas, numpy, yaml" || {
+  have_pandas=0
+  echo "note: $PYTHON lacks pandas, numpy or PyYAML; the pandas reference is skipped"
+}
+have "polars, numpy, yaml" || {
+  have_polars=0
+  echo "note: $PYTHON lacks polars, numpy or PyYAML; the polars reference is skipped"
+}
+have yaml || {
+  have_yaml=0
+  echo "note: $PYTHON lacks PyYAML, with which the floor loop's column layout is read; the floor loop is skipped"
 }
 
-# Runs a command, prints "wall_seconds peak_rss_mb".
+# Runs a command, its output in $work/out; prints "wall_seconds peak_rss_mb".
 measure() {
   if [ -x /usr/bin/time ]; then
     /usr/bin/time -f "%e %M" -o "$work/time" "$@" >"$work/out" 2>"$work/err" || { cat "$work/err" >&2; return 1; }
@@ -35,49 +58,95 @@ measure() {
     start=$(date +%s.%N)
     "$@" >"$work/out" 2>"$work/err" || { cat "$work/err" >&2; return 1; }
     end=$(date +%s.%N)
-    echo "$(echo "$end - $start" | bc) ?"
+    echo "$(awk -v a="$start" -v b="$end" 'BEGIN {print b - a}') ?"
   fi
 }
 
+# Times a tool ($1, then its command) and adds its row to the table.
+timed() {
+  local tool=$1 t m
+  shift
+  measure "$@" >"$work/measured" || { echo "error: $tool failed" >&2; exit 1; }
+  read -r t m <"$work/measured"
+  rows+=("$n $tool $t $m $total")
+}
+
+# The index of wave $2 in a reference's output $1 ("wave ID: index X (...)").
+index_of() { awk -v w="$2" '$1=="wave" && $2==w":" {print $4}' "$1"; }
+# The co-moment checksum of wave $2 ("cross ID: ... covariance checksum X").
+cross_of() { awk -v w="$2" '$1=="cross" && $2==w":" {print $NF}' "$1"; }
+# Whether $1 and $2 agree to a relative $3, printing "$4: $5 $1, $6 $2, agree".
+agree() {
+  "$PYTHON" -c "
+import sys; a, b, tol = float(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
+ok = abs(a - b) <= tol * abs(b)
+print(f'  {sys.argv[4]}: {sys.argv[5]} {a:.10g}, {sys.argv[6]} {b:.10g}, {\"agree\" if ok else \"DIFFER\"}')
+sys.exit(0 if ok else 1)" "$@"
+}
+
 rows=()
+failed=0
 for n in "${sizes[@]}"; do
   study="$work/telecom-$n"
   mkdir -p "$study"
   cp -r reports/telecom/study.yaml reports/telecom/narrative "$study/"
   "$synth" "$study/study.yaml" --respondents "$n" >/dev/null
   total=$((n * 3))
-  read -r t_check m_check < <(measure "$csi" check "$study/study.yaml")
-  read -r t_build m_build < <(measure "$csi" build "$study/study.yaml" --out "$work/site-$n")
-  rows+=("$n csi-check $t_check $m_check $total")
-  rows+=("$n csi-build $t_build $m_build $total")
-  if [ $have_python = 1 ]; then
-    read -r t_py m_py < <(measure python3 bench/reference.py "$study/study.yaml")
-    cp "$work/out" "$work/py-$n"
-    rows+=("$n pandas $t_py $m_py $total")
-    # Same index, wave by wave.
-    for w in $(ls "$work/site-$n/telecom" | grep -E '^[0-9]'); do
-      ours=$(python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(r['series'][0]['values'][0]['score']['mean'])" "$work/site-$n/telecom/$w/results.json")
-      theirs=$(awk -v w="$w" '$1=="wave" && $2==w":" {print $4}' "$work/py-$n")
-      python3 -c "
-import sys; a, b = float(sys.argv[1]), float(sys.argv[2])
-assert abs(a - b) <= 1e-6 * abs(b), (a, b)
-print(f'  wave {sys.argv[3]}: csi {a:.8f}  pandas {b:.8f}  agree')" "$ours" "$theirs" "$w"
+  echo "$n respondents per wave:"
+  timed csi-check "$csi" check "$study/study.yaml"
+  timed csi-build "$csi" build "$study/study.yaml" --out "$work/site-$n"
+  waves=$(ls "$work/site-$n/telecom" | grep -E '^[0-9]')
+  ours() { "$PYTHON" -c "import json,sys; r=json.load(open(sys.argv[1])); print(r['series'][0]['values'][0]['score']['mean'])" "$work/site-$n/telecom/$1/results.json"; }
+  if [ $have_pandas = 1 ] && [ "$total" -le $PANDAS_MAX ]; then
+    timed pandas "$PYTHON" bench/reference.py "$study/study.yaml"
+    cp "$work/out" "$work/pandas-$n"
+    for w in $waves; do
+      agree "$(ours "$w")" "$(index_of "$work/pandas-$n" "$w")" 1e-6 "wave $w index" csi pandas || failed=1
+    done
+  elif [ $have_pandas = 1 ]; then
+    rows+=("$n pandas - - $total")
+  fi
+  if [ $have_polars = 1 ]; then
+    timed polars "$PYTHON" bench/polars_reference.py "$study/study.yaml"
+    cp "$work/out" "$work/polars-$n"
+    for w in $waves; do
+      agree "$(ours "$w")" "$(index_of "$work/polars-$n" "$w")" 1e-6 "wave $w index" csi polars || failed=1
+      if [ -f "$work/pandas-$n" ]; then
+        agree "$(cross_of "$work/pandas-$n" "$w")" "$(cross_of "$work/polars-$n" "$w")" 1e-9 \
+          "wave $w co-moment checksum" pandas polars || failed=1
+      fi
     done
   fi
-  rm -rf "$study" "$work/site-$n"
+  if [ $have_yaml = 1 ]; then
+    mapfile -t layout < <("$PYTHON" bench/study_layout.py "$study/study.yaml")
+    timed floor "$floor" "${layout[@]}"
+    sed -n 's/^floor: /  floor: /p' "$work/out"
+  fi
+  rm -rf "$study" "$work/site-$n" "$work/pandas-$n" "$work/polars-$n"
 done
 
 echo
-printf "%-10s %-10s %9s %14s %10s\n" "per wave" "tool" "wall s" "respondents/s" "peak MB"
+printf "%-10s %-10s %9s %14s %10s %16s\n" "per wave" "tool" "wall s" "respondents/s" "peak MB" "csi check ÷ tool"
 for r in "${rows[@]}"; do
   read -r n tool t m total <<<"$r"
-  printf "%-10s %-10s %9.2f %14.0f %10s\n" "$n" "$tool" "$t" "$(echo "$total / $t" | bc -l)" "$m"
+  if [ "$t" = - ]; then
+    printf "%-10s %-10s %s\n" "$n" "$tool" "not run: memory (over $PANDAS_MAX respondents in all)"
+    continue
+  fi
+  c=$(printf '%s\n' "${rows[@]}" | awk -v n="$n" '$1==n && $2=="csi-check" {print $3}')
+  awk -v n="$n" -v tool="$tool" -v t="$t" -v m="$m" -v total="$total" -v c="$c" 'BEGIN {
+    printf "%-10s %-10s %9.2f %14.0f %10s %16s\n", n, tool, t, total / t, m, (tool ~ /^csi/ ? "" : sprintf("%.2f", c / t))
+  }'
 done
-if [ $have_python = 1 ]; then
-  echo
-  for n in "${sizes[@]}"; do
-    c=$(printf '%s\n' "${rows[@]}" | awk -v n="$n" '$1==n && $2=="csi-check" {print $3}')
-    p=$(printf '%s\n' "${rows[@]}" | awk -v n="$n" '$1==n && $2=="pandas" {print $3}')
-    echo "$n per wave: csi check is $(echo "scale=1; $p / $c" | bc)x faster than pandas"
-  done
-fi
+echo
+echo "csi check ÷ tool: the ratio of wall times; below 1, csi check is faster than the tool."
+echo "versions:"
+tree="commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+[ -z "$(git status --porcelain -- crates plugins Cargo.toml Cargo.lock 2>/dev/null)" ] \
+  || tree="$tree with uncommitted changes in crates/, plugins/ or Cargo.*"
+echo "  csi: $("$csi" --version 2>/dev/null || echo unknown) ($tree), built with $(rustc --version)"
+[ $have_pandas = 0 ] || echo "  pandas reference: $("$PYTHON" bench/reference.py --version | sed 's/^versions: //'), $("$PYTHON" --version 2>&1)"
+[ $have_polars = 0 ] || echo "  polars reference: $("$PYTHON" bench/polars_reference.py --version | sed 's/^versions: //'), $("$PYTHON" --version 2>&1)"
+[ $have_yaml = 0 ] || echo "  floor: std only, built with $(rustc --version)"
+echo "  machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), load average $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null) at the end"
+exit $failed
