@@ -375,7 +375,7 @@ fn draw(c: &Chart, palette: Palette, layout: Layout, words: &Words) -> Option<St
             rows, columns, values, ..
         } => {
             let colours = heat_colours(&c.spec, words)?;
-            chart::heatmap(rows, columns, values, &colours, palette, layout).ok()
+            chart::heatmap(rows, columns, values, &colours, palette, layout, rows).ok()
         }
     }
 }
@@ -437,7 +437,7 @@ fn print_parts(c: &Chart, palette: Palette, words: &Words) -> Option<Vec<String>
             let from = chart::bar_axis_min(&bars);
             print_ranges(bars.len())
                 .into_iter()
-                .map(|r| chart::horizontal_bars_from(&bars[r], None, palette, Layout::Print, from).ok())
+                .map(|r| chart::horizontal_bars_from(&bars[r], None, palette, Layout::Print, from, categories).ok())
                 .collect()
         }
         ChartKind::Line { categories, series } => chart::line_chart_print_parts(categories, &lines(series), palette),
@@ -449,7 +449,8 @@ fn print_parts(c: &Chart, palette: Palette, words: &Words) -> Option<Vec<String>
                 .into_iter()
                 .map(|r| {
                     let part: Vec<Option<f64>> = r.clone().map(|i| values.get(i).copied().flatten()).collect();
-                    chart::diverging_bars_over(&categories[r], &part, Some(span), palette, Layout::Print).ok()
+                    chart::diverging_bars_over(&categories[r], &part, Some(span), palette, Layout::Print, categories)
+                        .ok()
                 })
                 .collect()
         }
@@ -477,7 +478,7 @@ fn print_parts(c: &Chart, palette: Palette, words: &Words) -> Option<Vec<String>
                     };
                     let vals: Vec<Vec<Option<f64>>> =
                         r.clone().map(|i| values.get(i).cloned().unwrap_or_default()).collect();
-                    chart::heatmap(&rows[r], columns, &vals, &part, palette, Layout::Print).ok()
+                    chart::heatmap(&rows[r], columns, &vals, &part, palette, Layout::Print, rows).ok()
                 })
                 .collect()
         }

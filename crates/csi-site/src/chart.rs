@@ -54,23 +54,32 @@ pub fn horizontal_bars(
     palette: Palette,
     layout: Layout,
 ) -> Result<String, String> {
-    horizontal_bars_from(bars, reference, palette, layout, bar_axis_min(bars))
+    let labels: Vec<String> = bars.iter().map(|b| b.label.clone()).collect();
+    horizontal_bars_from(bars, reference, palette, layout, bar_axis_min(bars), &labels)
 }
 
-/// [`horizontal_bars`] on an axis from `x_min` to 100 (the parts of a chart printed
-/// in parts share their whole chart's axis).
+/// [`horizontal_bars`] on an axis from `x_min` to 100, its label column as wide as
+/// the widest of `all_labels`: the parts of a chart printed in parts share their
+/// whole chart's axis and label column, so the bars start at the same place on
+/// every page.
 pub fn horizontal_bars_from(
     bars: &[Bar],
     reference: Option<(&str, f64)>,
     palette: Palette,
     layout: Layout,
     x_min: f64,
+    all_labels: &[String],
 ) -> Result<String, String> {
     if layout == Layout::Narrow {
         return horizontal_bars_narrow(bars, reference, palette, x_min);
     }
     let font = FONT + 1.0;
-    let label_width = bars.iter().map(|b| text_width(&b.label, font)).fold(60.0, f64::max) + 16.0;
+    let label_width = all_labels
+        .iter()
+        .chain(bars.iter().map(|b| &b.label))
+        .map(|l| text_width(l, font))
+        .fold(60.0, f64::max)
+        + 16.0;
     let row = 34u32;
     let width = layout.width() as u32;
     let height = row * bars.len() as u32 + 70;
@@ -597,17 +606,20 @@ pub fn diverging_bars(
     palette: Palette,
     layout: Layout,
 ) -> Result<String, String> {
-    diverging_bars_over(categories, values, None, palette, layout)
+    diverging_bars_over(categories, values, None, palette, layout, categories)
 }
 
-/// [`diverging_bars`] with its axis spanning at least `span` (low, high): the parts
-/// of one chart printed on several pages share their axis.
+/// [`diverging_bars`] with its axis spanning at least `span` (low, high) and its
+/// label column as wide as the widest of `all_labels`: the parts of one chart
+/// printed on several pages share their axis and label column, so the zero line
+/// stands at the same place on every page.
 pub fn diverging_bars_over(
     categories: &[String],
     values: &[Option<f64>],
     span: Option<(f64, f64)>,
     palette: Palette,
     layout: Layout,
+    all_labels: &[String],
 ) -> Result<String, String> {
     let rows: Vec<(&String, f64)> = categories
         .iter()
@@ -632,7 +644,9 @@ pub fn diverging_bars_over(
         0
     } else {
         rows.iter()
-            .map(|r| text_width(&fit(r.0, 300.0, FONT), FONT))
+            .map(|r| r.0)
+            .chain(all_labels)
+            .map(|r| text_width(&fit(r, 300.0, FONT), FONT))
             .fold(60.0, f64::max) as i32
             + 16
     };
@@ -1454,7 +1468,9 @@ pub fn heat_deviations(values: &[Vec<Option<f64>>], colours: &HeatColours) -> (V
 /// A rows × columns grid of values, each cell showing its value and coloured by how
 /// much better (blue) or worse (orange) it is than its row's reference, with a
 /// legend of the scale; missing cells grey. In the narrow layout each row's label
-/// sits above its cells and more than five columns are split into panels.
+/// sits above its cells and more than five columns are split into panels. The
+/// label column is as wide as the widest of `all_rows` (the whole map's rows, when
+/// this is one printed part of it), so that the parts' cells line up.
 pub fn heatmap(
     rows: &[String],
     columns: &[String],
@@ -1462,6 +1478,7 @@ pub fn heatmap(
     colours: &HeatColours,
     palette: Palette,
     layout: Layout,
+    all_rows: &[String],
 ) -> Result<String, String> {
     let all: Vec<f64> = values.iter().flatten().filter_map(|v| finite(*v)).collect();
     if all.is_empty() || rows.is_empty() || columns.is_empty() {
@@ -1475,6 +1492,7 @@ pub fn heatmap(
         0
     } else {
         rows.iter()
+            .chain(all_rows)
             .map(|r| text_width(&fit(r, 260.0, FONT), FONT))
             .fold(60.0, f64::max) as i32
             + 16

@@ -210,7 +210,13 @@ fn write_preview_page_when_asked() {
 /// a page; a short one prints whole.
 #[test]
 fn tall_charts_print_in_parts_on_one_axis() {
-    let rows = |n: usize| (0..n).map(|i| format!("\"指标{i}\"")).collect::<Vec<_>>().join(",");
+    // Labels of different widths, the longest in the last part.
+    let rows = |n: usize| {
+        (0..n)
+            .map(|i| format!("\"指标{}{i}\"", if i + 1 == n { "很长的名称" } else { "" }))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
     let values = |n: usize| {
         (0..n)
             .map(|i| format!("{}", i as f64 - 10.0))
@@ -239,11 +245,28 @@ fn tall_charts_print_in_parts_on_one_axis() {
         assert_eq!(print(&html).matches("<svg").count(), parts, "{n} rows");
         assert_eq!(html.contains("in-parts"), parts > 1, "{n} rows");
     }
-    // Every part of 40 rows (values −10 to +29) carries the whole axis.
+    // Every part of 40 rows (values −10 to +29) carries the whole axis, and its zero
+    // line (the only 2 px line) at the same place: the parts share the label column.
     let html = diverging(40);
+    let mut zero_lines = Vec::new();
     for part in print(&html).split("<svg").skip(1) {
         assert!(part.contains(">\n-10\n<") && part.contains(">\n30\n<"), "{part}");
+        let line = part
+            .split("<polyline")
+            .find(|l| l.contains("stroke-width=\"2\""))
+            .expect("zero line");
+        zero_lines.push(
+            line.split("points=\"")
+                .nth(1)
+                .unwrap()
+                .split(',')
+                .next()
+                .unwrap()
+                .to_string(),
+        );
     }
+    assert_eq!(zero_lines.len(), 4);
+    assert!(zero_lines.iter().all(|x| *x == zero_lines[0]), "{zero_lines:?}");
     let series = (0..25)
         .map(|i| format!(r#"{{"name":"s{i}","values":[{},{}]}}"#, 50 + i, 60 + i))
         .collect::<Vec<_>>()
