@@ -372,7 +372,24 @@ fn run_build(paths: &[PathBuf], opts: &build::BuildOptions, verbosity: Verbosity
     Ok(failed == 0)
 }
 
+/// Returns large freed buffers to the system at once. Batches of respondent rows are
+/// tens of MB and short-lived; glibc's malloc raises its mmap threshold after the
+/// first of them is freed and serves the next ones from its heap, so that memory
+/// grew with the data file (a plugin worker reading 900 000 respondents' rows: 139 MB
+/// against 29 MB with a fixed threshold). Applies to the build and to its plugin
+/// workers, which are this program too. The one unsafe call of this crate.
+#[allow(unsafe_code)]
+fn return_large_buffers_to_the_system() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt sets one allocator parameter; it is called first thing in
+    // main, before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+    }
+}
+
 fn main() -> ExitCode {
+    return_large_buffers_to_the_system();
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Build {
