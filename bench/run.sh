@@ -5,7 +5,7 @@
 # tests or CI. See bench/README.md.
 #
 #   bash bench/run.sh [RESPONDENTS_PER_WAVE ...]     (default: 100000 1000000)
-#   PYTHON=/tmp/benchenv/bin/python bash bench/run.sh 100000
+#   PYTHON=~/.venvs/csi-bench/bin/python bash bench/run.sh 100000
 #
 # For each size: generates three waves with csi-synth, then times, with wall time
 # and peak memory, `csi check` (the engine's streaming pass over every wave),
