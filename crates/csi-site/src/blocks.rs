@@ -317,24 +317,28 @@ fn lines(series: &[csi_blocks::Series]) -> Vec<chart::Line> {
         .collect()
 }
 
+/// The bars of a bar chart's series: one per category with a value.
+fn bars_of(categories: &[String], s: &csi_blocks::Series) -> Vec<chart::Bar> {
+    categories
+        .iter()
+        .enumerate()
+        .filter_map(|(i, cat)| {
+            Some(chart::Bar {
+                label: cat.clone(),
+                value: s.values.get(i).copied().flatten()?,
+                low: s.low.get(i).copied().flatten(),
+                high: s.high.get(i).copied().flatten(),
+            })
+        })
+        .collect()
+}
+
 /// Draws chart `c` in `layout`; `None` for kinds or data the site cannot draw.
 fn draw(c: &Chart, palette: Palette, layout: Layout, words: &Words) -> Option<String> {
     match &c.spec {
-        ChartKind::Bar { categories, series } => series.first().and_then(|s| {
-            let bars: Vec<chart::Bar> = categories
-                .iter()
-                .enumerate()
-                .filter_map(|(i, cat)| {
-                    Some(chart::Bar {
-                        label: cat.clone(),
-                        value: s.values.get(i).copied().flatten()?,
-                        low: s.low.get(i).copied().flatten(),
-                        high: s.high.get(i).copied().flatten(),
-                    })
-                })
-                .collect();
-            chart::horizontal_bars(&bars, None, palette, layout).ok()
-        }),
+        ChartKind::Bar { categories, series } => series
+            .first()
+            .and_then(|s| chart::horizontal_bars(&bars_of(categories, s), None, palette, layout).ok()),
         ChartKind::GroupedBar { categories, series } => {
             chart::grouped_bars(categories, &lines(series), palette, layout).ok()
         }
@@ -421,19 +425,7 @@ fn print_ranges(n: usize) -> Vec<std::ops::Range<usize>> {
 fn print_parts(c: &Chart, palette: Palette, words: &Words) -> Option<Vec<String>> {
     match &c.spec {
         ChartKind::Bar { categories, series } if categories.len() > PRINT_ROWS => {
-            let s = series.first()?;
-            let bars: Vec<chart::Bar> = categories
-                .iter()
-                .enumerate()
-                .filter_map(|(i, cat)| {
-                    Some(chart::Bar {
-                        label: cat.clone(),
-                        value: s.values.get(i).copied().flatten()?,
-                        low: s.low.get(i).copied().flatten(),
-                        high: s.high.get(i).copied().flatten(),
-                    })
-                })
-                .collect();
+            let bars = bars_of(categories, series.first()?);
             let from = chart::bar_axis_min(&bars);
             print_ranges(bars.len())
                 .into_iter()
