@@ -68,70 +68,88 @@ impl<'a> Value<'a> {
     }
 }
 
-enum Cell {
-    Num(Option<f64>),
-    Text(Option<String>),
-}
-
-enum Builder {
-    Num(Float64Builder),
-    Text(StringBuilder),
-}
-
-/// Converts rows of text cells into record batches, checking every cell.
-pub(crate) struct Converter<'a> {
+/// Per-cell checks under the data policy, shared by every reader: cells in, numbers
+/// out (one slot per plan column; `NaN` where the value is missing), problems
+/// counted by kind and column.
+///
+/// Slots: a measure, weight or banded segment holds its value; a categorical
+/// segment the position of its code in [`ColumnKind::Category`]'s `codes`; an id
+/// column `NaN` (ids are checked for duplicates, not passed on as numbers).
+pub(crate) struct Checker<'a> {
     plan: &'a [ColumnPlan],
     policy: &'a DataPolicy,
-    builders: Vec<Builder>,
-    rows_in_batch: usize,
     issues: HashMap<(IssueKind, usize), DataIssue>,
-    /// Hashes of respondent ids seen (8 bytes each, so 10 million ids ≈ 160 MB).
-    seen_ids: HashSet<u64>,
+    ids: Ids,
     hasher: std::collections::hash_map::RandomState,
-    known_codes: Vec<HashSet<String>>,
-    row: Vec<Cell>,
-    report: DataReport,
+    known_codes: Vec<HashMap<String, usize>>,
     position: Position,
     decimal_comma: bool,
+    rows_read: u64,
+    rows_used: u64,
 }
 
-impl<'a> Converter<'a> {
-    pub fn new(plan: &'a [ColumnPlan], policy: &'a DataPolicy, position: Position, decimal_comma: bool) -> Self {
+/// How respondent ids are checked for duplicates.
+enum Ids {
+    /// Against every id seen so far (hashes: 8 bytes each, so 10 million ids ≈ 160
+    /// MB with the set's overhead); a duplicate is known at once, so a policy of
+    /// `exclude` can drop it.
+    Live(HashSet<u64>),
+    /// Recorded for a later check in file order ([`Checker::absorb`]): chunks read
+    /// in parallel do not know the ids of the chunks before them.
+    Deferred(Vec<PendingId>, String),
+}
+
+/// An id whose duplicate check waits for the chunks before it.
+struct PendingId {
+    hash: u64,
+    line: u64,
+    /// Where its text (up to 40 characters) is in the chunk's text buffer.
+    text: std::ops::Range<usize>,
+}
+
+/// A row's fate after its checks.
+pub(crate) struct Checked<'v> {
+    /// Whether the respondent is kept (a policy of `exclude` drops one with an
+    /// invalid weight or a duplicate id).
+    pub keep: bool,
+    /// The id's text, trimmed (empty when there is none).
+    pub id: Cow<'v, str>,
+}
+
+impl<'a> Checker<'a> {
+    /// A checker for `plan`; `deferred_ids` when the ids are checked later, in file
+    /// order (parallel chunks).
+    pub fn new(
+        plan: &'a [ColumnPlan],
+        policy: &'a DataPolicy,
+        position: Position,
+        decimal_comma: bool,
+        hasher: std::collections::hash_map::RandomState,
+        deferred_ids: bool,
+    ) -> Self {
         let known_codes = plan
             .iter()
             .map(|c| match &c.kind {
-                ColumnKind::Category { codes } => codes.iter().cloned().collect(),
-                _ => HashSet::new(),
+                ColumnKind::Category { codes } => codes.iter().enumerate().map(|(g, c)| (c.clone(), g)).collect(),
+                _ => HashMap::new(),
             })
             .collect();
-        let mut me = Self {
+        Self {
             plan,
             policy,
-            builders: Vec::new(),
-            rows_in_batch: 0,
             issues: HashMap::new(),
-            seen_ids: HashSet::new(),
-            hasher: Default::default(),
+            ids: if deferred_ids {
+                Ids::Deferred(Vec::new(), String::new())
+            } else {
+                Ids::Live(HashSet::new())
+            },
+            hasher,
             known_codes,
-            row: Vec::with_capacity(plan.len()),
-            report: DataReport::default(),
             position,
             decimal_comma,
-        };
-        me.builders = me.new_builders();
-        me
-    }
-
-    fn new_builders(&self) -> Vec<Builder> {
-        self.plan
-            .iter()
-            .map(|c| match c.kind {
-                ColumnKind::Id | ColumnKind::Category { .. } => {
-                    Builder::Text(StringBuilder::with_capacity(crate::BATCH_ROWS, crate::BATCH_ROWS * 4))
-                }
-                _ => Builder::Num(Float64Builder::with_capacity(crate::BATCH_ROWS)),
-            })
-            .collect()
+            rows_read: 0,
+            rows_used: 0,
+        }
     }
 
     /// Records a problem; returns whether the policy excludes (true) or errors.
@@ -152,96 +170,218 @@ impl<'a> Converter<'a> {
         policy == Policy::Exclude
     }
 
-    /// Converts one row; `cells[i]` is the value of plan column `i`, `line` its
-    /// position in the file (a line for text formats, a row for binary ones).
-    pub fn push_row(&mut self, cells: &[Value<'_>], line: u64) {
-        self.report.rows_read += 1;
+    /// Checks one row: `cells[i]` is the value of plan column `i`, `line` its
+    /// position in the file (a line for text formats, a row for binary ones). Fills
+    /// `slots` (one per plan column) and says whether the respondent is kept.
+    pub fn row<'v>(&mut self, cells: &[Value<'v>], line: u64, slots: &mut [f64]) -> Checked<'v> {
+        self.rows_read += 1;
         let mut keep = true;
-        let mut row = std::mem::take(&mut self.row);
-        row.clear();
+        let mut id = Cow::Borrowed("");
         for (i, value) in cells.iter().enumerate() {
-            let cell = match &self.plan[i].kind {
+            slots[i] = match &self.plan[i].kind {
                 ColumnKind::Measure { min, max, missing } => match value.number(self.decimal_comma) {
                     Err(()) => {
                         self.issue(IssueKind::NonNumeric, i, line, &value.shown());
-                        Cell::Num(None)
+                        f64::NAN
                     }
-                    Ok(None) => Cell::Num(None),
-                    Ok(Some(x)) if missing.contains(&x) => Cell::Num(None),
+                    Ok(None) => f64::NAN,
+                    Ok(Some(x)) if missing.contains(&x) => f64::NAN,
                     Ok(Some(x)) if x < *min || x > *max => {
                         self.issue(IssueKind::OutOfRange, i, line, &value.shown());
-                        Cell::Num(None)
+                        f64::NAN
                     }
-                    Ok(Some(x)) => Cell::Num(Some(x)),
+                    Ok(Some(x)) => x,
                 },
                 ColumnKind::Weight => match value.number(self.decimal_comma) {
-                    Ok(Some(w)) if w > 0.0 => Cell::Num(Some(w)),
+                    Ok(Some(w)) if w > 0.0 => w,
                     _ => {
                         let shown = value.shown();
                         let shown = if shown.is_empty() { "(empty)" } else { &shown };
                         if self.issue(IssueKind::InvalidWeight, i, line, shown) {
                             keep = false;
                         }
-                        Cell::Num(None)
+                        f64::NAN
                     }
                 },
                 ColumnKind::Id => {
                     let shown = value.shown();
-                    if !shown.is_empty()
-                        && !self.seen_ids.insert(self.hasher.hash_one(&shown))
-                        && self.issue(IssueKind::DuplicateId, i, line, &shown)
-                    {
-                        keep = false;
+                    if !shown.is_empty() {
+                        let hash = self.hasher.hash_one(&*shown);
+                        match &mut self.ids {
+                            Ids::Live(seen) => {
+                                if !seen.insert(hash) && self.issue(IssueKind::DuplicateId, i, line, &shown) {
+                                    keep = false;
+                                }
+                            }
+                            Ids::Deferred(pending, texts) => {
+                                let start = texts.len();
+                                texts.extend(shown.chars().take(40));
+                                pending.push(PendingId {
+                                    hash,
+                                    line,
+                                    text: start..texts.len(),
+                                });
+                            }
+                        }
                     }
-                    Cell::Text((!shown.is_empty()).then(|| shown.into_owned()))
+                    id = shown;
+                    f64::NAN
                 }
                 ColumnKind::Category { .. } => {
                     let shown = value.shown();
                     if shown.is_empty() {
-                        Cell::Text(None)
+                        f64::NAN
                     } else {
-                        let code = normalise_code(&shown);
-                        if self.known_codes[i].contains(&code) {
-                            Cell::Text(Some(code))
-                        } else {
-                            self.issue(IssueKind::UnknownSegment, i, line, &shown);
-                            Cell::Text(None)
+                        // Codes are kept normalised, and normalising is idempotent:
+                        // a cell written as a code is that code.
+                        let known = &self.known_codes[i];
+                        match known.get(&*shown).or_else(|| known.get(&normalise_code(&shown))) {
+                            Some(&g) => g as f64,
+                            None => {
+                                self.issue(IssueKind::UnknownSegment, i, line, &shown);
+                                f64::NAN
+                            }
                         }
                     }
                 }
                 ColumnKind::Banded { bands } => match value.number(self.decimal_comma) {
                     Err(()) => {
                         self.issue(IssueKind::NonNumeric, i, line, &value.shown());
-                        Cell::Num(None)
+                        f64::NAN
                     }
-                    Ok(None) => Cell::Num(None),
+                    Ok(None) => f64::NAN,
                     Ok(Some(x)) => {
                         let inside = bands
                             .iter()
                             .any(|(lo, hi)| lo.is_none_or(|l| x >= l) && hi.is_none_or(|h| x <= h));
                         if inside {
-                            Cell::Num(Some(x))
+                            x
                         } else {
                             self.issue(IssueKind::UnknownSegment, i, line, &value.shown());
-                            Cell::Num(None)
+                            f64::NAN
                         }
                     }
                 },
             };
-            row.push(cell);
         }
         if keep {
-            for (b, cell) in self.builders.iter_mut().zip(row.drain(..)) {
-                match (b, cell) {
-                    (Builder::Num(b), Cell::Num(v)) => b.append_option(v),
-                    (Builder::Text(b), Cell::Text(v)) => b.append_option(v),
-                    _ => unreachable!("cell and builder kinds follow the plan"),
+            self.rows_used += 1;
+        }
+        Checked { keep, id }
+    }
+
+    /// Takes in the counts, problems and ids of `chunk`, the chunk that follows
+    /// every chunk absorbed so far: its ids are checked against theirs, in file
+    /// order, so duplicates are found and reported as a single pass would.
+    pub fn absorb(&mut self, chunk: Checker<'_>) {
+        self.rows_read += chunk.rows_read;
+        self.rows_used += chunk.rows_used;
+        let mut issues: Vec<((IssueKind, usize), DataIssue)> = chunk.issues.into_iter().collect();
+        issues.sort_by_key(|(key, _)| *key);
+        for (key, issue) in issues {
+            match self.issues.entry(key) {
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(issue);
+                }
+                std::collections::hash_map::Entry::Occupied(mut o) => {
+                    let o = o.get_mut();
+                    o.count += issue.count;
+                    let room = FIRST_ROWS.saturating_sub(o.first.len());
+                    o.first.extend(issue.first.into_iter().take(room));
                 }
             }
-            self.rows_in_batch += 1;
-            self.report.rows_used += 1;
         }
-        self.row = row;
+        if let Ids::Deferred(pending, texts) = chunk.ids {
+            let Some(col) = self.plan.iter().position(|c| c.kind == ColumnKind::Id) else {
+                return;
+            };
+            for id in pending {
+                let seen = match &mut self.ids {
+                    Ids::Live(seen) => seen,
+                    Ids::Deferred(..) => unreachable!("the ledger checks ids live"),
+                };
+                if !seen.insert(id.hash) {
+                    self.issue(IssueKind::DuplicateId, col, id.line, &texts[id.text]);
+                }
+            }
+        }
+    }
+
+    /// The report, with issues sorted by column order then kind.
+    pub fn finish(self) -> DataReport {
+        let mut issues: Vec<((IssueKind, usize), DataIssue)> = self.issues.into_iter().collect();
+        issues.sort_by_key(|((k, c), _)| (*c, *k));
+        DataReport {
+            rows_read: self.rows_read,
+            rows_used: self.rows_used,
+            issues: issues.into_iter().map(|(_, i)| i).collect(),
+        }
+    }
+}
+
+/// What a reader hands each row to: the planned columns' cells and the row's
+/// position in the file.
+pub(crate) type RowSink<'s> = dyn FnMut(&[Value<'_>], u64) -> Result<(), crate::DataError> + 's;
+
+enum Builder {
+    Num(Float64Builder),
+    Text(StringBuilder),
+}
+
+/// Converts rows of cells into Arrow record batches (for the rows handed to
+/// plugins), checking every cell with a [`Checker`].
+pub(crate) struct Converter<'a> {
+    plan: &'a [ColumnPlan],
+    checker: Checker<'a>,
+    builders: Vec<Builder>,
+    rows_in_batch: usize,
+    slots: Vec<f64>,
+}
+
+impl<'a> Converter<'a> {
+    pub fn new(plan: &'a [ColumnPlan], policy: &'a DataPolicy, position: Position, decimal_comma: bool) -> Self {
+        let checker = Checker::new(plan, policy, position, decimal_comma, Default::default(), false);
+        let mut me = Self {
+            plan,
+            checker,
+            builders: Vec::new(),
+            rows_in_batch: 0,
+            slots: vec![f64::NAN; plan.len()],
+        };
+        me.builders = me.new_builders();
+        me
+    }
+
+    fn new_builders(&self) -> Vec<Builder> {
+        self.plan
+            .iter()
+            .map(|c| match c.kind {
+                ColumnKind::Id | ColumnKind::Category { .. } => {
+                    Builder::Text(StringBuilder::with_capacity(crate::BATCH_ROWS, crate::BATCH_ROWS * 4))
+                }
+                _ => Builder::Num(Float64Builder::with_capacity(crate::BATCH_ROWS)),
+            })
+            .collect()
+    }
+
+    /// Converts one row; `cells[i]` is the value of plan column `i`, `line` its
+    /// position in the file (a line for text formats, a row for binary ones).
+    pub fn push_row(&mut self, cells: &[Value<'_>], line: u64) {
+        let checked = self.checker.row(cells, line, &mut self.slots);
+        if !checked.keep {
+            return;
+        }
+        for ((b, c), &x) in self.builders.iter_mut().zip(self.plan).zip(&self.slots) {
+            match (b, &c.kind) {
+                (Builder::Text(b), ColumnKind::Id) => b.append_option((!checked.id.is_empty()).then_some(&*checked.id)),
+                (Builder::Text(b), ColumnKind::Category { codes }) => {
+                    b.append_option((!x.is_nan()).then(|| codes[x as usize].as_str()))
+                }
+                (Builder::Num(b), _) => b.append_option((!x.is_nan()).then_some(x)),
+                _ => unreachable!("builders follow the plan"),
+            }
+        }
+        self.rows_in_batch += 1;
     }
 
     /// Whether a batch is full.
@@ -268,11 +408,8 @@ impl<'a> Converter<'a> {
     }
 
     /// The report, with issues sorted by column order then kind.
-    pub fn finish(mut self) -> DataReport {
-        let mut issues: Vec<((IssueKind, usize), DataIssue)> = self.issues.drain().collect();
-        issues.sort_by_key(|((k, c), _)| (*c, *k));
-        self.report.issues = issues.into_iter().map(|(_, i)| i).collect();
-        self.report
+    pub fn finish(self) -> DataReport {
+        self.checker.finish()
     }
 }
 

@@ -1,12 +1,9 @@
 //! CSV: UTF-8 with or without BOM, comma / semicolon / tab detected from the header
 //! line, quoted fields, one header row.
 
-use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use std::rc::Rc;
 
 use arrow_array::RecordBatch;
 
@@ -22,15 +19,17 @@ fn open(path: &Path) -> Result<BufReader<File>, DataError> {
 }
 
 /// Skips a UTF-8 byte-order mark and detects the delimiter from the first line.
-fn prepare(path: &Path) -> Result<(BufReader<File>, u8), DataError> {
+fn prepare(path: &Path) -> Result<(BufReader<File>, u8, u64), DataError> {
     let mut r = open(path)?;
     let io = |source| DataError::Io {
         path: path.to_path_buf(),
         source,
     };
     let buf = r.fill_buf().map_err(io)?;
+    let mut bom = 0;
     if buf.starts_with(&[0xEF, 0xBB, 0xBF]) {
         r.consume(3);
+        bom = 3;
     } else if buf.starts_with(&[0xFF, 0xFE]) || buf.starts_with(&[0xFE, 0xFF]) {
         return Err(DataError::Malformed {
             path: path.to_path_buf(),
@@ -54,31 +53,7 @@ fn prepare(path: &Path) -> Result<(BufReader<File>, u8), DataError> {
         }
     }
     let delim = counts.iter().max_by_key(|(_, n)| *n).map(|(d, _)| *d).unwrap_or(b',');
-    Ok((r, delim))
-}
-
-/// Passes bytes through and records where each newline is, so that a record's
-/// line number can be computed from its byte offset (the csv crate does not count
-/// the blank lines it skips). Only newlines not yet matched to a record are kept,
-/// so memory stays bounded by the csv crate's read-ahead.
-struct LineCounter<R> {
-    inner: R,
-    offset: u64,
-    newlines: Rc<RefCell<VecDeque<u64>>>,
-}
-
-impl<R: Read> Read for LineCounter<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        let mut q = self.newlines.borrow_mut();
-        for (i, b) in buf[..n].iter().enumerate() {
-            if *b == b'\n' {
-                q.push_back(self.offset + i as u64);
-            }
-        }
-        self.offset += n as u64;
-        Ok(n)
-    }
+    Ok((r, delim, bom))
 }
 
 fn reader<R: Read>(r: R, delim: u8) -> csv::Reader<R> {
@@ -97,8 +72,7 @@ fn malformed(path: &Path, line: u64, message: impl Into<String>) -> DataError {
     }
 }
 
-fn csv_error(path: &Path, e: csv::Error) -> DataError {
-    let line = e.position().map(|p| p.line()).unwrap_or(0);
+fn csv_error(path: &Path, e: csv::Error, line: u64) -> DataError {
     match e.into_kind() {
         csv::ErrorKind::Io(source) => DataError::Io {
             path: path.to_path_buf(),
@@ -122,7 +96,10 @@ fn utf8<'b>(path: &Path, bytes: &'b [u8], line: u64, column: usize) -> Result<&'
 
 fn header_of<R: Read>(path: &Path, rdr: &mut csv::Reader<R>) -> Result<Vec<String>, DataError> {
     let mut rec = csv::ByteRecord::new();
-    if !rdr.read_byte_record(&mut rec).map_err(|e| csv_error(path, e))? {
+    if !rdr.read_byte_record(&mut rec).map_err(|e| {
+        let line = e.position().map_or(0, |p| p.line());
+        csv_error(path, e, line)
+    })? {
         return Err(malformed(
             path,
             1,
@@ -141,26 +118,47 @@ fn header_of<R: Read>(path: &Path, rdr: &mut csv::Reader<R>) -> Result<Vec<Strin
 }
 
 pub(crate) fn read_header(path: &Path) -> Result<Vec<String>, DataError> {
-    let (r, delim) = prepare(path)?;
+    let (r, delim, _) = prepare(path)?;
     header_of(path, &mut reader(r, delim))
 }
 
-pub(crate) fn scan(
-    path: &Path,
-    plan: &[ColumnPlan],
-    policy: &DataPolicy,
-    consume: &mut dyn FnMut(&RecordBatch) -> Result<(), String>,
-) -> Result<DataReport, DataError> {
-    let (r, delim) = prepare(path)?;
-    let newlines = Rc::new(RefCell::new(VecDeque::new()));
-    let counter = LineCounter {
-        inner: r,
-        offset: 0,
-        newlines: Rc::clone(&newlines),
-    };
-    let mut rdr = reader(counter, delim);
+/// A CSV file opened for its data rows: positioned just after the header.
+pub(crate) struct CsvData {
+    /// The rest of the file, from the first byte after the header row.
+    pub rest: BufReader<File>,
+    /// The delimiter.
+    pub delim: u8,
+    /// The header's column names.
+    pub header: Vec<String>,
+    /// The line on which the rest begins.
+    pub first_line: u64,
+}
+
+/// Opens `path`, reads its header and positions the reader on the first data row.
+pub(crate) fn open_data(path: &Path) -> Result<CsvData, DataError> {
+    let (r, delim, bom) = prepare(path)?;
+    let mut rdr = reader(r, delim);
     let header = header_of(path, &mut rdr)?;
-    let mut lines_before = 0u64;
+    let header_end = bom + rdr.position().byte();
+    drop(rdr);
+    let io = |source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut rest = open(path)?;
+    let mut before = Vec::with_capacity(header_end as usize);
+    (&mut rest).take(header_end).read_to_end(&mut before).map_err(io)?;
+    let first_line = 1 + memchr::memchr_iter(b'\n', &before).count() as u64;
+    Ok(CsvData {
+        rest,
+        delim,
+        header,
+        first_line,
+    })
+}
+
+/// Each plan column's position in `header`, or the columns it lacks.
+pub(crate) fn positions(path: &Path, header: &[String], plan: &[ColumnPlan]) -> Result<Vec<usize>, DataError> {
     let mut index = Vec::with_capacity(plan.len());
     let mut missing = Vec::new();
     for c in plan {
@@ -175,49 +173,248 @@ pub(crate) fn scan(
             columns: missing,
         });
     }
-    let mut conv = Converter::new(plan, policy, crate::Position::Line, delim != b',');
+    Ok(index)
+}
+
+/// A run of whole records of a CSV file.
+pub(crate) struct Chunk {
+    /// Its position among the file's chunks, from 0.
+    pub index: u64,
+    /// The line on which it begins.
+    pub first_line: u64,
+    /// Its bytes: whole records, each with its line end (the last one may lack it).
+    pub bytes: Vec<u8>,
+}
+
+/// Where the splitter stands in the CSV grammar, so that a chunk ends only where
+/// a record does (never inside a quoted field): the states of `csv_core`'s reader
+/// that matter for where a record ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Quoting {
+    /// At the start of a field (where a quote opens a quoted field).
+    FieldStart,
+    /// Inside an unquoted field (a quote is an ordinary character).
+    Unquoted,
+    /// Inside a quoted field (line ends are part of the field).
+    Quoted,
+    /// Just after a quote inside a quoted field: a second quote is an escaped
+    /// quote; anything else follows the closed field.
+    QuoteInQuoted,
+}
+
+impl Quoting {
+    fn next(self, b: u8, delim: u8) -> Self {
+        use Quoting::*;
+        match (self, b) {
+            (Quoted, b'"') => QuoteInQuoted,
+            (Quoted, _) => Quoted,
+            (QuoteInQuoted, b'"') => Quoted,
+            (FieldStart, b'"') => Quoted,
+            (_, b'\n' | b'\r') => FieldStart,
+            (_, d) if d == delim => FieldStart,
+            _ => Unquoted,
+        }
+    }
+}
+
+/// Cuts a CSV file's data rows into chunks of about `chunk_bytes` that end where a
+/// record ends. The cut depends only on the file and `chunk_bytes`, never on how
+/// many threads read the chunks, so the chunks (and every sum merged from them in
+/// their order) are the same on any machine.
+pub(crate) struct Splitter<R> {
+    source: R,
+    delim: u8,
+    chunk_bytes: usize,
+    carry: Vec<u8>,
+    /// Bytes of `carry` already run through the quoting state.
+    scanned: usize,
+    /// Just after the last line end in `carry` at which a record ends.
+    cut: usize,
+    state: Quoting,
+    next_line: u64,
+    next_index: u64,
+    eof: bool,
+}
+
+impl<R: Read> Splitter<R> {
+    /// Splits `source`, whose first byte is on line `first_line`.
+    pub fn new(source: R, delim: u8, first_line: u64, chunk_bytes: usize) -> Self {
+        Self {
+            source,
+            delim,
+            chunk_bytes: chunk_bytes.max(1),
+            carry: Vec::new(),
+            scanned: 0,
+            cut: 0,
+            state: Quoting::FieldStart,
+            next_line: first_line,
+            next_index: 0,
+            eof: false,
+        }
+    }
+
+    /// Runs the bytes not yet scanned through the quoting state, noting the last
+    /// line end at which a record ends.
+    fn scan_new_bytes(&mut self) {
+        let new = &self.carry[self.scanned..];
+        let plain =
+            matches!(self.state, Quoting::FieldStart | Quoting::Unquoted) && memchr::memchr(b'"', new).is_none();
+        if plain {
+            // No quote: every line end ends a record.
+            if let Some(nl) = memchr::memrchr(b'\n', new) {
+                self.cut = self.scanned + nl + 1;
+            }
+            if let Some(&last) = new.last() {
+                self.state = Quoting::FieldStart.next(last, self.delim);
+                if self.state == Quoting::Quoted {
+                    self.state = Quoting::Unquoted; // no quote in these bytes
+                }
+            }
+        } else {
+            for (i, &b) in new.iter().enumerate() {
+                let before = self.state;
+                self.state = before.next(b, self.delim);
+                if b == b'\n' && before != Quoting::Quoted {
+                    self.cut = self.scanned + i + 1;
+                }
+            }
+        }
+        self.scanned = self.carry.len();
+    }
+
+    /// The index the next chunk will have.
+    pub fn next_index(&self) -> u64 {
+        self.next_index
+    }
+
+    /// The next chunk, or `None` at the end of the file.
+    pub fn next_chunk(&mut self) -> std::io::Result<Option<Chunk>> {
+        loop {
+            if self.carry.len() >= self.chunk_bytes && self.cut > 0 {
+                break;
+            }
+            if self.eof {
+                if self.carry.is_empty() {
+                    return Ok(None);
+                }
+                self.cut = self.carry.len();
+                break;
+            }
+            // Up to the chunk's size; past it (a record longer than a chunk) a
+            // chunk's size at a time.
+            let want = match self.chunk_bytes.saturating_sub(self.carry.len()) {
+                0 => self.chunk_bytes,
+                short => short,
+            } as u64;
+            let read = (&mut self.source).take(want).read_to_end(&mut self.carry)?;
+            if read == 0 {
+                self.eof = true;
+            }
+            self.scan_new_bytes();
+        }
+        let rest = self.carry.split_off(self.cut);
+        let bytes = std::mem::replace(&mut self.carry, rest);
+        self.scanned -= self.cut;
+        self.cut = 0;
+        let chunk = Chunk {
+            index: self.next_index,
+            first_line: self.next_line,
+            bytes,
+        };
+        self.next_index += 1;
+        self.next_line += memchr::memchr_iter(b'\n', &chunk.bytes).count() as u64;
+        Ok(Some(chunk))
+    }
+}
+
+/// Calls `f` with the planned columns' cells (`index`: their positions in the
+/// header) of every record of `chunk`, and the record's line. Blank lines are
+/// skipped; a record whose number of fields differs from the header's stops the
+/// read with its line.
+pub(crate) fn each_record(
+    path: &Path,
+    chunk: &Chunk,
+    delim: u8,
+    header_len: usize,
+    index: &[usize],
+    f: &mut crate::convert::RowSink<'_>,
+) -> Result<(), DataError> {
+    let bytes = &chunk.bytes[..];
+    let mut rdr = reader(bytes, delim);
     let mut rec = csv::ByteRecord::new();
+    // Lines are counted from the newlines before each record's end, so blank lines
+    // (which the csv reader skips) count too. A record with a quoted multi-line
+    // field is reported at its last line.
+    let (mut counted, mut line) = (0usize, chunk.first_line);
     loop {
         match rdr.read_byte_record(&mut rec) {
             Ok(false) => break,
             Ok(true) => {}
-            Err(e) => return Err(csv_error(path, e)),
-        }
-        // The record ends where the reader now stands (just after its line end);
-        // its line is one more than the newlines before that line end. (A record
-        // with a quoted multi-line field is reported at its last line.)
-        let end = rdr.position().byte();
-        {
-            let mut q = newlines.borrow_mut();
-            while q.front().is_some_and(|&nl| nl + 1 < end) {
-                q.pop_front();
-                lines_before += 1;
+            Err(e) => {
+                let at = e.position().map_or(0, |p| p.byte() as usize).min(bytes.len());
+                let line = chunk.first_line + memchr::memchr_iter(b'\n', &bytes[..at]).count() as u64;
+                return Err(csv_error(path, e, line));
             }
         }
-        let line = lines_before + 1;
+        let end = (rdr.position().byte() as usize).min(bytes.len());
+        let last = end.saturating_sub(1).max(counted);
+        line += memchr::memchr_iter(b'\n', &bytes[counted..last]).count() as u64;
+        counted = last;
         if rec.len() == 1 && rec.get(0).is_some_and(|f| f.iter().all(u8::is_ascii_whitespace)) {
             continue; // blank line
         }
-        if rec.len() != header.len() {
+        if rec.len() != header_len {
             return Err(malformed(
                 path,
                 line,
                 format!(
-                    "this row has {} fields but the header has {}; check for an unquoted delimiter or a missing field",
+                    "this row has {} fields but the header has {header_len}; check for an unquoted delimiter or a missing field",
                     rec.len(),
-                    header.len()
                 ),
             ));
         }
         let mut cells: Vec<Value> = Vec::with_capacity(index.len());
-        for &i in &index {
+        for &i in index {
             cells.push(Value::Text(utf8(path, &rec[i], line, i + 1)?));
         }
-        conv.push_row(&cells, line);
-        if conv.batch_full() {
-            let batch = conv.take_batch().expect("full batch");
-            consume(&batch).map_err(DataError::Consumer)?;
-        }
+        f(&cells, line)?;
+    }
+    Ok(())
+}
+
+/// Chunks of this size when the rows are read one chunk after another.
+const SEQUENTIAL_CHUNK_BYTES: usize = 4 << 20;
+
+pub(crate) fn scan(
+    path: &Path,
+    plan: &[ColumnPlan],
+    policy: &DataPolicy,
+    consume: &mut dyn FnMut(&RecordBatch) -> Result<(), String>,
+) -> Result<DataReport, DataError> {
+    let data = open_data(path)?;
+    let index = positions(path, &data.header, plan)?;
+    let mut conv = Converter::new(plan, policy, crate::Position::Line, data.delim != b',');
+    let mut splitter = Splitter::new(data.rest, data.delim, data.first_line, SEQUENTIAL_CHUNK_BYTES);
+    let io = |source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    while let Some(chunk) = splitter.next_chunk().map_err(io)? {
+        each_record(
+            path,
+            &chunk,
+            data.delim,
+            data.header.len(),
+            &index,
+            &mut |cells, line| {
+                conv.push_row(cells, line);
+                if conv.batch_full() {
+                    let batch = conv.take_batch().expect("full batch");
+                    consume(&batch).map_err(DataError::Consumer)?;
+                }
+                Ok(())
+            },
+        )?;
     }
     if let Some(batch) = conv.take_batch() {
         consume(&batch).map_err(DataError::Consumer)?;

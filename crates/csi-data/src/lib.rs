@@ -27,6 +27,7 @@
 
 mod convert;
 mod csv_reader;
+mod numbers;
 mod parquet_reader;
 
 use std::path::{Path, PathBuf};
@@ -37,6 +38,7 @@ use arrow_schema::{DataType, Field, Schema};
 use serde::Serialize;
 
 pub use csi_study::{DataPolicy, Policy};
+pub use numbers::{NumericRows, Parallelism};
 
 /// Rows per record batch.
 pub const BATCH_ROWS: usize = 32 * 1024;
@@ -299,6 +301,33 @@ pub fn scan(
         Format::Csv => csv_reader::scan(path, plan, policy, consume)?,
         Format::Parquet => parquet_reader::scan(path, plan, policy, consume)?,
     };
+    if report.has_errors() {
+        return Err(DataError::Invalid {
+            path: path.to_path_buf(),
+            report: Box::new(report),
+        });
+    }
+    Ok(report)
+}
+
+/// Streams `path` through the same checks as [`scan`], as numbers for the
+/// statistics pass ([`NumericRows`]): `new` makes an empty accumulator, `add` adds
+/// checked rows to one, and `merge` receives the accumulators in file order, one
+/// per chunk (CSV files are cut into chunks of about `how.chunk_bytes` at record
+/// boundaries and read on `how.threads` threads; a Parquet file is one chunk).
+/// The chunks depend on the file and the chunk size only, so sums merged in that
+/// order are identical for any number of threads. Returns the report, or
+/// [`DataError::Invalid`] as [`scan`] does.
+pub fn scan_numbers<A: Send>(
+    path: &Path,
+    plan: &[ColumnPlan],
+    policy: &DataPolicy,
+    how: Parallelism,
+    new: &(dyn Fn() -> A + Sync),
+    add: &(dyn Fn(&mut A, &NumericRows) + Sync),
+    merge: &mut dyn FnMut(A),
+) -> Result<DataReport, DataError> {
+    let report = numbers::scan_numbers(path, plan, policy, how, new, add, merge)?;
     if report.has_errors() {
         return Err(DataError::Invalid {
             path: path.to_path_buf(),

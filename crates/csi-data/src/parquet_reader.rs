@@ -95,12 +95,13 @@ fn values<'a>(array: &'a ArrayRef, name: &str) -> Result<Vec<Value<'a>>, String>
     })
 }
 
-pub(crate) fn scan(
+/// Calls `f` with the planned columns' values of every row, in file order, and its
+/// 1-based row number.
+pub(crate) fn each_row(
     path: &Path,
     plan: &[ColumnPlan],
-    policy: &DataPolicy,
-    consume: &mut dyn FnMut(&RecordBatch) -> Result<(), String>,
-) -> Result<DataReport, DataError> {
+    f: &mut crate::convert::RowSink<'_>,
+) -> Result<(), DataError> {
     let builder = open(path)?;
     let schema = builder.schema().clone();
     let mut roots = Vec::with_capacity(plan.len());
@@ -123,7 +124,6 @@ pub(crate) fn scan(
         .with_batch_size(BATCH_ROWS)
         .build()
         .map_err(|e| malformed(path, format!("cannot read Parquet data: {e}")))?;
-    let mut conv = Converter::new(plan, policy, Position::Row, false);
     let mut row_number = 0u64;
     for batch in reader {
         let batch = batch.map_err(|e| malformed(path, format!("cannot read Parquet data: {e}")))?;
@@ -137,13 +137,27 @@ pub(crate) fn scan(
             row_number += 1;
             cells.clear();
             cells.extend(columns.iter().map(|col| col[row]));
-            conv.push_row(&cells, row_number);
-            if conv.batch_full() {
-                let out = conv.take_batch().expect("full batch");
-                consume(&out).map_err(DataError::Consumer)?;
-            }
+            f(&cells, row_number)?;
         }
     }
+    Ok(())
+}
+
+pub(crate) fn scan(
+    path: &Path,
+    plan: &[ColumnPlan],
+    policy: &DataPolicy,
+    consume: &mut dyn FnMut(&RecordBatch) -> Result<(), String>,
+) -> Result<DataReport, DataError> {
+    let mut conv = Converter::new(plan, policy, Position::Row, false);
+    each_row(path, plan, &mut |cells, row_number| {
+        conv.push_row(cells, row_number);
+        if conv.batch_full() {
+            let out = conv.take_batch().expect("full batch");
+            consume(&out).map_err(DataError::Consumer)?;
+        }
+        Ok(())
+    })?;
     if let Some(out) = conv.take_batch() {
         consume(&out).map_err(DataError::Consumer)?;
     }

@@ -63,7 +63,6 @@ mod score;
 
 use std::collections::HashMap;
 
-use arrow_array::{Array, Float64Array, RecordBatch, StringArray};
 use serde::Serialize;
 
 use csi_data::{ColumnKind, ColumnPlan, DataError, DataReport};
@@ -544,6 +543,129 @@ impl Accumulation {
     }
 }
 
+/// The least a chunk of a CSV file holds: large enough that a chunk's accumulators
+/// (made afresh for each chunk) cost little beside reading it. A chunk also holds
+/// at least twice its accumulators' size.
+const CHUNK_BYTES: usize = 8 << 20;
+
+/// One chunk's sums: its cells' accumulators, and, per respondent kept, the
+/// weight and the importance series' scores (`NaN` where missing), whose random
+/// group is known only once the chunks before it are counted.
+struct ChunkSums {
+    cells: Vec<CellAcc>,
+    importance: Vec<f64>,
+}
+
+/// What adding respondents to a chunk's sums needs to know about the wave.
+struct Pass<'a> {
+    study: &'a Study,
+    nodes: &'a [FlatNode],
+    plan: &'a Plan,
+    layout: &'a Accumulation,
+    seg_offset: &'a [usize],
+    pairs: &'a [(usize, usize)],
+    important: &'a [usize],
+    /// The questions in common with the previous and the next wave, where they differ.
+    neighbours: [Option<&'a [bool]>; 2],
+}
+
+impl Pass<'_> {
+    /// Scores each respondent of `rows` (leaves rescaled to 0–100; the tree, the
+    /// paired figures and the like-for-like composites rolled up from them) and adds
+    /// it to the accumulators it belongs to.
+    fn add(&self, sums: &mut ChunkSums, rows: &csi_data::NumericRows) {
+        let nodes = self.nodes;
+        let n = nodes.len();
+        let mut leaf_scores: Vec<Option<f64>> = vec![None; n];
+        let mut leaf_expects: Vec<Option<f64>> = vec![None; n];
+        let mut scores: Vec<Option<f64>> = vec![None; n];
+        let mut paired: Vec<Option<score::Paired>> = vec![None; n];
+        let mut common_scores: [Vec<Option<f64>>; 2] = [vec![None; n], vec![None; n]];
+        let mut member: Vec<usize> = Vec::with_capacity(1 + self.study.segments.len());
+        let mut groups_of_row: Vec<Option<usize>> = vec![None; self.study.segments.len()];
+        sums.importance.reserve(rows.len() * (self.important.len() + 1));
+        for r in rows.rows() {
+            let w = self.plan.weight.map_or(1.0, |c| r[c]);
+            for ((group, s), &col) in groups_of_row
+                .iter_mut()
+                .zip(&self.study.segments)
+                .zip(&self.plan.segments)
+            {
+                let x = r[col];
+                *group = if x.is_nan() {
+                    None
+                } else {
+                    match &s.kind {
+                        // The reader gives a code's position among the segment's values.
+                        SegmentKind::Categorical { .. } => Some(x as usize),
+                        SegmentKind::Banded { bands } => bands.iter().position(|b| b.contains(x)),
+                    }
+                };
+            }
+            self.layout.members(&groups_of_row, self.seg_offset, &mut member);
+            for (i, node) in nodes.iter().enumerate() {
+                (leaf_scores[i], leaf_expects[i]) = match node.leaf.as_ref().filter(|l| l.asked) {
+                    Some(leaf) => {
+                        let rescale = |c: usize| {
+                            let x = r[c];
+                            (!x.is_nan()).then(|| rescale_to_100(x, leaf.min, leaf.max, leaf.direction))
+                        };
+                        (rescale(leaf.column), leaf.expectation.and_then(rescale))
+                    }
+                    None => (None, None),
+                };
+            }
+            score::roll_up(nodes, &leaf_scores, None, &mut scores);
+            score::roll_up_paired(nodes, &leaf_scores, &leaf_expects, &mut paired);
+            for (k, include) in self.neighbours.iter().enumerate() {
+                if let Some(include) = include {
+                    score::roll_up(nodes, &leaf_scores, Some(include), &mut common_scores[k]);
+                }
+            }
+            for &c in &member {
+                let a = &mut sums.cells[c];
+                a.rows += 1;
+                for i in 0..n {
+                    if let Some(s) = scores[i] {
+                        a.score[i].add(s, w);
+                    }
+                    if let Some(p) = paired[i] {
+                        a.expect[i].add(p.expectation, w);
+                        a.paired[i].add(p.performance, w);
+                        a.gap[i].add(p.performance - p.expectation, w);
+                    }
+                    for (common, scores) in a.common.iter_mut().zip(&common_scores) {
+                        if let (Some(m), Some(s)) = (common.get_mut(i), scores[i]) {
+                            m.add(s, w);
+                        }
+                    }
+                    if let Some(leaf) = nodes[i].leaf.as_ref().filter(|l| l.asked) {
+                        let x = r[leaf.column];
+                        if let (Some(t), false) = (leaf.top_threshold, x.is_nan()) {
+                            let hit = match leaf.direction {
+                                Direction::HigherIsBetter => x >= t,
+                                Direction::LowerIsBetter => x <= t,
+                            };
+                            a.top[i].add(if hit { 1.0 } else { 0.0 }, w);
+                        }
+                        if leaf.unit.is_some() && !x.is_nan() {
+                            a.raw[i].add(x, w);
+                        }
+                    }
+                }
+                for (k, &(x, y)) in self.pairs.iter().enumerate() {
+                    if let (Some(sx), Some(sy)) = (scores[x], scores[y]) {
+                        a.cross[k].add(sx, sy, w);
+                    }
+                }
+            }
+            sums.importance.push(w);
+            sums.importance
+                .extend(self.important.iter().map(|&i| scores[i].unwrap_or(f64::NAN)));
+        }
+    }
+}
+
 /// Which neighbouring wave a like-for-like score is computed against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -604,13 +726,21 @@ fn importance_series(nodes: &[FlatNode]) -> Vec<usize> {
 
 /// Computes every figure of `wave`.
 pub fn compute_wave(study: &Study, wave: &Wave) -> Result<WaveResult, EngineError> {
-    compute(study, wave, false)
+    compute(study, wave, false, None)
 }
 
 /// [`compute_wave`], with every respondent added to each published cell it belongs
 /// to when `per_cell` (the fallback for a cross of segments too large), else into
 /// its finest cell where that fits.
-fn compute(study: &Study, wave: &Wave, per_cell: bool) -> Result<WaveResult, EngineError> {
+///
+/// `how` fixes the threads and the chunk size of the read (tests); by default every
+/// core, and chunks of [`CHUNK_BYTES`] or more.
+fn compute(
+    study: &Study,
+    wave: &Wave,
+    per_cell: bool,
+    how: Option<csi_data::Parallelism>,
+) -> Result<WaveResult, EngineError> {
     let confidence = Confidence::new(study.settings.confidence).map_err(|e| EngineError::Settings(e.to_string()))?;
     let mut nodes = flat::flatten(study);
     let plan = Plan::new(study, wave, &mut nodes);
@@ -689,26 +819,12 @@ fn compute(study: &Study, wave: &Wave, per_cell: bool) -> Result<WaveResult, Eng
     };
     let mut acc = vec![empty.clone(); layout.accumulators(cells.len())];
     let mut group_acc = vec![vec![CoMoments::new(50.0, 50.0); group_pairs.len()]; groups::BOOTSTRAP_GROUPS as usize];
+    // Where each importance series sits in a respondent's row of importance scores.
+    let mut importance_slot = vec![usize::MAX; nodes.len()];
+    for (k, &i) in important.iter().enumerate() {
+        importance_slot[i] = k + 1;
+    }
 
-    // Group lookup per segment: code → group, or bands.
-    let code_groups: Vec<HashMap<String, usize>> = study
-        .segments
-        .iter()
-        .map(|s| match &s.kind {
-            SegmentKind::Categorical { values } => values
-                .iter()
-                .enumerate()
-                .map(|(g, (c, _))| (csi_study::normalise_code(c), g))
-                .collect(),
-            SegmentKind::Banded { .. } => HashMap::new(),
-        })
-        .collect();
-
-    let mut leaf_scores: Vec<Option<f64>> = vec![None; nodes.len()];
-    let mut leaf_expects: Vec<Option<f64>> = vec![None; nodes.len()];
-    let mut scores: Vec<Option<f64>> = vec![None; nodes.len()];
-    let mut paired: Vec<Option<score::Paired>> = vec![None; nodes.len()];
-    let mut common_scores: [Vec<Option<f64>>; 2] = [vec![None; nodes.len()], vec![None; nodes.len()]];
     // Nodes with an expectation somewhere beneath them (themselves included).
     let mut has_expectation: Vec<bool> = nodes
         .iter()
@@ -721,143 +837,53 @@ fn compute(study: &Study, wave: &Wave, per_cell: bool) -> Result<WaveResult, Eng
             }
         }
     }
-    let mut member: Vec<usize> = Vec::with_capacity(1 + study.segments.len());
-    let mut groups_of_row: Vec<Option<usize>> = vec![None; study.segments.len()];
+    let pass = Pass {
+        study,
+        nodes: &nodes,
+        plan: &plan,
+        layout: &layout,
+        seg_offset: &seg_offset,
+        pairs: &pairs,
+        important: &important,
+        neighbours: [0, 1].map(|k| neighbours[k].as_ref().map(|(_, c)| &c.include[..])),
+    };
+    let new_chunk = || ChunkSums {
+        cells: vec![empty.clone(); layout.accumulators(cells.len())],
+        importance: Vec::new(),
+    };
+    let add = |sums: &mut ChunkSums, rows: &csi_data::NumericRows| pass.add(sums, rows);
+    // Chunks arrive in file order: their cells are merged in that order (so every
+    // sum is the same whatever the number of threads), and their respondents take
+    // their positions, and so their random groups, in that order too.
     let mut respondent: u64 = 0;
-    // The respondent-by-respondent work: run on its own thread while the reader
-    // parses the next batch (the two stages overlap; the order of respondents,
-    // and so every sum, is the reader's, whatever the number of cores).
-    let mut process = |batch: &RecordBatch| {
-        let num = |i: usize| {
-            batch
-                .column(i)
-                .as_any()
-                .downcast_ref::<Float64Array>()
-                .expect("numeric column")
-        };
-        let weights = plan.weight.map(num);
-        let seg_cols: Vec<&dyn Array> = plan.segments.iter().map(|&i| batch.column(i).as_ref()).collect();
-        let leaf_cols: Vec<Option<(&Float64Array, Option<&Float64Array>)>> = nodes
-            .iter()
-            .map(|n| {
-                n.leaf
-                    .as_ref()
-                    .filter(|l| l.asked)
-                    .map(|l| (num(l.column), l.expectation.map(num)))
-            })
-            .collect();
-        for row in 0..batch.num_rows() {
-            let w = weights.map_or(1.0, |w| w.value(row));
-            for (si, s) in study.segments.iter().enumerate() {
-                let col = seg_cols[si];
-                groups_of_row[si] = if col.is_null(row) {
-                    None
-                } else {
-                    match &s.kind {
-                        SegmentKind::Categorical { .. } => {
-                            let code = col
-                                .as_any()
-                                .downcast_ref::<StringArray>()
-                                .expect("text column")
-                                .value(row);
-                            code_groups[si].get(code).copied()
-                        }
-                        SegmentKind::Banded { bands } => {
-                            let x = col
-                                .as_any()
-                                .downcast_ref::<Float64Array>()
-                                .expect("numeric column")
-                                .value(row);
-                            bands.iter().position(|b| b.contains(x))
-                        }
-                    }
-                };
+    let mut merge = |sums: ChunkSums| {
+        for (total, chunk) in acc.iter_mut().zip(&sums.cells) {
+            if chunk.rows > 0 {
+                total.merge(chunk);
             }
-            layout.members(&groups_of_row, &seg_offset, &mut member);
-            // Leaves rescaled to 0–100; then the tree, the paired figures and the
-            // like-for-like composites rolled up from them.
-            for (i, n) in nodes.iter().enumerate() {
-                (leaf_scores[i], leaf_expects[i]) = match (&n.leaf, leaf_cols[i]) {
-                    (Some(leaf), Some((col, e))) => {
-                        let rescale = |a: &Float64Array| {
-                            (!a.is_null(row)).then(|| rescale_to_100(a.value(row), leaf.min, leaf.max, leaf.direction))
-                        };
-                        (rescale(col), e.and_then(rescale))
-                    }
-                    _ => (None, None),
-                };
-            }
-            score::roll_up(&nodes, &leaf_scores, None, &mut scores);
-            score::roll_up_paired(&nodes, &leaf_scores, &leaf_expects, &mut paired);
-            for (k, n) in neighbours.iter().enumerate() {
-                if let Some((_, common)) = n {
-                    score::roll_up(&nodes, &leaf_scores, Some(&common.include), &mut common_scores[k]);
-                }
-            }
-            for &c in &member {
-                let a = &mut acc[c];
-                a.rows += 1;
-                for i in 0..nodes.len() {
-                    if let Some(s) = scores[i] {
-                        a.score[i].add(s, w);
-                    }
-                    if let Some(p) = paired[i] {
-                        a.expect[i].add(p.expectation, w);
-                        a.paired[i].add(p.performance, w);
-                        a.gap[i].add(p.performance - p.expectation, w);
-                    }
-                    for (common, scores) in a.common.iter_mut().zip(&common_scores) {
-                        if let (Some(m), Some(s)) = (common.get_mut(i), scores[i]) {
-                            m.add(s, w);
-                        }
-                    }
-                    if let (Some(leaf), Some((col, _))) = (&nodes[i].leaf, leaf_cols[i]) {
-                        if let (Some(t), false) = (leaf.top_threshold, col.is_null(row)) {
-                            let x = col.value(row);
-                            let hit = match leaf.direction {
-                                Direction::HigherIsBetter => x >= t,
-                                Direction::LowerIsBetter => x <= t,
-                            };
-                            a.top[i].add(if hit { 1.0 } else { 0.0 }, w);
-                        }
-                        if leaf.unit.is_some() && !col.is_null(row) {
-                            a.raw[i].add(col.value(row), w);
-                        }
-                    }
-                }
-                for (k, &(x, y)) in pairs.iter().enumerate() {
-                    if let (Some(sx), Some(sy)) = (scores[x], scores[y]) {
-                        a.cross[k].add(sx, sy, w);
-                    }
-                }
-            }
+        }
+        for scores in sums.importance.chunks_exact(important.len() + 1) {
             let g = &mut group_acc[groups::group_of(respondent)];
             for (m, &k) in g.iter_mut().zip(&group_pairs) {
                 let (x, y) = pairs[k];
-                if let (Some(sx), Some(sy)) = (scores[x], scores[y]) {
-                    m.add(sx, sy, w);
+                let (sx, sy) = (scores[importance_slot[x]], scores[importance_slot[y]]);
+                if !sx.is_nan() && !sy.is_nan() {
+                    m.add(sx, sy, scores[0]);
                 }
             }
             respondent += 1;
         }
     };
-    let data = std::thread::scope(|scope| {
-        let (send, receive) = std::sync::mpsc::sync_channel::<RecordBatch>(2);
-        let worker = scope.spawn(move || {
-            for batch in receive {
-                process(&batch);
-            }
-        });
-        let data = csi_data::scan(&wave.data, &plan.columns, &study.data_policy, &mut |batch| {
-            send.send(batch.clone())
-                .map_err(|_| "the statistics pass stopped".to_string())
-        });
-        drop(send);
-        if let Err(panic) = worker.join() {
-            std::panic::resume_unwind(panic);
-        }
-        data
-    })?;
+    let chunk_bytes = CHUNK_BYTES.max(2 * cell_bytes * layout.accumulators(cells.len()));
+    let data = csi_data::scan_numbers(
+        &wave.data,
+        &plan.columns,
+        &study.data_policy,
+        how.unwrap_or_else(|| csi_data::Parallelism::all_cores(chunk_bytes)),
+        &new_chunk,
+        &add,
+        &mut merge,
+    )?;
     let acc = layout.publish(acc, &empty, cells.len(), &seg_offset);
     if data.rows_used == 0 {
         return Err(EngineError::NoRespondents {
@@ -1024,55 +1050,102 @@ mod tests {
             Accumulation::Finest { count: 64, .. }
         ));
         for wave in &study.waves {
-            let finest = compute(&study, wave, false).unwrap();
-            let per_cell = compute(&study, wave, true).unwrap();
-            assert_eq!(finest.cells, per_cell.cells);
-            let mut compared = 0;
-            for (a, b) in finest.series.iter().zip(&per_cell.series) {
-                for (x, y) in a.values.iter().zip(&b.values) {
-                    assert!(same(&x.score, &y.score), "{} {:?} {:?}", a.node.id, x.score, y.score);
-                    for (p, q) in [
-                        (&x.top_box, &y.top_box),
-                        (&x.expectation, &y.expectation),
-                        (&x.paired_score, &y.paired_score),
-                        (&x.gap, &y.gap),
-                        (&x.raw, &y.raw),
-                    ] {
-                        assert_eq!(p.is_some(), q.is_some());
-                        if let (Some(p), Some(q)) = (p, q) {
-                            assert!(same(p, q), "{}: {p:?} {q:?}", a.node.id);
-                        }
-                    }
-                    compared += 1;
-                }
-            }
-            assert!(compared > 500, "{compared}");
-            for (a, b) in finest.cross.iter().zip(&per_cell.cross) {
-                for (x, y) in a.values.iter().zip(&b.values) {
-                    match (x, y) {
-                        (Some(x), Some(y)) => {
-                            assert_eq!(x.n, y.n);
-                            for (p, q) in [
-                                (x.sum_w, y.sum_w),
-                                (x.mean_x, y.mean_x),
-                                (x.mean_y, y.mean_y),
-                                (x.ss_x, y.ss_x),
-                                (x.ss_y, y.ss_y),
-                            ] {
-                                assert!(close(p, q), "{} {}: {p} {q}", a.x, a.y);
-                            }
-                        }
-                        (None, None) => {}
-                        _ => panic!("{} {}: one pass has no co-moments", a.x, a.y),
+            let finest = compute(&study, wave, false, None).unwrap();
+            let per_cell = compute(&study, wave, true, None).unwrap();
+            assert_close(&finest, &per_cell);
+        }
+    }
+
+    /// Every figure of two passes over the same data agrees to 1e-12 relative.
+    fn assert_close(a: &WaveResult, b: &WaveResult) {
+        assert_eq!(a.cells, b.cells);
+        assert_eq!(a.data, b.data);
+        let mut compared = 0;
+        for (a, b) in a.series.iter().zip(&b.series) {
+            for (x, y) in a.values.iter().zip(&b.values) {
+                assert!(same(&x.score, &y.score), "{} {:?} {:?}", a.node.id, x.score, y.score);
+                for (p, q) in [
+                    (&x.top_box, &y.top_box),
+                    (&x.expectation, &y.expectation),
+                    (&x.paired_score, &y.paired_score),
+                    (&x.gap, &y.gap),
+                    (&x.raw, &y.raw),
+                ] {
+                    assert_eq!(p.is_some(), q.is_some());
+                    if let (Some(p), Some(q)) = (p, q) {
+                        assert!(same(p, q), "{}: {p:?} {q:?}", a.node.id);
                     }
                 }
+                compared += 1;
             }
-            for (a, b) in finest.comparable.iter().zip(&per_cell.comparable) {
-                for (x, y) in a.values.iter().zip(&b.values) {
-                    assert!(same(x, y), "{}", a.node);
+        }
+        assert!(compared > 500, "{compared}");
+        let summaries =
+            |c: &[Cross]| -> Vec<Vec<Option<CoMomentsSummary>>> { c.iter().map(|c| c.values.clone()).collect() };
+        let groups =
+            |c: &[GroupCross]| -> Vec<Vec<Option<CoMomentsSummary>>> { c.iter().map(|c| c.values.clone()).collect() };
+        assert_eq!(a.cross.len(), b.cross.len());
+        assert_eq!(a.groups.len(), b.groups.len());
+        assert!(!a.groups.is_empty());
+        for (xs, ys) in summaries(&a.cross)
+            .iter()
+            .chain(&groups(&a.groups))
+            .zip(summaries(&b.cross).iter().chain(&groups(&b.groups)))
+        {
+            for (x, y) in xs.iter().zip(ys) {
+                match (x, y) {
+                    (Some(x), Some(y)) => {
+                        assert_eq!(x.n, y.n);
+                        for (p, q) in [
+                            (x.sum_w, y.sum_w),
+                            (x.mean_x, y.mean_x),
+                            (x.mean_y, y.mean_y),
+                            (x.ss_x, y.ss_x),
+                            (x.ss_y, y.ss_y),
+                            (x.sp, y.sp),
+                        ] {
+                            assert!(close(p, q), "{p} {q}");
+                        }
+                    }
+                    (None, None) => {}
+                    _ => panic!("one pass has no co-moments"),
                 }
             }
-            assert_eq!(finest.comparable.len(), per_cell.comparable.len());
+        }
+        assert_eq!(a.comparable.len(), b.comparable.len());
+        for (a, b) in a.comparable.iter().zip(&b.comparable) {
+            for (x, y) in a.values.iter().zip(&b.values) {
+                assert!(same(x, y), "{}", a.node);
+            }
+        }
+    }
+
+    /// The read in chunks on several threads gives the same figures, bit for bit,
+    /// for any number of threads, and the figures of one chunk read on one thread to
+    /// 1e-12 (sums merged from chunks round differently, by a few units of the last
+    /// digit).
+    #[test]
+    fn chunks_on_any_number_of_threads_give_the_same_figures() {
+        let study = csi_study::load(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../reports/telecom/study.yaml"
+        )))
+        .expect("example study");
+        let wave = &study.waves[1];
+        let how = |threads, chunk_bytes| Some(csi_data::Parallelism { threads, chunk_bytes });
+        let whole = compute(&study, wave, false, how(1, usize::MAX)).unwrap();
+        assert_eq!(
+            whole,
+            compute(&study, wave, false, None).unwrap(),
+            "the example fits one chunk"
+        );
+        for chunk_bytes in [4 << 10, 37 << 10] {
+            let one = compute(&study, wave, false, how(1, chunk_bytes)).unwrap();
+            for threads in [2, 3, 5] {
+                assert_eq!(compute(&study, wave, false, how(threads, chunk_bytes)).unwrap(), one);
+            }
+            assert_close(&one, &whole);
+            assert_ne!(one, whole, "chunks of {chunk_bytes} bytes: more than one chunk");
         }
     }
 
