@@ -94,7 +94,8 @@ for n in "${sizes[@]}"; do
   total=$((n * 3))
   echo "$n respondents per wave:"
   timed csi-check "$csi" check "$study/study.yaml"
-  timed csi-build "$csi" build "$study/study.yaml" --out "$work/site-$n"
+  # --no-cache: every wave computed from its data (kept sums would skip the read)
+  timed csi-build "$csi" build "$study/study.yaml" --out "$work/site-$n" --no-cache
   waves=$(ls "$work/site-$n/telecom" | grep -E '^[0-9]')
   ours() { "$PYTHON" -c "import json,sys; r=json.load(open(sys.argv[1])); print(r['series'][0]['values'][0]['score']['mean'])" "$work/site-$n/telecom/$1/results.json"; }
   if [ $have_pandas = 1 ] && [ "$total" -le $PANDAS_MAX ]; then
@@ -122,24 +123,46 @@ for n in "${sizes[@]}"; do
     timed floor "$floor" "${layout[@]}"
     sed -n 's/^floor: /  floor: /p' "$work/out"
   fi
+  if [ $have_polars = 1 ]; then
+    # The same waves as Parquet (written by polars, its default row groups), read
+    # by csi check and by polars' scan_parquet.
+    pq="$work/telecom-$n-parquet"
+    mkdir -p "$pq/data"
+    cp -r "$study/narrative" "$pq/"
+    sed 's|data: data/\(wave-[0-9]*\)\.csv|data: data/\1.parquet|' "$study/study.yaml" >"$pq/study.yaml"
+    for f in "$study"/data/*.csv; do
+      b=$(basename "$f" .csv)
+      "$PYTHON" -c "import polars as pl, sys; pl.scan_csv(sys.argv[1], infer_schema_length=10000).sink_parquet(sys.argv[2])" \
+        "$f" "$pq/data/$b.parquet"
+    done
+    timed csi-check-pq "$csi" check "$pq/study.yaml"
+    timed polars-pq "$PYTHON" bench/polars_reference.py "$pq/study.yaml"
+    for w in $waves; do
+      agree "$(ours "$w")" "$(index_of "$work/out" "$w")" 1e-6 "wave $w index (Parquet)" csi polars || failed=1
+    done
+    rm -rf "$pq"
+  fi
   rm -rf "$study" "$work/site-$n" "$work/pandas-$n" "$work/polars-$n"
 done
 
 echo
-printf "%-10s %-10s %9s %14s %10s %16s\n" "per wave" "tool" "wall s" "respondents/s" "peak MB" "csi check ÷ tool"
+printf "%-10s %-12s %9s %14s %10s %16s\n" "per wave" "tool" "wall s" "respondents/s" "peak MB" "csi check ÷ tool"
 for r in "${rows[@]}"; do
   read -r n tool t m total <<<"$r"
   if [ "$t" = - ]; then
-    printf "%-10s %-10s %s\n" "$n" "$tool" "not run: memory (over $PANDAS_MAX respondents in all)"
+    printf "%-10s %-12s %s\n" "$n" "$tool" "not run: memory (over $PANDAS_MAX respondents in all)"
     continue
   fi
-  c=$(printf '%s\n' "${rows[@]}" | awk -v n="$n" '$1==n && $2=="csi-check" {print $3}')
+  # Tools reading Parquet (-pq) are compared with csi check on the same Parquet files.
+  base=csi-check
+  case $tool in *-pq) base=csi-check-pq ;; esac
+  c=$(printf '%s\n' "${rows[@]}" | awk -v n="$n" -v b="$base" '$1==n && $2==b {print $3}')
   awk -v n="$n" -v tool="$tool" -v t="$t" -v m="$m" -v total="$total" -v c="$c" 'BEGIN {
-    printf "%-10s %-10s %9.2f %14.0f %10s %16s\n", n, tool, t, total / t, m, (tool ~ /^csi/ ? "" : sprintf("%.2f", c / t))
+    printf "%-10s %-12s %9.2f %14.0f %10s %16s\n", n, tool, t, total / t, m, (tool ~ /^csi/ ? "" : sprintf("%.2f", c / t))
   }'
 done
 echo
-echo "csi check ÷ tool: the ratio of wall times; below 1, csi check is faster than the tool."
+echo "csi check ÷ tool: the ratio of wall times (for -pq rows, csi check on the same Parquet files); below 1, csi check is faster than the tool."
 echo "versions:"
 tree="commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 [ -z "$(git status --porcelain -- crates plugins Cargo.toml Cargo.lock 2>/dev/null)" ] \

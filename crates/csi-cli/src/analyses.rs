@@ -2,6 +2,7 @@
 //! what each plugin accepts (before anything runs), then run every analysis on every
 //! wave. A missing plugin, bad options, an error or a panic fail that analysis only.
 
+use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
 use csi_blocks::wire::{Request, PROTOCOL_VERSION};
@@ -242,8 +243,11 @@ pub fn run_wave(study: &Study, prepared: &[Prepared<'_>], results: &[WaveResult]
     let context = csi_engine::study_context(study);
     let result = &results[index];
     let batches: Vec<_> = results[..=index].iter().map(csi_engine::statistics_batch).collect();
+    // The wave's analyses run side by side (each plugin is still called from one
+    // thread at a time, as docs/plugins.md promises): the rows plugins' passes over
+    // the data and the table-only analyses overlap. Pages keep the study's order.
     prepared
-        .iter()
+        .par_iter()
         .map(|a| {
             let request = Request {
                 protocol: PROTOCOL_VERSION,

@@ -22,6 +22,8 @@ pub struct BuildOptions<'a> {
     pub plugin_dirs: &'a [PathBuf],
     /// Render published waves again.
     pub rebuild: bool,
+    /// Compute every wave from its data, and keep no sums for the next build.
+    pub no_cache: bool,
     /// Studies built at the same time (0: one per core).
     pub jobs: usize,
     /// What the user allows a study to reach and run.
@@ -337,19 +339,43 @@ fn publish_study(
 
     let mut results = Vec::new();
     let mut errors = Vec::new();
-    for wave in &study.waves {
+    let cache = crate::sums_cache::SumsCache::locate(opts.no_cache);
+    for (i, wave) in study.waves.iter().enumerate() {
         p.stage(&format!("computing wave {}", wave.id));
         let started = Instant::now();
-        match csi_engine::compute_wave(study, wave) {
-            Ok(r) => {
+        // A wave computed before from the same data and definition is computed
+        // from its kept sums, without reading the data again.
+        let key = crate::sums_cache::SumsCache::key(study, i, &now[i].inputs.data.sha256);
+        let kept = cache.load(&key);
+        let from_kept = kept.is_some();
+        let computed = match csi_engine::compute_wave_with_sums(study, wave, kept) {
+            Err(csi_engine::EngineError::SumsDoNotFit) => csi_engine::compute_wave_with_sums(study, wave, None),
+            other => other,
+        };
+        match computed {
+            Ok((r, sums)) => {
                 for issue in &r.data.issues {
                     p.message(format!("warning: wave `{}`: {issue}", wave.id));
                 }
+                if !from_kept {
+                    if let Err(e) = cache.store(&key, &sums) {
+                        let dir = cache.dir().map_or(String::new(), |d| d.display().to_string());
+                        p.message(format!(
+                            "warning: cannot keep the sums of wave `{}` in {dir} for the next build ({e}); set CSI_CACHE_DIR to a writable folder, or pass --no-cache",
+                            wave.id
+                        ));
+                    }
+                }
                 p.detail(&format!(
-                    "wave {}: {} respondents in {:.2} s",
+                    "wave {}: {} respondents in {:.2} s{}",
                     wave.id,
                     r.data.rows_used,
-                    started.elapsed().as_secs_f64()
+                    started.elapsed().as_secs_f64(),
+                    if from_kept {
+                        " (from the sums kept by an earlier build of the same data and definition)"
+                    } else {
+                        ""
+                    }
                 ));
                 results.push(r);
             }

@@ -11,6 +11,7 @@ mod progress;
 mod scaffold;
 mod serve;
 mod site_settings;
+mod sums_cache;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -83,6 +84,12 @@ enum Command {
         /// waves are otherwise kept exactly as they are).
         #[arg(long, alias = "force")]
         rebuild: bool,
+        /// Compute every wave from its data file, even one computed before from the
+        /// same data and definition (whose sums csi otherwise keeps in the user's
+        /// cache folder: CSI_CACHE_DIR, else ~/.cache/csi/statistics), and keep
+        /// nothing for the next build.
+        #[arg(long)]
+        no_cache: bool,
         /// Studies to build at the same time (default: one per core).
         #[arg(short = 'j', long, default_value_t = 0)]
         jobs: usize,
@@ -398,6 +405,7 @@ fn main() -> ExitCode {
             theme,
             plugins,
             rebuild,
+            no_cache,
             jobs,
             wait,
             quiet,
@@ -410,6 +418,7 @@ fn main() -> ExitCode {
                 theme: theme.as_deref(),
                 plugin_dirs: plugins,
                 rebuild: *rebuild,
+                no_cache: *no_cache,
                 jobs: *jobs,
                 trust,
                 wait: *wait,

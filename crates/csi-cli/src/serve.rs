@@ -105,6 +105,7 @@ fn preview_build(
             theme,
             plugin_dirs,
             rebuild: true,
+            no_cache: false,
             jobs: 0,
             trust,
             wait: true,

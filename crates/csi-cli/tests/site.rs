@@ -15,11 +15,14 @@ fn build(out: &Path) {
 /// stdout and stderr. Every analysis must succeed.
 fn build_study(study: &Path, out: &Path, extra: &[&str]) -> (String, String) {
     let plugins = common::standard_plugins();
+    // Sums kept between builds go beside the site, not in the user's cache.
+    let cache = out.parent().unwrap().join("kept-sums");
     let run = Command::new(env!("CARGO_BIN_EXE_csi"))
         .args(["build", study.to_str().unwrap(), "--out", out.to_str().unwrap()])
         .arg("--plugins")
         .arg(plugins.path())
         .args(extra)
+        .env("CSI_CACHE_DIR", &cache)
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
@@ -200,6 +203,75 @@ fn adding_a_wave_leaves_published_waves_byte_identical() {
     assert!(common::snapshot(&site.join("telecom/2000")) == published[0]);
     let (out, _) = build_study(&study, &site, &["--rebuild"]);
     assert_eq!(summary_row(&out, "telecom"), (4, 4, 0), "{out}");
+}
+
+/// The waves whose figures a verbose build took from kept sums.
+fn from_kept(err: &str) -> Vec<String> {
+    err.lines()
+        .filter(|l| l.contains("(from the sums kept by an earlier build"))
+        .filter_map(|l| l.split("wave ").nth(1)?.split(':').next().map(str::to_string))
+        .collect()
+}
+
+/// A wave computed before from the same data and definition is computed from
+/// its kept sums, without reading the data, and publishes the same bytes; changed
+/// data, a wave added after it (its like-for-like scores) or `--no-cache` compute it
+/// from the data again.
+#[test]
+fn kept_sums_spare_reading_unchanged_waves_and_publish_the_same_bytes() {
+    let work = tempfile::tempdir().unwrap();
+    let study = work.path().join("telecom");
+    common::copy_dir(&common::root().join("reports/telecom"), &study);
+    let site = |name: &str| work.path().join(name);
+    let waves = ["2000", "2001", "2002"];
+    let snapshot = |out: &Path| -> Vec<_> {
+        waves
+            .iter()
+            .map(|w| common::snapshot(&out.join("telecom").join(w)))
+            .collect()
+    };
+
+    let (_, err) = build_study(&study, &site("first"), &["-v"]);
+    assert!(from_kept(&err).is_empty(), "{err}");
+    let kept = std::fs::read_dir(work.path().join("kept-sums")).unwrap().count();
+    assert_eq!(kept, 3, "one entry per wave");
+    let first = snapshot(&site("first"));
+    assert!(
+        common::files(&site("first"))
+            .iter()
+            .all(|f| !f.to_string_lossy().contains("kept-sums")),
+        "kept sums are never published"
+    );
+
+    let (_, err) = build_study(&study, &site("second"), &["-v"]);
+    assert_eq!(from_kept(&err), waves, "{err}");
+    assert!(snapshot(&site("second")) == first, "kept sums publish the same bytes");
+
+    let (_, err) = build_study(&study, &site("third"), &["-v", "--no-cache"]);
+    assert!(from_kept(&err).is_empty(), "{err}");
+    assert!(snapshot(&site("third")) == first);
+
+    // Changed data: that wave alone is read again.
+    let mut data = std::fs::read(study.join("data/wave-2001.csv")).unwrap();
+    data.extend_from_slice(b"\n");
+    std::fs::write(study.join("data/wave-2001.csv"), data).unwrap();
+    let (_, err) = build_study(&study, &site("fourth"), &["-v"]);
+    assert_eq!(from_kept(&err), ["2000", "2002"], "{err}");
+    // (wave 2001's pages record the new data file's hash; wave 2000's are as before)
+    assert!(snapshot(&site("fourth"))[0] == first[0]);
+
+    // A wave added: the one before it gains like-for-like scores against it and
+    // is read again; the others are not.
+    std::fs::copy(study.join("data/wave-2002.csv"), study.join("data/wave-2003.csv")).unwrap();
+    let yaml = std::fs::read_to_string(study.join("study.yaml")).unwrap();
+    let yaml = yaml.replacen(
+        "    data: data/wave-2002.csv\n    weight: weight\n",
+        "    data: data/wave-2002.csv\n    weight: weight\n  - id: 2003\n    label: {zh: 2003年度, en: \"2003\"}\n    data: data/wave-2003.csv\n    weight: weight\n",
+        1,
+    );
+    std::fs::write(study.join("study.yaml"), yaml).unwrap();
+    let (_, err) = build_study(&study, &site("fifth"), &["-v"]);
+    assert_eq!(from_kept(&err), ["2000", "2001"], "{err}");
 }
 
 /// The first displayed number in `text` that a publication would never print: a

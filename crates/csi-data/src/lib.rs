@@ -35,7 +35,7 @@ use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use arrow_schema::{DataType, Field, Schema};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use csi_study::{DataPolicy, Policy};
 pub use numbers::{NumericRows, Parallelism};
@@ -95,7 +95,7 @@ pub struct ColumnPlan {
 }
 
 /// The kinds of data problems counted while reading.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 pub enum IssueKind {
     /// A cell that is not a number in a numeric column.
@@ -157,7 +157,7 @@ impl IssueKind {
 }
 
 /// What the positions in a [`DataIssue`] count.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Position {
     /// Lines of a text file (the header is line 1).
@@ -167,7 +167,7 @@ pub enum Position {
 }
 
 /// One kind of problem in one column: how often, and where first.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DataIssue {
     /// What is wrong.
     pub kind: IssueKind,
@@ -212,7 +212,7 @@ impl std::fmt::Display for DataIssue {
 }
 
 /// What happened while reading a file.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DataReport {
     /// Data rows in the file.
     pub rows_read: u64,

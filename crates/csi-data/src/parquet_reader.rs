@@ -97,11 +97,7 @@ fn values<'a>(array: &'a ArrayRef, name: &str) -> Result<Vec<Value<'a>>, String>
 
 /// Calls `f` with the planned columns' values of every row, in file order, and its
 /// 1-based row number.
-pub(crate) fn each_row(
-    path: &Path,
-    plan: &[ColumnPlan],
-    f: &mut crate::convert::RowSink<'_>,
-) -> Result<(), DataError> {
+pub(crate) fn each_row(path: &Path, plan: &[ColumnPlan], f: &mut crate::convert::RowSink<'_>) -> Result<(), DataError> {
     let builder = open(path)?;
     let schema = builder.schema().clone();
     let mut roots = Vec::with_capacity(plan.len());

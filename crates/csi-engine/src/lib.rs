@@ -63,7 +63,7 @@ mod score;
 
 use std::collections::HashMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use csi_data::{ColumnKind, ColumnPlan, DataError, DataReport};
 use csi_stats::{
@@ -101,6 +101,9 @@ pub enum EngineError {
         /// Why: no data rows, or how many rows were excluded.
         why: String,
     },
+    /// Kept sums that do not fit the study as it is now (compute from the data).
+    #[error("the kept sums do not fit the study's tree, segments or waves")]
+    SumsDoNotFit,
 }
 
 /// One cell of the results: all respondents, or one group of one segment.
@@ -418,7 +421,7 @@ impl Plan {
 }
 
 /// Accumulators of one cell.
-#[derive(Clone)]
+#[derive(Clone, Serialize, Deserialize)]
 struct CellAcc {
     /// Respondents accumulated.
     rows: u64,
@@ -460,6 +463,51 @@ impl CellAcc {
     fn bytes(&self) -> usize {
         let moments = self.score.len() * 6 + self.common.iter().map(Vec::len).sum::<usize>();
         moments * std::mem::size_of::<WeightedMoments>() + self.cross.len() * std::mem::size_of::<CoMoments>()
+    }
+}
+
+/// The sufficient statistics of a wave: the data report and every published
+/// cell's sums (and the bootstrap groups'), from which every figure of the wave
+/// follows. They hold sums over small cells, so they are kept for the next build
+/// outside the published site, never in it.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct WaveSums {
+    data: DataReport,
+    cells: Vec<CellAcc>,
+    groups: Vec<Vec<CoMoments>>,
+}
+
+impl WaveSums {
+    /// The sums, checked against the shape the study gives them: as many cells,
+    /// nodes, pairs and groups, about the same shifts.
+    fn fit(self, empty: &CellAcc, cells: usize, group_pairs: usize) -> Result<Self, EngineError> {
+        let shape = |a: &CellAcc| {
+            let shifts = |m: &[WeightedMoments]| m.iter().map(|m| m.sums().shift.to_bits()).collect::<Vec<_>>();
+            (
+                [
+                    &a.score,
+                    &a.top,
+                    &a.expect,
+                    &a.paired,
+                    &a.gap,
+                    &a.raw,
+                    &a.common[0],
+                    &a.common[1],
+                ]
+                .map(|m| shifts(m)),
+                a.cross.len(),
+            )
+        };
+        let want = shape(empty);
+        let fits = self.cells.len() == cells
+            && self.cells.iter().all(|c| shape(c) == want)
+            && self.groups.len() == groups::BOOTSTRAP_GROUPS as usize
+            && self.groups.iter().all(|g| g.len() == group_pairs);
+        if fits {
+            Ok(self)
+        } else {
+            Err(EngineError::SumsDoNotFit)
+        }
     }
 }
 
@@ -724,9 +772,45 @@ fn importance_series(nodes: &[FlatNode]) -> Vec<usize> {
         .collect()
 }
 
+/// The questions (leaf ids) asked in the waves before and after `wave`, `None`
+/// where there is no such wave: a wave's like-for-like sums depend on them, beyond
+/// its own definition (what a key of kept [`WaveSums`] must include).
+pub fn neighbour_questions(study: &Study, wave: &Wave) -> [Option<Vec<String>>; 2] {
+    let nodes = flat::flatten(study);
+    let position = study.waves.iter().position(|w| w.id == wave.id);
+    [
+        position.and_then(|p| p.checked_sub(1)),
+        position.map(|p| p + 1).filter(|&p| p < study.waves.len()),
+    ]
+    .map(|other| {
+        let asked = score::asked_in(&nodes, &study.waves[other?].id);
+        Some(
+            nodes
+                .iter()
+                .zip(asked)
+                .filter(|(_, a)| *a)
+                .map(|(n, _)| n.id.clone())
+                .collect(),
+        )
+    })
+}
+
 /// Computes every figure of `wave`.
 pub fn compute_wave(study: &Study, wave: &Wave) -> Result<WaveResult, EngineError> {
-    compute(study, wave, false, None)
+    compute(study, wave, false, None, None).map(|(result, _)| result)
+}
+
+/// Computes every figure of `wave` and hands back the sums they were computed
+/// from, to be kept for the next build; with `cached` sums (kept by an earlier
+/// build of the same data and definition), computes the figures from those
+/// without reading the data. Sums that do not fit the study (another tree,
+/// other segments) are refused with [`EngineError::SumsDoNotFit`].
+pub fn compute_wave_with_sums(
+    study: &Study,
+    wave: &Wave,
+    cached: Option<WaveSums>,
+) -> Result<(WaveResult, WaveSums), EngineError> {
+    compute(study, wave, false, None, cached)
 }
 
 /// [`compute_wave`], with every respondent added to each published cell it belongs
@@ -740,7 +824,8 @@ fn compute(
     wave: &Wave,
     per_cell: bool,
     how: Option<csi_data::Parallelism>,
-) -> Result<WaveResult, EngineError> {
+    cached: Option<WaveSums>,
+) -> Result<(WaveResult, WaveSums), EngineError> {
     let confidence = Confidence::new(study.settings.confidence).map_err(|e| EngineError::Settings(e.to_string()))?;
     let mut nodes = flat::flatten(study);
     let plan = Plan::new(study, wave, &mut nodes);
@@ -817,14 +902,6 @@ fn compute(
     } else {
         Accumulation::choose(study, cell_bytes)
     };
-    let mut acc = vec![empty.clone(); layout.accumulators(cells.len())];
-    let mut group_acc = vec![vec![CoMoments::new(50.0, 50.0); group_pairs.len()]; groups::BOOTSTRAP_GROUPS as usize];
-    // Where each importance series sits in a respondent's row of importance scores.
-    let mut importance_slot = vec![usize::MAX; nodes.len()];
-    for (k, &i) in important.iter().enumerate() {
-        importance_slot[i] = k + 1;
-    }
-
     // Nodes with an expectation somewhere beneath them (themselves included).
     let mut has_expectation: Vec<bool> = nodes
         .iter()
@@ -837,54 +914,73 @@ fn compute(
             }
         }
     }
-    let pass = Pass {
-        study,
-        nodes: &nodes,
-        plan: &plan,
-        layout: &layout,
-        seg_offset: &seg_offset,
-        pairs: &pairs,
-        important: &important,
-        neighbours: [0, 1].map(|k| neighbours[k].as_ref().map(|(_, c)| &c.include[..])),
-    };
-    let new_chunk = || ChunkSums {
-        cells: vec![empty.clone(); layout.accumulators(cells.len())],
-        importance: Vec::new(),
-    };
-    let add = |sums: &mut ChunkSums, rows: &csi_data::NumericRows| pass.add(sums, rows);
-    // Chunks arrive in file order: their cells are merged in that order (so every
-    // sum is the same whatever the number of threads), and their respondents take
-    // their positions, and so their random groups, in that order too.
-    let mut respondent: u64 = 0;
-    let mut merge = |sums: ChunkSums| {
-        for (total, chunk) in acc.iter_mut().zip(&sums.cells) {
-            if chunk.rows > 0 {
-                total.merge(chunk);
+    let sums = match cached {
+        Some(sums) => sums.fit(&empty, cells.len(), group_pairs.len())?,
+        None => {
+            let mut acc = vec![empty.clone(); layout.accumulators(cells.len())];
+            let mut group_acc =
+                vec![vec![CoMoments::new(50.0, 50.0); group_pairs.len()]; groups::BOOTSTRAP_GROUPS as usize];
+            // Where each importance series sits in a respondent's row of importance scores.
+            let mut importance_slot = vec![usize::MAX; nodes.len()];
+            for (k, &i) in important.iter().enumerate() {
+                importance_slot[i] = k + 1;
             }
-        }
-        for scores in sums.importance.chunks_exact(important.len() + 1) {
-            let g = &mut group_acc[groups::group_of(respondent)];
-            for (m, &k) in g.iter_mut().zip(&group_pairs) {
-                let (x, y) = pairs[k];
-                let (sx, sy) = (scores[importance_slot[x]], scores[importance_slot[y]]);
-                if !sx.is_nan() && !sy.is_nan() {
-                    m.add(sx, sy, scores[0]);
+
+            let pass = Pass {
+                study,
+                nodes: &nodes,
+                plan: &plan,
+                layout: &layout,
+                seg_offset: &seg_offset,
+                pairs: &pairs,
+                important: &important,
+                neighbours: [0, 1].map(|k| neighbours[k].as_ref().map(|(_, c)| &c.include[..])),
+            };
+            let new_chunk = || ChunkSums {
+                cells: vec![empty.clone(); layout.accumulators(cells.len())],
+                importance: Vec::new(),
+            };
+            let add = |sums: &mut ChunkSums, rows: &csi_data::NumericRows| pass.add(sums, rows);
+            // Chunks arrive in file order: their cells are merged in that order (so every
+            // sum is the same whatever the number of threads), and their respondents take
+            // their positions, and so their random groups, in that order too.
+            let mut respondent: u64 = 0;
+            let mut merge = |sums: ChunkSums| {
+                for (total, chunk) in acc.iter_mut().zip(&sums.cells) {
+                    if chunk.rows > 0 {
+                        total.merge(chunk);
+                    }
                 }
+                for scores in sums.importance.chunks_exact(important.len() + 1) {
+                    let g = &mut group_acc[groups::group_of(respondent)];
+                    for (m, &k) in g.iter_mut().zip(&group_pairs) {
+                        let (x, y) = pairs[k];
+                        let (sx, sy) = (scores[importance_slot[x]], scores[importance_slot[y]]);
+                        if !sx.is_nan() && !sy.is_nan() {
+                            m.add(sx, sy, scores[0]);
+                        }
+                    }
+                    respondent += 1;
+                }
+            };
+            let chunk_bytes = CHUNK_BYTES.max(2 * cell_bytes * layout.accumulators(cells.len()));
+            let data = csi_data::scan_numbers(
+                &wave.data,
+                &plan.columns,
+                &study.data_policy,
+                how.unwrap_or_else(|| csi_data::Parallelism::all_cores(chunk_bytes)),
+                &new_chunk,
+                &add,
+                &mut merge,
+            )?;
+            WaveSums {
+                data,
+                cells: layout.publish(acc, &empty, cells.len(), &seg_offset),
+                groups: group_acc,
             }
-            respondent += 1;
         }
     };
-    let chunk_bytes = CHUNK_BYTES.max(2 * cell_bytes * layout.accumulators(cells.len()));
-    let data = csi_data::scan_numbers(
-        &wave.data,
-        &plan.columns,
-        &study.data_policy,
-        how.unwrap_or_else(|| csi_data::Parallelism::all_cores(chunk_bytes)),
-        &new_chunk,
-        &add,
-        &mut merge,
-    )?;
-    let acc = layout.publish(acc, &empty, cells.len(), &seg_offset);
+    let (data, acc, group_acc) = (sums.data.clone(), &sums.cells, &sums.groups);
     if data.rows_used == 0 {
         return Err(EngineError::NoRespondents {
             wave: wave.id.clone(),
@@ -985,7 +1081,7 @@ fn compute(
             Series { node, values }
         })
         .collect();
-    Ok(WaveResult {
+    let result = WaveResult {
         wave: wave.id.clone(),
         confidence: confidence.level(),
         low_base: low,
@@ -997,7 +1093,8 @@ fn compute(
         cross,
         comparable,
         groups: group_cross,
-    })
+    };
+    Ok((result, sums))
 }
 
 /// A share (the mean of a 0/1 variable) with the Korn–Graubard interval, which
@@ -1050,8 +1147,8 @@ mod tests {
             Accumulation::Finest { count: 64, .. }
         ));
         for wave in &study.waves {
-            let finest = compute(&study, wave, false, None).unwrap();
-            let per_cell = compute(&study, wave, true, None).unwrap();
+            let finest = compute(&study, wave, false, None, None).unwrap().0;
+            let per_cell = compute(&study, wave, true, None, None).unwrap().0;
             assert_close(&finest, &per_cell);
         }
     }
@@ -1133,16 +1230,19 @@ mod tests {
         .expect("example study");
         let wave = &study.waves[1];
         let how = |threads, chunk_bytes| Some(csi_data::Parallelism { threads, chunk_bytes });
-        let whole = compute(&study, wave, false, how(1, usize::MAX)).unwrap();
+        let whole = compute(&study, wave, false, how(1, usize::MAX), None).unwrap().0;
         assert_eq!(
             whole,
-            compute(&study, wave, false, None).unwrap(),
+            compute(&study, wave, false, None, None).unwrap().0,
             "the example fits one chunk"
         );
         for chunk_bytes in [4 << 10, 37 << 10] {
-            let one = compute(&study, wave, false, how(1, chunk_bytes)).unwrap();
+            let one = compute(&study, wave, false, how(1, chunk_bytes), None).unwrap().0;
             for threads in [2, 3, 5] {
-                assert_eq!(compute(&study, wave, false, how(threads, chunk_bytes)).unwrap(), one);
+                assert_eq!(
+                    compute(&study, wave, false, how(threads, chunk_bytes), None).unwrap().0,
+                    one
+                );
             }
             assert_close(&one, &whole);
             assert_ne!(one, whole, "chunks of {chunk_bytes} bytes: more than one chunk");
