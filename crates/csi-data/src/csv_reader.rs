@@ -178,8 +178,6 @@ pub(crate) fn positions(path: &Path, header: &[String], plan: &[ColumnPlan]) -> 
 
 /// A run of whole records of a CSV file.
 pub(crate) struct Chunk {
-    /// Its position among the file's chunks, from 0.
-    pub index: u64,
     /// The line on which it begins.
     pub first_line: u64,
     /// Its bytes: whole records, each with its line end (the last one may lack it).
@@ -232,7 +230,6 @@ pub(crate) struct Splitter<R> {
     cut: usize,
     state: Quoting,
     next_line: u64,
-    next_index: u64,
     eof: bool,
 }
 
@@ -248,7 +245,6 @@ impl<R: Read> Splitter<R> {
             cut: 0,
             state: Quoting::FieldStart,
             next_line: first_line,
-            next_index: 0,
             eof: false,
         }
     }
@@ -282,11 +278,6 @@ impl<R: Read> Splitter<R> {
         self.scanned = self.carry.len();
     }
 
-    /// The index the next chunk will have.
-    pub fn next_index(&self) -> u64 {
-        self.next_index
-    }
-
     /// The next chunk, or `None` at the end of the file.
     pub fn next_chunk(&mut self) -> std::io::Result<Option<Chunk>> {
         loop {
@@ -317,11 +308,9 @@ impl<R: Read> Splitter<R> {
         self.scanned -= self.cut;
         self.cut = 0;
         let chunk = Chunk {
-            index: self.next_index,
             first_line: self.next_line,
             bytes,
         };
-        self.next_index += 1;
         self.next_line += memchr::memchr_iter(b'\n', &chunk.bytes).count() as u64;
         Ok(Some(chunk))
     }

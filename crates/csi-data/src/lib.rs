@@ -314,7 +314,8 @@ pub fn scan(
 /// statistics pass ([`NumericRows`]): `new` makes an empty accumulator, `add` adds
 /// checked rows to one, and `merge` receives the accumulators in file order, one
 /// per chunk (CSV files are cut into chunks of about `how.chunk_bytes` at record
-/// boundaries and read on `how.threads` threads; a Parquet file is one chunk).
+/// boundaries, a Parquet file in its row groups, and the pieces read on
+/// `how.threads` threads).
 /// The chunks depend on the file and the chunk size only, so sums merged in that
 /// order are identical for any number of threads. Returns the report, or
 /// [`DataError::Invalid`] as [`scan`] does.

@@ -1,7 +1,7 @@
 //! Rows as numbers, for the statistics pass: the same checks as the Arrow batches
 //! of [`crate::scan`], without building them. A CSV file is cut into chunks at
-//! record boundaries, the chunks are checked and accumulated on every core, and
-//! their sums handed back in the file's order.
+//! record boundaries (a Parquet file read in its row groups), the pieces are checked
+//! and accumulated on every core, and their sums handed back in the file's order.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -72,7 +72,7 @@ impl Parallelism {
 
 /// Accumulates a file's checked rows: `new` makes an empty accumulator, `add`
 /// adds rows to one, and `merge` receives the accumulators in file order, one per
-/// chunk of a CSV file (one for the whole of a Parquet file). Chunks are checked and
+/// chunk of a CSV file (one per row group of a Parquet file). Chunks are checked and
 /// accumulated on up to `how.threads` threads; the accumulators reach `merge` in the
 /// same order and hold the same rows whatever the number of threads, so sums merged
 /// in that order are identical on any machine. At most a few chunks are in flight,
@@ -90,45 +90,66 @@ pub(crate) fn scan_numbers<A: Send>(
     merge: &mut dyn FnMut(A),
 ) -> Result<DataReport, DataError> {
     let hasher = std::collections::hash_map::RandomState::new();
+    // Whether a row is dropped for its id depends on every id before it.
+    let live_ids = policy.duplicate_id == crate::Policy::Exclude && plan.iter().any(|c| c.kind == ColumnKind::Id);
+    let one_thread = how.threads <= 1 || live_ids;
     match crate::format_of(path)? {
         Format::Parquet => {
-            let mut checker = Checker::new(plan, policy, Position::Row, false, hasher, false);
-            let mut acc = new();
-            let mut batch = Batch::new(plan.len());
-            crate::parquet_reader::each_row(path, plan, &mut |cells, row| {
-                batch.push(&mut checker, cells, row, &mut acc, add);
+            // The pieces are the file's row groups.
+            let mut ledger = Checker::new(plan, policy, Position::Row, false, hasher.clone(), false);
+            let mut groups = crate::parquet_reader::row_groups(path)?.into_iter();
+            let mut next = || Ok(groups.next());
+            let accumulate = |group: &(usize, u64), checker: &mut Checker<'_>, acc: &mut A| {
+                let mut batch = Batch::new(plan.len());
+                crate::parquet_reader::each_row_of(path, plan, Some(*group), ROWS_PER_CALL, &mut |cells, row| {
+                    batch.push(checker, cells, row, acc, add);
+                    Ok(())
+                })?;
+                batch.flush(acc, add);
                 Ok(())
-            })?;
-            batch.flush(&mut acc, add);
-            merge(acc);
-            Ok(checker.finish())
+            };
+            if one_thread {
+                sequential(&mut next, &mut ledger, new, &accumulate, merge)?;
+            } else {
+                let chunk_checker = || Checker::new(plan, policy, Position::Row, false, hasher.clone(), true);
+                parallel(
+                    &mut next,
+                    how.threads,
+                    &mut ledger,
+                    &chunk_checker,
+                    new,
+                    &accumulate,
+                    merge,
+                )?;
+            }
+            Ok(ledger.finish())
         }
         Format::Csv => {
             let data = csv_reader::open_data(path)?;
             let index = csv_reader::positions(path, &data.header, plan)?;
             let decimal_comma = data.delim != b',';
             let mut ledger = Checker::new(plan, policy, Position::Line, decimal_comma, hasher.clone(), false);
-            let splitter = Splitter::new(data.rest, data.delim, data.first_line, how.chunk_bytes);
+            let mut splitter = Splitter::new(data.rest, data.delim, data.first_line, how.chunk_bytes);
             let csv = Csv {
                 path,
                 delim: data.delim,
                 header_len: data.header.len(),
                 index: &index,
             };
-            let live_ids =
-                policy.duplicate_id == crate::Policy::Exclude && plan.iter().any(|c| c.kind == ColumnKind::Id);
-            if how.threads <= 1 || live_ids {
-                sequential(&csv, splitter, &mut ledger, new, add, merge)?;
+            let mut next = || splitter.next_chunk().map_err(|e| csv.io(e));
+            let accumulate =
+                |chunk: &Chunk, checker: &mut Checker<'_>, acc: &mut A| csv.accumulate(chunk, checker, acc, add);
+            if one_thread {
+                sequential(&mut next, &mut ledger, new, &accumulate, merge)?;
             } else {
                 let chunk_checker = || Checker::new(plan, policy, Position::Line, decimal_comma, hasher.clone(), true);
                 parallel(
-                    &csv,
-                    splitter,
+                    &mut next,
                     how.threads,
                     &mut ledger,
                     &chunk_checker,
                     new,
-                    add,
+                    &accumulate,
                     merge,
                 )?;
             }
@@ -136,6 +157,12 @@ pub(crate) fn scan_numbers<A: Send>(
         }
     }
 }
+
+/// The next piece of a file (a CSV chunk, a Parquet row group), or `None` at its end.
+type NextPiece<'n, P> = dyn FnMut() -> Result<Option<P>, DataError> + Send + 'n;
+
+/// Checks a piece's rows with a checker and adds those kept to an accumulator.
+type Accumulate<'f, 'a, P, A> = dyn Fn(&P, &mut Checker<'a>, &mut A) -> Result<(), DataError> + Sync + 'f;
 
 /// Rows gathered for the accumulator.
 struct Batch {
@@ -216,19 +243,18 @@ impl Csv<'_> {
     }
 }
 
-/// One chunk after another on the calling thread, each into an accumulator of its
+/// One piece after another on the calling thread, each into an accumulator of its
 /// own (so that the sums are those of the parallel read).
-fn sequential<A>(
-    csv: &Csv<'_>,
-    mut splitter: Splitter<impl std::io::Read>,
-    ledger: &mut Checker<'_>,
+fn sequential<'a, P, A>(
+    next: &mut NextPiece<'_, P>,
+    ledger: &mut Checker<'a>,
     new: &(dyn Fn() -> A + Sync),
-    add: &(dyn Fn(&mut A, &NumericRows) + Sync),
+    accumulate: &Accumulate<'_, 'a, P, A>,
     merge: &mut dyn FnMut(A),
 ) -> Result<(), DataError> {
-    while let Some(chunk) = splitter.next_chunk().map_err(|e| csv.io(e))? {
+    while let Some(piece) = next()? {
         let mut acc = new();
-        csv.accumulate(&chunk, ledger, &mut acc, add)?;
+        accumulate(&piece, ledger, &mut acc)?;
         merge(acc);
     }
     Ok(())
@@ -242,25 +268,23 @@ enum Done<'a, A> {
     Failed(DataError),
 }
 
-/// The splitter on a thread of its own, chunks checked and accumulated on
-/// `threads` threads, and their results taken in chunk order on the calling
-/// thread: the ledger absorbs each chunk's checks (ids are checked for duplicates
-/// there, in file order) and `merge` receives its accumulator. The first failure in
-/// file order stops the read, as a single pass would.
-#[allow(clippy::too_many_arguments)]
-fn parallel<'a, A: Send>(
-    csv: &Csv<'_>,
-    mut splitter: Splitter<impl std::io::Read + Send>,
+/// The pieces cut on a thread of their own, checked and accumulated on `threads`
+/// threads, and their results taken in file order on the calling thread: the
+/// ledger absorbs each piece's checks (ids are checked for duplicates there, in
+/// file order) and `merge` receives its accumulator. The first failure in file
+/// order stops the read, as a single pass would.
+fn parallel<'a, P: Send, A: Send>(
+    next: &mut NextPiece<'_, P>,
     threads: usize,
     ledger: &mut Checker<'a>,
     chunk_checker: &(dyn Fn() -> Checker<'a> + Sync),
     new: &(dyn Fn() -> A + Sync),
-    add: &(dyn Fn(&mut A, &NumericRows) + Sync),
+    accumulate: &Accumulate<'_, 'a, P, A>,
     merge: &mut dyn FnMut(A),
 ) -> Result<(), DataError> {
-    // Chunks read but not yet merged: bounds memory when one chunk is slow.
+    // Pieces read but not yet merged: bounds memory when one piece is slow.
     let in_flight = threads + 2;
-    let (job_tx, job_rx) = sync_channel::<Chunk>(threads);
+    let (job_tx, job_rx) = sync_channel::<(u64, P)>(threads);
     let job_rx = Mutex::new(job_rx);
     let (done_tx, done_rx) = channel::<(u64, Done<'a, A>)>();
     let (token_tx, token_rx) = sync_channel::<()>(in_flight);
@@ -270,17 +294,18 @@ fn parallel<'a, A: Send>(
     std::thread::scope(|scope| {
         let split_done = done_tx.clone();
         scope.spawn(move || {
+            let mut index = 0u64;
             while token_rx.recv().is_ok() {
-                let index = splitter.next_index();
-                match splitter.next_chunk() {
-                    Ok(Some(chunk)) => {
-                        if job_tx.send(chunk).is_err() {
+                match next() {
+                    Ok(Some(piece)) => {
+                        if job_tx.send((index, piece)).is_err() {
                             break;
                         }
+                        index += 1;
                     }
                     Ok(None) => break,
                     Err(e) => {
-                        let _ = split_done.send((index, Done::Failed(csv.io(e))));
+                        let _ = split_done.send((index, Done::Failed(e)));
                         break;
                     }
                 }
@@ -291,14 +316,14 @@ fn parallel<'a, A: Send>(
             let job_rx = &job_rx;
             scope.spawn(move || loop {
                 let job = job_rx.lock().map(|rx| rx.recv());
-                let Ok(Ok(chunk)) = job else { break };
+                let Ok(Ok((index, piece))) = job else { break };
                 let mut checker = chunk_checker();
                 let mut acc = new();
-                let done = match csv.accumulate(&chunk, &mut checker, &mut acc, add) {
+                let done = match accumulate(&piece, &mut checker, &mut acc) {
                     Ok(()) => Done::Chunk(acc, checker),
                     Err(e) => Done::Failed(e),
                 };
-                if done_tx.send((chunk.index, done)).is_err() {
+                if done_tx.send((index, done)).is_err() {
                     break;
                 }
             });

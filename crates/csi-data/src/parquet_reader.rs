@@ -95,9 +95,39 @@ fn values<'a>(array: &'a ArrayRef, name: &str) -> Result<Vec<Value<'a>>, String>
     })
 }
 
+/// The row groups of a Parquet file, each with the number of rows before it: the
+/// pieces a file is read in when read in parallel.
+pub(crate) fn row_groups(path: &Path) -> Result<Vec<(usize, u64)>, DataError> {
+    let builder = open(path)?;
+    let mut before = 0u64;
+    Ok(builder
+        .metadata()
+        .row_groups()
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            let piece = (i, before);
+            before += g.num_rows().max(0) as u64;
+            piece
+        })
+        .collect())
+}
+
 /// Calls `f` with the planned columns' values of every row, in file order, and its
 /// 1-based row number.
 pub(crate) fn each_row(path: &Path, plan: &[ColumnPlan], f: &mut crate::convert::RowSink<'_>) -> Result<(), DataError> {
+    each_row_of(path, plan, None, BATCH_ROWS, f)
+}
+
+/// [`each_row`] over the rows of one row group, `(its index, the rows before it)`,
+/// or of the whole file, decoded `batch_rows` rows at a time.
+pub(crate) fn each_row_of(
+    path: &Path,
+    plan: &[ColumnPlan],
+    group: Option<(usize, u64)>,
+    batch_rows: usize,
+    f: &mut crate::convert::RowSink<'_>,
+) -> Result<(), DataError> {
     let builder = open(path)?;
     let schema = builder.schema().clone();
     let mut roots = Vec::with_capacity(plan.len());
@@ -115,12 +145,15 @@ pub(crate) fn each_row(path: &Path, plan: &[ColumnPlan], f: &mut crate::convert:
         });
     }
     let mask = ProjectionMask::roots(builder.parquet_schema(), roots.iter().copied());
+    let mut builder = builder.with_projection(mask).with_batch_size(batch_rows);
+    let mut row_number = 0u64;
+    if let Some((index, before)) = group {
+        builder = builder.with_row_groups(vec![index]);
+        row_number = before;
+    }
     let reader = builder
-        .with_projection(mask)
-        .with_batch_size(BATCH_ROWS)
         .build()
         .map_err(|e| malformed(path, format!("cannot read Parquet data: {e}")))?;
-    let mut row_number = 0u64;
     for batch in reader {
         let batch = batch.map_err(|e| malformed(path, format!("cannot read Parquet data: {e}")))?;
         let mut columns = Vec::with_capacity(plan.len());

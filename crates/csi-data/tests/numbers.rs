@@ -209,7 +209,7 @@ fn the_first_broken_row_in_the_file_is_the_one_reported() {
 }
 
 #[test]
-fn parquet_reads_as_one_chunk_with_the_same_checks() {
+fn parquet_row_groups_read_in_parallel_with_the_same_checks() {
     use arrow_array::{ArrayRef, RecordBatch};
     use std::sync::Arc;
     let id: ArrayRef = Arc::new(StringArray::from(vec!["a", "b", "a", "c"]));
@@ -220,10 +220,33 @@ fn parquet_reads_as_one_chunk_with_the_same_checks() {
     let batch = RecordBatch::try_from_iter(vec![("id", id), ("q1", q1), ("w", w), ("seg", seg), ("age", age)]).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("data.parquet");
+    // Row groups of one row: a duplicate id and each problem in a group of its own.
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_max_row_group_row_count(Some(1))
+        .build();
     let mut writer =
-        parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), batch.schema(), None).unwrap();
+        parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), batch.schema(), Some(props))
+            .unwrap();
     writer.write(&batch).unwrap();
     writer.close().unwrap();
+    let groups = parquet::file::reader::FileReader::metadata(
+        &parquet::file::reader::SerializedFileReader::new(std::fs::File::open(&path).unwrap()).unwrap(),
+    )
+    .num_row_groups();
+    assert_eq!(groups, 4);
+    let err = by_numbers(
+        &path,
+        &DataPolicy::default(),
+        Parallelism {
+            threads: 3,
+            chunk_bytes: 1,
+        },
+    )
+    .unwrap_err();
+    let text = err.to_string();
+    for want in ["row 2: `x`", "row 3: `-1`", "row 3: `a`", "row 4: `9`"] {
+        assert!(text.contains(want), "{want} missing from {text}");
+    }
     for policy in [DataPolicy::default(), EXCLUDE] {
         let want = by_arrow(&path, &policy).map_err(|e| e.to_string());
         for how in every_way() {
