@@ -82,6 +82,9 @@ pub(crate) struct Checker<'a> {
     ids: Ids,
     hasher: std::collections::hash_map::RandomState,
     known_codes: Vec<HashMap<String, usize>>,
+    /// The codes that are numbers, by the bits of their value (a number `x` is
+    /// written `format!("{x}")`, which is the normalised code of that value).
+    known_numbers: Vec<HashMap<u64, usize>>,
     position: Position,
     decimal_comma: bool,
     rows_read: u64,
@@ -134,10 +137,25 @@ impl<'a> Checker<'a> {
                 _ => HashMap::new(),
             })
             .collect();
+        let known_numbers = plan
+            .iter()
+            .map(|c| match &c.kind {
+                ColumnKind::Category { codes } => codes
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(g, c)| {
+                        let x: f64 = c.parse().ok().filter(|x: &f64| x.is_finite())?;
+                        (format!("{x}") == *c).then_some((x.to_bits(), g))
+                    })
+                    .collect(),
+                _ => HashMap::new(),
+            })
+            .collect();
         Self {
             plan,
             policy,
             issues: HashMap::new(),
+            known_numbers,
             ids: if deferred_ids {
                 Ids::Deferred(Vec::new(), String::new())
             } else {
@@ -228,8 +246,20 @@ impl<'a> Checker<'a> {
                     f64::NAN
                 }
                 ColumnKind::Category { .. } => {
-                    let shown = value.shown();
-                    if shown.is_empty() {
+                    // A number stored as such (binary formats) is found by its value,
+                    // without formatting it; anything else by its text.
+                    let by_value = match value {
+                        Value::Number(x) => self.known_numbers[i].get(&x.to_bits()).copied(),
+                        _ => None,
+                    };
+                    let shown = if by_value.is_some() {
+                        Cow::Borrowed("")
+                    } else {
+                        value.shown()
+                    };
+                    if let Some(g) = by_value {
+                        g as f64
+                    } else if shown.is_empty() {
                         f64::NAN
                     } else {
                         // Codes are kept normalised, and normalising is idempotent:

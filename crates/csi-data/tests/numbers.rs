@@ -254,3 +254,30 @@ fn parquet_row_groups_read_in_parallel_with_the_same_checks() {
         }
     }
 }
+
+#[test]
+fn numeric_segment_codes_in_parquet_find_their_groups() {
+    use arrow_array::{ArrayRef, Int64Array, RecordBatch};
+    use std::sync::Arc;
+    let id: ArrayRef = Arc::new(StringArray::from(vec!["a", "b", "c", "d"]));
+    let q1: ArrayRef = Arc::new(Float64Array::from(vec![7.0, 8.0, 9.0, 6.0]));
+    let w: ArrayRef = Arc::new(Float64Array::from(vec![1.0, 1.0, 1.0, 1.0]));
+    let seg: ArrayRef = Arc::new(Int64Array::from(vec![Some(2), Some(1), None, Some(9)]));
+    let age: ArrayRef = Arc::new(Float64Array::from(vec![20.0, 31.0, 40.0, 50.0]));
+    let batch = RecordBatch::try_from_iter(vec![("id", id), ("q1", q1), ("w", w), ("seg", seg), ("age", age)]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("data.parquet");
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), batch.schema(), None).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+    let how = Parallelism {
+        threads: 2,
+        chunk_bytes: 1,
+    };
+    let err = by_numbers(&path, &DataPolicy::default(), how).unwrap_err();
+    assert!(err.to_string().contains("row 4: `9`"), "{err}");
+    let (rows, _) = by_numbers(&path, &EXCLUDE, how).unwrap();
+    let groups: Vec<Option<String>> = rows.into_iter().map(|r| r.2).collect();
+    assert_eq!(groups, [Some("2".into()), Some("1".into()), None, None]);
+}
