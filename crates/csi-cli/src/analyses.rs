@@ -243,12 +243,19 @@ pub fn run_wave(study: &Study, prepared: &[Prepared<'_>], results: &[WaveResult]
     let context = csi_engine::study_context(study);
     let result = &results[index];
     let batches: Vec<_> = results[..=index].iter().map(csi_engine::statistics_batch).collect();
-    // The wave's analyses run side by side (each plugin is still called from one
-    // thread at a time, as docs/plugins.md promises): the rows plugins' passes over
-    // the data and the table-only analyses overlap. Pages keep the study's order.
+    // The wave's analyses run side by side: the rows plugins' passes over the data
+    // and the table-only analyses overlap. Two analyses of one plugin take turns,
+    // so each plugin is called from one thread at a time, as docs/plugins.md
+    // promises. Pages keep the study's order.
+    // (keyed by the plugin's address: one entry per loaded plugin)
+    let address = |a: &Prepared<'_>| a.plugin as *const Plugin as usize;
+    let turns: std::collections::HashMap<usize, std::sync::Mutex<()>> =
+        prepared.iter().map(|a| (address(a), Default::default())).collect();
+    let turn_of = |a: &Prepared<'_>| &turns[&address(a)];
     prepared
         .par_iter()
         .map(|a| {
+            let _turn = turn_of(a).lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             let request = Request {
                 protocol: PROTOCOL_VERSION,
                 analysis: a.id.clone(),

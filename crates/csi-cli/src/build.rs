@@ -339,17 +339,23 @@ fn publish_study(
 
     let mut results = Vec::new();
     let mut errors = Vec::new();
-    let cache = crate::sums_cache::SumsCache::locate(opts.no_cache);
+    let cache = crate::sums_cache::SumsCache::locate(opts.no_cache)
+        .outside(&study.dir)
+        .outside(opts.out);
     for (i, wave) in study.waves.iter().enumerate() {
         p.stage(&format!("computing wave {}", wave.id));
         let started = Instant::now();
         // A wave computed before from the same data and definition is computed
-        // from its kept sums, without reading the data again.
-        let key = crate::sums_cache::SumsCache::key(study, i, &now[i].inputs.data.sha256);
+        // from its kept sums, without its statistics pass.
+        let data_sha256 = &now[i].inputs.data.sha256;
+        let key = cache.key(study, i, data_sha256);
         let kept = cache.load(&key);
-        let from_kept = kept.is_some();
+        let mut from_kept = kept.is_some();
         let computed = match csi_engine::compute_wave_with_sums(study, wave, kept) {
-            Err(csi_engine::EngineError::SumsDoNotFit) => csi_engine::compute_wave_with_sums(study, wave, None),
+            Err(csi_engine::EngineError::SumsDoNotFit) => {
+                from_kept = false;
+                csi_engine::compute_wave_with_sums(study, wave, None)
+            }
             other => other,
         };
         match computed {
@@ -357,7 +363,10 @@ fn publish_study(
                 for issue in &r.data.issues {
                     p.message(format!("warning: wave `{}`: {issue}", wave.id));
                 }
-                if !from_kept {
+                // Kept only when the file read is the file hashed (not one still
+                // being written).
+                let unchanged = || csi_site::provenance::sha256_file(&wave.data).is_ok_and(|now| &now == data_sha256);
+                if !from_kept && cache.dir().is_some() && unchanged() {
                     if let Err(e) = cache.store(&key, &sums) {
                         let dir = cache.dir().map_or(String::new(), |d| d.display().to_string());
                         p.message(format!(

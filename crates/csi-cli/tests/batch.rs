@@ -4,13 +4,13 @@
 
 use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
 
 fn csi(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_csi")).args(args).output().unwrap()
+    common::csi().args(args).output().unwrap()
 }
 
 fn text(out: &Output) -> (String, String) {
@@ -154,7 +154,7 @@ fn a_build_killed_mid_way_leaves_the_published_site_intact() {
     let before = common::snapshot(&site.join("fifty"));
 
     // Rebuild, and kill the process as soon as the staging folder appears.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_csi"))
+    let mut child = common::csi()
         .args([
             "build",
             study.to_str().unwrap(),
@@ -291,7 +291,7 @@ fn a_new_study_builds_out_of_the_box() {
     assert!(check.status.success(), "{:?}", text(&check));
 
     let site = work.path().join("site");
-    let run = Command::new(env!("CARGO_BIN_EXE_csi"))
+    let run = common::csi()
         .args([
             "build",
             study.to_str().unwrap(),
@@ -366,7 +366,7 @@ fn serve_previews_and_rebuilds_on_change() {
         format!("{y}\nnarrative:\n  waves: {{2024: notes.md}}\n")
     });
     std::fs::write(study.join("notes.md"), "First version of the notes.\n").unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_csi"))
+    let mut child = common::csi()
         .args(["serve", study.to_str().unwrap(), "--port", "0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -441,7 +441,7 @@ fn concurrent_builds_into_one_site_never_mix_a_wave() {
 
     let site = work.path().join("site");
     let build = |study: &Path| {
-        Command::new(env!("CARGO_BIN_EXE_csi"))
+        common::csi()
             .args(["build", "--rebuild", "--wait", "--quiet", "--out"])
             .arg(&site)
             .arg(study)

@@ -72,7 +72,7 @@ fn example_site() -> Option<(PathBuf, tempfile::TempDir, PathBuf)> {
     };
     let site = tempfile::tempdir().unwrap();
     let plugins = common::standard_plugins();
-    let run = Command::new(env!("CARGO_BIN_EXE_csi"))
+    let run = common::csi()
         .args([
             "build",
             common::root().join("reports/telecom").to_str().unwrap(),

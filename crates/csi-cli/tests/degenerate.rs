@@ -5,8 +5,6 @@
 //! estimated: every line `page: text` of its `expect.txt` appears in that page's
 //! text. No page or download of any of them holds `NaN` or an infinity.
 
-use std::process::Command;
-
 mod common;
 
 /// The visible text of an HTML page: charts, scripts and tags removed.
@@ -46,7 +44,7 @@ fn every_degenerate_study_states_what_cannot_be_estimated() {
         let name = case.file_name().unwrap().to_string_lossy().to_string();
         let work = tempfile::tempdir().unwrap();
         let site = work.path().join("site");
-        let out = Command::new(env!("CARGO_BIN_EXE_csi"))
+        let out = common::csi()
             .arg("build")
             .arg(case)
             .arg("--out")

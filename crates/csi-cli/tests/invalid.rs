@@ -3,15 +3,10 @@
 //! with `!` must not, for suggestions that would mislead), a non-zero exit,
 //! and no site written. And a failed build must leave a published site untouched.
 
-use std::process::Command;
-
 mod common;
 
 fn csi(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_csi"))
-        .args(args)
-        .output()
-        .expect("csi runs");
+    let out = common::csi().args(args).output().expect("csi runs");
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

@@ -12,7 +12,7 @@ mod common;
 
 /// `csi build STUDY --out SITE`, to add arguments to and run.
 fn build(study: &Path, site: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_csi"));
+    let mut c = common::csi();
     c.arg("build").arg(study).arg("--out").arg(site);
     c
 }
@@ -75,11 +75,7 @@ fn a_studys_own_plugins_are_not_loaded_without_consent() {
     );
     assert!(!log.contains("faulty plugin"), "the plugin ran: {log}");
     assert!(!site.exists(), "nothing is written");
-    let check = Command::new(env!("CARGO_BIN_EXE_csi"))
-        .arg("check")
-        .arg(&study)
-        .output()
-        .unwrap();
+    let check = common::csi().arg("check").arg(&study).output().unwrap();
     let said = String::from_utf8_lossy(&check.stderr).to_string();
     assert!(
         !check.status.success() && said.contains("--allow-study-plugins"),
@@ -177,7 +173,7 @@ fn a_misconfigured_analysis_fails_before_anything_is_written() {
         assert!(log.contains(&says), "lacks `{says}`: {log}");
     }
     assert!(common::snapshot(&site) == before, "the published site changed");
-    let check = Command::new(env!("CARGO_BIN_EXE_csi"))
+    let check = common::csi()
         .arg("check")
         .arg(&study)
         .arg("--allow-study-plugins")
@@ -224,7 +220,7 @@ fn a_dropped_in_plugin_runs_and_its_failures_stay_contained() {
     assert!(echo.contains(&format!("w {rows} 0 ")), "weights have no nulls: {echo}");
 
     // `csi plugins` lists it with its ABI and how it runs.
-    let listed = Command::new(env!("CARGO_BIN_EXE_csi"))
+    let listed = common::csi()
         .args(["plugins", "--plugins"])
         .arg(study.join("plugins"))
         .output()
@@ -369,7 +365,7 @@ fn a_c_plugin_dropped_into_the_study_appears_in_the_report() {
 #[test]
 fn the_analyses_reference_is_generated_from_the_declarations() {
     let standard = common::standard_plugins();
-    let out = Command::new(env!("CARGO_BIN_EXE_csi"))
+    let out = common::csi()
         .args(["plugins", "--doc", "--plugins"])
         .arg(standard.path())
         .env_remove("CSI_PLUGIN_PATH")

@@ -3,7 +3,6 @@
 //! published waves byte-identical, and a full rebuild reproduces them.
 
 use std::path::Path;
-use std::process::Command;
 
 mod common;
 
@@ -17,7 +16,7 @@ fn build_study(study: &Path, out: &Path, extra: &[&str]) -> (String, String) {
     let plugins = common::standard_plugins();
     // Sums kept between builds go beside the site, not in the user's cache.
     let cache = out.parent().unwrap().join("kept-sums");
-    let run = Command::new(env!("CARGO_BIN_EXE_csi"))
+    let run = common::csi()
         .args(["build", study.to_str().unwrap(), "--out", out.to_str().unwrap()])
         .arg("--plugins")
         .arg(plugins.path())

@@ -2,12 +2,10 @@
 //! treated as untrusted input — a logo outside its folder is refused, and a typo is
 //! reported with its line and column.
 
-use std::process::Command;
-
 mod common;
 
 fn csi(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_csi")).args(args).output().unwrap()
+    common::csi().args(args).output().unwrap()
 }
 
 /// A copy of the mini fixture study inside a folder holding `site` as site.yaml.

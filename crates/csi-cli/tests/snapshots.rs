@@ -6,7 +6,6 @@
 //! `CSI_UPDATE_SNAPSHOTS=1 cargo test -p csi-cli --test snapshots`.
 
 use std::path::PathBuf;
-use std::process::Command;
 
 mod common;
 
@@ -29,7 +28,7 @@ const PAGES: &[&str] = &[
 #[test]
 fn rendered_pages_match_their_snapshots() {
     let site = tempfile::tempdir().unwrap();
-    let run = Command::new(env!("CARGO_BIN_EXE_csi"))
+    let run = common::csi()
         .args([
             "build",
             common::root().join("tests/fixtures/mini").to_str().unwrap(),

@@ -4,7 +4,7 @@
 //! previously published site stays.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 mod common;
 
@@ -15,7 +15,7 @@ fn csi_build(study: &Path, out: &Path) -> Output {
 }
 
 fn csi_build_with(study: &Path, out: &Path, extra: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_csi"))
+    common::csi()
         .args([
             "build",
             study.to_str().unwrap(),
@@ -45,7 +45,7 @@ fn a_shared_theme_outside_the_study_needs_the_users_consent() {
     assert!(!out.exists());
     // A site.yaml that tries to allow it is refused as a site setting.
     std::fs::write(dir.path().join("studies/site.yaml"), "allow_paths: [../corporate]\n").unwrap();
-    let run = Command::new(env!("CARGO_BIN_EXE_csi"))
+    let run = common::csi()
         .arg("build")
         .arg(dir.path().join("studies"))
         .arg("--out")

@@ -256,9 +256,18 @@ impl<R: Read> Splitter<R> {
         let plain =
             matches!(self.state, Quoting::FieldStart | Quoting::Unquoted) && memchr::memchr(b'"', new).is_none();
         if plain {
-            // No quote: every line end ends a record.
+            // No quote: every line end ends a record: a `\n`, or a `\r` that is not
+            // the first half of `\r\n` (files saved with `\r` alone); a `\r` with
+            // nothing read after it yet waits for the next read.
             if let Some(nl) = memchr::memrchr(b'\n', new) {
                 self.cut = self.scanned + nl + 1;
+            }
+            let mut cr = memchr::memrchr(b'\r', new);
+            if let Some(last) = cr.filter(|&r| r + 1 == new.len()) {
+                cr = memchr::memrchr(b'\r', &new[..last]);
+            }
+            if let Some(r) = cr.filter(|&r| new[r + 1] != b'\n') {
+                self.cut = self.cut.max(self.scanned + r + 1);
             }
             if let Some(&last) = new.last() {
                 self.state = Quoting::FieldStart.next(last, self.delim);
@@ -270,7 +279,12 @@ impl<R: Read> Splitter<R> {
             for (i, &b) in new.iter().enumerate() {
                 let before = self.state;
                 self.state = before.next(b, self.delim);
-                if b == b'\n' && before != Quoting::Quoted {
+                let ends = match b {
+                    b'\n' => true,
+                    b'\r' => new.get(i + 1).is_some_and(|&next| next != b'\n'),
+                    _ => false,
+                };
+                if ends && before != Quoting::Quoted {
                     self.cut = self.scanned + i + 1;
                 }
             }

@@ -95,13 +95,16 @@ pub(crate) fn scan_numbers<A: Send>(
     let one_thread = how.threads <= 1 || live_ids;
     match crate::format_of(path)? {
         Format::Parquet => {
-            // The pieces are the file's row groups.
+            // The pieces are runs of the file's row groups, of about a chunk's size.
             let mut ledger = Checker::new(plan, policy, Position::Row, false, hasher.clone(), false);
-            let mut groups = crate::parquet_reader::row_groups(path)?.into_iter();
+            // (columns checked here too: a file without row groups has no piece)
+            csv_reader::positions(path, &crate::parquet_reader::read_header(path)?, plan)?;
+            let mut groups = crate::parquet_reader::pieces(path, how.chunk_bytes)?.into_iter();
             let mut next = || Ok(groups.next());
-            let accumulate = |group: &(usize, u64), checker: &mut Checker<'_>, acc: &mut A| {
+            let accumulate = |piece: &(Vec<usize>, u64), checker: &mut Checker<'_>, acc: &mut A| {
                 let mut batch = Batch::new(plan.len());
-                crate::parquet_reader::each_row_of(path, plan, Some(*group), ROWS_PER_CALL, &mut |cells, row| {
+                let groups = Some((&piece.0[..], piece.1));
+                crate::parquet_reader::each_row_of(path, plan, groups, ROWS_PER_CALL, &mut |cells, row| {
                     batch.push(checker, cells, row, acc, add);
                     Ok(())
                 })?;
@@ -266,6 +269,8 @@ enum Done<'a, A> {
     Chunk(A, Checker<'a>),
     /// It could not be read.
     Failed(DataError),
+    /// Its thread panicked (a bug): the panic is resumed on the calling thread.
+    Panicked(Box<dyn std::any::Any + Send>),
 }
 
 /// The pieces cut on a thread of their own, checked and accumulated on `threads`
@@ -317,20 +322,26 @@ fn parallel<'a, P: Send, A: Send>(
             scope.spawn(move || loop {
                 let job = job_rx.lock().map(|rx| rx.recv());
                 let Ok(Ok((index, piece))) = job else { break };
-                let mut checker = chunk_checker();
-                let mut acc = new();
-                let done = match accumulate(&piece, &mut checker, &mut acc) {
-                    Ok(()) => Done::Chunk(acc, checker),
-                    Err(e) => Done::Failed(e),
-                };
+                // A panic is handed on in file order too (the reader must not wait
+                // for a piece that never comes).
+                let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let mut checker = chunk_checker();
+                    let mut acc = new();
+                    match accumulate(&piece, &mut checker, &mut acc) {
+                        Ok(()) => Done::Chunk(acc, checker),
+                        Err(e) => Done::Failed(e),
+                    }
+                }))
+                .unwrap_or_else(Done::Panicked);
                 if done_tx.send((index, done)).is_err() {
                     break;
                 }
             });
         }
         drop(done_tx);
-        // Returning (on a failure too) drops the receiver and the tokens, which
-        // stops the splitter and then the chunk threads.
+        // Returning (on a failure too) drops the receiver and the tokens: the
+        // splitter stops once it has used the tokens it holds, then the chunk
+        // threads once the pieces already handed out are done.
         in_order(done_rx, token_tx, ledger, merge)
     })
 }
@@ -353,6 +364,10 @@ fn in_order<'a, A>(
                     merge(acc);
                 }
                 Done::Failed(e) => return Err(e),
+                Done::Panicked(panic) => {
+                    drop(token_tx);
+                    std::panic::resume_unwind(panic)
+                }
             }
             next += 1;
             let _ = token_tx.send(());

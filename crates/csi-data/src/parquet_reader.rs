@@ -95,22 +95,23 @@ fn values<'a>(array: &'a ArrayRef, name: &str) -> Result<Vec<Value<'a>>, String>
     })
 }
 
-/// The row groups of a Parquet file, each with the number of rows before it: the
-/// pieces a file is read in when read in parallel.
-pub(crate) fn row_groups(path: &Path) -> Result<Vec<(usize, u64)>, DataError> {
+/// A Parquet file's pieces when read in parallel: runs of consecutive row groups
+/// of about `piece_bytes` (uncompressed, as the metadata says) or more, each with
+/// the number of rows before it. They depend on the file and `piece_bytes` only.
+pub(crate) fn pieces(path: &Path, piece_bytes: usize) -> Result<Vec<(Vec<usize>, u64)>, DataError> {
     let builder = open(path)?;
-    let mut before = 0u64;
-    Ok(builder
-        .metadata()
-        .row_groups()
-        .iter()
-        .enumerate()
-        .map(|(i, g)| {
-            let piece = (i, before);
-            before += g.num_rows().max(0) as u64;
-            piece
-        })
-        .collect())
+    let mut pieces: Vec<(Vec<usize>, u64)> = Vec::new();
+    let (mut rows, mut bytes) = (0u64, usize::MAX);
+    for (i, g) in builder.metadata().row_groups().iter().enumerate() {
+        if bytes >= piece_bytes {
+            pieces.push((Vec::new(), rows));
+            bytes = 0;
+        }
+        pieces.last_mut().expect("a piece begun").0.push(i);
+        bytes = bytes.saturating_add(g.total_byte_size().max(0) as usize);
+        rows += g.num_rows().max(0) as u64;
+    }
+    Ok(pieces)
 }
 
 /// Calls `f` with the planned columns' values of every row, in file order, and its
@@ -119,12 +120,12 @@ pub(crate) fn each_row(path: &Path, plan: &[ColumnPlan], f: &mut crate::convert:
     each_row_of(path, plan, None, BATCH_ROWS, f)
 }
 
-/// [`each_row`] over the rows of one row group, `(its index, the rows before it)`,
-/// or of the whole file, decoded `batch_rows` rows at a time.
+/// [`each_row`] over the rows of some row groups, `(their indices, the rows before
+/// them)`, or of the whole file, decoded `batch_rows` rows at a time.
 pub(crate) fn each_row_of(
     path: &Path,
     plan: &[ColumnPlan],
-    group: Option<(usize, u64)>,
+    groups: Option<(&[usize], u64)>,
     batch_rows: usize,
     f: &mut crate::convert::RowSink<'_>,
 ) -> Result<(), DataError> {
@@ -147,8 +148,8 @@ pub(crate) fn each_row_of(
     let mask = ProjectionMask::roots(builder.parquet_schema(), roots.iter().copied());
     let mut builder = builder.with_projection(mask).with_batch_size(batch_rows);
     let mut row_number = 0u64;
-    if let Some((index, before)) = group {
-        builder = builder.with_row_groups(vec![index]);
+    if let Some((indices, before)) = groups {
+        builder = builder.with_row_groups(indices.to_vec());
         row_number = before;
     }
     let reader = builder

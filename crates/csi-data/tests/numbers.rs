@@ -146,6 +146,8 @@ fn clean_files_read_the_same_in_any_chunks() {
         ));
     }
     same_everywhere(body.as_bytes(), &DataPolicy::default());
+    // Lines ended by `\r` alone are cut into chunks too.
+    same_everywhere(body.replace('\n', "\r").as_bytes(), &DataPolicy::default());
     // CRLF, a byte-order mark, no final line end, blank lines, quoted fields holding
     // delimiters, line ends and escaped quotes, a quote inside an unquoted field.
     let tricky = "\u{feff}id,\"q1\",w,seg,age\r\nr1,7,1,1,20\r\n\r\n\"r,2\",\"8\",2,\"2\",31\r\n\"r\n3\",9,1,2.0,40\r\nr\"4,5,1,1,\"2\"\"\"\r\nr5,6,1,1,50";
@@ -280,4 +282,35 @@ fn numeric_segment_codes_in_parquet_find_their_groups() {
     let (rows, _) = by_numbers(&path, &EXCLUDE, how).unwrap();
     let groups: Vec<Option<String>> = rows.into_iter().map(|r| r.2).collect();
     assert_eq!(groups, [Some("2".into()), Some("1".into()), None, None]);
+}
+
+/// A panic while accumulating one chunk reaches the caller; the read does not hang
+/// waiting for that chunk.
+#[test]
+fn a_panic_in_a_chunk_reaches_the_caller() {
+    let mut data = String::from("id,q1,w,seg,age\n");
+    for i in 0..200 {
+        data.push_str(&format!("r{i},{},1,1,20\n", if i == 150 { 10 } else { 7 }));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(&dir, data.as_bytes());
+    for threads in [1, 2, 3] {
+        let outcome = std::panic::catch_unwind(|| {
+            scan_numbers(
+                &path,
+                &plan(),
+                &DataPolicy::default(),
+                Parallelism {
+                    threads,
+                    chunk_bytes: 64,
+                },
+                &|| (),
+                &|_: &mut (), rows: &NumericRows| {
+                    assert!(rows.rows().all(|r| r[1] != 10.0), "a bug in the accumulator")
+                },
+                &mut |_| {},
+            )
+        });
+        assert!(outcome.is_err(), "{threads} threads");
+    }
 }

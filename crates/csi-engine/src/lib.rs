@@ -1,7 +1,7 @@
 //! # csi-engine: the satisfaction index, computed in one streaming pass
 //!
 //! Given a validated [`Study`] and one of its waves, [`compute_wave`] reads the
-//! wave's data once, batch by batch (via `csi-data`), and accumulates mergeable
+//! wave's data once, in pieces read on every core (via `csi-data`), and accumulates mergeable
 //! weighted sums ([`WeightedMoments`]) for every node of the indicator tree, every
 //! overall item, and every cell: all respondents plus each group of each segment.
 //! Memory is bounded by `cells × nodes`, not by respondents.
@@ -10,9 +10,11 @@
 //! every segment); the published cells are merged from those afterwards, in the
 //! order of the finest cells, so that a respondent costs one cell's update however
 //! many segments the study has (with a fallback to per-cell sums when the cross
-//! is too large). The respondent-by-respondent work runs on its own thread while
-//! the reader parses the next batch; respondents are taken in the file's order, so
-//! every sum is the same whatever the number of cores.
+//! is too large). Each piece of the file (a CSV chunk, Parquet row groups) is
+//! checked and accumulated on a worker thread into sums of its own, and the pieces
+//! are merged in the file's order, so every sum is the same whatever the number of
+//! cores. [`compute_wave_with_sums`] also hands back those sums ([`WaveSums`]), or
+//! computes the figures from sums kept by an earlier build without reading the data.
 //!
 //! ## How a respondent is scored
 //!
@@ -591,9 +593,10 @@ impl Accumulation {
     }
 }
 
-/// The least a chunk of a CSV file holds: large enough that a chunk's accumulators
-/// (made afresh for each chunk) cost little beside reading it. A chunk also holds
-/// at least twice its accumulators' size.
+/// About how many bytes a piece of the file holds (a CSV chunk, or a run of Parquet
+/// row groups; more when a record or a row group is larger): large enough that a
+/// piece's accumulators (made afresh for each) cost little beside reading it. A
+/// piece also holds at least about twice its accumulators' size.
 const CHUNK_BYTES: usize = 8 << 20;
 
 /// One chunk's sums: its cells' accumulators, and, per respondent kept, the

@@ -4,6 +4,18 @@
 
 use std::path::{Path, PathBuf};
 
+/// The `csi` binary under test, keeping the sums of the waves it computes in a
+/// folder of the test build (not the user's cache), so that tests neither read
+/// nor leave kept sums elsewhere.
+pub fn csi() -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_csi"));
+    command.env(
+        "CSI_CACHE_DIR",
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("kept-sums"),
+    );
+    command
+}
+
 /// The repository root.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
