@@ -396,7 +396,7 @@ impl<'a> Converter<'a> {
 
     /// Converts one row; `cells[i]` is the value of plan column `i`, `line` its
     /// position in the file (a line for text formats, a row for binary ones).
-    pub fn push_row(&mut self, cells: &[Value<'_>], line: u64) {
+    fn push_row(&mut self, cells: &[Value<'_>], line: u64) {
         let checked = self.checker.row(cells, line, &mut self.slots);
         if !checked.keep {
             return;
@@ -414,13 +414,35 @@ impl<'a> Converter<'a> {
         self.rows_in_batch += 1;
     }
 
-    /// Whether a batch is full.
-    pub fn batch_full(&self) -> bool {
-        self.rows_in_batch >= crate::BATCH_ROWS
+    /// Converts one row (see [`Converter::push_row`]) and hands a batch to
+    /// `consume` whenever one is full.
+    pub fn push_and_send(
+        &mut self,
+        cells: &[Value<'_>],
+        line: u64,
+        consume: &mut dyn FnMut(&RecordBatch) -> Result<(), String>,
+    ) -> Result<(), crate::DataError> {
+        self.push_row(cells, line);
+        if self.rows_in_batch >= crate::BATCH_ROWS {
+            let batch = self.take_batch().expect("full batch");
+            consume(&batch).map_err(crate::DataError::Consumer)?;
+        }
+        Ok(())
+    }
+
+    /// Hands the last rows to `consume` and returns the report.
+    pub fn send_rest(
+        mut self,
+        consume: &mut dyn FnMut(&RecordBatch) -> Result<(), String>,
+    ) -> Result<DataReport, crate::DataError> {
+        if let Some(batch) = self.take_batch() {
+            consume(&batch).map_err(crate::DataError::Consumer)?;
+        }
+        Ok(self.finish())
     }
 
     /// Takes the rows converted so far as a batch (None if there are none).
-    pub fn take_batch(&mut self) -> Option<RecordBatch> {
+    fn take_batch(&mut self) -> Option<RecordBatch> {
         if self.rows_in_batch == 0 {
             return None;
         }
@@ -438,7 +460,7 @@ impl<'a> Converter<'a> {
     }
 
     /// The report, with issues sorted by column order then kind.
-    pub fn finish(self) -> DataReport {
+    fn finish(self) -> DataReport {
         self.checker.finish()
     }
 }

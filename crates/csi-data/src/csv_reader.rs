@@ -409,18 +409,8 @@ pub(crate) fn scan(
             data.delim,
             data.header.len(),
             &index,
-            &mut |cells, line| {
-                conv.push_row(cells, line);
-                if conv.batch_full() {
-                    let batch = conv.take_batch().expect("full batch");
-                    consume(&batch).map_err(DataError::Consumer)?;
-                }
-                Ok(())
-            },
+            &mut |cells, line| conv.push_and_send(cells, line, consume),
         )?;
     }
-    if let Some(batch) = conv.take_batch() {
-        consume(&batch).map_err(DataError::Consumer)?;
-    }
-    Ok(conv.finish())
+    conv.send_rest(consume)
 }

@@ -92,11 +92,11 @@ pub(crate) fn scan_numbers<A: Send>(
     let hasher = std::collections::hash_map::RandomState::new();
     // Whether a row is dropped for its id depends on every id before it.
     let live_ids = policy.duplicate_id == crate::Policy::Exclude && plan.iter().any(|c| c.kind == ColumnKind::Id);
-    let one_thread = how.threads <= 1 || live_ids;
+    let threads = if live_ids { 1 } else { how.threads };
     match crate::format_of(path)? {
         Format::Parquet => {
             // The pieces are runs of the file's row groups, of about a chunk's size.
-            let mut ledger = Checker::new(plan, policy, Position::Row, false, hasher.clone(), false);
+            let ledger = Checker::new(plan, policy, Position::Row, false, hasher.clone(), false);
             // (columns checked here too: a file without row groups has no piece)
             csv_reader::positions(path, &crate::parquet_reader::read_header(path)?, plan)?;
             let mut groups = crate::parquet_reader::pieces(path, how.chunk_bytes)?.into_iter();
@@ -111,27 +111,14 @@ pub(crate) fn scan_numbers<A: Send>(
                 batch.flush(acc, add);
                 Ok(())
             };
-            if one_thread {
-                sequential(&mut next, &mut ledger, new, &accumulate, merge)?;
-            } else {
-                let chunk_checker = || Checker::new(plan, policy, Position::Row, false, hasher.clone(), true);
-                parallel(
-                    &mut next,
-                    how.threads,
-                    &mut ledger,
-                    &chunk_checker,
-                    new,
-                    &accumulate,
-                    merge,
-                )?;
-            }
-            Ok(ledger.finish())
+            let chunk_checker = || Checker::new(plan, policy, Position::Row, false, hasher.clone(), true);
+            read_pieces(&mut next, threads, ledger, &chunk_checker, new, &accumulate, merge)
         }
         Format::Csv => {
             let data = csv_reader::open_data(path)?;
             let index = csv_reader::positions(path, &data.header, plan)?;
             let decimal_comma = data.delim != b',';
-            let mut ledger = Checker::new(plan, policy, Position::Line, decimal_comma, hasher.clone(), false);
+            let ledger = Checker::new(plan, policy, Position::Line, decimal_comma, hasher.clone(), false);
             let mut splitter = Splitter::new(data.rest, data.delim, data.first_line, how.chunk_bytes);
             let csv = Csv {
                 path,
@@ -142,21 +129,8 @@ pub(crate) fn scan_numbers<A: Send>(
             let mut next = || splitter.next_chunk().map_err(|e| csv.io(e));
             let accumulate =
                 |chunk: &Chunk, checker: &mut Checker<'_>, acc: &mut A| csv.accumulate(chunk, checker, acc, add);
-            if one_thread {
-                sequential(&mut next, &mut ledger, new, &accumulate, merge)?;
-            } else {
-                let chunk_checker = || Checker::new(plan, policy, Position::Line, decimal_comma, hasher.clone(), true);
-                parallel(
-                    &mut next,
-                    how.threads,
-                    &mut ledger,
-                    &chunk_checker,
-                    new,
-                    &accumulate,
-                    merge,
-                )?;
-            }
-            Ok(ledger.finish())
+            let chunk_checker = || Checker::new(plan, policy, Position::Line, decimal_comma, hasher.clone(), true);
+            read_pieces(&mut next, threads, ledger, &chunk_checker, new, &accumulate, merge)
         }
     }
 }
@@ -166,6 +140,25 @@ type NextPiece<'n, P> = dyn FnMut() -> Result<Option<P>, DataError> + Send + 'n;
 
 /// Checks a piece's rows with a checker and adds those kept to an accumulator.
 type Accumulate<'f, 'a, P, A> = dyn Fn(&P, &mut Checker<'a>, &mut A) -> Result<(), DataError> + Sync + 'f;
+
+/// Reads a file's pieces, one after another when `threads` is 1, else in
+/// [`parallel`], and returns the ledger's report.
+fn read_pieces<'a, P: Send, A: Send>(
+    next: &mut NextPiece<'_, P>,
+    threads: usize,
+    mut ledger: Checker<'a>,
+    chunk_checker: &(dyn Fn() -> Checker<'a> + Sync),
+    new: &(dyn Fn() -> A + Sync),
+    accumulate: &Accumulate<'_, 'a, P, A>,
+    merge: &mut dyn FnMut(A),
+) -> Result<DataReport, DataError> {
+    if threads <= 1 {
+        sequential(next, &mut ledger, new, accumulate, merge)?;
+    } else {
+        parallel(next, threads, &mut ledger, chunk_checker, new, accumulate, merge)?;
+    }
+    Ok(ledger.finish())
+}
 
 /// Rows gathered for the accumulator.
 struct Batch {

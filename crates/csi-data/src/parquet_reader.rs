@@ -181,15 +181,7 @@ pub(crate) fn scan(
 ) -> Result<DataReport, DataError> {
     let mut conv = Converter::new(plan, policy, Position::Row, false);
     each_row(path, plan, &mut |cells, row_number| {
-        conv.push_row(cells, row_number);
-        if conv.batch_full() {
-            let out = conv.take_batch().expect("full batch");
-            consume(&out).map_err(DataError::Consumer)?;
-        }
-        Ok(())
+        conv.push_and_send(cells, row_number, consume)
     })?;
-    if let Some(out) = conv.take_batch() {
-        consume(&out).map_err(DataError::Consumer)?;
-    }
-    Ok(conv.finish())
+    conv.send_rest(consume)
 }
