@@ -239,55 +239,101 @@ fn not_found(study: &Study, spec: &csi_study::AnalysisSpec, registry: &Registry,
 /// Runs the prepared analyses on wave `results[index]`. Plugins receive the
 /// statistics of that wave and every wave before it (one batch per wave, in wave
 /// order), so a trend analysis sees the history the report had at that wave.
+///
+/// The analyses run side by side. Those that read the respondent rows share passes
+/// over the data: one pass feeds one analysis of each such plugin at once (on a
+/// thread each, as a shared pass needs), and a second analysis of a plugin waits
+/// for the next pass. The analyses of the statistics table alone run meanwhile.
+/// Two analyses of one plugin take turns, so each plugin is called from one thread
+/// at a time, as docs/plugins.md promises. Pages keep the study's order.
 pub fn run_wave(study: &Study, prepared: &[Prepared<'_>], results: &[WaveResult], index: usize) -> Vec<AnalysisPage> {
     let context = csi_engine::study_context(study);
     let result = &results[index];
     let batches: Vec<_> = results[..=index].iter().map(csi_engine::statistics_batch).collect();
-    // The wave's analyses run side by side: the rows plugins' passes over the data
-    // and the table-only analyses overlap. Two analyses of one plugin take turns,
-    // so each plugin is called from one thread at a time, as docs/plugins.md
-    // promises. Pages keep the study's order.
     // (keyed by the plugin's address: one entry per loaded plugin)
     let address = |a: &Prepared<'_>| a.plugin as *const Plugin as usize;
     let turns: std::collections::HashMap<usize, std::sync::Mutex<()>> =
         prepared.iter().map(|a| (address(a), Default::default())).collect();
-    let turn_of = |a: &Prepared<'_>| &turns[&address(a)];
-    prepared
-        .par_iter()
-        .map(|a| {
-            let _turn = turn_of(a).lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            let request = Request {
-                protocol: PROTOCOL_VERSION,
-                analysis: a.id.clone(),
-                wave: result.wave.clone(),
-                study: context.clone(),
-                options: a.options.clone(),
-            };
-            let rows = a
-                .plugin
-                .description
-                .inputs
-                .rows()
-                .then(|| study.waves.iter().find(|w| w.id == result.wave))
-                .flatten()
-                .map(|wave| csi_engine::rows_reader(study, wave));
-            let outcome = a
-                .plugin
-                .run(
-                    &request,
-                    (csi_engine::statistics_schema(), batches.clone()),
-                    rows,
-                    &a.isolation,
-                )
-                .map_err(|e| e.to_string());
-            AnalysisPage {
-                id: a.id.clone(),
-                plugin: a.plugin_name.clone(),
-                plugin_version: Some(a.plugin.version.clone()),
-                outcome,
+    let run = |a: &Prepared<'_>, rows: Option<csi_engine::RowsReader>| {
+        let _turn = turns[&address(a)]
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let request = Request {
+            protocol: PROTOCOL_VERSION,
+            analysis: a.id.clone(),
+            wave: result.wave.clone(),
+            study: context.clone(),
+            options: a.options.clone(),
+        };
+        let outcome = a
+            .plugin
+            .run(
+                &request,
+                (csi_engine::statistics_schema(), batches.clone()),
+                rows,
+                &a.isolation,
+            )
+            .map_err(|e| e.to_string());
+        AnalysisPage {
+            id: a.id.clone(),
+            plugin: a.plugin_name.clone(),
+            plugin_version: Some(a.plugin.version.clone()),
+            outcome,
+        }
+    };
+    let wave = study.waves.iter().find(|w| w.id == result.wave);
+    let reads_rows = |a: &Prepared<'_>| wave.is_some() && a.plugin.description.inputs.rows();
+    // The passes over the rows: each takes, in the study's order, the first waiting
+    // analysis of every plugin that reads rows.
+    let mut passes: Vec<Vec<usize>> = Vec::new();
+    for (i, a) in prepared.iter().enumerate().filter(|(_, a)| reads_rows(a)) {
+        match passes
+            .iter_mut()
+            .find(|p| p.iter().all(|&j| address(&prepared[j]) != address(a)))
+        {
+            Some(pass) => pass.push(i),
+            None => passes.push(vec![i]),
+        }
+    }
+    let mut pages: Vec<Option<AnalysisPage>> = prepared.iter().map(|_| None).collect();
+    let (row_pages, table_pages) = std::thread::scope(|scope| {
+        let row_passes = scope.spawn(|| {
+            let mut done = Vec::new();
+            for pass in &passes {
+                let wave = wave.expect("rows are read only for a wave of the study");
+                let readers = csi_engine::shared_rows_readers(study, wave, pass.len());
+                // Every reader of a shared pass is read at once: a thread each.
+                std::thread::scope(|pass_scope| {
+                    let running: Vec<_> = pass
+                        .iter()
+                        .zip(readers)
+                        .map(|(&i, rows)| (i, pass_scope.spawn(move || run(&prepared[i], Some(rows)))))
+                        .collect();
+                    for (i, handle) in running {
+                        let page = handle.join().unwrap_or_else(|_| AnalysisPage {
+                            id: prepared[i].id.clone(),
+                            plugin: prepared[i].plugin_name.clone(),
+                            plugin_version: Some(prepared[i].plugin.version.clone()),
+                            outcome: Err("the analysis stopped unexpectedly (a panic in csi)".into()),
+                        });
+                        done.push((i, page));
+                    }
+                });
             }
-        })
-        .collect()
+            done
+        });
+        let table: Vec<(usize, AnalysisPage)> = prepared
+            .par_iter()
+            .enumerate()
+            .filter(|(_, a)| !reads_rows(a))
+            .map(|(i, a)| (i, run(a, None)))
+            .collect();
+        (row_passes.join().expect("the rows passes do not panic"), table)
+    });
+    for (i, page) in row_pages.into_iter().chain(table_pages) {
+        pages[i] = Some(page);
+    }
+    pages.into_iter().map(|p| p.expect("every analysis ran")).collect()
 }
 
 /// `csi plugins`: what was found, and what was refused and why.

@@ -36,6 +36,10 @@ impl<'a> Value<'a> {
             Value::Number(x) if x.is_finite() => Ok(Some(*x)),
             Value::Number(_) => Err(()),
             Value::Text(t) => {
+                // Most answers are small integers, already without spaces.
+                if let Some(x) = small_integer(t) {
+                    return Ok(Some(x));
+                }
                 let t = t.trim();
                 if t.is_empty() {
                     return Ok(None);

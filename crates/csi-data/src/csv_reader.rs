@@ -377,8 +377,16 @@ pub(crate) fn each_record(
             ));
         }
         let mut cells: Vec<Value> = Vec::with_capacity(index.len());
+        // The whole record checked as UTF-8 at once; when that fails (or a field
+        // would not start on a character), field by field, so that only a column
+        // the study reads is refused.
+        let text = std::str::from_utf8(rec.as_slice()).ok();
         for &i in index {
-            cells.push(Value::Text(utf8(path, &rec[i], line, i + 1)?));
+            let field = text.and_then(|t| t.get(rec.range(i)?));
+            cells.push(Value::Text(match field {
+                Some(field) => field,
+                None => utf8(path, &rec[i], line, i + 1)?,
+            }));
         }
         f(&cells, line)?;
     }

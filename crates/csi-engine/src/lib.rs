@@ -58,6 +58,7 @@
 #![deny(missing_docs)]
 
 mod context;
+mod dense;
 mod flat;
 pub mod groups;
 mod rows;
@@ -68,14 +69,12 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use csi_data::{ColumnKind, ColumnPlan, DataError, DataReport};
-use csi_stats::{
-    rescale_to_100, CoMoments, CoMomentsSummary, Confidence, Design, Direction, Estimate, WeightedMoments,
-};
+use csi_stats::{rescale_to_100, CoMoments, CoMomentsSummary, Confidence, Design, Estimate, WeightedMoments};
 use csi_study::{closest, Diagnostic, Label, SegmentKind, Study, Wave};
 
 pub use context::{statistics_batch, statistics_schema, study_context};
 pub use flat::{FlatNode, NodeKind};
-pub use rows::{rows_reader, rows_schema};
+pub use rows::{rows_reader, rows_schema, shared_rows_readers, RowsReader};
 
 /// The id of the index (the root of the tree) in results.
 pub const INDEX_ID: &str = "index";
@@ -603,7 +602,7 @@ const CHUNK_BYTES: usize = 8 << 20;
 /// weight and the importance series' scores (`NaN` where missing), whose random
 /// group is known only once the chunks before it are counted.
 struct ChunkSums {
-    cells: Vec<CellAcc>,
+    cells: Vec<dense::DenseCell>,
     importance: Vec<f64>,
 }
 
@@ -614,7 +613,7 @@ struct Pass<'a> {
     plan: &'a Plan,
     layout: &'a Accumulation,
     seg_offset: &'a [usize],
-    pairs: &'a [(usize, usize)],
+    dense: &'a dense::DenseLayout,
     important: &'a [usize],
     /// The questions in common with the previous and the next wave, where they differ.
     neighbours: [Option<&'a [bool]>; 2],
@@ -634,6 +633,7 @@ impl Pass<'_> {
         let mut common_scores: [Vec<Option<f64>>; 2] = [vec![None; n], vec![None; n]];
         let mut member: Vec<usize> = Vec::with_capacity(1 + self.study.segments.len());
         let mut groups_of_row: Vec<Option<usize>> = vec![None; self.study.segments.len()];
+        let mut values = vec![0.0; self.dense.width()];
         sums.importance.reserve(rows.len() * (self.important.len() + 1));
         for r in rows.rows() {
             let w = self.plan.weight.map_or(1.0, |c| r[c]);
@@ -673,42 +673,9 @@ impl Pass<'_> {
                     score::roll_up(nodes, &leaf_scores, Some(include), &mut common_scores[k]);
                 }
             }
+            self.dense.fill(&mut values, &scores, &paired, &common_scores, r);
             for &c in &member {
-                let a = &mut sums.cells[c];
-                a.rows += 1;
-                for i in 0..n {
-                    if let Some(s) = scores[i] {
-                        a.score[i].add(s, w);
-                    }
-                    if let Some(p) = paired[i] {
-                        a.expect[i].add(p.expectation, w);
-                        a.paired[i].add(p.performance, w);
-                        a.gap[i].add(p.performance - p.expectation, w);
-                    }
-                    for (common, scores) in a.common.iter_mut().zip(&common_scores) {
-                        if let (Some(m), Some(s)) = (common.get_mut(i), scores[i]) {
-                            m.add(s, w);
-                        }
-                    }
-                    if let Some(leaf) = nodes[i].leaf.as_ref().filter(|l| l.asked) {
-                        let x = r[leaf.column];
-                        if let (Some(t), false) = (leaf.top_threshold, x.is_nan()) {
-                            let hit = match leaf.direction {
-                                Direction::HigherIsBetter => x >= t,
-                                Direction::LowerIsBetter => x <= t,
-                            };
-                            a.top[i].add(if hit { 1.0 } else { 0.0 }, w);
-                        }
-                        if leaf.unit.is_some() && !x.is_nan() {
-                            a.raw[i].add(x, w);
-                        }
-                    }
-                }
-                for (k, &(x, y)) in self.pairs.iter().enumerate() {
-                    if let (Some(sx), Some(sy)) = (scores[x], scores[y]) {
-                        a.cross[k].add(sx, sy, w);
-                    }
-                }
+                self.dense.add(&mut sums.cells[c], &values, w);
             }
             sums.importance.push(w);
             sums.importance
@@ -917,6 +884,7 @@ fn compute(
             }
         }
     }
+    let dense = dense::DenseLayout::new(&nodes, &empty, &pairs, &has_expectation);
     let sums = match cached {
         Some(sums) => sums.fit(&empty, cells.len(), group_pairs.len())?,
         None => {
@@ -935,12 +903,12 @@ fn compute(
                 plan: &plan,
                 layout: &layout,
                 seg_offset: &seg_offset,
-                pairs: &pairs,
+                dense: &dense,
                 important: &important,
                 neighbours: [0, 1].map(|k| neighbours[k].as_ref().map(|(_, c)| &c.include[..])),
             };
             let new_chunk = || ChunkSums {
-                cells: vec![empty.clone(); layout.accumulators(cells.len())],
+                cells: dense.cells(layout.accumulators(cells.len())),
                 importance: Vec::new(),
             };
             let add = |sums: &mut ChunkSums, rows: &csi_data::NumericRows| pass.add(sums, rows);
@@ -951,7 +919,7 @@ fn compute(
             let mut merge = |sums: ChunkSums| {
                 for (total, chunk) in acc.iter_mut().zip(&sums.cells) {
                     if chunk.rows > 0 {
-                        total.merge(chunk);
+                        total.merge(&dense.to_cell(chunk, &empty));
                     }
                 }
                 for scores in sums.importance.chunks_exact(important.len() + 1) {

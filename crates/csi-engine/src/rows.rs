@@ -100,30 +100,79 @@ fn schema_for(study: &Study, wave: &Wave, plan: &Plan, nodes: &[flat::FlatNode])
     Arc::new(Schema::new_with_metadata(fields, schema_meta))
 }
 
+/// A stream of respondent rows, as plugins read them.
+pub type RowsReader = Box<dyn RecordBatchReader + Send>;
+
 /// Streams `wave`'s respondent rows: a reading thread scans the data file and hands
 /// batches over a bounded channel, so memory stays at a few batches. A data problem
 /// (the file changed since the index was computed) ends the stream with an error.
-pub fn rows_reader(study: &Study, wave: &Wave) -> Box<dyn RecordBatchReader + Send> {
+pub fn rows_reader(study: &Study, wave: &Wave) -> RowsReader {
+    shared_rows_readers(study, wave, 1).pop().expect("one reader")
+}
+
+/// `consumers` streams of `wave`'s respondent rows from one pass over the data
+/// file: each batch is read and checked once and handed to every stream (the
+/// batches' columns are shared, not copied). Each stream buffers at most a few
+/// batches, so the pass moves at the pace of its slowest reader: read the streams
+/// side by side, from threads of their own, or a stream read later waits for one
+/// that is never read. A stream dropped early stops receiving; the pass stops when
+/// every stream is dropped.
+pub fn shared_rows_readers(study: &Study, wave: &Wave, consumers: usize) -> Vec<RowsReader> {
     let mut nodes = flat::flatten(study);
     let plan = Plan::new(study, wave, &mut nodes);
     let schema = schema_for(study, wave, &plan, &nodes);
-    let (tx, rx) = sync_channel::<Result<RecordBatch, ArrowError>>(IN_FLIGHT);
+    let (senders, receivers): (Vec<_>, Vec<_>) = (0..consumers)
+        .map(|_| sync_channel::<Result<RecordBatch, ArrowError>>(IN_FLIGHT))
+        .unzip();
     let path = wave.data.clone();
     let policy = study.data_policy;
     let out_schema = schema.clone();
     std::thread::spawn(move || {
+        let mut open: Vec<Option<_>> = senders.into_iter().map(Some).collect();
         let mut consume = |batch: &RecordBatch| -> Result<(), String> {
             let batch =
                 RecordBatch::try_new(out_schema.clone(), batch.columns().to_vec()).map_err(|e| e.to_string())?;
-            // The receiver hung up: the plugin has read enough. Stop reading.
-            tx.send(Ok(batch)).map_err(|_| "reader closed".to_string())
+            for sender in &mut open {
+                // A receiver that hung up has read enough.
+                if sender.as_ref().is_some_and(|tx| tx.send(Ok(batch.clone())).is_err()) {
+                    *sender = None;
+                }
+            }
+            if open.iter().all(Option::is_none) {
+                // Every reader closed: stop reading.
+                return Err("reader closed".to_string());
+            }
+            Ok(())
         };
         if let Err(e) = csi_data::scan(&path, &plan.columns, &policy, &mut consume) {
-            let _ = tx.send(Err(ArrowError::ExternalError(Box::new(e))));
+            let e = Arc::new(e);
+            for tx in open.iter().flatten() {
+                let _ = tx.send(Err(ArrowError::ExternalError(Box::new(SharedError(e.clone())))));
+            }
         }
     });
-    Box::new(Rows { schema, rx })
+    receivers
+        .into_iter()
+        .map(|rx| {
+            Box::new(Rows {
+                schema: schema.clone(),
+                rx,
+            }) as RowsReader
+        })
+        .collect()
 }
+
+/// A data error handed to every stream of a shared pass.
+#[derive(Debug)]
+struct SharedError(Arc<csi_data::DataError>);
+
+impl std::fmt::Display for SharedError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for SharedError {}
 
 struct Rows {
     schema: SchemaRef,

@@ -72,3 +72,21 @@ fn a_reader_dropped_early_stops_the_scan() {
     assert!(reader.next().is_some());
     drop(reader); // the reading thread sees the hang-up and ends; nothing blocks
 }
+
+/// A shared pass hands every reader the same batches as a pass of its own, and a
+/// reader dropped at once neither blocks the others nor loses them a batch.
+#[test]
+fn a_shared_pass_feeds_every_reader_the_same_rows() {
+    let study = mini();
+    let wave = &study.waves[0];
+    let own: Vec<_> = csi_engine::rows_reader(&study, wave).map(Result::unwrap).collect();
+    let mut readers = csi_engine::shared_rows_readers(&study, wave, 3);
+    drop(readers.pop());
+    let handles: Vec<_> = readers
+        .into_iter()
+        .map(|r| std::thread::spawn(move || r.map(Result::unwrap).collect::<Vec<_>>()))
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap(), own);
+    }
+}

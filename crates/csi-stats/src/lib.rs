@@ -69,6 +69,7 @@
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, Normal};
 
+pub mod columns;
 pub mod difference;
 pub mod multiple;
 pub mod proportion;
@@ -557,6 +558,11 @@ impl CoMoments {
             sum_wdydy: 0.0,
             sum_wdxdy: 0.0,
         }
+    }
+
+    /// The shifts `(x, y)` the sums are kept about.
+    pub fn shifts(&self) -> (f64, f64) {
+        (self.shift_x, self.shift_y)
     }
 
     /// Adds one respondent's pair with sampling weight `w` (> 0).

@@ -40,8 +40,6 @@
 //! classified when neither is; a significantly negative penalty or reward is an
 //! *unexpected sign* and not classified.
 
-use std::collections::HashMap;
-
 use csi_plugin_sdk::arrow_array::cast::AsArray;
 use csi_plugin_sdk::arrow_array::types::Float64Type;
 use csi_plugin_sdk::arrow_array::{Array, RecordBatch};
@@ -413,6 +411,7 @@ struct Column {
 }
 
 /// Sums over the respondents who share one answer pattern (see [`penalty_reward`]).
+#[derive(Clone, Copy)]
 struct Sums {
     n: u64,
     sw: f64,
@@ -454,6 +453,91 @@ impl Sums {
     fn sum_w2_e2(&self, fitted: f64) -> f64 {
         let c = fitted - self.shift;
         (self.sw2d2 - 2.0 * c * self.sw2d + c * c * self.sw2).max(0.0)
+    }
+}
+
+/// The distinct answer patterns met so far and their sums: the keys side by side
+/// in one array (so that the passes over the patterns read memory in order), found
+/// through a hash table of their positions.
+struct Patterns {
+    /// Words per key.
+    words: usize,
+    keys: Vec<u64>,
+    sums: Vec<Sums>,
+    table: hashbrown::HashTable<u32>,
+    hasher: std::hash::RandomState,
+}
+
+impl Patterns {
+    fn new(words: usize) -> Self {
+        Patterns {
+            words,
+            keys: Vec::new(),
+            sums: Vec::new(),
+            table: hashbrown::HashTable::new(),
+            hasher: std::hash::RandomState::new(),
+        }
+    }
+
+    fn key(&self, i: u32) -> &[u64] {
+        let start = i as usize * self.words;
+        &self.keys[start..start + self.words]
+    }
+
+    /// Adds a respondent with outcome score `y` and weight `w` to pattern `key`;
+    /// `false` when that would make more than [`MAX_PATTERNS`] patterns.
+    fn add(&mut self, key: &[u64], y: f64, w: f64) -> bool {
+        use std::hash::BuildHasher;
+        let hash = self.hasher.hash_one(key);
+        let Patterns {
+            words,
+            keys,
+            sums,
+            table,
+            hasher,
+        } = self;
+        let at = |i: u32| &keys[i as usize * *words..(i as usize + 1) * *words];
+        if let Some(&i) = table.find(hash, |&i| at(i) == key) {
+            sums[i as usize].add(y, w);
+            return true;
+        }
+        if sums.len() >= MAX_PATTERNS {
+            return false;
+        }
+        let i = sums.len() as u32;
+        keys.extend_from_slice(key);
+        let mut s = Sums::new(y);
+        s.add(y, w);
+        sums.push(s);
+        let words = *words;
+        table.insert_unique(hash, i, |&j| {
+            hasher.hash_one(&keys[j as usize * words..(j as usize + 1) * words])
+        });
+        true
+    }
+
+    /// The patterns in the order of their keys.
+    fn sorted(self) -> SortedPatterns {
+        let mut order: Vec<u32> = (0..self.sums.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| self.key(a).cmp(self.key(b)));
+        SortedPatterns {
+            words: self.words,
+            keys: order.iter().flat_map(|&i| self.key(i).iter().copied()).collect(),
+            sums: order.iter().map(|&i| self.sums[i as usize]).collect(),
+        }
+    }
+}
+
+/// The answer patterns in the order of their keys (see [`Patterns`]).
+struct SortedPatterns {
+    words: usize,
+    keys: Vec<u64>,
+    sums: Vec<Sums>,
+}
+
+impl SortedPatterns {
+    fn iter(&self) -> impl Iterator<Item = (&[u64], &Sums)> {
+        self.keys.chunks_exact(self.words).zip(&self.sums)
     }
 }
 
@@ -596,7 +680,7 @@ where
     // One pass: sums per answer pattern of the eligible indicators, over the
     // respondents with the outcome and a valid weight.
     let words = (eligible.len() * 2).div_ceil(64).max(1);
-    let mut patterns: HashMap<Box<[u64]>, Sums> = HashMap::new();
+    let mut patterns = Patterns::new(words);
     let mut respondents = 0u64;
     let mut key = vec![0u64; words];
     for batch in rows {
@@ -629,32 +713,23 @@ where
                 };
                 key[e / 32] |= s << (2 * (e % 32));
             }
-            match patterns.get_mut(&key[..]) {
-                Some(sums) => sums.add(y, w),
-                None => {
-                    if patterns.len() >= MAX_PATTERNS {
-                        return Err(format!(
-                            "the respondents give more than {MAX_PATTERNS} distinct answer patterns over these {} indicators; classify fewer at a time (option `within`)",
-                            eligible.len()
-                        ));
-                    }
-                    let mut sums = Sums::new(y);
-                    sums.add(y, w);
-                    patterns.insert(key.clone().into_boxed_slice(), sums);
-                }
+            if !patterns.add(&key, y, w) {
+                return Err(format!(
+                    "the respondents give more than {MAX_PATTERNS} distinct answer patterns over these {} indicators; classify fewer at a time (option `within`)",
+                    eligible.len()
+                ));
             }
         }
     }
     // A fixed order, so that the sums (and so the published bytes) do not depend on
     // hash-map iteration.
-    let mut patterns: Vec<(Box<[u64]>, Sums)> = patterns.into_iter().collect();
-    patterns.sort_by(|a, b| a.0.cmp(&b.0));
+    let patterns = patterns.sorted();
 
     // Listwise counts over a set of eligible positions.
     let count = |set: &[usize]| -> (u64, Vec<[u64; 3]>) {
         let mut used = 0;
         let mut counts = vec![[0u64; 3]; set.len()];
-        for (key, sums) in &patterns {
+        for (key, sums) in patterns.iter() {
             if set.iter().all(|&e| state(key, e) != 0) {
                 used += sums.n;
                 for (c, &e) in counts.iter_mut().zip(set) {
@@ -764,7 +839,7 @@ where
             let mut active = Vec::with_capacity(k);
             let mut xtwx = vec![vec![0.0; k]; k];
             let mut xtwy = vec![0.0; k];
-            for (key, sums) in &patterns {
+            for (key, sums) in patterns.iter() {
                 if !design(key, &mut active) {
                     continue;
                 }
@@ -792,7 +867,7 @@ where
             };
             let beta: Vec<f64> = (0..k).map(|a| (0..k).map(|b| bread[a][b] * xtwy[b]).sum()).collect();
             let mut meat = vec![vec![0.0; k]; k];
-            for (key, sums) in &patterns {
+            for (key, sums) in patterns.iter() {
                 if !design(key, &mut active) {
                     continue;
                 }
