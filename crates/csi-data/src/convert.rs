@@ -4,14 +4,8 @@
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
-use std::sync::Arc;
 
-use arrow_array::builder::{Float64Builder, StringBuilder};
-use arrow_array::{ArrayRef, RecordBatch};
-
-use crate::{
-    schema_of, ColumnKind, ColumnPlan, DataIssue, DataPolicy, DataReport, IssueKind, Policy, Position, FIRST_ROWS,
-};
+use crate::{ColumnKind, ColumnPlan, DataIssue, DataPolicy, DataReport, IssueKind, Policy, Position, FIRST_ROWS};
 use csi_study::normalise_code;
 
 /// One cell as a file format delivers it.
@@ -356,118 +350,6 @@ impl<'a> Checker<'a> {
 /// What a reader hands each row to: the planned columns' cells and the row's
 /// position in the file.
 pub(crate) type RowSink<'s> = dyn FnMut(&[Value<'_>], u64) -> Result<(), crate::DataError> + 's;
-
-enum Builder {
-    Num(Float64Builder),
-    Text(StringBuilder),
-}
-
-/// Converts rows of cells into Arrow record batches (for the rows handed to
-/// plugins), checking every cell with a [`Checker`].
-pub(crate) struct Converter<'a> {
-    plan: &'a [ColumnPlan],
-    checker: Checker<'a>,
-    builders: Vec<Builder>,
-    rows_in_batch: usize,
-    slots: Vec<f64>,
-}
-
-impl<'a> Converter<'a> {
-    pub fn new(plan: &'a [ColumnPlan], policy: &'a DataPolicy, position: Position, decimal_comma: bool) -> Self {
-        let checker = Checker::new(plan, policy, position, decimal_comma, Default::default(), false);
-        let mut me = Self {
-            plan,
-            checker,
-            builders: Vec::new(),
-            rows_in_batch: 0,
-            slots: vec![f64::NAN; plan.len()],
-        };
-        me.builders = me.new_builders();
-        me
-    }
-
-    fn new_builders(&self) -> Vec<Builder> {
-        self.plan
-            .iter()
-            .map(|c| match c.kind {
-                ColumnKind::Id | ColumnKind::Category { .. } => {
-                    Builder::Text(StringBuilder::with_capacity(crate::BATCH_ROWS, crate::BATCH_ROWS * 4))
-                }
-                _ => Builder::Num(Float64Builder::with_capacity(crate::BATCH_ROWS)),
-            })
-            .collect()
-    }
-
-    /// Converts one row; `cells[i]` is the value of plan column `i`, `line` its
-    /// position in the file (a line for text formats, a row for binary ones).
-    fn push_row(&mut self, cells: &[Value<'_>], line: u64) {
-        let checked = self.checker.row(cells, line, &mut self.slots);
-        if !checked.keep {
-            return;
-        }
-        for ((b, c), &x) in self.builders.iter_mut().zip(self.plan).zip(&self.slots) {
-            match (b, &c.kind) {
-                (Builder::Text(b), ColumnKind::Id) => b.append_option((!checked.id.is_empty()).then_some(&*checked.id)),
-                (Builder::Text(b), ColumnKind::Category { codes }) => {
-                    b.append_option((!x.is_nan()).then(|| codes[x as usize].as_str()))
-                }
-                (Builder::Num(b), _) => b.append_option((!x.is_nan()).then_some(x)),
-                _ => unreachable!("builders follow the plan"),
-            }
-        }
-        self.rows_in_batch += 1;
-    }
-
-    /// Converts one row (see [`Converter::push_row`]) and hands a batch to
-    /// `consume` whenever one is full.
-    pub fn push_and_send(
-        &mut self,
-        cells: &[Value<'_>],
-        line: u64,
-        consume: &mut dyn FnMut(&RecordBatch) -> Result<(), String>,
-    ) -> Result<(), crate::DataError> {
-        self.push_row(cells, line);
-        if self.rows_in_batch >= crate::BATCH_ROWS {
-            let batch = self.take_batch().expect("full batch");
-            consume(&batch).map_err(crate::DataError::Consumer)?;
-        }
-        Ok(())
-    }
-
-    /// Hands the last rows to `consume` and returns the report.
-    pub fn send_rest(
-        mut self,
-        consume: &mut dyn FnMut(&RecordBatch) -> Result<(), String>,
-    ) -> Result<DataReport, crate::DataError> {
-        if let Some(batch) = self.take_batch() {
-            consume(&batch).map_err(crate::DataError::Consumer)?;
-        }
-        Ok(self.finish())
-    }
-
-    /// Takes the rows converted so far as a batch (None if there are none).
-    fn take_batch(&mut self) -> Option<RecordBatch> {
-        if self.rows_in_batch == 0 {
-            return None;
-        }
-        let fresh = self.new_builders();
-        let builders = std::mem::replace(&mut self.builders, fresh);
-        let columns: Vec<ArrayRef> = builders
-            .into_iter()
-            .map(|b| match b {
-                Builder::Num(mut b) => Arc::new(b.finish()) as ArrayRef,
-                Builder::Text(mut b) => Arc::new(b.finish()) as ArrayRef,
-            })
-            .collect();
-        self.rows_in_batch = 0;
-        Some(RecordBatch::try_new(schema_of(self.plan), columns).expect("columns follow the plan's schema"))
-    }
-
-    /// The report, with issues sorted by column order then kind.
-    fn finish(self) -> DataReport {
-        self.checker.finish()
-    }
-}
 
 /// A whole number of up to 15 digits with an optional minus sign (most survey
 /// answers: `7`, `99`, `-1`), read without the general float parser; the same value

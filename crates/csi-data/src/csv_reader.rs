@@ -5,10 +5,8 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
-use arrow_array::RecordBatch;
-
-use crate::convert::{Converter, Value};
-use crate::{ColumnPlan, DataError, DataPolicy, DataReport};
+use crate::convert::Value;
+use crate::{ColumnPlan, DataError};
 
 fn open(path: &Path) -> Result<BufReader<File>, DataError> {
     let f = File::open(path).map_err(|source| DataError::Io {
@@ -391,34 +389,4 @@ pub(crate) fn each_record(
         f(&cells, line)?;
     }
     Ok(())
-}
-
-/// Chunks of this size when the rows are read one chunk after another.
-const SEQUENTIAL_CHUNK_BYTES: usize = 4 << 20;
-
-pub(crate) fn scan(
-    path: &Path,
-    plan: &[ColumnPlan],
-    policy: &DataPolicy,
-    consume: &mut dyn FnMut(&RecordBatch) -> Result<(), String>,
-) -> Result<DataReport, DataError> {
-    let data = open_data(path)?;
-    let index = positions(path, &data.header, plan)?;
-    let mut conv = Converter::new(plan, policy, crate::Position::Line, data.delim != b',');
-    let mut splitter = Splitter::new(data.rest, data.delim, data.first_line, SEQUENTIAL_CHUNK_BYTES);
-    let io = |source| DataError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    while let Some(chunk) = splitter.next_chunk().map_err(io)? {
-        each_record(
-            path,
-            &chunk,
-            data.delim,
-            data.header.len(),
-            &index,
-            &mut |cells, line| conv.push_and_send(cells, line, consume),
-        )?;
-    }
-    conv.send_rest(consume)
 }

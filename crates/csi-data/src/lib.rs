@@ -40,9 +40,6 @@ use serde::{Deserialize, Serialize};
 pub use csi_study::{DataPolicy, Policy};
 pub use numbers::{NumericRows, Parallelism};
 
-/// Rows per record batch.
-pub const BATCH_ROWS: usize = 32 * 1024;
-
 /// How many offending rows are kept per problem for the report.
 pub const FIRST_ROWS: usize = 5;
 
@@ -288,19 +285,23 @@ pub fn read_header(path: &Path) -> Result<Vec<String>, DataError> {
 }
 
 /// Streams `path` as record batches holding the `plan` columns (in plan order,
-/// named as in the plan), calling `consume` for each batch. Returns the report of
-/// what was read, or [`DataError::Invalid`] listing every problem whose policy is
-/// `error` once the whole file has been scanned.
+/// named as in the plan), calling `consume` for each batch, in file order. The
+/// file is read and checked in pieces on every core, as [`scan_numbers`] does, and
+/// the batches come out in file order. Returns the report of what was read, or
+/// [`DataError::Invalid`] listing every problem whose policy is `error` once the
+/// whole file has been scanned; an error from `consume` stops the read.
 pub fn scan(
     path: &Path,
     plan: &[ColumnPlan],
     policy: &DataPolicy,
     consume: &mut dyn FnMut(&RecordBatch) -> Result<(), String>,
 ) -> Result<DataReport, DataError> {
-    let report = match format_of(path)? {
-        Format::Csv => csv_reader::scan(path, plan, policy, consume)?,
-        Format::Parquet => parquet_reader::scan(path, plan, policy, consume)?,
-    };
+    let how = Parallelism::all_cores(ROWS_PIECE_BYTES);
+    let to_batches = |batches: &mut Vec<RecordBatch>, rows: &NumericRows| batches.push(numbers::to_batch(plan, rows));
+    let reading = numbers::Reading { how, with_ids: true };
+    let report = numbers::scan_numbers(path, plan, policy, reading, &Vec::new, &to_batches, &mut |batches| {
+        batches.iter().try_for_each(&mut *consume).map_err(DataError::Consumer)
+    })?;
     if report.has_errors() {
         return Err(DataError::Invalid {
             path: path.to_path_buf(),
@@ -309,6 +310,11 @@ pub fn scan(
     }
     Ok(report)
 }
+
+/// About how many bytes of the file a piece holds when rows are read for
+/// [`scan`]: its batches (about four times its size) wait in memory until the
+/// pieces before them are handed on.
+const ROWS_PIECE_BYTES: usize = 2 << 20;
 
 /// Streams `path` through the same checks as [`scan`], as numbers for the
 /// statistics pass ([`NumericRows`]): `new` makes an empty accumulator, `add` adds
@@ -328,7 +334,11 @@ pub fn scan_numbers<A: Send>(
     add: &(dyn Fn(&mut A, &NumericRows) + Sync),
     merge: &mut dyn FnMut(A),
 ) -> Result<DataReport, DataError> {
-    let report = numbers::scan_numbers(path, plan, policy, how, new, add, merge)?;
+    let reading = numbers::Reading { how, with_ids: false };
+    let report = numbers::scan_numbers(path, plan, policy, reading, new, add, &mut |a| {
+        merge(a);
+        Ok(())
+    })?;
     if report.has_errors() {
         return Err(DataError::Invalid {
             path: path.to_path_buf(),

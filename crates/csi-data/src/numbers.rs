@@ -6,7 +6,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::mpsc::{channel, sync_channel};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+
+use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
+use arrow_buffer::NullBuffer;
 
 use crate::convert::{Checker, Value};
 use crate::csv_reader::{self, Chunk, Splitter};
@@ -24,13 +27,32 @@ const ROWS_PER_CALL: usize = 4096;
 pub struct NumericRows {
     width: usize,
     values: Vec<f64>,
+    /// The ids' text (trimmed, empty when there is none), when asked for: all of
+    /// them, one after another, and where each row's ends.
+    ids: Option<(String, Vec<usize>)>,
 }
 
 impl NumericRows {
-    fn new(width: usize) -> Self {
+    fn new(width: usize, with_ids: bool) -> Self {
         Self {
             width,
             values: Vec::with_capacity(width * ROWS_PER_CALL),
+            ids: with_ids.then(|| (String::new(), Vec::with_capacity(ROWS_PER_CALL))),
+        }
+    }
+
+    /// Row `row`'s id text, when the rows keep ids (empty when it has none).
+    pub(crate) fn id(&self, row: usize) -> Option<&str> {
+        let (text, ends) = self.ids.as_ref()?;
+        let start = if row == 0 { 0 } else { ends[row - 1] };
+        Some(&text[start..ends[row]])
+    }
+
+    fn clear(&mut self) {
+        self.values.clear();
+        if let Some((text, ends)) = &mut self.ids {
+            text.clear();
+            ends.clear();
         }
     }
 
@@ -48,6 +70,33 @@ impl NumericRows {
     pub fn rows(&self) -> impl Iterator<Item = &[f64]> {
         self.values.chunks_exact(self.width.max(1))
     }
+}
+
+/// `rows` as an Arrow record batch of the plan's schema ([`crate::schema_of`]):
+/// numbers, null where missing; a categorical segment as its code; the id as its
+/// text (null when empty; the rows must keep ids when the plan has an id column).
+pub(crate) fn to_batch(plan: &[ColumnPlan], rows: &NumericRows) -> RecordBatch {
+    let columns: Vec<ArrayRef> = plan
+        .iter()
+        .enumerate()
+        .map(|(j, c)| match &c.kind {
+            ColumnKind::Id => Arc::new(StringArray::from_iter(
+                (0..rows.len()).map(|r| rows.id(r).filter(|id| !id.is_empty())),
+            )) as ArrayRef,
+            ColumnKind::Category { codes } => Arc::new(StringArray::from_iter(
+                rows.rows()
+                    .map(|r| (!r[j].is_nan()).then(|| codes[r[j] as usize].as_str())),
+            )),
+            _ => {
+                // Missing values are null (and 0 beneath the null, as Arrow builders write).
+                let values: Vec<f64> = rows.rows().map(|r| if r[j].is_nan() { 0.0 } else { r[j] }).collect();
+                let nulls = NullBuffer::from_iter(rows.rows().map(|r| !r[j].is_nan()));
+                let nulls = (nulls.null_count() > 0).then_some(nulls);
+                Arc::new(Float64Array::new(values.into(), nulls))
+            }
+        })
+        .collect();
+    RecordBatch::try_new(crate::schema_of(plan), columns).expect("columns follow the plan's schema")
 }
 
 /// How the statistics pass reads a file.
@@ -70,6 +119,14 @@ impl Parallelism {
     }
 }
 
+/// How [`scan_numbers`] reads a file: on how many threads and in pieces of what
+/// size, and whether the rows keep their ids' text (for Arrow batches).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Reading {
+    pub how: Parallelism,
+    pub with_ids: bool,
+}
+
 /// Accumulates a file's checked rows: `new` makes an empty accumulator, `add`
 /// adds rows to one, and `merge` receives the accumulators in file order, one per
 /// chunk of a CSV file (one per row group of a Parquet file). Chunks are checked and
@@ -84,11 +141,12 @@ pub(crate) fn scan_numbers<A: Send>(
     path: &Path,
     plan: &[ColumnPlan],
     policy: &DataPolicy,
-    how: Parallelism,
+    reading: Reading,
     new: &(dyn Fn() -> A + Sync),
     add: &(dyn Fn(&mut A, &NumericRows) + Sync),
-    merge: &mut dyn FnMut(A),
+    merge: &mut Merge<'_, A>,
 ) -> Result<DataReport, DataError> {
+    let Reading { how, with_ids } = reading;
     let hasher = std::collections::hash_map::RandomState::new();
     // Whether a row is dropped for its id depends on every id before it.
     let live_ids = policy.duplicate_id == crate::Policy::Exclude && plan.iter().any(|c| c.kind == ColumnKind::Id);
@@ -102,7 +160,7 @@ pub(crate) fn scan_numbers<A: Send>(
             let mut groups = crate::parquet_reader::pieces(path, how.chunk_bytes)?.into_iter();
             let mut next = || Ok(groups.next());
             let accumulate = |piece: &(Vec<usize>, u64), checker: &mut Checker<'_>, acc: &mut A| {
-                let mut batch = Batch::new(plan.len());
+                let mut batch = Batch::new(plan.len(), with_ids);
                 let groups = Some((&piece.0[..], piece.1));
                 crate::parquet_reader::each_row_of(path, plan, groups, ROWS_PER_CALL, &mut |cells, row| {
                     batch.push(checker, cells, row, acc, add);
@@ -122,6 +180,7 @@ pub(crate) fn scan_numbers<A: Send>(
             let mut splitter = Splitter::new(data.rest, data.delim, data.first_line, how.chunk_bytes);
             let csv = Csv {
                 path,
+                with_ids,
                 delim: data.delim,
                 header_len: data.header.len(),
                 index: &index,
@@ -134,6 +193,9 @@ pub(crate) fn scan_numbers<A: Send>(
         }
     }
 }
+
+/// Takes a piece's accumulator, in file order; an error stops the read.
+pub(crate) type Merge<'m, A> = dyn FnMut(A) -> Result<(), DataError> + 'm;
 
 /// The next piece of a file (a CSV chunk, a Parquet row group), or `None` at its end.
 type NextPiece<'n, P> = dyn FnMut() -> Result<Option<P>, DataError> + Send + 'n;
@@ -150,7 +212,7 @@ fn read_pieces<'a, P: Send, A: Send>(
     chunk_checker: &(dyn Fn() -> Checker<'a> + Sync),
     new: &(dyn Fn() -> A + Sync),
     accumulate: &Accumulate<'_, 'a, P, A>,
-    merge: &mut dyn FnMut(A),
+    merge: &mut Merge<'_, A>,
 ) -> Result<DataReport, DataError> {
     if threads <= 1 {
         sequential(next, &mut ledger, new, accumulate, merge)?;
@@ -167,9 +229,9 @@ struct Batch {
 }
 
 impl Batch {
-    fn new(width: usize) -> Self {
+    fn new(width: usize, with_ids: bool) -> Self {
         Self {
-            rows: NumericRows::new(width),
+            rows: NumericRows::new(width, with_ids),
             slots: vec![f64::NAN; width],
         }
     }
@@ -182,8 +244,13 @@ impl Batch {
         acc: &mut A,
         add: &(dyn Fn(&mut A, &NumericRows) + Sync),
     ) {
-        if checker.row(cells, line, &mut self.slots).keep {
+        let checked = checker.row(cells, line, &mut self.slots);
+        if checked.keep {
             self.rows.values.extend_from_slice(&self.slots);
+            if let Some((text, ends)) = &mut self.rows.ids {
+                text.push_str(&checked.id);
+                ends.push(text.len());
+            }
             if self.rows.len() >= ROWS_PER_CALL {
                 self.flush(acc, add);
             }
@@ -193,7 +260,7 @@ impl Batch {
     fn flush<A>(&mut self, acc: &mut A, add: &(dyn Fn(&mut A, &NumericRows) + Sync)) {
         if !self.rows.is_empty() {
             add(acc, &self.rows);
-            self.rows.values.clear();
+            self.rows.clear();
         }
     }
 }
@@ -201,6 +268,8 @@ impl Batch {
 /// What every chunk of one CSV file shares.
 struct Csv<'p> {
     path: &'p Path,
+    /// Whether the rows keep their ids' text.
+    with_ids: bool,
     delim: u8,
     header_len: usize,
     index: &'p [usize],
@@ -215,7 +284,7 @@ impl Csv<'_> {
         acc: &mut A,
         add: &(dyn Fn(&mut A, &NumericRows) + Sync),
     ) -> Result<(), DataError> {
-        let mut batch = Batch::new(self.index.len());
+        let mut batch = Batch::new(self.index.len(), self.with_ids);
         csv_reader::each_record(
             self.path,
             chunk,
@@ -246,12 +315,12 @@ fn sequential<'a, P, A>(
     ledger: &mut Checker<'a>,
     new: &(dyn Fn() -> A + Sync),
     accumulate: &Accumulate<'_, 'a, P, A>,
-    merge: &mut dyn FnMut(A),
+    merge: &mut Merge<'_, A>,
 ) -> Result<(), DataError> {
     while let Some(piece) = next()? {
         let mut acc = new();
         accumulate(&piece, ledger, &mut acc)?;
-        merge(acc);
+        merge(acc)?;
     }
     Ok(())
 }
@@ -278,7 +347,7 @@ fn parallel<'a, P: Send, A: Send>(
     chunk_checker: &(dyn Fn() -> Checker<'a> + Sync),
     new: &(dyn Fn() -> A + Sync),
     accumulate: &Accumulate<'_, 'a, P, A>,
-    merge: &mut dyn FnMut(A),
+    merge: &mut Merge<'_, A>,
 ) -> Result<(), DataError> {
     // Pieces read but not yet merged: bounds memory when one piece is slow.
     let in_flight = threads + 2;
@@ -344,7 +413,7 @@ fn in_order<'a, A>(
     done_rx: std::sync::mpsc::Receiver<(u64, Done<'a, A>)>,
     token_tx: std::sync::mpsc::SyncSender<()>,
     ledger: &mut Checker<'a>,
-    merge: &mut dyn FnMut(A),
+    merge: &mut Merge<'_, A>,
 ) -> Result<(), DataError> {
     let mut waiting: BTreeMap<u64, Done<'a, A>> = BTreeMap::new();
     let mut next = 0u64;
@@ -354,7 +423,7 @@ fn in_order<'a, A>(
             match done {
                 Done::Chunk(acc, checker) => {
                     ledger.absorb(checker);
-                    merge(acc);
+                    merge(acc)?;
                 }
                 Done::Failed(e) => return Err(e),
                 Done::Panicked(panic) => {

@@ -8,13 +8,13 @@ use std::path::Path;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::*;
-use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_array::{Array, ArrayRef};
 use arrow_schema::DataType;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ProjectionMask;
 
-use crate::convert::{Converter, Value};
-use crate::{ColumnPlan, DataError, DataPolicy, DataReport, Position, BATCH_ROWS};
+use crate::convert::Value;
+use crate::{ColumnPlan, DataError};
 
 fn malformed(path: &Path, message: impl Into<String>) -> DataError {
     DataError::Malformed {
@@ -114,14 +114,9 @@ pub(crate) fn pieces(path: &Path, piece_bytes: usize) -> Result<Vec<(Vec<usize>,
     Ok(pieces)
 }
 
-/// Calls `f` with the planned columns' values of every row, in file order, and its
-/// 1-based row number.
-pub(crate) fn each_row(path: &Path, plan: &[ColumnPlan], f: &mut crate::convert::RowSink<'_>) -> Result<(), DataError> {
-    each_row_of(path, plan, None, BATCH_ROWS, f)
-}
-
-/// [`each_row`] over the rows of some row groups, `(their indices, the rows before
-/// them)`, or of the whole file, decoded `batch_rows` rows at a time.
+/// Calls `f` with the planned columns' values of every row of some row groups,
+/// `(their indices, the rows before them)`, or of the whole file, in file order,
+/// with its 1-based row number, decoded `batch_rows` rows at a time.
 pub(crate) fn each_row_of(
     path: &Path,
     plan: &[ColumnPlan],
@@ -171,17 +166,4 @@ pub(crate) fn each_row_of(
         }
     }
     Ok(())
-}
-
-pub(crate) fn scan(
-    path: &Path,
-    plan: &[ColumnPlan],
-    policy: &DataPolicy,
-    consume: &mut dyn FnMut(&RecordBatch) -> Result<(), String>,
-) -> Result<DataReport, DataError> {
-    let mut conv = Converter::new(plan, policy, Position::Row, false);
-    each_row(path, plan, &mut |cells, row_number| {
-        conv.push_and_send(cells, row_number, consume)
-    })?;
-    conv.send_rest(consume)
 }

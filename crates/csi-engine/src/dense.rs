@@ -8,7 +8,6 @@ use csi_stats::columns::{CoMomentColumns, MomentColumns};
 use csi_stats::{Direction, WeightedMoments};
 
 use crate::flat::FlatNode;
-use crate::score::Paired;
 use crate::CellAcc;
 
 /// Which of a cell's accumulators a position of the row of values feeds.
@@ -143,28 +142,27 @@ impl DenseLayout {
     }
 
     /// Fills `values` (of [`DenseLayout::width`]) with one respondent's figures: its
-    /// node `scores`, `paired` figures and like-for-like scores (`common`, per
-    /// neighbour; empty where the wave has none) and its raw answers `row` (`NaN`
-    /// where missing).
+    /// node `scores`, paired `performance` and `expectation`, like-for-like scores
+    /// (`common`, per neighbour; empty where the wave has none) and its raw answers
+    /// `row` (each `NaN` where missing).
     pub fn fill(
         &self,
         values: &mut [f64],
-        scores: &[Option<f64>],
-        paired: &[Option<Paired>],
-        common: &[Vec<Option<f64>>; 2],
+        scores: &[f64],
+        performance: &[f64],
+        expectation: &[f64],
+        common: &[Vec<f64>; 2],
         row: &[f64],
     ) {
         // The slots come in runs of one kind (see `new`), filled run by run.
         let (score_part, rest) = values.split_at_mut(scores.len());
-        for (v, s) in score_part.iter_mut().zip(scores) {
-            *v = s.unwrap_or(f64::NAN);
-        }
+        score_part.copy_from_slice(scores);
         let (paired_part, rest) = rest.split_at_mut(3 * self.expectation_nodes.len());
         for (v, &i) in paired_part.chunks_exact_mut(3).zip(&self.expectation_nodes) {
-            let p = paired[i];
-            v[0] = p.map_or(f64::NAN, |p| p.expectation);
-            v[1] = p.map_or(f64::NAN, |p| p.performance);
-            v[2] = p.map_or(f64::NAN, |p| p.performance - p.expectation);
+            // (both or neither missing: the gap is missing with them)
+            v[0] = expectation[i];
+            v[1] = performance[i];
+            v[2] = performance[i] - expectation[i];
         }
         let (top_part, rest) = rest.split_at_mut(self.tops.len());
         for (v, top) in top_part.iter_mut().zip(&self.tops) {
@@ -187,9 +185,7 @@ impl DenseLayout {
             *v = row[column];
         }
         for (common_part, &k) in rest.chunks_exact_mut(scores.len()).zip(&self.commons) {
-            for (v, s) in common_part.iter_mut().zip(&common[k]) {
-                *v = s.unwrap_or(f64::NAN);
-            }
+            common_part.copy_from_slice(&common[k]);
         }
     }
 

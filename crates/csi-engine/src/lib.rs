@@ -626,11 +626,18 @@ impl Pass<'_> {
     fn add(&self, sums: &mut ChunkSums, rows: &csi_data::NumericRows) {
         let nodes = self.nodes;
         let n = nodes.len();
-        let mut leaf_scores: Vec<Option<f64>> = vec![None; n];
-        let mut leaf_expects: Vec<Option<f64>> = vec![None; n];
-        let mut scores: Vec<Option<f64>> = vec![None; n];
-        let mut paired: Vec<Option<score::Paired>> = vec![None; n];
-        let mut common_scores: [Vec<Option<f64>>; 2] = [vec![None; n], vec![None; n]];
+        // Per node, `NaN` where missing.
+        let mut leaf_scores = vec![f64::NAN; n];
+        let mut leaf_expects = vec![f64::NAN; n];
+        let mut scores = vec![f64::NAN; n];
+        let (mut performance, mut expectation) = (vec![f64::NAN; n], vec![f64::NAN; n]);
+        let mut common_scores = [vec![f64::NAN; n], vec![f64::NAN; n]];
+        // The leaves asked in the wave (the others stay missing).
+        let asked: Vec<(usize, &flat::Leaf)> = nodes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, node)| Some((i, node.leaf.as_ref().filter(|l| l.asked)?)))
+            .collect();
         let mut member: Vec<usize> = Vec::with_capacity(1 + self.study.segments.len());
         let mut groups_of_row: Vec<Option<usize>> = vec![None; self.study.segments.len()];
         let mut values = vec![0.0; self.dense.width()];
@@ -654,32 +661,28 @@ impl Pass<'_> {
                 };
             }
             self.layout.members(&groups_of_row, self.seg_offset, &mut member);
-            for (i, node) in nodes.iter().enumerate() {
-                (leaf_scores[i], leaf_expects[i]) = match node.leaf.as_ref().filter(|l| l.asked) {
-                    Some(leaf) => {
-                        let rescale = |c: usize| {
-                            let x = r[c];
-                            (!x.is_nan()).then(|| rescale_to_100(x, leaf.min, leaf.max, leaf.direction))
-                        };
-                        (rescale(leaf.column), leaf.expectation.and_then(rescale))
-                    }
-                    None => (None, None),
-                };
+            for &(i, leaf) in &asked {
+                // A missing answer (NaN) rescales to NaN.
+                let rescale = |c: usize| rescale_to_100(r[c], leaf.min, leaf.max, leaf.direction);
+                leaf_scores[i] = rescale(leaf.column);
+                if let Some(e) = leaf.expectation {
+                    leaf_expects[i] = rescale(e);
+                }
             }
             score::roll_up(nodes, &leaf_scores, None, &mut scores);
-            score::roll_up_paired(nodes, &leaf_scores, &leaf_expects, &mut paired);
+            score::roll_up_paired(nodes, &leaf_scores, &leaf_expects, &mut performance, &mut expectation);
             for (k, include) in self.neighbours.iter().enumerate() {
                 if let Some(include) = include {
                     score::roll_up(nodes, &leaf_scores, Some(include), &mut common_scores[k]);
                 }
             }
-            self.dense.fill(&mut values, &scores, &paired, &common_scores, r);
+            self.dense
+                .fill(&mut values, &scores, &performance, &expectation, &common_scores, r);
             for &c in &member {
                 self.dense.add(&mut sums.cells[c], &values, w);
             }
             sums.importance.push(w);
-            sums.importance
-                .extend(self.important.iter().map(|&i| scores[i].unwrap_or(f64::NAN)));
+            sums.importance.extend(self.important.iter().map(|&i| scores[i]));
         }
     }
 }

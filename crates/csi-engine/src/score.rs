@@ -4,29 +4,36 @@
 
 use crate::flat::FlatNode;
 
-/// Rolls `leaf` values (0–100, `None` when missing) up the tree into `out`: a
+/// Rolls `leaf` values (0–100, `NaN` when missing) up the tree into `out`: a
 /// parent is the weighted mean of the children that have a value, weights
 /// renormalised over those; with none it is missing. Leaves outside `include`
 /// (when given) count as missing, which is how a composite is restricted to the
 /// questions two waves have in common.
-pub(crate) fn roll_up(nodes: &[FlatNode], leaf: &[Option<f64>], include: Option<&[bool]>, out: &mut [Option<f64>]) {
+pub(crate) fn roll_up(nodes: &[FlatNode], leaf: &[f64], include: Option<&[bool]>, out: &mut [f64]) {
     // In pre-order children follow their parent, so a reverse loop sees every
     // child before its parent.
     for i in (0..nodes.len()).rev() {
         let n = &nodes[i];
         out[i] = if n.leaf.is_some() {
-            leaf[i].filter(|_| include.is_none_or(|m| m[i]))
-        } else if n.children.is_empty() {
-            None
+            if include.is_none_or(|m| m[i]) {
+                leaf[i]
+            } else {
+                f64::NAN
+            }
         } else {
             let (mut sw, mut sws) = (0.0, 0.0);
             for &c in &n.children {
-                if let Some(s) = out[c] {
+                let s = out[c];
+                if !s.is_nan() {
                     sw += nodes[c].weight;
                     sws += nodes[c].weight * s;
                 }
             }
-            (sw > 0.0).then(|| sws / sw)
+            if sw > 0.0 {
+                sws / sw
+            } else {
+                f64::NAN
+            }
         };
     }
 }
@@ -36,46 +43,39 @@ pub(crate) fn roll_up(nodes: &[FlatNode], leaf: &[Option<f64>], include: Option<
 /// weighted means over the children that have a pair (tree weights renormalised
 /// over those children). So `gap = performance − expectation` holds for every
 /// node and respondent, and the published means of the three agree exactly.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Paired {
-    pub performance: f64,
-    pub expectation: f64,
-}
-
-/// Fills `out` with each node's [`Paired`] figures from the leaves' scores and
-/// expectations (0–100).
+///
+/// Fills `performance` and `expectation` (both `NaN` where a node has no pair)
+/// from the leaves' scores and expectations (0–100, `NaN` when missing).
 pub(crate) fn roll_up_paired(
     nodes: &[FlatNode],
-    score: &[Option<f64>],
-    expectation: &[Option<f64>],
-    out: &mut [Option<Paired>],
+    score: &[f64],
+    expected: &[f64],
+    performance: &mut [f64],
+    expectation: &mut [f64],
 ) {
     for i in (0..nodes.len()).rev() {
         let n = &nodes[i];
-        out[i] = if n.leaf.is_some() {
-            match (score[i], expectation[i]) {
-                (Some(performance), Some(expectation)) => Some(Paired {
-                    performance,
-                    expectation,
-                }),
-                _ => None,
+        (performance[i], expectation[i]) = if n.leaf.is_some() {
+            if score[i].is_nan() || expected[i].is_nan() {
+                (f64::NAN, f64::NAN)
+            } else {
+                (score[i], expected[i])
             }
-        } else if n.children.is_empty() {
-            None
         } else {
             let (mut sw, mut sp, mut se) = (0.0, 0.0, 0.0);
             for &c in &n.children {
-                if let Some(p) = out[c] {
+                if !performance[c].is_nan() {
                     let w = nodes[c].weight;
                     sw += w;
-                    sp += w * p.performance;
-                    se += w * p.expectation;
+                    sp += w * performance[c];
+                    se += w * expectation[c];
                 }
             }
-            (sw > 0.0).then(|| Paired {
-                performance: sp / sw,
-                expectation: se / sw,
-            })
+            if sw > 0.0 {
+                (sp / sw, se / sw)
+            } else {
+                (f64::NAN, f64::NAN)
+            }
         };
     }
 }
