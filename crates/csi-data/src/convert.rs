@@ -117,6 +117,16 @@ pub(crate) struct Checked<'v> {
     pub id: Cow<'v, str>,
 }
 
+impl Checked<'_> {
+    /// A row not yet checked: kept, without an id.
+    pub fn new() -> Self {
+        Checked {
+            keep: true,
+            id: Cow::Borrowed(""),
+        }
+    }
+}
+
 impl<'a> Checker<'a> {
     /// A checker for `plan`; `deferred_ids` when the ids are checked later, in file
     /// order (parallel chunks).
@@ -190,112 +200,125 @@ impl<'a> Checker<'a> {
     /// position in the file (a line for text formats, a row for binary ones). Fills
     /// `slots` (one per plan column) and says whether the respondent is kept.
     pub fn row<'v>(&mut self, cells: &[Value<'v>], line: u64, slots: &mut [f64]) -> Checked<'v> {
-        self.rows_read += 1;
-        let mut keep = true;
-        let mut id = Cow::Borrowed("");
+        let mut checked = Checked::new();
         for (i, value) in cells.iter().enumerate() {
-            slots[i] = match &self.plan[i].kind {
-                ColumnKind::Measure { min, max, missing } => match value.number(self.decimal_comma) {
-                    Err(()) => {
-                        self.issue(IssueKind::NonNumeric, i, line, &value.shown());
-                        f64::NAN
-                    }
-                    Ok(None) => f64::NAN,
-                    Ok(Some(x)) if missing.contains(&x) => f64::NAN,
-                    Ok(Some(x)) if x < *min || x > *max => {
-                        self.issue(IssueKind::OutOfRange, i, line, &value.shown());
-                        f64::NAN
-                    }
-                    Ok(Some(x)) => x,
-                },
-                ColumnKind::Weight => match value.number(self.decimal_comma) {
-                    Ok(Some(w)) if w > 0.0 => w,
-                    _ => {
-                        let shown = value.shown();
-                        let shown = if shown.is_empty() { "(empty)" } else { &shown };
-                        if self.issue(IssueKind::InvalidWeight, i, line, shown) {
-                            keep = false;
-                        }
-                        f64::NAN
-                    }
-                },
-                ColumnKind::Id => {
-                    let shown = value.shown();
-                    if !shown.is_empty() {
-                        let hash = self.hasher.hash_one(&*shown);
-                        match &mut self.ids {
-                            Ids::Live(seen) => {
-                                if !seen.insert(hash) && self.issue(IssueKind::DuplicateId, i, line, &shown) {
-                                    keep = false;
-                                }
-                            }
-                            Ids::Deferred(pending, texts) => {
-                                let start = texts.len();
-                                texts.extend(shown.chars().take(40));
-                                pending.push(PendingId {
-                                    hash,
-                                    line,
-                                    text: start..texts.len(),
-                                });
-                            }
-                        }
-                    }
-                    id = shown;
-                    f64::NAN
-                }
-                ColumnKind::Category { .. } => {
-                    // A number stored as such (binary formats) is found by its value,
-                    // without formatting it; anything else by its text.
-                    let by_value = match value {
-                        Value::Number(x) => self.known_numbers[i].get(&x.to_bits()).copied(),
-                        _ => None,
-                    };
-                    let shown = if by_value.is_some() {
-                        Cow::Borrowed("")
-                    } else {
-                        value.shown()
-                    };
-                    if let Some(g) = by_value {
-                        g as f64
-                    } else if shown.is_empty() {
-                        f64::NAN
-                    } else {
-                        // Codes are kept normalised, and normalising is idempotent:
-                        // a cell written as a code is that code.
-                        let known = &self.known_codes[i];
-                        match known.get(&*shown).or_else(|| known.get(&normalise_code(&shown))) {
-                            Some(&g) => g as f64,
-                            None => {
-                                self.issue(IssueKind::UnknownSegment, i, line, &shown);
-                                f64::NAN
-                            }
-                        }
-                    }
-                }
-                ColumnKind::Banded { bands } => match value.number(self.decimal_comma) {
-                    Err(()) => {
-                        self.issue(IssueKind::NonNumeric, i, line, &value.shown());
-                        f64::NAN
-                    }
-                    Ok(None) => f64::NAN,
-                    Ok(Some(x)) => {
-                        let inside = bands
-                            .iter()
-                            .any(|(lo, hi)| lo.is_none_or(|l| x >= l) && hi.is_none_or(|h| x <= h));
-                        if inside {
-                            x
-                        } else {
-                            self.issue(IssueKind::UnknownSegment, i, line, &value.shown());
-                            f64::NAN
-                        }
-                    }
-                },
-            };
+            slots[i] = self.cell(i, value, line, &mut checked);
         }
+        self.count_row(checked.keep);
+        checked
+    }
+
+    /// Counts a row whose cells were checked one by one with [`Checker::cell`]
+    /// (a binary format checks a batch column by column), kept or not.
+    pub fn count_row(&mut self, keep: bool) {
+        self.rows_read += 1;
         if keep {
             self.rows_used += 1;
         }
-        Checked { keep, id }
+    }
+
+    /// Checks `value`, the cell of plan column `i` of the row at `line`, and returns
+    /// its slot (see [`Checker`]); clears `row.keep` when the policy drops the row
+    /// for it, and sets `row.id` from an id column. The cells of a row may be checked
+    /// in any order, the rows of a column in file order.
+    pub fn cell<'v>(&mut self, i: usize, value: &Value<'v>, line: u64, row: &mut Checked<'v>) -> f64 {
+        match &self.plan[i].kind {
+            ColumnKind::Measure { min, max, missing } => match value.number(self.decimal_comma) {
+                Err(()) => {
+                    self.issue(IssueKind::NonNumeric, i, line, &value.shown());
+                    f64::NAN
+                }
+                Ok(None) => f64::NAN,
+                Ok(Some(x)) if missing.contains(&x) => f64::NAN,
+                Ok(Some(x)) if x < *min || x > *max => {
+                    self.issue(IssueKind::OutOfRange, i, line, &value.shown());
+                    f64::NAN
+                }
+                Ok(Some(x)) => x,
+            },
+            ColumnKind::Weight => match value.number(self.decimal_comma) {
+                Ok(Some(w)) if w > 0.0 => w,
+                _ => {
+                    let shown = value.shown();
+                    let shown = if shown.is_empty() { "(empty)" } else { &shown };
+                    if self.issue(IssueKind::InvalidWeight, i, line, shown) {
+                        row.keep = false;
+                    }
+                    f64::NAN
+                }
+            },
+            ColumnKind::Id => {
+                let shown = value.shown();
+                if !shown.is_empty() {
+                    let hash = self.hasher.hash_one(&*shown);
+                    match &mut self.ids {
+                        Ids::Live(seen) => {
+                            if !seen.insert(hash) && self.issue(IssueKind::DuplicateId, i, line, &shown) {
+                                row.keep = false;
+                            }
+                        }
+                        Ids::Deferred(pending, texts) => {
+                            let start = texts.len();
+                            texts.extend(shown.chars().take(40));
+                            pending.push(PendingId {
+                                hash,
+                                line,
+                                text: start..texts.len(),
+                            });
+                        }
+                    }
+                }
+                row.id = shown;
+                f64::NAN
+            }
+            ColumnKind::Category { .. } => {
+                // A number stored as such (binary formats) is found by its value,
+                // without formatting it; anything else by its text.
+                let by_value = match value {
+                    Value::Number(x) => self.known_numbers[i].get(&x.to_bits()).copied(),
+                    _ => None,
+                };
+                let shown = if by_value.is_some() {
+                    Cow::Borrowed("")
+                } else {
+                    value.shown()
+                };
+                if let Some(g) = by_value {
+                    g as f64
+                } else if shown.is_empty() {
+                    f64::NAN
+                } else {
+                    // Codes are kept normalised, and normalising is idempotent:
+                    // a cell written as a code is that code.
+                    let known = &self.known_codes[i];
+                    match known.get(&*shown).or_else(|| known.get(&normalise_code(&shown))) {
+                        Some(&g) => g as f64,
+                        None => {
+                            self.issue(IssueKind::UnknownSegment, i, line, &shown);
+                            f64::NAN
+                        }
+                    }
+                }
+            }
+            ColumnKind::Banded { bands } => match value.number(self.decimal_comma) {
+                Err(()) => {
+                    self.issue(IssueKind::NonNumeric, i, line, &value.shown());
+                    f64::NAN
+                }
+                Ok(None) => f64::NAN,
+                Ok(Some(x)) => {
+                    let inside = bands
+                        .iter()
+                        .any(|(lo, hi)| lo.is_none_or(|l| x >= l) && hi.is_none_or(|h| x <= h));
+                    if inside {
+                        x
+                    } else {
+                        self.issue(IssueKind::UnknownSegment, i, line, &value.shown());
+                        f64::NAN
+                    }
+                }
+            },
+        }
     }
 
     /// Takes in the counts, problems and ids of `chunk`, the chunk that follows

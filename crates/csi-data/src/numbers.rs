@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
 use arrow_buffer::NullBuffer;
 
-use crate::convert::{Checker, Value};
+use crate::convert::{Checked, Checker, Value};
 use crate::csv_reader::{self, Chunk, Splitter};
 use crate::{ColumnKind, ColumnPlan, DataError, DataPolicy, DataReport, Format, Position};
 
@@ -162,8 +162,25 @@ pub(crate) fn scan_numbers<A: Send>(
             let accumulate = |piece: &(Vec<usize>, u64), checker: &mut Checker<'_>, acc: &mut A| {
                 let mut batch = Batch::new(plan.len(), with_ids);
                 let groups = Some((&piece.0[..], piece.1));
-                crate::parquet_reader::each_row_of(path, plan, groups, ROWS_PER_CALL, &mut |cells, row| {
-                    batch.push(checker, cells, row, acc, add);
+                let width = plan.len();
+                let mut slots = Vec::new();
+                // Each batch checked column by column (no value per cell kept), its
+                // rows then taken in order.
+                crate::parquet_reader::each_batch_of(path, plan, groups, ROWS_PER_CALL, &mut |b| {
+                    slots.clear();
+                    slots.resize(b.rows() * width, f64::NAN);
+                    let mut rows: Vec<Checked<'_>> = (0..b.rows()).map(|_| Checked::new()).collect();
+                    for (j, c) in plan.iter().enumerate() {
+                        b.each_cell(j, &c.name, path, &mut |r, value| {
+                            slots[r * width + j] = checker.cell(j, &value, b.row_number(r), &mut rows[r]);
+                        })?;
+                    }
+                    for (row, values) in rows.iter().zip(slots.chunks_exact(width)) {
+                        checker.count_row(row.keep);
+                        if row.keep {
+                            batch.push_checked(values, &row.id, acc, add);
+                        }
+                    }
                     Ok(())
                 })?;
                 batch.flush(acc, add);
@@ -246,14 +263,21 @@ impl Batch {
     ) {
         let checked = checker.row(cells, line, &mut self.slots);
         if checked.keep {
-            self.rows.values.extend_from_slice(&self.slots);
-            if let Some((text, ends)) = &mut self.rows.ids {
-                text.push_str(&checked.id);
-                ends.push(text.len());
-            }
-            if self.rows.len() >= ROWS_PER_CALL {
-                self.flush(acc, add);
-            }
+            let slots = std::mem::take(&mut self.slots);
+            self.push_checked(&slots, &checked.id, acc, add);
+            self.slots = slots;
+        }
+    }
+
+    /// Adds a row already checked cell by cell: its slots and id.
+    fn push_checked<A>(&mut self, values: &[f64], id: &str, acc: &mut A, add: &(dyn Fn(&mut A, &NumericRows) + Sync)) {
+        self.rows.values.extend_from_slice(values);
+        if let Some((text, ends)) = &mut self.rows.ids {
+            text.push_str(id);
+            ends.push(text.len());
+        }
+        if self.rows.len() >= ROWS_PER_CALL {
+            self.flush(acc, add);
         }
     }
 

@@ -37,38 +37,44 @@ pub(crate) fn read_header(path: &Path) -> Result<Vec<String>, DataError> {
     Ok(open(path)?.schema().fields().iter().map(|f| f.name().clone()).collect())
 }
 
-/// The values of one column of a batch, as the converter takes them.
-fn values<'a>(array: &'a ArrayRef, name: &str) -> Result<Vec<Value<'a>>, String> {
-    fn numbers<'a, T: ArrowPrimitiveType>(a: &'a dyn Array, f: impl Fn(T::Native) -> f64) -> Vec<Value<'a>> {
-        a.as_primitive::<T>()
-            .iter()
-            .map(|v| v.map_or(Value::Empty, |x| Value::Number(f(x))))
-            .collect()
+/// Calls `f` with the row index and value of every cell of one column of a batch,
+/// in row order, as the checks take them.
+fn each_cell<'a>(array: &'a ArrayRef, name: &str, f: &mut dyn FnMut(usize, Value<'a>)) -> Result<(), String> {
+    fn numbers<'a, T: ArrowPrimitiveType>(
+        a: &'a dyn Array,
+        to_f64: impl Fn(T::Native) -> f64,
+        f: &mut dyn FnMut(usize, Value<'a>),
+    ) {
+        for (r, v) in a.as_primitive::<T>().iter().enumerate() {
+            f(r, v.map_or(Value::Empty, |x| Value::Number(to_f64(x))));
+        }
     }
-    fn texts<'a>(it: impl Iterator<Item = Option<&'a str>>) -> Vec<Value<'a>> {
-        it.map(|v| v.map_or(Value::Empty, Value::Text)).collect()
+    fn texts<'a>(it: impl Iterator<Item = Option<&'a str>>, f: &mut dyn FnMut(usize, Value<'a>)) {
+        for (r, v) in it.enumerate() {
+            f(r, v.map_or(Value::Empty, Value::Text));
+        }
     }
     let a = array.as_ref();
-    Ok(match a.data_type() {
-        DataType::Null => vec![Value::Empty; a.len()],
-        DataType::Boolean => a
-            .as_boolean()
-            .iter()
-            .map(|v| v.map_or(Value::Empty, |b| Value::Number(if b { 1.0 } else { 0.0 })))
-            .collect(),
-        DataType::Int8 => numbers::<Int8Type>(a, f64::from),
-        DataType::Int16 => numbers::<Int16Type>(a, f64::from),
-        DataType::Int32 => numbers::<Int32Type>(a, f64::from),
-        DataType::Int64 => numbers::<Int64Type>(a, |x| x as f64),
-        DataType::UInt8 => numbers::<UInt8Type>(a, f64::from),
-        DataType::UInt16 => numbers::<UInt16Type>(a, f64::from),
-        DataType::UInt32 => numbers::<UInt32Type>(a, f64::from),
-        DataType::UInt64 => numbers::<UInt64Type>(a, |x| x as f64),
-        DataType::Float32 => numbers::<Float32Type>(a, f64::from),
-        DataType::Float64 => numbers::<Float64Type>(a, |x| x),
-        DataType::Utf8 => texts(a.as_string::<i32>().iter()),
-        DataType::LargeUtf8 => texts(a.as_string::<i64>().iter()),
-        DataType::Utf8View => texts(a.as_string_view().iter()),
+    match a.data_type() {
+        DataType::Null => (0..a.len()).for_each(|r| f(r, Value::Empty)),
+        DataType::Boolean => {
+            for (r, v) in a.as_boolean().iter().enumerate() {
+                f(r, v.map_or(Value::Empty, |b| Value::Number(if b { 1.0 } else { 0.0 })));
+            }
+        }
+        DataType::Int8 => numbers::<Int8Type>(a, f64::from, f),
+        DataType::Int16 => numbers::<Int16Type>(a, f64::from, f),
+        DataType::Int32 => numbers::<Int32Type>(a, f64::from, f),
+        DataType::Int64 => numbers::<Int64Type>(a, |x| x as f64, f),
+        DataType::UInt8 => numbers::<UInt8Type>(a, f64::from, f),
+        DataType::UInt16 => numbers::<UInt16Type>(a, f64::from, f),
+        DataType::UInt32 => numbers::<UInt32Type>(a, f64::from, f),
+        DataType::UInt64 => numbers::<UInt64Type>(a, |x| x as f64, f),
+        DataType::Float32 => numbers::<Float32Type>(a, f64::from, f),
+        DataType::Float64 => numbers::<Float64Type>(a, |x| x, f),
+        DataType::Utf8 => texts(a.as_string::<i32>().iter(), f),
+        DataType::LargeUtf8 => texts(a.as_string::<i64>().iter(), f),
+        DataType::Utf8View => texts(a.as_string_view().iter(), f),
         DataType::Dictionary(_, v) if matches!(**v, DataType::Utf8 | DataType::LargeUtf8) => {
             let dict = a.as_any_dictionary();
             let keys = dict.normalized_keys();
@@ -77,22 +83,22 @@ fn values<'a>(array: &'a ArrayRef, name: &str) -> Result<Vec<Value<'a>>, String>
                 DataType::Utf8 => dict_values.as_string::<i32>().iter().collect(),
                 _ => dict_values.as_string::<i64>().iter().collect(),
             };
-            (0..a.len())
-                .map(|i| {
-                    if a.is_null(i) {
-                        Value::Empty
-                    } else {
-                        words[keys[i]].map_or(Value::Empty, Value::Text)
-                    }
-                })
-                .collect()
+            for (r, &key) in keys.iter().enumerate().take(a.len()) {
+                let value = if a.is_null(r) {
+                    Value::Empty
+                } else {
+                    words[key].map_or(Value::Empty, Value::Text)
+                };
+                f(r, value);
+            }
         }
         other => {
             return Err(format!(
                 "column `{name}` has type {other}, which csi cannot read as answers, weights, ids or segment codes; store it as numbers or text"
             ))
         }
-    })
+    }
+    Ok(())
 }
 
 /// A Parquet file's pieces when read in parallel: runs of consecutive row groups
@@ -114,15 +120,47 @@ pub(crate) fn pieces(path: &Path, piece_bytes: usize) -> Result<Vec<(Vec<usize>,
     Ok(pieces)
 }
 
-/// Calls `f` with the planned columns' values of every row of some row groups,
-/// `(their indices, the rows before them)`, or of the whole file, in file order,
-/// with its 1-based row number, decoded `batch_rows` rows at a time.
-pub(crate) fn each_row_of(
+/// One batch of a Parquet file: its planned columns (in plan order) and the
+/// number of rows before it.
+pub(crate) struct ParquetBatch {
+    columns: Vec<ArrayRef>,
+    rows_before: u64,
+    rows: usize,
+}
+
+impl ParquetBatch {
+    /// Rows in the batch.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// The 1-based row number in the file of the batch's row `r`.
+    pub fn row_number(&self, r: usize) -> u64 {
+        self.rows_before + r as u64 + 1
+    }
+
+    /// Calls `f` with the row index and value of every cell of plan column `j`
+    /// (named `name`, in the file at `path`), in row order.
+    pub fn each_cell<'a>(
+        &'a self,
+        j: usize,
+        name: &str,
+        path: &Path,
+        f: &mut dyn FnMut(usize, Value<'a>),
+    ) -> Result<(), DataError> {
+        each_cell(&self.columns[j], name, f).map_err(|m| malformed(path, m))
+    }
+}
+
+/// Calls `f` with every batch of the planned columns of some row groups, `(their
+/// indices, the rows before them)`, or of the whole file, in file order, decoded
+/// `batch_rows` rows at a time.
+pub(crate) fn each_batch_of(
     path: &Path,
     plan: &[ColumnPlan],
     groups: Option<(&[usize], u64)>,
     batch_rows: usize,
-    f: &mut crate::convert::RowSink<'_>,
+    f: &mut dyn FnMut(&ParquetBatch) -> Result<(), DataError>,
 ) -> Result<(), DataError> {
     let builder = open(path)?;
     let schema = builder.schema().clone();
@@ -142,28 +180,27 @@ pub(crate) fn each_row_of(
     }
     let mask = ProjectionMask::roots(builder.parquet_schema(), roots.iter().copied());
     let mut builder = builder.with_projection(mask).with_batch_size(batch_rows);
-    let mut row_number = 0u64;
+    let mut rows_before = 0u64;
     if let Some((indices, before)) = groups {
         builder = builder.with_row_groups(indices.to_vec());
-        row_number = before;
+        rows_before = before;
     }
     let reader = builder
         .build()
         .map_err(|e| malformed(path, format!("cannot read Parquet data: {e}")))?;
     for batch in reader {
         let batch = batch.map_err(|e| malformed(path, format!("cannot read Parquet data: {e}")))?;
-        let mut columns = Vec::with_capacity(plan.len());
-        for c in plan {
-            let array = batch.column_by_name(&c.name).expect("projected column present");
-            columns.push(values(array, &c.name).map_err(|m| malformed(path, m))?);
-        }
-        let mut cells = Vec::with_capacity(plan.len());
-        for row in 0..batch.num_rows() {
-            row_number += 1;
-            cells.clear();
-            cells.extend(columns.iter().map(|col| col[row]));
-            f(&cells, row_number)?;
-        }
+        let columns = plan
+            .iter()
+            .map(|c| batch.column_by_name(&c.name).expect("projected column present").clone())
+            .collect();
+        let piece = ParquetBatch {
+            columns,
+            rows_before,
+            rows: batch.num_rows(),
+        };
+        f(&piece)?;
+        rows_before += batch.num_rows() as u64;
     }
     Ok(())
 }
