@@ -682,14 +682,34 @@ where
     let words = (eligible.len() * 2).div_ceil(64).max(1);
     let mut patterns = Patterns::new(words);
     let mut respondents = 0u64;
-    let mut key = vec![0u64; words];
+    let mut keys: Vec<u64> = Vec::new();
     for batch in rows {
         let batch = batch?;
         let f = |i: usize| batch.column(i).as_primitive::<Float64Type>().clone();
         let y_col = f(outcome_col.index);
         let w_col = weight_col.map(f);
-        let cols: Vec<_> = eligible.iter().map(|&j| f(indicators[j].index)).collect();
-        for r in 0..batch.num_rows() {
+        let n = batch.num_rows();
+        // Every row's key, indicator by indicator (each column read in order).
+        keys.clear();
+        keys.resize(n * words, 0);
+        for (e, &j) in eligible.iter().enumerate() {
+            let col = f(indicators[j].index);
+            let scale = &indicators[j].scale;
+            let (word, shift) = (e / 32, 2 * (e % 32));
+            for r in 0..n {
+                let s: u64 = if col.is_null(r) {
+                    0
+                } else {
+                    match scale.category(col.value(r)) {
+                        Category::Low => 1,
+                        Category::Middle => 2,
+                        Category::Top => 3,
+                    }
+                };
+                keys[r * words + word] |= s << shift;
+            }
+        }
+        for (r, key) in keys.chunks_exact(words).enumerate() {
             respondents += 1;
             if y_col.is_null(r) {
                 continue;
@@ -700,20 +720,7 @@ where
                 None => 1.0,
             };
             let y = outcome_col.scale.score(y_col.value(r));
-            key.iter_mut().for_each(|k| *k = 0);
-            for (e, (&j, col)) in eligible.iter().zip(&cols).enumerate() {
-                let s = if col.is_null(r) {
-                    0
-                } else {
-                    match indicators[j].scale.category(col.value(r)) {
-                        Category::Low => 1,
-                        Category::Middle => 2,
-                        Category::Top => 3,
-                    }
-                };
-                key[e / 32] |= s << (2 * (e % 32));
-            }
-            if !patterns.add(&key, y, w) {
+            if !patterns.add(key, y, w) {
                 return Err(format!(
                     "the respondents give more than {MAX_PATTERNS} distinct answer patterns over these {} indicators; classify fewer at a time (option `within`)",
                     eligible.len()
