@@ -85,6 +85,7 @@ sys.exit(0 if ok else 1)" "$@"
 }
 
 rows=()
+stages=()
 failed=0
 for n in "${sizes[@]}"; do
   study="$work/telecom-$n"
@@ -95,7 +96,13 @@ for n in "${sizes[@]}"; do
   echo "$n respondents per wave:"
   timed csi-check "$csi" check "$study/study.yaml"
   # --no-cache: every wave computed from its data (kept sums would skip the read)
-  timed csi-build "$csi" build "$study/study.yaml" --out "$work/site-$n" --no-cache
+  timed csi-build "$csi" build -v "$study/study.yaml" --out "$work/site-$n" --no-cache
+  # The build's stages, from its -v lines: the statistics pass of every wave (reading
+  # and the statistics are one streaming pass), the analyses, the site.
+  stages+=("$n $(awk '/respondents in [0-9.]+ s/ {for (i = 1; i < NF; i++) if ($i == "in") s += $(i + 1)}
+    / analyses in [0-9.]+ s/ {for (i = 1; i < NF; i++) if ($i == "in") a += $(i + 1)}
+    /site written in/ {for (i = 1; i < NF; i++) if ($i == "in") w += $(i + 1)}
+    END {printf "%.2f %.2f %.2f", s, a, w}' "$work/err")")
   waves=$(ls "$work/site-$n/telecom" | grep -E '^[0-9]')
   ours() { "$PYTHON" -c "import json,sys; r=json.load(open(sys.argv[1])); print(r['series'][0]['values'][0]['score']['mean'])" "$work/site-$n/telecom/$1/results.json"; }
   if [ $have_pandas = 1 ] && [ "$total" -le $PANDAS_MAX ]; then
@@ -163,6 +170,17 @@ for r in "${rows[@]}"; do
 done
 echo
 echo "csi check ÷ tool: the ratio of wall times (for -pq rows, csi check on the same Parquet files); below 1, csi check is faster than the tool."
+echo
+printf "%-10s %28s %12s %8s %14s\n" "per wave" "build: read + statistics s" "analyses s" "site s" "build ÷ check"
+for st in "${stages[@]}"; do
+  read -r n s a w <<<"$st"
+  b=$(printf '%s\n' "${rows[@]}" | awk -v n="$n" '$1==n && $2=="csi-build" {print $3}')
+  c=$(printf '%s\n' "${rows[@]}" | awk -v n="$n" '$1==n && $2=="csi-check" {print $3}')
+  awk -v n="$n" -v s="$s" -v a="$a" -v w="$w" -v b="$b" -v c="$c" 'BEGIN {
+    printf "%-10s %28.2f %12.2f %8.2f %14.2f\n", n, s, a, w, b / c
+  }'
+done
+echo "(the statistics pass reads and accumulates in one stream, so reading is not timed apart; the rest of the build's wall time is hashing the data files for provenance, loading plugins and the summary)"
 echo "versions:"
 tree="commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 [ -z "$(git status --porcelain -- crates plugins Cargo.toml Cargo.lock 2>/dev/null)" ] \

@@ -402,7 +402,15 @@ fn publish_study(
     for (i, record) in now.into_iter().enumerate() {
         let pages = render[i].then(|| {
             p.stage(&format!("analysing wave {}", study.waves[i].id));
-            analyses::run_wave(study, &prepared, &results, i)
+            let started = Instant::now();
+            let pages = analyses::run_wave(study, &prepared, &results, i);
+            p.detail(&format!(
+                "wave {}: {} analyses in {:.2} s",
+                study.waves[i].id,
+                pages.len(),
+                started.elapsed().as_secs_f64()
+            ));
+            pages
         });
         for page in pages.iter().flatten() {
             if let Err(e) = &page.outcome {
@@ -420,9 +428,11 @@ fn publish_study(
         });
     }
     p.stage("writing the site");
+    let started = Instant::now();
     writer
         .publish(study, &theme, &results, &builds)
         .with_context(|| format!("cannot write the site of `{}`", study.id))?;
+    p.detail(&format!("site written in {:.2} s", started.elapsed().as_secs_f64()));
     p.step();
     outcome.built = study.waves.len() - outcome.kept;
     outcome.rendered = study
