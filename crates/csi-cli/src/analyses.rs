@@ -284,13 +284,17 @@ pub fn run_wave(study: &Study, prepared: &[Prepared<'_>], results: &[WaveResult]
     let wave = study.waves.iter().find(|w| w.id == result.wave);
     let reads_rows = |a: &Prepared<'_>| wave.is_some() && a.plugin.description.inputs.rows();
     // The passes over the rows: each takes, in the study's order, the first waiting
-    // analysis of every plugin that reads rows.
+    // analysis of every plugin that reads rows in csi's process. A shared pass moves
+    // at its slowest reader's pace, so an analysis in a worker process, whose time
+    // limit runs from its start, reads a pass of its own.
+    let shares = |a: &Prepared<'_>| matches!(a.isolation, Isolation::InProcess);
     let mut passes: Vec<Vec<usize>> = Vec::new();
     for (i, a) in prepared.iter().enumerate().filter(|(_, a)| reads_rows(a)) {
-        match passes
-            .iter_mut()
-            .find(|p| p.iter().all(|&j| address(&prepared[j]) != address(a)))
-        {
+        match passes.iter_mut().find(|p| {
+            shares(a)
+                && p.iter()
+                    .all(|&j| shares(&prepared[j]) && address(&prepared[j]) != address(a))
+        }) {
             Some(pass) => pass.push(i),
             None => passes.push(vec![i]),
         }

@@ -388,8 +388,9 @@ fn run_build(paths: &[PathBuf], opts: &build::BuildOptions, verbosity: Verbosity
 /// heap is kept up to 16 MiB instead of glibc's 128 KiB: each piece of a Parquet
 /// file decodes its pages into fresh buffers, and handing those back to the system
 /// after every piece cost a page fault and a zeroed page for every 4 KiB read
-/// (a quarter of `csi check`'s time on Parquet; about 50 MB more at most, whatever
-/// the file's size). Applies to the build and to its plugin workers, which are this
+/// (a quarter of `csi check`'s time on Parquet). The memory kept is at most 16 MiB
+/// per malloc arena, and glibc makes an arena per busy thread up to eight per core:
+/// whatever the file's size, a few tens of MB on a few cores, more on many. Applies to the build and to its plugin workers, which are this
 /// program too. The one unsafe call of this crate.
 #[allow(unsafe_code)]
 fn tune_the_allocator() {

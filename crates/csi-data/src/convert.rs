@@ -1,5 +1,5 @@
-//! Cell conversion and checking, shared by every file format: text cells in, typed
-//! Arrow columns out, problems counted by kind and column.
+//! Cell conversion and checking, shared by every file format: cells in (text or
+//! typed values), checked numbers out, problems counted by kind and column.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};

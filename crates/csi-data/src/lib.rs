@@ -287,7 +287,10 @@ pub fn read_header(path: &Path) -> Result<Vec<String>, DataError> {
 /// Streams `path` as record batches holding the `plan` columns (in plan order,
 /// named as in the plan), calling `consume` for each batch, in file order. The
 /// file is read and checked in pieces on every core, as [`scan_numbers`] does, and
-/// the batches come out in file order. Returns the report of what was read, or
+/// the batches come out in file order; a piece's batches wait until the pieces
+/// before it are handed on, so a Parquet file whose row groups are far larger than
+/// a piece (tens of MB) is read in one stream on the calling thread instead,
+/// batch by batch. Returns the report of what was read, or
 /// [`DataError::Invalid`] listing every problem whose policy is `error` once the
 /// whole file has been scanned; an error from `consume` stops the read.
 pub fn scan(
@@ -296,12 +299,28 @@ pub fn scan(
     policy: &DataPolicy,
     consume: &mut dyn FnMut(&RecordBatch) -> Result<(), String>,
 ) -> Result<DataReport, DataError> {
-    let how = Parallelism::all_cores(ROWS_PIECE_BYTES);
-    let to_batches = |batches: &mut Vec<RecordBatch>, rows: &NumericRows| batches.push(numbers::to_batch(plan, rows));
-    let reading = numbers::Reading { how, with_ids: true };
-    let report = numbers::scan_numbers(path, plan, policy, reading, &Vec::new, &to_batches, &mut |batches| {
-        batches.iter().try_for_each(&mut *consume).map_err(DataError::Consumer)
-    })?;
+    scan_in_pieces(path, plan, policy, ROWS_PIECE_BYTES, consume)
+}
+
+/// [`scan`] with pieces of about `piece_bytes`.
+fn scan_in_pieces(
+    path: &Path,
+    plan: &[ColumnPlan],
+    policy: &DataPolicy,
+    piece_bytes: usize,
+    consume: &mut dyn FnMut(&RecordBatch) -> Result<(), String>,
+) -> Result<DataReport, DataError> {
+    let report = if numbers::rows_in_one_stream(path, piece_bytes)? {
+        numbers::stream_parquet_rows(path, plan, policy, consume)?
+    } else {
+        let how = Parallelism::all_cores(piece_bytes);
+        let to_batches =
+            |batches: &mut Vec<RecordBatch>, rows: &NumericRows| batches.push(numbers::to_batch(plan, rows));
+        let reading = numbers::Reading { how, with_ids: true };
+        numbers::scan_numbers(path, plan, policy, reading, &Vec::new, &to_batches, &mut |batches| {
+            batches.iter().try_for_each(&mut *consume).map_err(DataError::Consumer)
+        })?
+    };
     if report.has_errors() {
         return Err(DataError::Invalid {
             path: path.to_path_buf(),
@@ -374,5 +393,78 @@ fn format_of(path: &Path) -> Result<Format, DataError> {
             path: path.to_path_buf(),
             extension: ext,
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{ArrayRef, Float64Array, StringArray};
+
+    /// A Parquet file whose row groups are far larger than a piece is read in one
+    /// stream, batch by batch: the same batches, the same report, the same errors
+    /// as the read in pieces.
+    #[test]
+    fn large_row_groups_stream_the_same_rows() {
+        let n = 10_000;
+        let id: ArrayRef = Arc::new(StringArray::from_iter_values((0..n).map(|i| format!("r{}", i % 9_000))));
+        let q: ArrayRef = Arc::new(Float64Array::from_iter((0..n).map(|i| Some((i % 12) as f64))));
+        let w: ArrayRef = Arc::new(Float64Array::from_iter((0..n).map(|i| Some(1.0 + (i % 3) as f64))));
+        let batch = RecordBatch::try_from_iter(vec![("id", id), ("q", q), ("w", w)]).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data.parquet");
+        let mut writer =
+            parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), batch.schema(), None).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        let plan = vec![
+            ColumnPlan {
+                name: "id".into(),
+                kind: ColumnKind::Id,
+            },
+            ColumnPlan {
+                name: "q".into(),
+                kind: ColumnKind::Measure {
+                    min: 1.0,
+                    max: 10.0,
+                    missing: vec![0.0],
+                },
+            },
+            ColumnPlan {
+                name: "w".into(),
+                kind: ColumnKind::Weight,
+            },
+        ];
+        let exclude = DataPolicy {
+            out_of_range: Policy::Exclude,
+            duplicate_id: Policy::Exclude,
+            ..DataPolicy::default()
+        };
+        assert!(!numbers::rows_in_one_stream(&path, ROWS_PIECE_BYTES).unwrap());
+        assert!(numbers::rows_in_one_stream(&path, 16).unwrap());
+        for policy in [DataPolicy::default(), exclude] {
+            let read = |piece_bytes: usize| {
+                let mut batches = Vec::new();
+                let report = scan_in_pieces(&path, &plan, &policy, piece_bytes, &mut |b| {
+                    batches.push(b.clone());
+                    Ok(())
+                });
+                (report.map_err(|e| e.to_string()), batches)
+            };
+            let (in_pieces, streamed) = (read(ROWS_PIECE_BYTES), read(16));
+            assert_eq!(in_pieces.0, streamed.0);
+            assert_eq!(in_pieces.1, streamed.1);
+        }
+        let (report, batches) = {
+            let mut batches = Vec::new();
+            let report = scan_in_pieces(&path, &plan, &exclude, 16, &mut |b| {
+                batches.push(b.num_rows());
+                Ok(())
+            })
+            .unwrap();
+            (report, batches)
+        };
+        assert_eq!(report.rows_used, 9_000, "the repeated ids dropped");
+        assert!(batches.len() > 1 && batches.iter().all(|&r| r <= 4096), "{batches:?}");
     }
 }

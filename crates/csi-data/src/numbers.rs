@@ -1,5 +1,5 @@
-//! Rows as numbers, for the statistics pass: the same checks as the Arrow batches
-//! of [`crate::scan`], without building them. A CSV file is cut into chunks at
+//! Rows as numbers, checked: for the statistics pass as they are, and for
+//! [`crate::scan`] turned into Arrow batches ([`to_batch`]). A CSV file is cut into chunks at
 //! record boundaries (a Parquet file read in its row groups), the pieces are checked
 //! and accumulated on every core, and their sums handed back in the file's order.
 
@@ -132,8 +132,9 @@ pub(crate) struct Reading {
 /// chunk of a CSV file (one per row group of a Parquet file). Chunks are checked and
 /// accumulated on up to `how.threads` threads; the accumulators reach `merge` in the
 /// same order and hold the same rows whatever the number of threads, so sums merged
-/// in that order are identical on any machine. At most a few chunks are in flight,
-/// so memory stays bounded whatever the file's size.
+/// in that order are identical on any machine. At most a few chunks per thread are
+/// in flight, so memory stays bounded whatever the file's size (a Parquet chunk is
+/// at least one row group: see [`rows_in_one_stream`] for rows kept as batches).
 ///
 /// A respondent id column under `data_policy.duplicate_id: exclude` is read on one
 /// thread: whether a row is dropped depends on every id before it.
@@ -160,31 +161,8 @@ pub(crate) fn scan_numbers<A: Send>(
             let mut groups = crate::parquet_reader::pieces(path, how.chunk_bytes)?.into_iter();
             let mut next = || Ok(groups.next());
             let accumulate = |piece: &(Vec<usize>, u64), checker: &mut Checker<'_>, acc: &mut A| {
-                let mut batch = Batch::new(plan.len(), with_ids);
                 let groups = Some((&piece.0[..], piece.1));
-                let width = plan.len();
-                let mut slots = Vec::new();
-                // Each batch checked column by column (no value per cell kept), its
-                // rows then taken in order.
-                crate::parquet_reader::each_batch_of(path, plan, groups, ROWS_PER_CALL, &mut |b| {
-                    slots.clear();
-                    slots.resize(b.rows() * width, f64::NAN);
-                    let mut rows: Vec<Checked<'_>> = (0..b.rows()).map(|_| Checked::new()).collect();
-                    for (j, c) in plan.iter().enumerate() {
-                        b.each_cell(j, &c.name, path, &mut |r, value| {
-                            slots[r * width + j] = checker.cell(j, &value, b.row_number(r), &mut rows[r]);
-                        })?;
-                    }
-                    for (row, values) in rows.iter().zip(slots.chunks_exact(width)) {
-                        checker.count_row(row.keep);
-                        if row.keep {
-                            batch.push_checked(values, &row.id, acc, add);
-                        }
-                    }
-                    Ok(())
-                })?;
-                batch.flush(acc, add);
-                Ok(())
+                check_parquet(path, plan, groups, with_ids, checker, acc, add, &mut |_| Ok(()))
             };
             let chunk_checker = || Checker::new(plan, policy, Position::Row, false, hasher.clone(), true);
             read_pieces(&mut next, threads, ledger, &chunk_checker, new, &accumulate, merge)
@@ -209,6 +187,80 @@ pub(crate) fn scan_numbers<A: Send>(
             read_pieces(&mut next, threads, ledger, &chunk_checker, new, &accumulate, merge)
         }
     }
+}
+
+/// Checks the rows of some row groups of a Parquet file (`(their indices, the rows
+/// before them)`, or the whole file) with `checker`, adds those kept to `acc`, and
+/// calls `after` with it after every batch (an error there stops the read). Each
+/// batch is checked column by column (no value per cell kept), its rows then taken
+/// in order.
+#[allow(clippy::too_many_arguments)]
+fn check_parquet<A>(
+    path: &Path,
+    plan: &[ColumnPlan],
+    groups: Option<(&[usize], u64)>,
+    with_ids: bool,
+    checker: &mut Checker<'_>,
+    acc: &mut A,
+    add: &(dyn Fn(&mut A, &NumericRows) + Sync),
+    after: &mut dyn FnMut(&mut A) -> Result<(), DataError>,
+) -> Result<(), DataError> {
+    let mut batch = Batch::new(plan.len(), with_ids);
+    let width = plan.len();
+    let mut slots = Vec::new();
+    crate::parquet_reader::each_batch_of(path, plan, groups, ROWS_PER_CALL, &mut |b| {
+        slots.clear();
+        slots.resize(b.rows() * width, f64::NAN);
+        let mut rows: Vec<Checked<'_>> = (0..b.rows()).map(|_| Checked::new()).collect();
+        for (j, c) in plan.iter().enumerate() {
+            b.each_cell(j, &c.name, path, &mut |r, value| {
+                slots[r * width + j] = checker.cell(j, &value, b.row_number(r), &mut rows[r]);
+            })?;
+        }
+        for (row, values) in rows.iter().zip(slots.chunks_exact(width)) {
+            checker.count_row(row.keep);
+            if row.keep {
+                batch.push_checked(values, &row.id, acc, add);
+            }
+        }
+        batch.flush(acc, add);
+        after(acc)
+    })
+}
+
+/// Whether reading `path`'s rows as Arrow batches in parallel pieces would hold
+/// too much: each piece is at least one row group, and its batches wait in memory
+/// until the pieces before it are handed on, so a Parquet file whose row groups
+/// are larger than `piece_bytes` many times over is read in one stream instead.
+pub(crate) fn rows_in_one_stream(path: &Path, piece_bytes: usize) -> Result<bool, DataError> {
+    match crate::format_of(path)? {
+        Format::Csv => Ok(false),
+        Format::Parquet => Ok(crate::parquet_reader::largest_row_group_bytes(path)? > 8 * piece_bytes),
+    }
+}
+
+/// Streams a Parquet file's rows in file order on the calling thread through the
+/// checks of [`scan_numbers`], handing each batch of rows to `consume` as soon as
+/// it is checked (memory: one batch, whatever the row groups' size). Returns the
+/// report.
+pub(crate) fn stream_parquet_rows(
+    path: &Path,
+    plan: &[ColumnPlan],
+    policy: &DataPolicy,
+    consume: &mut dyn FnMut(&RecordBatch) -> Result<(), String>,
+) -> Result<DataReport, DataError> {
+    let hasher = std::collections::hash_map::RandomState::new();
+    let mut checker = Checker::new(plan, policy, Position::Row, false, hasher, false);
+    csv_reader::positions(path, &crate::parquet_reader::read_header(path)?, plan)?;
+    let mut ready: Vec<RecordBatch> = Vec::new();
+    let add = |ready: &mut Vec<RecordBatch>, rows: &NumericRows| ready.push(to_batch(plan, rows));
+    check_parquet(path, plan, None, true, &mut checker, &mut ready, &add, &mut |ready| {
+        ready
+            .drain(..)
+            .try_for_each(|b| consume(&b))
+            .map_err(DataError::Consumer)
+    })?;
+    Ok(checker.finish())
 }
 
 /// Takes a piece's accumulator, in file order; an error stops the read.

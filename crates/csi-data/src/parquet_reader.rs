@@ -120,6 +120,17 @@ pub(crate) fn pieces(path: &Path, piece_bytes: usize) -> Result<Vec<(Vec<usize>,
     Ok(pieces)
 }
 
+/// The uncompressed size of the file's largest row group, as its metadata says.
+pub(crate) fn largest_row_group_bytes(path: &Path) -> Result<usize, DataError> {
+    let builder = open(path)?;
+    let groups = builder.metadata().row_groups();
+    Ok(groups
+        .iter()
+        .map(|g| g.total_byte_size().max(0) as usize)
+        .max()
+        .unwrap_or(0))
+}
+
 /// One batch of a Parquet file: its planned columns (in plan order) and the
 /// number of rows before it.
 pub(crate) struct ParquetBatch {

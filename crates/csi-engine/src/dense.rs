@@ -1,8 +1,10 @@
 //! A piece's accumulators, column-wise: while a piece of the file is read, each
 //! cell keeps its sums in [`csi_stats::columns`] arrays, to which a respondent adds
 //! one row of values (one per accumulator, `NaN` where missing) without a branch
-//! per node. When the piece is done its cells become ordinary [`CellAcc`]s, bit for
-//! bit the sums that adding each value to its own accumulator would have given.
+//! per node. When the piece is done its cells become ordinary [`CellAcc`]s: the
+//! sums that adding each value to its own accumulator would have given, bit for bit
+//! for the moments and, when no value is missing, the co-moments (else up to the
+//! bounded rounding that [`CoMomentColumns`] describes).
 
 use csi_stats::columns::{CoMomentColumns, MomentColumns};
 use csi_stats::{Direction, WeightedMoments};
@@ -134,6 +136,11 @@ impl DenseLayout {
     /// `count` empty cells.
     pub fn cells(&self, count: usize) -> Vec<DenseCell> {
         vec![self.empty.clone(); count]
+    }
+
+    /// About how many bytes one cell of [`DenseLayout::cells`] takes.
+    pub fn cell_bytes(&self) -> usize {
+        std::mem::size_of::<DenseCell>() + self.empty.moments.heap_bytes() + self.empty.cross.heap_bytes()
     }
 
     /// How many values a respondent's row holds.

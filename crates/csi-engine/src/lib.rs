@@ -869,12 +869,6 @@ fn compute(
             }
         }),
     };
-    let cell_bytes = empty.bytes();
-    let layout = if per_cell {
-        Accumulation::PerCell
-    } else {
-        Accumulation::choose(study, cell_bytes)
-    };
     // Nodes with an expectation somewhere beneath them (themselves included).
     let mut has_expectation: Vec<bool> = nodes
         .iter()
@@ -888,6 +882,14 @@ fn compute(
         }
     }
     let dense = dense::DenseLayout::new(&nodes, &empty, &pairs, &has_expectation);
+    // A cell's sums take the larger of their two forms: column-wise while a piece is
+    // read, as accumulators once merged.
+    let cell_bytes = empty.bytes().max(dense.cell_bytes());
+    let layout = if per_cell {
+        Accumulation::PerCell
+    } else {
+        Accumulation::choose(study, cell_bytes)
+    };
     let sums = match cached {
         Some(sums) => sums.fit(&empty, cells.len(), group_pairs.len())?,
         None => {

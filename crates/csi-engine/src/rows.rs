@@ -26,8 +26,9 @@ use csi_study::{Study, Wave};
 
 use crate::{flat, Plan};
 
-/// Batches buffered between the reading thread and the plugin: bounds memory to a
-/// few batches whatever the file size.
+/// Batches buffered between the reading thread and each plugin (besides the
+/// pieces `csi_data::scan` reads ahead): memory stays bounded whatever the file
+/// size.
 const IN_FLIGHT: usize = 2;
 
 /// The self-describing schema of `wave`'s respondent rows.
@@ -104,7 +105,7 @@ fn schema_for(study: &Study, wave: &Wave, plan: &Plan, nodes: &[flat::FlatNode])
 pub type RowsReader = Box<dyn RecordBatchReader + Send>;
 
 /// Streams `wave`'s respondent rows: a reading thread scans the data file and hands
-/// batches over a bounded channel, so memory stays at a few batches. A data problem
+/// batches over a bounded channel, so memory stays bounded. A data problem
 /// (the file changed since the index was computed) ends the stream with an error.
 pub fn rows_reader(study: &Study, wave: &Wave) -> RowsReader {
     shared_rows_readers(study, wave, 1).pop().expect("one reader")
@@ -118,6 +119,9 @@ pub fn rows_reader(study: &Study, wave: &Wave) -> RowsReader {
 /// that is never read. A stream dropped early stops receiving; the pass stops when
 /// every stream is dropped.
 pub fn shared_rows_readers(study: &Study, wave: &Wave, consumers: usize) -> Vec<RowsReader> {
+    if consumers == 0 {
+        return Vec::new();
+    }
     let mut nodes = flat::flatten(study);
     let plan = Plan::new(study, wave, &mut nodes);
     let schema = schema_for(study, wave, &plan, &nodes);
@@ -144,10 +148,27 @@ pub fn shared_rows_readers(study: &Study, wave: &Wave, consumers: usize) -> Vec<
             }
             Ok(())
         };
-        if let Err(e) = csi_data::scan(&path, &plan.columns, &policy, &mut consume) {
-            let e = Arc::new(e);
+        // A panic while reading (a bug) must end every stream with an error, not
+        // look like the end of the data.
+        let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            csi_data::scan(&path, &plan.columns, &policy, &mut consume)
+        }));
+        let failure: Option<Arc<dyn std::error::Error + Send + Sync>> = match read {
+            Ok(Ok(_)) => None,
+            Ok(Err(e)) => Some(Arc::new(e)),
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                let message = format!("reading the respondent rows stopped unexpectedly (a bug in csi): {what}");
+                Some(Arc::from(Box::<dyn std::error::Error + Send + Sync>::from(message)))
+            }
+        };
+        if let Some(failure) = failure {
             for tx in open.iter().flatten() {
-                let _ = tx.send(Err(ArrowError::ExternalError(Box::new(SharedError(e.clone())))));
+                let _ = tx.send(Err(ArrowError::ExternalError(Box::new(SharedError(failure.clone())))));
             }
         }
     });
@@ -164,7 +185,7 @@ pub fn shared_rows_readers(study: &Study, wave: &Wave, consumers: usize) -> Vec<
 
 /// A data error handed to every stream of a shared pass.
 #[derive(Debug)]
-struct SharedError(Arc<csi_data::DataError>);
+struct SharedError(Arc<dyn std::error::Error + Send + Sync>);
 
 impl std::fmt::Display for SharedError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -1,10 +1,12 @@
 //! Many accumulators updated together, kept column-wise (one array per sum), for
 //! the statistics pass's inner loop: each respondent adds one value to every
 //! accumulator of a cell, and a missing value adds nothing. Laid out this way the
-//! update has no branches and the compiler can run it on vector registers, while
-//! every sum takes exactly the operations, in the same order, that
-//! [`WeightedMoments::add`] and [`CoMoments::add`] would: the accumulators read
-//! back from the columns are bit for bit those of the one-at-a-time updates.
+//! update has no branches and the compiler can run it on vector registers. Every
+//! [`MomentColumns`] sum takes exactly the operations, in the same order, that
+//! [`WeightedMoments::add`] would, so its accumulators are bit for bit those of the
+//! one-at-a-time updates; [`CoMomentColumns`] are too when no value is missing, and
+//! otherwise equal them up to rounding bounded by a few hundred respondents' terms
+//! (see there).
 //!
 //! Counts are kept as `f64` (exact below 2⁵³ respondents) so that the whole update
 //! is floating point.
@@ -52,14 +54,9 @@ impl MomentColumns {
         }
     }
 
-    /// How many accumulators there are.
-    pub fn len(&self) -> usize {
-        self.shift.len()
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.shift.is_empty()
+    /// The bytes its arrays take on the heap.
+    pub fn heap_bytes(&self) -> usize {
+        8 * self.shift.len() * 8
     }
 
     /// Adds one respondent of sampling weight `w` (finite): `values[k]` to the
@@ -121,9 +118,16 @@ impl MomentColumns {
 /// position's own sums (over the respondents who have it) less what the
 /// respondents who have it but not the pair's other value added, which is
 /// accumulated only for them. So a complete respondent costs one sum per pair, and
-/// one with missing values a few more per pair that misses; the sums equal those of
-/// one-at-a-time accumulation up to the rounding of that subtraction (exactly,
-/// when no value is missing).
+/// one with missing values a few more per pair that misses.
+///
+/// The subtraction rounds in proportion to what is subtracted, which could dwarf a
+/// pair that few respondents share (items asked of a small group inside a large
+/// cell). So after every [`FOLD_AFTER`] respondents with a missing value the
+/// differences are folded into per-pair totals and the position sums start again:
+/// a pair's rounding is then bounded by the terms of at most that many respondents
+/// beyond its own, never by the whole cell. Without missing values nothing is
+/// subtracted or folded and the sums are bit for bit those of one-at-a-time
+/// accumulation.
 #[derive(Debug, Clone)]
 pub struct CoMomentColumns {
     pairs: Vec<(usize, usize)>,
@@ -146,7 +150,17 @@ pub struct CoMomentColumns {
     /// Per pair and side (x, y): the count, `Σw`, `Σw·d`, `Σw·d²` of that side's
     /// value over the respondents who have it but not the other side's.
     without_other: [[Vec<f64>; 4]; 2],
+    /// Per pair, what earlier folds took from the sums above: the count, `Σw`,
+    /// `Σw·dx`, `Σw·dy`, `Σw·dx²`, `Σw·dy²` over the pair's respondents.
+    folded: [Vec<f64>; 6],
+    /// Respondents with a missing value added since the last fold.
+    missing_rows_since_fold: usize,
 }
+
+/// After how many respondents with a missing value [`CoMomentColumns`] folds its
+/// position sums into its pair sums (a pass over the pairs: a small share of the
+/// work of that many respondents).
+pub const FOLD_AFTER: usize = 256;
 
 /// A pair that a position is part of.
 #[derive(Debug, Clone, Copy)]
@@ -202,17 +216,22 @@ impl CoMomentColumns {
             own: [per_position(), per_position(), per_position(), per_position()],
             sum_wdxdy: per_pair(),
             without_other: [0, 1].map(|_| [per_pair(), per_pair(), per_pair(), per_pair()]),
+            folded: [0; 6].map(|_| per_pair()),
+            missing_rows_since_fold: 0,
         }
     }
 
-    /// How many pairs there are.
-    pub fn len(&self) -> usize {
-        self.pairs.len()
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.pairs.is_empty()
+    /// The bytes its arrays take on the heap.
+    pub fn heap_bytes(&self) -> usize {
+        let f = std::mem::size_of::<f64>();
+        let width = self.shift.len();
+        let pairs = self.pairs.len();
+        pairs * std::mem::size_of::<(usize, usize)>()
+            + self.starts.len() * std::mem::size_of::<usize>()
+            + self.incident.len() * std::mem::size_of::<Incident>()
+            + width * (f + std::mem::size_of::<u64>() + std::mem::size_of::<usize>())
+            + width * 5 * f
+            + pairs * (1 + 8 + 6) * f
     }
 
     /// Adds one respondent of sampling weight `w` (finite) to every pair whose two
@@ -264,21 +283,58 @@ impl CoMomentColumns {
                 swd2[inc.pair] += wd * d;
             }
         }
+        if !self.missing.is_empty() {
+            self.missing_rows_since_fold += 1;
+            if self.missing_rows_since_fold >= FOLD_AFTER {
+                self.fold();
+            }
+        }
+    }
+
+    /// The `k`-th pair's count, `Σw`, `Σw·dx`, `Σw·dy`, `Σw·dx²`, `Σw·dy²` since
+    /// the last fold.
+    fn unfolded(&self, k: usize) -> [f64; 6] {
+        let (x, y) = self.pairs[k];
+        let side = |position: usize, s: usize, sum: usize| self.own[sum][position] - self.without_other[s][sum][k];
+        [
+            side(x, 0, 0),
+            side(x, 0, 1),
+            side(x, 0, 2),
+            side(y, 1, 2),
+            side(x, 0, 3),
+            side(y, 1, 3),
+        ]
+    }
+
+    /// Moves every pair's sums since the last fold into its totals and starts the
+    /// position sums again.
+    fn fold(&mut self) {
+        for k in 0..self.pairs.len() {
+            let part = self.unfolded(k);
+            for (total, part) in self.folded.iter_mut().zip(part) {
+                total[k] += part;
+            }
+        }
+        for sums in self.own.iter_mut().chain(self.without_other.iter_mut().flatten()) {
+            sums.fill(0.0);
+        }
+        self.missing_rows_since_fold = 0;
     }
 
     /// The `k`-th pair's accumulator.
     pub fn get(&self, k: usize) -> CoMoments {
         let (x, y) = self.pairs[k];
-        let side = |position: usize, s: usize, sum: usize| self.own[sum][position] - self.without_other[s][sum][k];
+        let part = self.unfolded(k);
+        let [n, sum_w, sum_wdx, sum_wdy, sum_wdxdx, sum_wdydy] = std::array::from_fn(|s| self.folded[s][k] + part[s]);
         CoMoments {
             shift_x: self.shift[x],
             shift_y: self.shift[y],
-            n: side(x, 0, 0) as u64,
-            sum_w: side(x, 0, 1),
-            sum_wdx: side(x, 0, 2),
-            sum_wdy: side(y, 1, 2),
-            sum_wdxdx: side(x, 0, 3),
-            sum_wdydy: side(y, 1, 3),
+            n: n as u64,
+            sum_w,
+            sum_wdx,
+            sum_wdy,
+            sum_wdxdx,
+            sum_wdydy,
             sum_wdxdy: self.sum_wdxdy[k],
         }
     }
@@ -383,5 +439,31 @@ mod tests {
         for (k, m) in one_by_one.iter().enumerate() {
             assert_eq!(columns.get(k), *m, "pair {k}");
         }
+    }
+
+    /// A pair that two light respondents share inside a large cell whose other
+    /// respondents each have only one of its sides: its sums are those of its two
+    /// respondents, so both sides are constant and the correlation is refused
+    /// (subtracting whole-cell position sums would leave rounding noise of the
+    /// cell's size, read as a variance and a correlation of 1).
+    #[test]
+    fn a_sparse_pair_in_a_large_cell_keeps_its_own_precision() {
+        let mut rng = Lcg(3);
+        let mut columns = CoMomentColumns::new(vec![50.0, 50.0], &[(0, 1)]);
+        for r in 0..300_000 {
+            let w = 0.2 + 5.0 * rng.next();
+            let v = (rng.next() * 100.0).round();
+            let values = if r % 2 == 0 { [v, f64::NAN] } else { [f64::NAN, v] };
+            columns.add(&values, w);
+            if r == 100_001 || r == 200_002 {
+                columns.add(&[70.0, 80.0], 0.05);
+            }
+        }
+        let pair = columns.get(0);
+        assert_eq!(pair.n, 2);
+        assert!((pair.sum_w - 0.1).abs() <= 1e-12, "{}", pair.sum_w);
+        let summary = pair.summary().expect("two respondents");
+        assert!((summary.mean_x - 70.0).abs() <= 1e-9 && (summary.mean_y - 80.0).abs() <= 1e-9);
+        assert_eq!(summary.correlation(), None, "{summary:?}");
     }
 }
