@@ -1,42 +1,72 @@
-//! CSV: UTF-8 with or without BOM, comma / semicolon / tab detected from the header
-//! line, quoted fields, one header row.
+//! CSV: UTF-8 with or without BOM, or a declared encoding (GB18030, Big5,
+//! UTF-16...) decoded to UTF-8 while streaming; comma / semicolon / tab detected
+//! from the header line, quoted fields, one header row.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Seek};
 use std::path::Path;
 
 use crate::convert::Value;
-use crate::{ColumnPlan, DataError};
+use crate::{ColumnPlan, DataError, DataFile};
 
-fn open(path: &Path) -> Result<BufReader<File>, DataError> {
-    let f = File::open(path).map_err(|source| DataError::Io {
+/// A CSV file's text as UTF-8 bytes: the file itself, or its decoding.
+pub(crate) type Text = BufReader<Box<dyn Read + Send>>;
+
+fn io_error(path: &Path) -> impl Fn(std::io::Error) -> DataError + '_ {
+    move |source| DataError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
-    Ok(BufReader::with_capacity(1 << 20, f))
+    }
+}
+
+/// Opens `file` as UTF-8 text. A file declared in another encoding, or one that
+/// starts with a UTF-16 byte-order mark, is decoded on the way (a byte-order mark
+/// wins over the declared encoding; bytes the encoding cannot decode become
+/// U+FFFD, and so a cell that is not a number or not a known code, at its line);
+/// a UTF-8 file is read as it is, its mark left for [`prepare`].
+fn open(file: &DataFile) -> Result<Text, DataError> {
+    let path = &file.path;
+    let mut raw = File::open(path).map_err(io_error(path))?;
+    let mut head = Vec::with_capacity(2);
+    (&mut raw).take(2).read_to_end(&mut head).map_err(io_error(path))?;
+    raw.seek(std::io::SeekFrom::Start(0)).map_err(io_error(path))?;
+    let utf16_mark = head == [0xFF, 0xFE] || head == [0xFE, 0xFF];
+    let declared = file.encoding.filter(|e| *e != encoding_rs::UTF_8);
+    let text: Box<dyn Read + Send> = if declared.is_some() || utf16_mark {
+        Box::new(
+            encoding_rs_io::DecodeReaderBytesBuilder::new()
+                .encoding(declared)
+                .bom_override(true)
+                .strip_bom(true)
+                .build(raw),
+        )
+    } else {
+        Box::new(raw)
+    };
+    Ok(BufReader::with_capacity(1 << 20, text))
 }
 
 /// Skips a UTF-8 byte-order mark and detects the delimiter from the first line.
-fn prepare(path: &Path) -> Result<(BufReader<File>, u8, u64), DataError> {
-    let mut r = open(path)?;
-    let io = |source| DataError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let buf = r.fill_buf().map_err(io)?;
-    let mut bom = 0;
-    if buf.starts_with(&[0xEF, 0xBB, 0xBF]) {
-        r.consume(3);
-        bom = 3;
-    } else if buf.starts_with(&[0xFF, 0xFE]) || buf.starts_with(&[0xFE, 0xFF]) {
-        return Err(DataError::Malformed {
-            path: path.to_path_buf(),
-            line: 1,
-            message: "the file is UTF-16; save it as UTF-8 (CSV UTF-8 in spreadsheet programs)".into(),
-        });
+fn prepare(file: &DataFile) -> Result<(Text, u8, u64), DataError> {
+    let path = &file.path;
+    let mut r = open(file)?;
+    // The first line whole (a decoder may hand on a few bytes at a time), up to
+    // 1 MiB, read ahead and put back in front of the rest.
+    let mut head = Vec::new();
+    while !head.contains(&b'\n') && head.len() < 1 << 20 {
+        let buf = r.fill_buf().map_err(io_error(path))?;
+        if buf.is_empty() {
+            break;
+        }
+        head.extend_from_slice(buf);
+        let n = buf.len();
+        r.consume(n);
     }
-    let buf = r.fill_buf().map_err(io)?;
-    let first_line = buf.split(|b| *b == b'\n').next().unwrap_or(&[]);
+    let mut bom = 0;
+    if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        bom = 3;
+    }
+    let first_line = head[bom as usize..].split(|b| *b == b'\n').next().unwrap_or(&[]);
     let mut counts = [(b',', 0usize), (b';', 0), (b'\t', 0)];
     let mut quoted = false;
     for &b in first_line {
@@ -50,8 +80,15 @@ fn prepare(path: &Path) -> Result<(BufReader<File>, u8, u64), DataError> {
             }
         }
     }
-    let delim = counts.iter().max_by_key(|(_, n)| *n).map(|(d, _)| *d).unwrap_or(b',');
-    Ok((r, delim, bom))
+    // (ties, a single column among them, go to the comma)
+    let delim = counts
+        .iter()
+        .rev()
+        .max_by_key(|(_, n)| *n)
+        .map(|(d, _)| *d)
+        .unwrap_or(b',');
+    let rest: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(head.split_off(bom as usize)).chain(r));
+    Ok((BufReader::with_capacity(1 << 20, rest), delim, bom))
 }
 
 fn reader<R: Read>(r: R, delim: u8) -> csv::Reader<R> {
@@ -82,13 +119,33 @@ fn csv_error(path: &Path, e: csv::Error, line: u64) -> DataError {
 
 fn utf8<'b>(path: &Path, bytes: &'b [u8], line: u64, column: usize) -> Result<&'b str, DataError> {
     std::str::from_utf8(bytes).map_err(|_| {
-        malformed(
-            path,
-            line,
-            format!(
-                "field {column} is not UTF-8 text; save the file as UTF-8 (GBK files can be converted with `iconv -f GBK -t UTF-8`)"
+        let help = match guess_encoding(path) {
+            Some(label) => format!(
+                "the file looks like {label} text; add `encoding: {label}` to this wave in study.yaml (beside `data:`)"
             ),
-        )
+            None => "add the file's encoding to this wave in study.yaml, e.g. `encoding: gb18030` for a CSV \
+                     saved by Excel in China"
+                .to_string(),
+        };
+        malformed(path, line, format!("field {column} is not UTF-8 text; {help}"))
+    })
+}
+
+/// The encoding a text file that is not UTF-8 most likely has, by its first
+/// 1 MiB, as the label to declare (GBK as `gb18030`, its superset).
+fn guess_encoding(path: &Path) -> Option<String> {
+    let mut head = Vec::new();
+    File::open(path).ok()?.take(1 << 20).read_to_end(&mut head).ok()?;
+    let mut detector = chardetng::EncodingDetector::new();
+    detector.feed(&head, head.len() < 1 << 20);
+    let encoding = detector.guess(None, true);
+    if encoding == encoding_rs::UTF_8 {
+        return None;
+    }
+    Some(if encoding == encoding_rs::GBK {
+        "gb18030".to_string()
+    } else {
+        encoding.name().to_lowercase()
     })
 }
 
@@ -115,15 +172,15 @@ fn header_of<R: Read>(path: &Path, rdr: &mut csv::Reader<R>) -> Result<Vec<Strin
     Ok(names)
 }
 
-pub(crate) fn read_header(path: &Path) -> Result<Vec<String>, DataError> {
-    let (r, delim, _) = prepare(path)?;
-    header_of(path, &mut reader(r, delim))
+pub(crate) fn read_header(file: &DataFile) -> Result<Vec<String>, DataError> {
+    let (r, delim, _) = prepare(file)?;
+    header_of(&file.path, &mut reader(r, delim))
 }
 
 /// A CSV file opened for its data rows: positioned just after the header.
 pub(crate) struct CsvData {
     /// The rest of the file, from the first byte after the header row.
-    pub rest: BufReader<File>,
+    pub rest: Text,
     /// The delimiter.
     pub delim: u8,
     /// The header's column names.
@@ -133,19 +190,19 @@ pub(crate) struct CsvData {
 }
 
 /// Opens `path`, reads its header and positions the reader on the first data row.
-pub(crate) fn open_data(path: &Path) -> Result<CsvData, DataError> {
-    let (r, delim, bom) = prepare(path)?;
+pub(crate) fn open_data(file: &DataFile) -> Result<CsvData, DataError> {
+    let path = &file.path;
+    let (r, delim, bom) = prepare(file)?;
     let mut rdr = reader(r, delim);
     let header = header_of(path, &mut rdr)?;
     let header_end = bom + rdr.position().byte();
     drop(rdr);
-    let io = |source| DataError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut rest = open(path)?;
+    let mut rest = open(file)?;
     let mut before = Vec::with_capacity(header_end as usize);
-    (&mut rest).take(header_end).read_to_end(&mut before).map_err(io)?;
+    (&mut rest)
+        .take(header_end)
+        .read_to_end(&mut before)
+        .map_err(io_error(path))?;
     let first_line = 1 + memchr::memchr_iter(b'\n', &before).count() as u64;
     Ok(CsvData {
         rest,

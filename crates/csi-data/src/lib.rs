@@ -19,7 +19,9 @@
 //! - structural problems (ragged rows, text that is not UTF-8, a missing or
 //!   duplicated header) stop the read at once with the line and column.
 //!
-//! Formats, chosen by file extension: CSV (UTF-8 with or without BOM; comma,
+//! Formats, chosen by file extension: CSV (UTF-8 with or without BOM, or the
+//! encoding the study declares, such as GB18030 or UTF-16, decoded while
+//! streaming; comma,
 //! semicolon or tab, detected from the header; quoted fields) and Apache Parquet
 //! (numeric, text and dictionary-encoded text columns; snappy, zstd and lz4
 //! compression), read column-projected in batches. Both feed the same checks.
@@ -276,11 +278,52 @@ pub enum DataError {
     Consumer(String),
 }
 
+/// A data file and how to read it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataFile {
+    /// The file; its extension says its format.
+    pub path: PathBuf,
+    /// The text encoding of a CSV file, `None` for UTF-8. A byte-order mark in
+    /// the file (UTF-8, UTF-16LE, UTF-16BE) wins over either.
+    pub encoding: Option<&'static encoding_rs::Encoding>,
+}
+
+impl DataFile {
+    /// `path`, its text (if any) in UTF-8.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            encoding: None,
+        }
+    }
+
+    /// The same file with its text in the encoding `label` names (a WHATWG label
+    /// such as `gb18030`, `gbk`, `big5`, `utf-16le`), or `None` if no encoding has
+    /// that label.
+    pub fn with_encoding(self, label: &str) -> Option<Self> {
+        let encoding = encoding_rs::Encoding::for_label(label.trim().as_bytes())?;
+        Some(Self {
+            encoding: Some(encoding),
+            ..self
+        })
+    }
+
+    /// A wave's data file, read as the study says (its encoding was checked when
+    /// the study was loaded).
+    pub fn of_wave(wave: &csi_study::Wave) -> Self {
+        let file = Self::new(&wave.data);
+        match wave.encoding.as_deref() {
+            Some(label) => file.clone().with_encoding(label).unwrap_or(file),
+            None => file,
+        }
+    }
+}
+
 /// Reads the header (column names) of a data file.
-pub fn read_header(path: &Path) -> Result<Vec<String>, DataError> {
-    match format_of(path)? {
-        Format::Csv => csv_reader::read_header(path),
-        Format::Parquet => parquet_reader::read_header(path),
+pub fn read_header(file: &DataFile) -> Result<Vec<String>, DataError> {
+    match format_of(&file.path)? {
+        Format::Csv => csv_reader::read_header(file),
+        Format::Parquet => parquet_reader::read_header(&file.path),
     }
 }
 
@@ -294,22 +337,23 @@ pub fn read_header(path: &Path) -> Result<Vec<String>, DataError> {
 /// [`DataError::Invalid`] listing every problem whose policy is `error` once the
 /// whole file has been scanned; an error from `consume` stops the read.
 pub fn scan(
-    path: &Path,
+    file: &DataFile,
     plan: &[ColumnPlan],
     policy: &DataPolicy,
     consume: &mut dyn FnMut(&RecordBatch) -> Result<(), String>,
 ) -> Result<DataReport, DataError> {
-    scan_in_pieces(path, plan, policy, ROWS_PIECE_BYTES, consume)
+    scan_in_pieces(file, plan, policy, ROWS_PIECE_BYTES, consume)
 }
 
 /// [`scan`] with pieces of about `piece_bytes`.
 fn scan_in_pieces(
-    path: &Path,
+    file: &DataFile,
     plan: &[ColumnPlan],
     policy: &DataPolicy,
     piece_bytes: usize,
     consume: &mut dyn FnMut(&RecordBatch) -> Result<(), String>,
 ) -> Result<DataReport, DataError> {
+    let path = &file.path;
     let report = if numbers::rows_in_one_stream(path, piece_bytes)? {
         numbers::stream_parquet_rows(path, plan, policy, consume)?
     } else {
@@ -317,7 +361,7 @@ fn scan_in_pieces(
         let to_batches =
             |batches: &mut Vec<RecordBatch>, rows: &NumericRows| batches.push(numbers::to_batch(plan, rows));
         let reading = numbers::Reading { how, with_ids: true };
-        numbers::scan_numbers(path, plan, policy, reading, &Vec::new, &to_batches, &mut |batches| {
+        numbers::scan_numbers(file, plan, policy, reading, &Vec::new, &to_batches, &mut |batches| {
             batches.iter().try_for_each(&mut *consume).map_err(DataError::Consumer)
         })?
     };
@@ -345,7 +389,7 @@ const ROWS_PIECE_BYTES: usize = 2 << 20;
 /// order are identical for any number of threads. Returns the report, or
 /// [`DataError::Invalid`] as [`scan`] does.
 pub fn scan_numbers<A: Send>(
-    path: &Path,
+    file: &DataFile,
     plan: &[ColumnPlan],
     policy: &DataPolicy,
     how: Parallelism,
@@ -354,13 +398,13 @@ pub fn scan_numbers<A: Send>(
     merge: &mut dyn FnMut(A),
 ) -> Result<DataReport, DataError> {
     let reading = numbers::Reading { how, with_ids: false };
-    let report = numbers::scan_numbers(path, plan, policy, reading, new, add, &mut |a| {
+    let report = numbers::scan_numbers(file, plan, policy, reading, new, add, &mut |a| {
         merge(a);
         Ok(())
     })?;
     if report.has_errors() {
         return Err(DataError::Invalid {
-            path: path.to_path_buf(),
+            path: file.path.clone(),
             report: Box::new(report),
         });
     }
@@ -445,7 +489,7 @@ mod tests {
         for policy in [DataPolicy::default(), exclude] {
             let read = |piece_bytes: usize| {
                 let mut batches = Vec::new();
-                let report = scan_in_pieces(&path, &plan, &policy, piece_bytes, &mut |b| {
+                let report = scan_in_pieces(&DataFile::new(&path), &plan, &policy, piece_bytes, &mut |b| {
                     batches.push(b.clone());
                     Ok(())
                 });
@@ -457,7 +501,7 @@ mod tests {
         }
         let (report, batches) = {
             let mut batches = Vec::new();
-            let report = scan_in_pieces(&path, &plan, &exclude, 16, &mut |b| {
+            let report = scan_in_pieces(&DataFile::new(&path), &plan, &exclude, 16, &mut |b| {
                 batches.push(b.num_rows());
                 Ok(())
             })

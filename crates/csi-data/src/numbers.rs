@@ -139,7 +139,7 @@ pub(crate) struct Reading {
 /// A respondent id column under `data_policy.duplicate_id: exclude` is read on one
 /// thread: whether a row is dropped depends on every id before it.
 pub(crate) fn scan_numbers<A: Send>(
-    path: &Path,
+    file: &crate::DataFile,
     plan: &[ColumnPlan],
     policy: &DataPolicy,
     reading: Reading,
@@ -148,6 +148,7 @@ pub(crate) fn scan_numbers<A: Send>(
     merge: &mut Merge<'_, A>,
 ) -> Result<DataReport, DataError> {
     let Reading { how, with_ids } = reading;
+    let path = file.path.as_path();
     let hasher = std::collections::hash_map::RandomState::new();
     // Whether a row is dropped for its id depends on every id before it.
     let live_ids = policy.duplicate_id == crate::Policy::Exclude && plan.iter().any(|c| c.kind == ColumnKind::Id);
@@ -168,7 +169,7 @@ pub(crate) fn scan_numbers<A: Send>(
             read_pieces(&mut next, threads, ledger, &chunk_checker, new, &accumulate, merge)
         }
         Format::Csv => {
-            let data = csv_reader::open_data(path)?;
+            let data = csv_reader::open_data(file)?;
             let index = csv_reader::positions(path, &data.header, plan)?;
             let decimal_comma = data.delim != b',';
             let ledger = Checker::new(plan, policy, Position::Line, decimal_comma, hasher.clone(), false);

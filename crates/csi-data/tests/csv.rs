@@ -1,7 +1,7 @@
 //! CSV dialects read the same, and problems are reported with their lines.
 
 use arrow_array::{Array, Float64Array, StringArray};
-use csi_data::{scan, ColumnKind, ColumnPlan, DataError, DataPolicy, IssueKind, Policy};
+use csi_data::{scan, ColumnKind, ColumnPlan, DataError, DataFile, DataPolicy, IssueKind, Policy};
 
 fn plan() -> Vec<ColumnPlan> {
     vec![
@@ -34,7 +34,7 @@ fn read(bytes: &[u8], policy: &DataPolicy) -> Result<Columns, DataError> {
     let path = dir.path().join("data.csv");
     std::fs::write(&path, bytes).unwrap();
     let (mut q, mut w, mut s) = (Vec::new(), Vec::new(), Vec::new());
-    scan(&path, &plan(), policy, &mut |b| {
+    scan(&DataFile::new(&path), &plan(), policy, &mut |b| {
         let qa = b.column(0).as_any().downcast_ref::<Float64Array>().unwrap();
         let wa = b.column(1).as_any().downcast_ref::<Float64Array>().unwrap();
         let sa = b.column(2).as_any().downcast_ref::<StringArray>().unwrap();
@@ -139,8 +139,11 @@ fn parquet_values_are_checked_like_csv_cells() {
         parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), batch.schema(), None).unwrap();
     writer.write(&batch).unwrap();
     writer.close().unwrap();
-    assert_eq!(csi_data::read_header(&path).unwrap(), vec!["q1", "w", "seg"]);
-    let err = scan(&path, &plan(), &DataPolicy::default(), &mut |_| Ok(())).unwrap_err();
+    assert_eq!(
+        csi_data::read_header(&DataFile::new(&path)).unwrap(),
+        vec!["q1", "w", "seg"]
+    );
+    let err = scan(&DataFile::new(&path), &plan(), &DataPolicy::default(), &mut |_| Ok(())).unwrap_err();
     let text = err.to_string();
     for want in ["row 2: `x`", "row 3: `-1`", "row 4: `9`"] {
         assert!(text.contains(want), "{want} missing from {text}");

@@ -4,7 +4,8 @@
 
 use arrow_array::{Array, Float64Array, StringArray};
 use csi_data::{
-    scan, scan_numbers, ColumnKind, ColumnPlan, DataError, DataPolicy, DataReport, NumericRows, Parallelism, Policy,
+    scan, scan_numbers, ColumnKind, ColumnPlan, DataError, DataFile, DataPolicy, DataReport, NumericRows, Parallelism,
+    Policy,
 };
 
 fn plan() -> Vec<ColumnPlan> {
@@ -51,7 +52,7 @@ fn write(dir: &tempfile::TempDir, bytes: &[u8]) -> std::path::PathBuf {
 
 fn by_arrow(path: &std::path::Path, policy: &DataPolicy) -> Result<(Vec<Row>, DataReport), DataError> {
     let mut rows = Vec::new();
-    let report = scan(path, &plan(), policy, &mut |b| {
+    let report = scan(&DataFile::new(path), &plan(), policy, &mut |b| {
         let num = |i: usize| b.column(i).as_any().downcast_ref::<Float64Array>().unwrap().clone();
         let (q, w, age) = (num(1), num(2), num(4));
         let seg = b.column(3).as_any().downcast_ref::<StringArray>().unwrap();
@@ -77,7 +78,7 @@ fn by_numbers(
     let mut rows = Vec::new();
     let mut chunks = 0;
     let report = scan_numbers(
-        path,
+        &DataFile::new(path),
         &plan(),
         policy,
         how,
@@ -297,7 +298,7 @@ fn a_panic_in_a_chunk_reaches_the_caller() {
     for threads in [1, 2, 3] {
         let outcome = std::panic::catch_unwind(|| {
             scan_numbers(
-                &path,
+                &DataFile::new(&path),
                 &plan(),
                 &DataPolicy::default(),
                 Parallelism {

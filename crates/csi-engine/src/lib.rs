@@ -277,7 +277,7 @@ pub fn segment_cells(s: &csi_study::Segment) -> Vec<(String, &Label)> {
 pub fn check_columns(study: &Study) -> Result<Vec<Diagnostic>, DataError> {
     let mut diags = Vec::new();
     for wave in &study.waves {
-        let header = csi_data::read_header(&wave.data)?;
+        let header = csi_data::read_header(&csi_data::DataFile::of_wave(wave))?;
         let mut reported = std::collections::HashSet::new();
         let used: Vec<String> = study.columns_for(wave).iter().map(|c| c.name.clone()).collect();
         let unnamed: Vec<usize> = (0..header.len())
@@ -941,7 +941,7 @@ fn compute(
             };
             let chunk_bytes = CHUNK_BYTES.max(2 * cell_bytes * layout.accumulators(cells.len()));
             let data = csi_data::scan_numbers(
-                &wave.data,
+                &csi_data::DataFile::of_wave(wave),
                 &plan.columns,
                 &study.data_policy,
                 how.unwrap_or_else(|| csi_data::Parallelism::all_cores(chunk_bytes)),

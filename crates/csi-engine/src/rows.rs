@@ -128,7 +128,7 @@ pub fn shared_rows_readers(study: &Study, wave: &Wave, consumers: usize) -> Vec<
     let (senders, receivers): (Vec<_>, Vec<_>) = (0..consumers)
         .map(|_| sync_channel::<Result<RecordBatch, ArrowError>>(IN_FLIGHT))
         .unzip();
-    let path = wave.data.clone();
+    let file = csi_data::DataFile::of_wave(wave);
     let policy = study.data_policy;
     let out_schema = schema.clone();
     std::thread::spawn(move || {
@@ -151,7 +151,7 @@ pub fn shared_rows_readers(study: &Study, wave: &Wave, consumers: usize) -> Vec<
         // A panic while reading (a bug) must end every stream with an error, not
         // look like the end of the data.
         let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            csi_data::scan(&path, &plan.columns, &policy, &mut consume)
+            csi_data::scan(&file, &plan.columns, &policy, &mut consume)
         }));
         let failure: Option<Arc<dyn std::error::Error + Send + Sync>> = match read {
             Ok(Ok(_)) => None,

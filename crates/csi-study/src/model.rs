@@ -204,6 +204,11 @@ pub struct Wave {
     /// Where the study names the data file.
     #[serde(skip)]
     pub data_at: Option<Location>,
+    /// The text encoding of a CSV data file, by its canonical name (`GB18030`,
+    /// `UTF-16LE`...), when the study declares one; else UTF-8. A byte-order mark
+    /// in the file wins over it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<String>,
     /// The respondent weight column, if the wave is weighted.
     pub weight: Option<ColumnRef>,
 }

@@ -158,6 +158,7 @@ pub struct RawWave {
     #[serde(default, deserialize_with = "string_or_number")]
     pub fieldwork: Option<String>,
     pub data: Option<String>,
+    pub encoding: Option<String>,
     #[serde(default, deserialize_with = "string_or_number")]
     pub weight: Option<String>,
 }

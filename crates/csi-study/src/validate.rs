@@ -405,6 +405,35 @@ impl Checker<'_> {
         None
     }
 
+    /// A wave's `encoding`: the canonical name (in capitals) of the encoding its label names
+    /// (WHATWG labels: `gb18030`, `gbk`, `big5`, `utf-16le`...), for a text file.
+    fn encoding(&mut self, label: &str, data: &str, path: &str) -> Option<String> {
+        let Some(encoding) = encoding_rs::Encoding::for_label(label.trim().as_bytes()) else {
+            self.err(
+                path,
+                format!("unknown text encoding `{label}`"),
+                Some(
+                    "write the encoding the file was saved in, e.g. `gb18030` (Chinese Excel's CSV, GBK included),                      `big5`, `utf-16le`, `utf-16be`, `windows-1252` or `utf-8`"
+                        .into(),
+                ),
+            );
+            return None;
+        };
+        let text = Path::new(data)
+            .extension()
+            .map(|e| e.to_string_lossy().to_lowercase())
+            .is_none_or(|e| matches!(e.as_str(), "csv" | "tsv" | "txt"));
+        if !text {
+            self.err(
+                path,
+                format!("`encoding` applies to text (CSV) files, not to `{data}`"),
+                Some("remove `encoding`: this format records its own text encoding".into()),
+            );
+            return None;
+        }
+        Some(encoding.name().to_uppercase())
+    }
+
     fn data_path(&mut self, dir: &Path, rel: &str, path: &str) -> PathBuf {
         let p = Path::new(rel);
         let joined = dir.join(p);
@@ -772,7 +801,12 @@ impl Checker<'_> {
             } else {
                 self.data_path(dir, &rel, &join(&p, "data"))
             };
+            let encoding = w
+                .encoding
+                .as_deref()
+                .and_then(|e| self.encoding(e, &rel, &join(&p, "encoding")));
             waves.push(Wave {
+                encoding,
                 label: w.label.clone().unwrap_or(Label::Text(wid.clone())),
                 id: wid,
                 fieldwork: w.fieldwork.clone(),
