@@ -3,8 +3,8 @@
 //!
 //! After a wave is computed, its sums ([`WaveSums`]: the data report and every
 //! published cell's shifted sums) are written to the user's cache folder under a
-//! key that covers everything they depend on: the data file's SHA-256 (and text
-//! encoding), the study
+//! key that covers everything they depend on: the data file's SHA-256 (its text
+//! encoding, its sheet), the study
 //! definition as it stood for the wave (tree, scales, segments, weights, filters,
 //! data policy, settings: the provenance's `definition_sha256`), the questions
 //! of the neighbouring waves (the like-for-like scores), the wave's id, the
@@ -104,6 +104,7 @@ impl SumsCache {
             "definition_sha256": csi_site::provenance::definition_digest(study, index),
             "data_sha256": data_sha256,
             "data_encoding": wave.encoding,
+            "data_sheet": wave.sheet,
             "neighbour_questions": csi_engine::neighbour_questions(study, wave),
         });
         csi_site::provenance::sha256(material.to_string().as_bytes())

@@ -24,11 +24,14 @@
 //! streaming; comma,
 //! semicolon or tab, detected from the header; quoted fields) and Apache Parquet
 //! (numeric, text and dictionary-encoded text columns; snappy, zstd and lz4
-//! compression), read column-projected in batches. Both feed the same checks.
+//! compression), read column-projected in batches; Excel and OpenDocument
+//! workbooks (a named sheet, else the first; see `excel_reader`). All feed the
+//! same checks.
 #![deny(missing_docs)]
 
 mod convert;
 mod csv_reader;
+mod excel_reader;
 mod numbers;
 mod parquet_reader;
 
@@ -40,6 +43,7 @@ use arrow_schema::{DataType, Field, Schema};
 use serde::{Deserialize, Serialize};
 
 pub use csi_study::{DataPolicy, Policy};
+pub use excel_reader::MAX_WHOLE_CELLS;
 pub use numbers::{NumericRows, Parallelism};
 
 /// How many offending rows are kept per problem for the report.
@@ -163,6 +167,8 @@ pub enum Position {
     Line,
     /// Data rows of a binary file (the first respondent is row 1).
     Row,
+    /// Rows of a worksheet as the spreadsheet numbers them (the header's row too).
+    SheetRow,
 }
 
 /// One kind of problem in one column: how often, and where first.
@@ -186,7 +192,7 @@ impl std::fmt::Display for DataIssue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let word = match self.position {
             Position::Line => "line",
-            Position::Row => "row",
+            Position::Row | Position::SheetRow => "row",
         };
         let rows: Vec<String> = self.first.iter().map(|(l, v)| format!("{word} {l}: `{v}`")).collect();
         write!(
@@ -240,7 +246,7 @@ pub enum DataError {
         source: std::io::Error,
     },
     /// The file type is not supported.
-    #[error("{path}: unsupported data format `{extension}`; supported: .csv, .tsv, .txt, .parquet")]
+    #[error("{path}: unsupported data format `{extension}`; supported: .csv, .tsv, .txt, .parquet, .xlsx, .xlsm, .xlsb, .xls, .ods")]
     UnsupportedFormat {
         /// The file.
         path: PathBuf,
@@ -256,6 +262,16 @@ pub enum DataError {
         line: u64,
         /// What is wrong and how to fix it.
         message: String,
+    },
+    /// The workbook has no sheet of the name the wave gives.
+    #[error("{path}: the workbook has no sheet `{sheet}`; its sheets: {}; set the wave's `sheet:` to one of them", .sheets.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", "))]
+    NoSheet {
+        /// The file.
+        path: PathBuf,
+        /// The sheet asked for.
+        sheet: String,
+        /// The workbook's sheets.
+        sheets: Vec<String>,
     },
     /// Columns the study needs are not in the file.
     #[error("{path}: missing column(s) {}", .columns.join(", "))]
@@ -286,6 +302,8 @@ pub struct DataFile {
     /// The text encoding of a CSV file, `None` for UTF-8. A byte-order mark in
     /// the file (UTF-8, UTF-16LE, UTF-16BE) wins over either.
     pub encoding: Option<&'static encoding_rs::Encoding>,
+    /// The sheet of a workbook, `None` for its first.
+    pub sheet: Option<String>,
 }
 
 impl DataFile {
@@ -294,6 +312,7 @@ impl DataFile {
         Self {
             path: path.into(),
             encoding: None,
+            sheet: None,
         }
     }
 
@@ -311,7 +330,10 @@ impl DataFile {
     /// A wave's data file, read as the study says (its encoding was checked when
     /// the study was loaded).
     pub fn of_wave(wave: &csi_study::Wave) -> Self {
-        let file = Self::new(&wave.data);
+        let file = Self {
+            sheet: wave.sheet.clone(),
+            ..Self::new(&wave.data)
+        };
         match wave.encoding.as_deref() {
             Some(label) => file.clone().with_encoding(label).unwrap_or(file),
             None => file,
@@ -324,6 +346,15 @@ pub fn read_header(file: &DataFile) -> Result<Vec<String>, DataError> {
     match format_of(&file.path)? {
         Format::Csv => csv_reader::read_header(file),
         Format::Parquet => parquet_reader::read_header(&file.path),
+        Format::Excel => excel_reader::read_header(file),
+    }
+}
+
+/// The sheets of a workbook, in order, or `None` for a file of another format.
+pub fn sheets(file: &DataFile) -> Result<Option<Vec<String>>, DataError> {
+    match format_of(&file.path)? {
+        Format::Excel => excel_reader::sheet_names(&file.path).map(Some),
+        _ => Ok(None),
     }
 }
 
@@ -423,6 +454,7 @@ pub fn schema_of(plan: &[ColumnPlan]) -> Arc<Schema> {
 enum Format {
     Csv,
     Parquet,
+    Excel,
 }
 
 fn format_of(path: &Path) -> Result<Format, DataError> {
@@ -433,6 +465,7 @@ fn format_of(path: &Path) -> Result<Format, DataError> {
     match ext.as_str() {
         "csv" | "tsv" | "txt" => Ok(Format::Csv),
         "parquet" | "pq" => Ok(Format::Parquet),
+        "xlsx" | "xlsm" | "xlsb" | "xls" | "ods" => Ok(Format::Excel),
         _ => Err(DataError::UnsupportedFormat {
             path: path.to_path_buf(),
             extension: ext,

@@ -168,6 +168,47 @@ pub(crate) fn scan_numbers<A: Send>(
             let chunk_checker = || Checker::new(plan, policy, Position::Row, false, hasher.clone(), true);
             read_pieces(&mut next, threads, ledger, &chunk_checker, new, &accumulate, merge)
         }
+        Format::Excel => std::thread::scope(|scope| {
+            // The workbook is read on a thread of its own, which hands on its
+            // header, then pieces of rows, to be checked on every core.
+            let (tx, rx) = sync_channel::<Result<crate::excel_reader::Sheet, DataError>>(2);
+            scope.spawn(move || {
+                let stopped = || DataError::Consumer("stopped".into());
+                let read =
+                    crate::excel_reader::read(file, ROWS_PER_CALL, &mut |s| tx.send(Ok(s)).map_err(|_| stopped()));
+                if let Err(e) = read {
+                    let _ = tx.send(Err(e));
+                }
+            });
+            use crate::excel_reader::Sheet;
+            let header = match rx.recv() {
+                Ok(Ok(Sheet::Header(h))) => h,
+                Ok(Err(e)) => return Err(e),
+                _ => Vec::new(),
+            };
+            let index = csv_reader::positions(path, &header, plan)?;
+            let ledger = Checker::new(plan, policy, Position::SheetRow, false, hasher.clone(), false);
+            let mut next = move || match rx.recv() {
+                Ok(Ok(Sheet::Rows(rows))) => Ok(Some(rows)),
+                Ok(Ok(Sheet::Header(_))) | Err(_) => Ok(None),
+                Ok(Err(e)) => Err(e),
+            };
+            let index = &index;
+            let accumulate =
+                |rows: &Vec<(u64, Vec<crate::excel_reader::Cell>)>, checker: &mut Checker<'_>, acc: &mut A| {
+                    let mut batch = Batch::new(plan.len(), with_ids);
+                    let mut cells = Vec::with_capacity(index.len());
+                    for (row, all) in rows {
+                        cells.clear();
+                        cells.extend(index.iter().map(|&i| all[i].value()));
+                        batch.push(checker, &cells, *row, acc, add);
+                    }
+                    batch.flush(acc, add);
+                    Ok(())
+                };
+            let chunk_checker = || Checker::new(plan, policy, Position::SheetRow, false, hasher.clone(), true);
+            read_pieces(&mut next, threads, ledger, &chunk_checker, new, &accumulate, merge)
+        }),
         Format::Csv => {
             let data = csv_reader::open_data(file)?;
             let index = csv_reader::positions(path, &data.header, plan)?;
@@ -235,7 +276,7 @@ fn check_parquet<A>(
 /// are larger than `piece_bytes` many times over is read in one stream instead.
 pub(crate) fn rows_in_one_stream(path: &Path, piece_bytes: usize) -> Result<bool, DataError> {
     match crate::format_of(path)? {
-        Format::Csv => Ok(false),
+        Format::Csv | Format::Excel => Ok(false),
         Format::Parquet => Ok(crate::parquet_reader::largest_row_group_bytes(path)? > 8 * piece_bytes),
     }
 }

@@ -277,9 +277,23 @@ pub fn segment_cells(s: &csi_study::Segment) -> Vec<(String, &Label)> {
 pub fn check_columns(study: &Study) -> Result<Vec<Diagnostic>, DataError> {
     let mut diags = Vec::new();
     for wave in &study.waves {
-        let header = csi_data::read_header(&csi_data::DataFile::of_wave(wave))?;
+        let file = csi_data::DataFile::of_wave(wave);
+        let header = csi_data::read_header(&file)?;
         let mut reported = std::collections::HashSet::new();
         let used: Vec<String> = study.columns_for(wave).iter().map(|c| c.name.clone()).collect();
+        // A workbook read from its first sheet that lacks columns: another sheet
+        // that has them all.
+        let lacks = |header: &[String]| used.iter().any(|u| !header.contains(u));
+        let better_sheet = match csi_data::sheets(&file)? {
+            Some(sheets) if file.sheet.is_none() && lacks(&header) => sheets.into_iter().skip(1).find(|sheet| {
+                let other = csi_data::DataFile {
+                    sheet: Some(sheet.clone()),
+                    ..file.clone()
+                };
+                csi_data::read_header(&other).is_ok_and(|h| !lacks(&h))
+            }),
+            _ => None,
+        };
         let unnamed: Vec<usize> = (0..header.len())
             .filter(|&i| header[i].is_empty())
             .map(|i| i + 1)
@@ -330,6 +344,11 @@ pub fn check_columns(study: &Study) -> Result<Vec<Diagnostic>, DataError> {
                     near.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" or ")
                 )
             };
+            if let Some(sheet) = &better_sheet {
+                help.push_str(&format!(
+                    "; this is the workbook's first sheet, and its sheet `{sheet}` has the study's columns: add `sheet: {sheet}` to the wave"
+                ));
+            }
             if !unnamed.is_empty() {
                 help.push_str(&format!(
                     "; the header also has {} unnamed column(s) (column {}): if one of them holds `{}`, write the name in the header",

@@ -209,6 +209,10 @@ pub struct Wave {
     /// in the file wins over it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encoding: Option<String>,
+    /// The sheet of a workbook data file (`.xlsx`, `.xls`, `.ods`...), when the
+    /// study names one; else its first sheet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sheet: Option<String>,
     /// The respondent weight column, if the wave is weighted.
     pub weight: Option<ColumnRef>,
 }

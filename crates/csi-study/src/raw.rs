@@ -160,6 +160,8 @@ pub struct RawWave {
     pub data: Option<String>,
     pub encoding: Option<String>,
     #[serde(default, deserialize_with = "string_or_number")]
+    pub sheet: Option<String>,
+    #[serde(default, deserialize_with = "string_or_number")]
     pub weight: Option<String>,
 }
 

@@ -434,6 +434,23 @@ impl Checker<'_> {
         Some(encoding.name().to_uppercase())
     }
 
+    /// A wave's `sheet`, for a workbook.
+    fn sheet(&mut self, sheet: &str, data: &str, path: &str) -> Option<String> {
+        let workbook = Path::new(data)
+            .extension()
+            .map(|e| e.to_string_lossy().to_lowercase())
+            .is_some_and(|e| matches!(e.as_str(), "xlsx" | "xlsm" | "xlsb" | "xls" | "ods"));
+        if !workbook {
+            self.err(
+                path,
+                format!("`sheet` applies to workbooks (.xlsx, .xls, .ods), not to `{data}`"),
+                Some("remove `sheet`, or point `data` at the workbook".into()),
+            );
+            return None;
+        }
+        Some(sheet.to_string())
+    }
+
     fn data_path(&mut self, dir: &Path, rel: &str, path: &str) -> PathBuf {
         let p = Path::new(rel);
         let joined = dir.join(p);
@@ -805,8 +822,10 @@ impl Checker<'_> {
                 .encoding
                 .as_deref()
                 .and_then(|e| self.encoding(e, &rel, &join(&p, "encoding")));
+            let sheet = w.sheet.as_deref().and_then(|s| self.sheet(s, &rel, &join(&p, "sheet")));
             waves.push(Wave {
                 encoding,
+                sheet,
                 label: w.label.clone().unwrap_or(Label::Text(wid.clone())),
                 id: wid,
                 fieldwork: w.fieldwork.clone(),
