@@ -123,8 +123,9 @@ fn utf8<'b>(path: &Path, bytes: &'b [u8], line: u64, column: usize) -> Result<&'
             Some(label) => format!(
                 "the file looks like {label} text; add `encoding: {label}` to this wave in study.yaml (beside `data:`)"
             ),
-            None => "add the file's encoding to this wave in study.yaml, e.g. `encoding: gb18030` for a CSV \
-                     saved by Excel in China"
+            None => "add the file's encoding to this wave in study.yaml (beside `data:`): `encoding: gb18030` \
+                     for a CSV saved by Excel in mainland China, `encoding: big5` in Taiwan or Hong Kong, \
+                     `encoding: windows-1252` in Western Europe"
                 .to_string(),
         };
         malformed(path, line, format!("field {column} is not UTF-8 text; {help}"))
@@ -132,10 +133,14 @@ fn utf8<'b>(path: &Path, bytes: &'b [u8], line: u64, column: usize) -> Result<&'
 }
 
 /// The encoding a text file that is not UTF-8 most likely has, by its first
-/// 1 MiB, as the label to declare (GBK as `gb18030`, its superset).
+/// 1 MiB, as the label to declare (GBK as `gb18030`, its superset); `None` when
+/// it has too little non-ASCII text for a guess to mean much.
 fn guess_encoding(path: &Path) -> Option<String> {
     let mut head = Vec::new();
     File::open(path).ok()?.take(1 << 20).read_to_end(&mut head).ok()?;
+    if head.iter().filter(|b| !b.is_ascii()).count() < 64 {
+        return None;
+    }
     let mut detector = chardetng::EncodingDetector::new();
     detector.feed(&head, head.len() < 1 << 20);
     let encoding = detector.guess(None, true);
