@@ -1,6 +1,7 @@
-//! The same answers saved in the text encodings survey data arrives in (and as
-//! Parquet) give the same figures: tests/fixtures/formats holds copies written
-//! by Python's codecs, pyarrow and openpyxl (make_formats.py), and a study that
+//! The same answers saved in the text encodings survey data arrives in, as
+//! Parquet, as workbooks and as SPSS files give the same figures:
+//! tests/fixtures/formats holds copies written by Python's codecs, pyarrow,
+//! openpyxl, odfpy, xlwt and pyreadstat (make_formats.py), and a study that
 //! differs only in its wave's `data`, `encoding` and `sheet` keys. A copy that is not UTF-8 and
 //! declares no encoding is refused with its likely encoding named.
 
@@ -51,10 +52,14 @@ fn every_encoding_and_format_gives_the_utf8_figures() {
         ("data-gb18030.csv", &[("encoding", "gb18030")]),
         ("data-gb18030.csv", &[("encoding", "GBK")]),
         ("data-utf16.csv", &[]),
-        ("data-utf16.csv", &[("encoding", "gb18030")]),
+        ("data-utf16.csv", &[("encoding", "utf-16be")]),
         ("data-utf16be.csv", &[("encoding", "utf-16be")]),
         ("data.parquet", &[]),
         ("data.xlsx", &[("sheet", "数据")]),
+        ("data.ods", &[("sheet", "数据")]),
+        ("data.xls", &[]),
+        ("data.sav", &[]),
+        ("data.zsav", &[]),
     ] {
         let (results, method) = build(plugins.path(), data, keys).unwrap_or_else(|e| panic!("{data}: {e}"));
         assert!(results == want, "{data} ({keys:?}) gives other figures");
@@ -72,7 +77,19 @@ fn a_file_read_the_wrong_way_is_refused_with_the_key_to_set() {
     let plugins = common::standard_plugins();
     let err = build(plugins.path(), "data-gb18030.csv", &[]).unwrap_err();
     assert!(err.contains("data-gb18030.csv") && err.contains("not UTF-8"), "{err}");
-    assert!(err.contains("`encoding: gb18030`"), "{err}");
+    assert!(
+        err.contains("looks like gb18030 text") && err.contains("`encoding: gb18030`"),
+        "{err}"
+    );
+    let err = build(plugins.path(), "data-utf16be.csv", &[]).unwrap_err();
+    assert!(err.contains("looks like utf-16be text"), "{err}");
+    let err = build(plugins.path(), "data-utf16.csv", &[("encoding", "gb18030")]).unwrap_err();
+    assert!(
+        err.contains("UTF-16LE byte-order mark") && err.contains("`encoding: gb18030`"),
+        "{err}"
+    );
+    let err = build(plugins.path(), "data.sav", &[("encoding", "gb18030")]).unwrap_err();
+    assert!(err.contains("`encoding` applies to text (CSV) files"), "{err}");
     let err = build(plugins.path(), "data-gb18030.csv", &[("encoding", "gb2312-ish")]).unwrap_err();
     assert!(
         err.contains("unknown text encoding `gb2312-ish`") && err.contains("study.yaml:"),

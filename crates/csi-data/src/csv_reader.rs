@@ -27,10 +27,27 @@ fn io_error(path: &Path) -> impl Fn(std::io::Error) -> DataError + '_ {
 fn open(file: &DataFile) -> Result<Text, DataError> {
     let path = &file.path;
     let mut raw = File::open(path).map_err(io_error(path))?;
-    let mut head = Vec::with_capacity(2);
-    (&mut raw).take(2).read_to_end(&mut head).map_err(io_error(path))?;
+    let mut head = Vec::with_capacity(3);
+    (&mut raw).take(3).read_to_end(&mut head).map_err(io_error(path))?;
     raw.seek(std::io::SeekFrom::Start(0)).map_err(io_error(path))?;
-    let utf16_mark = head == [0xFF, 0xFE] || head == [0xFE, 0xFF];
+    let mark = encoding_rs::Encoding::for_bom(&head).map(|(e, _)| e);
+    let utf16_mark = mark.is_some_and(|e| e != encoding_rs::UTF_8);
+    // A mark that says another encoding than the study: the page would state one
+    // and the figures come from the other.
+    if let (Some(mark), Some(declared)) = (mark, file.encoding) {
+        let utf16 = |e: &encoding_rs::Encoding| e == encoding_rs::UTF_16LE || e == encoding_rs::UTF_16BE;
+        if mark != declared && !(utf16(mark) && utf16(declared)) {
+            return Err(malformed(
+                path,
+                1,
+                format!(
+                    "the file starts with a {} byte-order mark, but the wave declares `encoding: {}`; remove the wave's `encoding:` (the mark says how the file is written) or save the file in the encoding declared",
+                    mark.name(),
+                    declared.name().to_lowercase()
+                ),
+            ));
+        }
+    }
     let declared = file.encoding.filter(|e| *e != encoding_rs::UTF_8);
     let text: Box<dyn Read + Send> = if declared.is_some() || utf16_mark {
         Box::new(
@@ -67,6 +84,20 @@ fn prepare(file: &DataFile) -> Result<(Text, u8, u64), DataError> {
         bom = 3;
     }
     let first_line = head[bom as usize..].split(|b| *b == b'\n').next().unwrap_or(&[]);
+    if file.encoding.is_none() && first_line.contains(&0) {
+        // UTF-16 without a byte-order mark: ASCII text with a zero byte after
+        // (little-endian) or before (big-endian) each character.
+        let odd = head.iter().skip(1).step_by(2).filter(|b| **b == 0).count();
+        let even = head.iter().step_by(2).filter(|b| **b == 0).count();
+        let label = if odd >= even { "utf-16le" } else { "utf-16be" };
+        return Err(malformed(
+            path,
+            1,
+            format!(
+                "the header has zero bytes: the file looks like {label} text without a byte-order mark; add `encoding: {label}` to this wave in study.yaml (beside `data:`)"
+            ),
+        ));
+    }
     let mut counts = [(b',', 0usize), (b';', 0), (b'\t', 0)];
     let mut quoted = false;
     for &b in first_line {
@@ -138,6 +169,11 @@ fn utf8<'b>(path: &Path, bytes: &'b [u8], line: u64, column: usize) -> Result<&'
 fn guess_encoding(path: &Path) -> Option<String> {
     let mut head = Vec::new();
     File::open(path).ok()?.take(1 << 20).read_to_end(&mut head).ok()?;
+    let zeros = |start: usize| head.iter().skip(start).step_by(2).filter(|b| **b == 0).count();
+    let (even, odd) = (zeros(0), zeros(1));
+    if odd.max(even) * 4 > head.len() {
+        return Some(if odd >= even { "utf-16le" } else { "utf-16be" }.to_string());
+    }
     if head.iter().filter(|b| !b.is_ascii()).count() < 64 {
         return None;
     }

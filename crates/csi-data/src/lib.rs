@@ -34,6 +34,9 @@ mod csv_reader;
 mod excel_reader;
 mod numbers;
 mod parquet_reader;
+#[cfg(feature = "spss")]
+mod spss_reader;
+mod table;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -43,7 +46,7 @@ use arrow_schema::{DataType, Field, Schema};
 use serde::{Deserialize, Serialize};
 
 pub use csi_study::{DataPolicy, Policy};
-pub use excel_reader::MAX_WHOLE_CELLS;
+pub use excel_reader::MAX_ODS_CONTENT_BYTES;
 pub use numbers::{NumericRows, Parallelism};
 
 /// How many offending rows are kept per problem for the report.
@@ -169,6 +172,8 @@ pub enum Position {
     Row,
     /// Rows of a worksheet as the spreadsheet numbers them (the header's row too).
     SheetRow,
+    /// Cases of an SPSS file (the first case is 1).
+    Case,
 }
 
 /// One kind of problem in one column: how often, and where first.
@@ -193,6 +198,7 @@ impl std::fmt::Display for DataIssue {
         let word = match self.position {
             Position::Line => "line",
             Position::Row | Position::SheetRow => "row",
+            Position::Case => "case",
         };
         let rows: Vec<String> = self.first.iter().map(|(l, v)| format!("{word} {l}: `{v}`")).collect();
         write!(
@@ -246,7 +252,7 @@ pub enum DataError {
         source: std::io::Error,
     },
     /// The file type is not supported.
-    #[error("{path}: unsupported data format `{extension}`; supported: .csv, .tsv, .txt, .parquet, .xlsx, .xlsm, .xlsb, .xls, .ods")]
+    #[error("{path}: unsupported data format `{extension}`; supported: .csv, .tsv, .txt, .parquet, .xlsx, .xlsm, .xlsb, .xls, .ods, .sav, .zsav")]
     UnsupportedFormat {
         /// The file.
         path: PathBuf,
@@ -260,6 +266,15 @@ pub enum DataError {
         path: PathBuf,
         /// 1-based line number.
         line: u64,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+    /// A workbook or SPSS file that cannot be read as a whole (no sheet, too
+    /// large, broken).
+    #[error("{path}: {message}")]
+    Workbook {
+        /// The file.
+        path: PathBuf,
         /// What is wrong and how to fix it.
         message: String,
     },
@@ -320,7 +335,7 @@ impl DataFile {
     /// such as `gb18030`, `gbk`, `big5`, `utf-16le`), or `None` if no encoding has
     /// that label.
     pub fn with_encoding(self, label: &str) -> Option<Self> {
-        let encoding = encoding_rs::Encoding::for_label(label.trim().as_bytes())?;
+        let encoding = encoding_rs::Encoding::for_label_no_replacement(label.trim().as_bytes())?;
         Some(Self {
             encoding: Some(encoding),
             ..self
@@ -347,6 +362,107 @@ pub fn read_header(file: &DataFile) -> Result<Vec<String>, DataError> {
         Format::Csv => csv_reader::read_header(file),
         Format::Parquet => parquet_reader::read_header(&file.path),
         Format::Excel => excel_reader::read_header(file),
+        Format::Spss => spss::read_header(&file.path),
+    }
+}
+
+/// What a data file says of its variables besides their values: an SPSS file's
+/// dictionary.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Dictionary {
+    /// The variables, in file order.
+    pub variables: Vec<Variable>,
+    /// The variable the file names as its case weight, if any.
+    pub weight: Option<String>,
+    /// The file's label, if any.
+    pub label: Option<String>,
+}
+
+/// One variable of a [`Dictionary`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Variable {
+    /// The column name (SPSS's long name).
+    pub name: String,
+    /// Its label (the question text), if any.
+    pub label: Option<String>,
+    /// Whether it holds text (else numbers).
+    pub is_text: bool,
+    /// Labels of its values, in file order.
+    pub value_labels: Vec<(LabelledValue, String)>,
+    /// Its declared missing values.
+    pub missing: Vec<MissingValue>,
+    /// Its measurement level as the file declares it: `nominal`, `ordinal`,
+    /// `scale`, or `None` when unknown.
+    pub measure: Option<&'static str>,
+}
+
+/// A value that has a label.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LabelledValue {
+    /// A number.
+    Number(f64),
+    /// A text (trailing blanks dropped).
+    Text(String),
+}
+
+/// A declared missing value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MissingValue {
+    /// One number.
+    Number(f64),
+    /// Every number from the first to the second, both included (SPSS's LOWEST
+    /// and HIGHEST as the largest finite numbers).
+    Range(f64, f64),
+    /// One text.
+    Text(String),
+}
+
+/// The dictionary of a data file that has one (SPSS), else `None`.
+pub fn dictionary(file: &DataFile) -> Result<Option<Dictionary>, DataError> {
+    match format_of(&file.path)? {
+        Format::Spss => spss::dictionary(&file.path).map(Some),
+        _ => Ok(None),
+    }
+}
+
+/// SPSS files, when csi is built with them (the default `spss` feature).
+mod spss {
+    #[cfg(not(feature = "spss"))]
+    use crate::table::Table;
+    #[cfg(not(feature = "spss"))]
+    use crate::{ColumnPlan, DataError, DataFile, Dictionary};
+    #[cfg(not(feature = "spss"))]
+    use std::path::Path;
+
+    #[cfg(feature = "spss")]
+    pub(crate) use crate::spss_reader::{dictionary, read, read_header};
+
+    #[cfg(not(feature = "spss"))]
+    fn not_built(path: &Path) -> DataError {
+        DataError::Workbook {
+            path: path.to_path_buf(),
+            message: "this csi was built without SPSS files (cargo feature `spss`); build it with the default features, or save the data as CSV (UTF-8) or Parquet".into(),
+        }
+    }
+
+    #[cfg(not(feature = "spss"))]
+    pub(crate) fn read(
+        file: &DataFile,
+        _: &[ColumnPlan],
+        _: usize,
+        _: &mut dyn FnMut(Table) -> Result<(), DataError>,
+    ) -> Result<(), DataError> {
+        Err(not_built(&file.path))
+    }
+
+    #[cfg(not(feature = "spss"))]
+    pub(crate) fn read_header(path: &Path) -> Result<Vec<String>, DataError> {
+        Err(not_built(path))
+    }
+
+    #[cfg(not(feature = "spss"))]
+    pub(crate) fn dictionary(path: &Path) -> Result<Dictionary, DataError> {
+        Err(not_built(path))
     }
 }
 
@@ -455,6 +571,7 @@ enum Format {
     Csv,
     Parquet,
     Excel,
+    Spss,
 }
 
 fn format_of(path: &Path) -> Result<Format, DataError> {
@@ -466,6 +583,7 @@ fn format_of(path: &Path) -> Result<Format, DataError> {
         "csv" | "tsv" | "txt" => Ok(Format::Csv),
         "parquet" | "pq" => Ok(Format::Parquet),
         "xlsx" | "xlsm" | "xlsb" | "xls" | "ods" => Ok(Format::Excel),
+        "sav" | "zsav" => Ok(Format::Spss),
         _ => Err(DataError::UnsupportedFormat {
             path: path.to_path_buf(),
             extension: ext,

@@ -13,7 +13,8 @@ use arrow_buffer::NullBuffer;
 
 use crate::convert::{Checked, Checker, Value};
 use crate::csv_reader::{self, Chunk, Splitter};
-use crate::{ColumnKind, ColumnPlan, DataError, DataPolicy, DataReport, Format, Position};
+use crate::table::{Cell, Rows, Table};
+use crate::{ColumnKind, ColumnPlan, DataError, DataFile, DataPolicy, DataReport, Format, Position};
 
 /// Rows handed to the accumulator at a time (a few MB of numbers).
 const ROWS_PER_CALL: usize = 4096;
@@ -168,47 +169,30 @@ pub(crate) fn scan_numbers<A: Send>(
             let chunk_checker = || Checker::new(plan, policy, Position::Row, false, hasher.clone(), true);
             read_pieces(&mut next, threads, ledger, &chunk_checker, new, &accumulate, merge)
         }
-        Format::Excel => std::thread::scope(|scope| {
-            // The workbook is read on a thread of its own, which hands on its
-            // header, then pieces of rows, to be checked on every core.
-            let (tx, rx) = sync_channel::<Result<crate::excel_reader::Sheet, DataError>>(2);
-            scope.spawn(move || {
-                let stopped = || DataError::Consumer("stopped".into());
-                let read =
-                    crate::excel_reader::read(file, ROWS_PER_CALL, &mut |s| tx.send(Ok(s)).map_err(|_| stopped()));
-                if let Err(e) = read {
-                    let _ = tx.send(Err(e));
-                }
-            });
-            use crate::excel_reader::Sheet;
-            let header = match rx.recv() {
-                Ok(Ok(Sheet::Header(h))) => h,
-                Ok(Err(e)) => return Err(e),
-                _ => Vec::new(),
+        Format::Excel => {
+            let ctx = TableRead {
+                file,
+                plan,
+                policy,
+                chunk_bytes: how.chunk_bytes,
+                threads,
+                with_ids,
+                hasher,
             };
-            let index = csv_reader::positions(path, &header, plan)?;
-            let ledger = Checker::new(plan, policy, Position::SheetRow, false, hasher.clone(), false);
-            let mut next = move || match rx.recv() {
-                Ok(Ok(Sheet::Rows(rows))) => Ok(Some(rows)),
-                Ok(Ok(Sheet::Header(_))) | Err(_) => Ok(None),
-                Ok(Err(e)) => Err(e),
+            ctx.read(Position::SheetRow, crate::excel_reader::read, new, add, merge)
+        }
+        Format::Spss => {
+            let ctx = TableRead {
+                file,
+                plan,
+                policy,
+                chunk_bytes: how.chunk_bytes,
+                threads,
+                with_ids,
+                hasher,
             };
-            let index = &index;
-            let accumulate =
-                |rows: &Vec<(u64, Vec<crate::excel_reader::Cell>)>, checker: &mut Checker<'_>, acc: &mut A| {
-                    let mut batch = Batch::new(plan.len(), with_ids);
-                    let mut cells = Vec::with_capacity(index.len());
-                    for (row, all) in rows {
-                        cells.clear();
-                        cells.extend(index.iter().map(|&i| all[i].value()));
-                        batch.push(checker, &cells, *row, acc, add);
-                    }
-                    batch.flush(acc, add);
-                    Ok(())
-                };
-            let chunk_checker = || Checker::new(plan, policy, Position::SheetRow, false, hasher.clone(), true);
-            read_pieces(&mut next, threads, ledger, &chunk_checker, new, &accumulate, merge)
-        }),
+            ctx.read(Position::Case, crate::spss::read, new, add, merge)
+        }
         Format::Csv => {
             let data = csv_reader::open_data(file)?;
             let index = csv_reader::positions(path, &data.header, plan)?;
@@ -228,6 +212,79 @@ pub(crate) fn scan_numbers<A: Send>(
             let chunk_checker = || Checker::new(plan, policy, Position::Line, decimal_comma, hasher.clone(), true);
             read_pieces(&mut next, threads, ledger, &chunk_checker, new, &accumulate, merge)
         }
+    }
+}
+
+/// A file read by a reader of typed cells (a workbook, an SPSS file) and how.
+struct TableRead<'a> {
+    file: &'a DataFile,
+    plan: &'a [ColumnPlan],
+    policy: &'a DataPolicy,
+    chunk_bytes: usize,
+    threads: usize,
+    with_ids: bool,
+    hasher: std::collections::hash_map::RandomState,
+}
+
+/// A reader of typed cells: hands on the file's header, then pieces of rows of
+/// the plan's columns, of about so many bytes.
+type TableReader =
+    fn(&DataFile, &[ColumnPlan], usize, &mut dyn FnMut(Table) -> Result<(), DataError>) -> Result<(), DataError>;
+
+impl TableRead<'_> {
+    /// Reads the file with `reader` on a thread of its own, which hands on its
+    /// header, then pieces of rows, to be checked on every core.
+    fn read<A: Send>(
+        &self,
+        position: Position,
+        reader: TableReader,
+        new: &(dyn Fn() -> A + Sync),
+        add: &(dyn Fn(&mut A, &NumericRows) + Sync),
+        merge: &mut Merge<'_, A>,
+    ) -> Result<DataReport, DataError> {
+        let Self {
+            file,
+            plan,
+            policy,
+            chunk_bytes,
+            threads,
+            with_ids,
+            ..
+        } = *self;
+        std::thread::scope(|scope| {
+            let (tx, rx) = sync_channel::<Result<Table, DataError>>(2);
+            scope.spawn(move || {
+                let stopped = || DataError::Consumer("stopped".into());
+                if let Err(e) = reader(file, plan, chunk_bytes, &mut |t| tx.send(Ok(t)).map_err(|_| stopped())) {
+                    let _ = tx.send(Err(e));
+                }
+            });
+            // The header first (the reader checked the plan's columns against it).
+            match rx.recv() {
+                Ok(Ok(Table::Header(_))) => {}
+                Ok(Err(e)) => return Err(e),
+                _ => {}
+            }
+            let ledger = Checker::new(plan, policy, position, false, self.hasher.clone(), false);
+            let mut next = move || match rx.recv() {
+                Ok(Ok(Table::Rows(rows))) => Ok(Some(rows)),
+                Ok(Ok(Table::Header(_))) | Err(_) => Ok(None),
+                Ok(Err(e)) => Err(e),
+            };
+            let accumulate = |rows: &Rows, checker: &mut Checker<'_>, acc: &mut A| {
+                let mut batch = Batch::new(plan.len(), with_ids);
+                let mut cells = Vec::with_capacity(plan.len());
+                for (row, all) in rows {
+                    cells.clear();
+                    cells.extend(all.iter().map(Cell::value));
+                    batch.push(checker, &cells, *row, acc, add);
+                }
+                batch.flush(acc, add);
+                Ok(())
+            };
+            let chunk_checker = || Checker::new(plan, policy, position, false, self.hasher.clone(), true);
+            read_pieces(&mut next, threads, ledger, &chunk_checker, new, &accumulate, merge)
+        })
     }
 }
 
@@ -276,7 +333,7 @@ fn check_parquet<A>(
 /// are larger than `piece_bytes` many times over is read in one stream instead.
 pub(crate) fn rows_in_one_stream(path: &Path, piece_bytes: usize) -> Result<bool, DataError> {
     match crate::format_of(path)? {
-        Format::Csv | Format::Excel => Ok(false),
+        Format::Csv | Format::Excel | Format::Spss => Ok(false),
         Format::Parquet => Ok(crate::parquet_reader::largest_row_group_bytes(path)? > 8 * piece_bytes),
     }
 }

@@ -104,11 +104,11 @@ fn declared_encodings_read_as_the_utf8_copy() {
         ("utf16be-mark.csv", utf16(TEXT, false, true), None),
         ("utf16le.csv", utf16(TEXT, true, false), Some("utf-16le")),
         ("utf16be.csv", utf16(TEXT, false, false), Some("utf-16be")),
-        // A mark wins over the declared encoding.
+        // A UTF-16 mark decides the byte order of a file declared UTF-16.
         (
-            "marked-utf8-declared-gb.csv",
-            [&[0xEF, 0xBB, 0xBF][..], TEXT.as_bytes()].concat(),
-            Some("gb18030"),
+            "utf16be-mark-declared-le.csv",
+            utf16(TEXT, false, true),
+            Some("utf-16le"),
         ),
         ("utf8-declared.csv", TEXT.as_bytes().to_vec(), Some("utf-8")),
     ];
@@ -123,6 +123,36 @@ fn declared_encodings_read_as_the_utf8_copy() {
         .with_encoding("big5")
         .unwrap();
     assert_eq!(read_as(&file, true), Ok(want));
+    // A mark that says another encoding than the one declared is refused.
+    let marked = [&[0xEF, 0xBB, 0xBF][..], TEXT.as_bytes()].concat();
+    let file = DataFile::new(write(&dir, "marked-utf8-declared-gb.csv", &marked))
+        .with_encoding("gb18030")
+        .unwrap();
+    let err = read(&file).unwrap_err();
+    assert!(
+        err.contains(":1:") && err.contains("UTF-8 byte-order mark") && err.contains("`encoding: gb18030`"),
+        "{err}"
+    );
+    // HZ (a label WHATWG maps to its replacement encoding) cannot be declared.
+    assert!(DataFile::new(&file.path).with_encoding("hz-gb-2312").is_none());
+}
+
+/// A problem in a decoded file is reported at its line in the file.
+#[test]
+fn problems_in_decoded_text_are_at_their_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = TEXT.replacen("1,7,1.5", "1,七,1.5", 1);
+    let (gb, _, _) = encoding_rs::GB18030.encode(&text);
+    for (name, bytes, label) in [
+        ("bad-gb.csv", gb.to_vec(), "gb18030"),
+        ("bad-utf16.csv", utf16(&text, true, false), "utf-16le"),
+    ] {
+        let file = DataFile::new(write(&dir, name, &bytes)).with_encoding(label).unwrap();
+        let utf8 = DataFile::new(write(&dir, "bad.csv", text.as_bytes()));
+        let (err, want) = (read(&file).unwrap_err(), read(&utf8).unwrap_err());
+        assert_eq!(err.replace(name, "bad.csv"), want, "{name}");
+        assert!(err.contains("line 2: `七`"), "{err}");
+    }
 }
 
 #[test]
@@ -137,8 +167,20 @@ fn text_that_is_not_utf8_names_its_likely_encoding() {
     let path = write(&dir, "gbk.csv", &gb);
     let err = read(&DataFile::new(&path)).unwrap_err();
     assert!(
-        err.contains("not UTF-8") && err.contains("`encoding: gb18030`"),
+        err.contains("not UTF-8") && err.contains("looks like gb18030 text") && err.contains("`encoding: gb18030`"),
         "{err}"
     );
     assert!(DataFile::new(&path).with_encoding("klingon").is_none());
+    // Two Chinese characters are too little to guess from: the common encodings.
+    let (few, _, _) = encoding_rs::GB18030.encode("编号,满意度,权重,城市,备注\n1,8,1,上海,\n");
+    let err = read(&DataFile::new(write(&dir, "few.csv", &few))).unwrap_err();
+    assert!(
+        !err.contains("looks like") && err.contains("`encoding: big5`") && err.contains("`encoding: windows-1252`"),
+        "{err}"
+    );
+    // UTF-16 without a mark, ASCII header (valid UTF-8 bytes, with zeros).
+    for (name, little, label) in [("le.csv", true, "utf-16le"), ("be.csv", false, "utf-16be")] {
+        let err = read(&DataFile::new(write(&dir, name, &utf16(TEXT, little, false)))).unwrap_err();
+        assert!(err.contains(&format!("looks like {label} text")), "{name}: {err}");
+    }
 }

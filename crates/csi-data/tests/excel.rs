@@ -30,7 +30,8 @@ fn plan() -> Vec<ColumnPlan> {
 }
 
 /// A workbook with notes on its first sheet and answers on `answers`: the
-/// header on row 3 from column B, a blank row, a bad answer on row 7.
+/// header on row 3 from column B, a blank row, a bad answer on row 8, a note
+/// right of the table on a row of its own.
 fn workbook(path: &std::path::Path, bad: bool) {
     let mut book = Workbook::new();
     book.add_worksheet()
@@ -77,6 +78,8 @@ fn workbook(path: &std::path::Path, bad: bool) {
     sheet
         .write_datetime_with_format(r, 3, ExcelDateTime::from_ymd(2024, 10, 2).unwrap(), &date)
         .unwrap();
+    // A note right of the table, on a row of its own: not a respondent.
+    sheet.write(r + 2, 7, "note: wave 2024").unwrap();
     book.save(path).unwrap();
 }
 

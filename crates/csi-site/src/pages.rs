@@ -608,7 +608,7 @@ impl WavePages<'_> {
                 "n_used": r.data.rows_used,
                 "n_dropped": r.data.rows_read - r.data.rows_used,
                 "data_file": wave.data_as_written,
-                "data_encoding": wave.encoding,
+                "data_encoding": wave.encoding.as_deref().filter(|e| *e != "UTF-8"),
                 "data_sha256": record.inputs.data.sha256,
                 "weighted": r.weighted,
                 "effective_n": format!("{:.0}", head.effective_n),

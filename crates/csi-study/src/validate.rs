@@ -413,9 +413,18 @@ impl Checker<'_> {
                 path,
                 format!("unknown text encoding `{label}`"),
                 Some(
-                    "write the encoding the file was saved in, e.g. `gb18030` (Chinese Excel's CSV, GBK included),                      `big5`, `utf-16le`, `utf-16be`, `windows-1252` or `utf-8`"
+                    "write the encoding the file was saved in, e.g. `gb18030` (Chinese Excel's CSV, GBK included), \
+                     `big5`, `utf-16le`, `utf-16be`, `windows-1252` or `utf-8`"
                         .into(),
                 ),
+            );
+            return None;
+        };
+        if encoding == encoding_rs::REPLACEMENT {
+            self.err(
+                path,
+                format!("the text encoding `{label}` cannot be read (HZ and ISO-2022 are not supported)"),
+                Some("save the file as UTF-8, or as `gb18030`, `big5` or `utf-16le`, and declare that".into()),
             );
             return None;
         };
