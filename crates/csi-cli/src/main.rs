@@ -137,6 +137,24 @@ enum Command {
         #[arg(long)]
         title: Option<String>,
     },
+    /// Draft a study folder from a survey data file (.sav, .zsav, .xlsx, CSV,
+    /// Parquet): study.yaml with the wave, scale and missing codes, respondent id,
+    /// weight, segments and a draft tree, labelled from the file where it has
+    /// labels (SPSS), and the data copied beside it. It builds as written; it
+    /// lists what it guessed, to check.
+    Import {
+        /// The data file.
+        file: PathBuf,
+        /// The new study's folder (default: the file's name without extension).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// The text encoding of a CSV file that is not UTF-8 (e.g. gb18030).
+        #[arg(long, value_name = "LABEL")]
+        encoding: Option<String>,
+        /// The sheet of a workbook (default: the one with the most columns).
+        #[arg(long, value_name = "NAME")]
+        sheet: Option<String>,
+    },
     /// Margin of error at a base, or the base needed for a margin, with the finite
     /// population correction and a design effect. Plan the sample before fieldwork;
     /// for weighted data use the effective base (the methodology page of a report
@@ -455,6 +473,23 @@ fn main() -> ExitCode {
             println!(
                 "created {}: build it with `csi build {0} --out site`, then replace data/wave-2025.csv with your survey data",
                 path.display()
+            );
+            true
+        }),
+        Command::Import {
+            file,
+            out,
+            encoding,
+            sheet,
+        } => scaffold::import(file, out.as_deref(), encoding.as_deref(), sheet.as_deref()).map(|(dir, guesses)| {
+            println!("created {} from {}; guessed:", dir.display(), file.display());
+            for g in guesses {
+                println!("  - {g}");
+            }
+            println!(
+                "check the lines marked GUESS in {}, then `csi build {}`",
+                dir.join("study.yaml").display(),
+                dir.display()
             );
             true
         }),

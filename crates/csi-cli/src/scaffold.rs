@@ -1,5 +1,6 @@
 //! `csi new NAME`: a study folder that builds out of the box — a commented
-//! `study.yaml`, made-up sample data of 200 respondents and narrative files.
+//! `study.yaml`, made-up sample data of 200 respondents and narrative files; and
+//! `csi import FILE`: a study folder drafted from a survey data file.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -105,7 +106,20 @@ pub fn new_study(path: &Path, title: Option<&str>) -> Result<()> {
         .replace("{id}", &id)
         .replace("{title}", &quoted)
         .replace("{dir}", &path.display().to_string());
-    // Written next to the target and renamed: a failure leaves nothing half-made.
+    publish_folder(path, |root| {
+        std::fs::create_dir_all(root.join("data"))?;
+        std::fs::create_dir_all(root.join("narrative"))?;
+        std::fs::write(root.join("study.yaml"), &yaml)?;
+        std::fs::write(root.join("data/wave-2025.csv"), sample_data())?;
+        std::fs::write(root.join("narrative/summary.md"), SUMMARY)?;
+        std::fs::write(root.join("narrative/2025.md"), WAVE)?;
+        Ok(())
+    })
+}
+
+/// Writes a folder at `path` with `fill`, next to it first and renamed into
+/// place, so a failure leaves nothing half-made.
+fn publish_folder(path: &Path, fill: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     let parent = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -115,19 +129,122 @@ pub fn new_study(path: &Path, title: Option<&str>) -> Result<()> {
         .prefix(".csi-new-")
         .tempdir_in(parent)
         .with_context(|| format!("cannot write in {}", parent.display()))?;
-    let root = staging.path();
-    std::fs::create_dir_all(root.join("data"))?;
-    std::fs::create_dir_all(root.join("narrative"))?;
-    std::fs::write(root.join("study.yaml"), yaml)?;
-    std::fs::write(root.join("data/wave-2025.csv"), sample_data())?;
-    std::fs::write(root.join("narrative/summary.md"), SUMMARY)?;
-    std::fs::write(root.join("narrative/2025.md"), WAVE)?;
+    fill(staging.path())?;
     if path.exists() {
         std::fs::remove_dir(path).with_context(|| format!("cannot replace the empty folder {}", path.display()))?;
     }
     let staged = staging.keep();
     std::fs::rename(&staged, path).with_context(|| format!("cannot create {}", path.display()))?;
     Ok(())
+}
+
+/// The wave id a data file's name suggests: a year in it (`survey_2024.sav`),
+/// else `1`.
+fn wave_of(stem: &str) -> String {
+    let digits: Vec<char> = stem.chars().collect();
+    for i in 0..digits.len().saturating_sub(3) {
+        let run: String = digits[i..i + 4].iter().collect();
+        let before = i == 0 || !digits[i - 1].is_ascii_digit();
+        let after = digits.get(i + 4).is_none_or(|c| !c.is_ascii_digit());
+        if before
+            && after
+            && (run.starts_with("19") || run.starts_with("20"))
+            && run.chars().all(|c| c.is_ascii_digit())
+        {
+            return run;
+        }
+    }
+    "1".into()
+}
+
+/// Drafts a study folder from the data file `file` at `out` (default: the
+/// file's name without extension, in the current folder): study.yaml and the data
+/// under data/, the file read in `encoding` (a CSV file) or from `sheet` (a
+/// workbook; default the sheet with the most columns). Returns the folder and what
+/// was guessed.
+pub fn import(
+    file: &Path,
+    out: Option<&Path>,
+    encoding: Option<&str>,
+    sheet: Option<&str>,
+) -> Result<(std::path::PathBuf, Vec<String>)> {
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .context("name the data file to import, e.g. `csi import survey.sav`")?;
+    let stem = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let dir = out.map_or_else(|| Path::new(&stem).to_path_buf(), Path::to_path_buf);
+    if dir.exists() && std::fs::read_dir(&dir).map(|mut d| d.next().is_some()).unwrap_or(true) {
+        bail!(
+            "`{}` already exists and is not empty; choose another folder with `--out DIR` (nothing was written)",
+            dir.display()
+        );
+    }
+    let cannot = || format!("cannot read {} to draft a study from it", file.display());
+    // A workbook's answers are on its sheet with the most named columns.
+    let mut source = csi_data::DataFile::new(file);
+    if let Some(label) = encoding {
+        source = source
+            .with_encoding(label)
+            .with_context(|| format!("unknown text encoding `{label}`; e.g. gb18030, big5, utf-16le"))?;
+    }
+    let sheets = csi_data::sheets(&source).with_context(cannot)?.unwrap_or_default();
+    if let Some(sheet) = sheet {
+        source.sheet = Some(sheet.to_string());
+    } else if sheets.len() > 1 {
+        let width = |sheet: &String| {
+            let on = csi_data::DataFile {
+                sheet: Some(sheet.clone()),
+                ..source.clone()
+            };
+            csi_data::read_header(&on).map_or(0, |h| h.iter().filter(|n| !n.is_empty()).count())
+        };
+        let best = sheets
+            .iter()
+            .max_by_key(|s| (width(s), std::cmp::Reverse(s.as_str())))
+            .cloned();
+        if best.as_ref() != sheets.first() {
+            source.sheet = best;
+        }
+    }
+    let survey = csi_import::profile(&source).with_context(cannot)?;
+    let id = study_id(
+        dir.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .as_deref()
+            .unwrap_or(&stem),
+    );
+    let data = format!("data/{name}");
+    let wave = wave_of(&stem);
+    let draft = csi_import::draft(
+        &survey,
+        &id,
+        &stem,
+        &csi_import::WaveSource {
+            id: &wave,
+            data: &data,
+            sheet: source.sheet.as_deref(),
+            encoding: source.encoding.map(|e| e.name()),
+        },
+    );
+    publish_folder(&dir, |root| {
+        std::fs::create_dir_all(root.join("data"))?;
+        std::fs::copy(file, root.join(&data)).with_context(|| format!("cannot copy {}", file.display()))?;
+        std::fs::write(root.join("study.yaml"), &draft.yaml)?;
+        // The draft must load as written.
+        csi_study::load(&root.join("study.yaml")).map(|_| ()).map_err(|e| {
+            let problems: Vec<String> = e.diagnostics().iter().map(|d| d.to_string()).collect();
+            anyhow::anyhow!(
+                "the drafted study.yaml does not load (please report this): {e}\n{}\n--- the draft:\n{}",
+                problems.join("\n"),
+                draft.yaml
+            )
+        })
+    })?;
+    Ok((dir, draft.guesses))
 }
 
 #[cfg(test)]
@@ -140,5 +257,8 @@ mod tests {
         assert_eq!(study_id("满意度"), "study");
         assert_eq!(sample_data(), sample_data());
         assert_eq!(sample_data().lines().count(), 201);
+        assert_eq!(wave_of("survey_2024"), "2024");
+        assert_eq!(wave_of("wave2"), "1");
+        assert_eq!(wave_of("12024x"), "1");
     }
 }

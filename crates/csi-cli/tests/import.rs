@@ -1,0 +1,143 @@
+//! `csi import FILE`: a study folder drafted from a data file builds as written,
+//! and on a labelled SPSS file (tests/fixtures/import, written by pyreadstat) the
+//! draft's scale, missing codes, segments and labels are those the file declares,
+//! and the site shows them.
+
+mod common;
+
+use std::path::Path;
+
+use serde_yaml::Value;
+
+/// Imports `data` into `dir/study` and builds it into `dir/site`; returns the
+/// import's stdout.
+fn import_and_build(dir: &Path, plugins: &Path, data: &Path, extra: &[&str]) -> String {
+    let study = dir.join("study");
+    let run = common::csi()
+        .arg("import")
+        .arg(data)
+        .arg("--out")
+        .arg(&study)
+        .args(extra)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout).into_owned();
+    assert!(
+        run.status.success(),
+        "{}: {}",
+        data.display(),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let build = common::csi()
+        .arg("build")
+        .arg(&study)
+        .arg("--out")
+        .arg(dir.join("site"))
+        .arg("--plugins")
+        .arg(plugins)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&build.stderr);
+    assert!(build.status.success(), "{}: {stderr}", data.display());
+    assert!(!stderr.contains("failed"), "{}: {stderr}", data.display());
+    stdout
+}
+
+#[test]
+fn an_spss_file_drafts_a_study_labelled_from_it() {
+    let plugins = common::standard_plugins();
+    let dir = tempfile::tempdir().unwrap();
+    let sav = common::root().join("tests/fixtures/import/survey.sav");
+    let said = import_and_build(dir.path(), plugins.path(), &sav, &[]);
+    assert!(said.contains("guessed:") && said.contains("GUESS"), "{said}");
+    let yaml: Value =
+        serde_yaml::from_str(&std::fs::read_to_string(dir.path().join("study/study.yaml")).unwrap()).unwrap();
+    assert_eq!(yaml["title"], "客户满意度调查 2024", "the file's label");
+    assert_eq!(yaml["language"], "zh");
+    assert_eq!(yaml["respondent_id"], "respid");
+    assert_eq!(yaml["waves"][0]["weight"], "w");
+    assert_eq!(yaml["waves"][0]["data"], "data/survey.sav");
+    let scale = &yaml["scale"];
+    assert_eq!((scale["min"].as_f64(), scale["max"].as_f64()), (Some(1.0), Some(10.0)));
+    let mut missing: Vec<f64> = scale["missing"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    missing.sort_by(f64::total_cmp);
+    assert_eq!(missing, [-99.0, 0.0, 99.0], "the declared missing values");
+    assert_eq!(scale["labels"][1], "非常不满意");
+    assert_eq!(scale["labels"][10], "非常满意");
+    let segments = yaml["segments"].as_sequence().unwrap();
+    let segment = |column: &str| segments.iter().find(|s| s["column"] == column).unwrap();
+    assert_eq!(segment("ctype")["label"], "客户类型");
+    assert_eq!(segment("ctype")["values"]["1"], "普通客户");
+    assert_eq!(segment("ctype")["values"]["2"], "高端客户");
+    assert_eq!(segment("ctype")["values"]["3"], "预付费客户");
+    assert_eq!(segment("region")["values"]["4"], "西部");
+    assert_eq!(segments.len(), 2, "no other variable has a few labelled codes");
+    let items: Vec<&Value> = yaml["tree"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["children"].as_sequence().unwrap())
+        .collect();
+    let label = |column: &str| items.iter().find(|i| i["column"] == column).map(|i| i["label"].clone());
+    assert_eq!(label("q1"), Some("网络覆盖满意度".into()));
+    assert_eq!(label("q3"), Some("计费准确性满意度".into()));
+    assert_eq!(items.iter().find(|i| i["column"] == "q1").unwrap()["expectation"], "e1");
+    assert_eq!(yaml["overall"][0]["column"], "q0");
+    assert_eq!(yaml["overall"][0]["label"], "总体满意度");
+    // The site speaks the file's labels.
+    let site = dir.path().join("site/study/1");
+    let index = std::fs::read_to_string(site.join("index.html")).unwrap();
+    assert!(
+        index.contains("网络覆盖满意度") && index.contains("总体满意度"),
+        "item labels on the overview"
+    );
+    let segment_page = std::fs::read_to_string(site.join("segment.html")).unwrap();
+    assert!(
+        segment_page.contains("高端客户") && segment_page.contains("华东"),
+        "group labels"
+    );
+}
+
+#[test]
+fn every_format_drafts_a_study_that_builds() {
+    let plugins = common::standard_plugins();
+    let formats = common::root().join("tests/fixtures/formats");
+    for (file, extra) in [
+        ("data-utf8.csv", &[][..]),
+        ("data-gb18030.csv", &["--encoding", "gb18030"][..]),
+        ("data.parquet", &[]),
+        ("data.xlsx", &[]),
+        ("data.zsav", &[]),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let said = import_and_build(dir.path(), plugins.path(), &formats.join(file), extra);
+        let yaml = std::fs::read_to_string(dir.path().join("study/study.yaml")).unwrap();
+        assert!(yaml.contains("respondent_id: \"编号\""), "{file}: {yaml}");
+        assert!(yaml.contains("column: \"客户类型\""), "{file}: the text segment");
+        assert!(!yaml.contains("column: \"备注\""), "{file}: free text is not a segment");
+        if file == "data.xlsx" {
+            assert!(said.contains("sheet: `数据`"), "{said}");
+        }
+    }
+}
+
+#[test]
+fn an_existing_folder_is_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("keep.txt"), "mine").unwrap();
+    let run = common::csi()
+        .arg("import")
+        .arg(common::root().join("tests/fixtures/import/survey.sav"))
+        .arg("--out")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!run.status.success());
+    assert!(String::from_utf8_lossy(&run.stderr).contains("already exists and is not empty"));
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
