@@ -141,7 +141,9 @@ enum Command {
     /// Parquet): study.yaml with the wave, scale and missing codes, respondent id,
     /// weight, segments and a draft tree, labelled from the file where it has
     /// labels (SPSS), and the data copied beside it. It builds as written; it
-    /// lists what it guessed, to check.
+    /// lists what it guessed, to check. With `--wave ID --into STUDY`, adds the
+    /// file to an existing study as a new wave instead (its study.yaml edited in
+    /// place, comments kept) and reports what differs from the previous wave.
     Import {
         /// The data file.
         file: PathBuf,
@@ -154,6 +156,13 @@ enum Command {
         /// The sheet of a workbook (default: the one with the most columns).
         #[arg(long, value_name = "NAME")]
         sheet: Option<String>,
+        /// Add the file as this wave to the study given with `--into`, instead of
+        /// drafting a new study.
+        #[arg(long, value_name = "ID", requires = "into")]
+        wave: Option<String>,
+        /// The study (folder or study.yaml) to add the wave to.
+        #[arg(long, value_name = "STUDY", requires = "wave", conflicts_with = "out")]
+        into: Option<PathBuf>,
     },
     /// Margin of error at a base, or the base needed for a margin, with the finite
     /// population correction and a design effect. Plan the sample before fieldwork;
@@ -478,9 +487,27 @@ fn main() -> ExitCode {
         }),
         Command::Import {
             file,
+            encoding,
+            sheet,
+            wave: Some(wave),
+            into: Some(into),
+            ..
+        } => scaffold::add_wave(file, into, wave, encoding.as_deref(), sheet.as_deref()).map(|notes| {
+            println!("added {} to {} as wave {wave}", file.display(), into.display());
+            for n in &notes {
+                println!("  - {n}");
+            }
+            if notes.is_empty() {
+                println!("  the file has the previous wave's variables");
+            }
+            true
+        }),
+        Command::Import {
+            file,
             out,
             encoding,
             sheet,
+            ..
         } => scaffold::import(file, out.as_deref(), encoding.as_deref(), sheet.as_deref()).map(|(dir, guesses)| {
             println!("created {} from {}; guessed:", dir.display(), file.display());
             for g in guesses {

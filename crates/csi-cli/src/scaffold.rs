@@ -247,6 +247,201 @@ pub fn import(
     Ok((dir, draft.guesses))
 }
 
+/// Where a new wave's entry goes in a study file's text: the line before which
+/// it is inserted, and the indentation of the `waves:` items. `None` when the
+/// text has no block-style `waves:` list at the top level.
+fn waves_insertion(text: &str) -> Option<(usize, usize)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.iter().position(|l| {
+        l.trim_end() == "waves:" || (l.starts_with("waves:") && l["waves:".len()..].trim_start().starts_with('#'))
+    })?;
+    let mut end = lines.len();
+    for (i, line) in lines.iter().enumerate().skip(start + 1) {
+        let first = line.chars().next();
+        if matches!(first, Some(c) if c != ' ' && c != '-' && c != '#' && c != '\t') {
+            end = i;
+            break;
+        }
+    }
+    // Comments and blank lines at the end of the block introduce what follows.
+    while end > start + 1 && (lines[end - 1].trim().is_empty() || lines[end - 1].trim_start().starts_with('#')) {
+        end -= 1;
+    }
+    let indent = lines[start + 1..end]
+        .iter()
+        .find(|l| l.trim_start().starts_with("- "))
+        .map(|l| l.len() - l.trim_start().len())?;
+    Some((end, indent))
+}
+
+/// Adds the data file `file` to the study at `study` (its folder or its
+/// study.yaml) as the wave `wave`: the file is copied under data/ and the wave's
+/// entry written after the last wave, the rest of the text (comments, layout)
+/// untouched; the study must load with it, or nothing is changed. Returns what
+/// differs from the previous wave (columns the study reads that the file lacks,
+/// variables added or dropped, labels changed).
+pub fn add_wave(
+    file: &Path,
+    study: &Path,
+    wave: &str,
+    encoding: Option<&str>,
+    sheet: Option<&str>,
+) -> Result<Vec<String>> {
+    let yaml_path = if study.is_dir() {
+        study.join("study.yaml")
+    } else {
+        study.to_path_buf()
+    };
+    let dir = yaml_path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    let before = csi_study::load(&yaml_path).map_err(|e| {
+        let problems: Vec<String> = e.diagnostics().iter().map(|d| d.to_string()).collect();
+        anyhow::anyhow!("{e}; fix the study before adding a wave:\n{}", problems.join("\n"))
+    })?;
+    if before.waves.iter().any(|w| w.id == wave) {
+        bail!(
+            "{} already has a wave `{wave}`; choose another id with `--wave` (nothing was changed)",
+            yaml_path.display()
+        );
+    }
+    let previous = before.waves.last().context("the study has no wave to follow")?;
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .context("name the data file to add")?;
+    let data = format!("data/{name}");
+    let target = dir.join(&data);
+    let mut source = csi_data::DataFile::new(file);
+    if let Some(label) = encoding {
+        source = source
+            .with_encoding(label)
+            .with_context(|| format!("unknown text encoding `{label}`; e.g. gb18030, big5, utf-16le"))?;
+    }
+    source.sheet = sheet.map(str::to_string);
+    let header = csi_data::read_header(&source).with_context(|| format!("cannot read {}", file.display()))?;
+    let text = std::fs::read_to_string(&yaml_path).with_context(|| format!("cannot read {}", yaml_path.display()))?;
+    let Some((at, indent)) = waves_insertion(&text) else {
+        bail!(
+            "{}: no `waves:` list written one wave per `- ` item was found; add the wave by hand: `- {{id: {wave}, data: {data}}}`",
+            yaml_path.display()
+        );
+    };
+    let pad = " ".repeat(indent);
+    let quote = |t: &str| format!("\"{}\"", t.replace('\\', "\\\\").replace('"', "\\\""));
+    let mut entry = format!("{pad}- id: {}\n{pad}  data: {}\n", quote(wave), quote(&data));
+    if let Some(e) = source.encoding.filter(|e| e.name() != "UTF-8") {
+        entry.push_str(&format!("{pad}  encoding: {}\n", quote(&e.name().to_lowercase())));
+    }
+    if let Some(sheet) = sheet {
+        entry.push_str(&format!("{pad}  sheet: {}\n", quote(sheet)));
+    }
+    if let Some(w) = previous.weight.as_ref().filter(|w| header.contains(&w.name)) {
+        entry.push_str(&format!("{pad}  weight: {}\n", quote(&w.name)));
+    }
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.insert(at, entry.trim_end_matches('\n'));
+    let mut new_text = lines.join("\n");
+    new_text.push('\n');
+    // The data in place and the new text next to the study, loaded, then renamed.
+    let copied = if target.exists() {
+        if std::fs::read(&target).ok() != std::fs::read(file).ok() {
+            bail!(
+                "{} exists and is another file; rename the file to add (nothing was changed)",
+                target.display()
+            );
+        }
+        false
+    } else {
+        std::fs::create_dir_all(target.parent().unwrap_or(&dir))?;
+        std::fs::copy(file, &target).with_context(|| format!("cannot copy {}", file.display()))?;
+        true
+    };
+    let staged = tempfile::Builder::new()
+        .prefix(".study-")
+        .suffix(".yaml")
+        .tempfile_in(&dir)
+        .with_context(|| format!("cannot write in {}", dir.display()))?;
+    std::fs::write(staged.path(), &new_text)?;
+    let after = match csi_study::load(staged.path()) {
+        Ok(s) => s,
+        Err(e) => {
+            if copied {
+                let _ = std::fs::remove_file(&target);
+            }
+            let problems: Vec<String> = e.diagnostics().iter().map(|d| d.to_string()).collect();
+            bail!(
+                "the study does not load with the new wave (nothing was changed): {e}\n{}",
+                problems.join("\n")
+            );
+        }
+    };
+    staged
+        .persist(&yaml_path)
+        .with_context(|| format!("cannot write {}", yaml_path.display()))?;
+    // What differs from the previous wave.
+    let mut notes = Vec::new();
+    let new_wave = after.waves.iter().find(|w| w.id == wave).expect("the wave just added");
+    let lacking: Vec<String> = after
+        .columns_for(new_wave)
+        .iter()
+        .map(|c| c.name.clone())
+        .filter(|c| !header.contains(c))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if !lacking.is_empty() {
+        notes.push(format!(
+            "the study reads column(s) the new file lacks: {}; rename them in the file, or list the waves each question was asked in with `waves: [...]` on its item",
+            lacking.join(", ")
+        ));
+    }
+    let earlier = csi_data::DataFile::of_wave(previous);
+    if let Ok(old) = csi_data::read_header(&earlier) {
+        let added: Vec<&String> = header.iter().filter(|h| !h.is_empty() && !old.contains(h)).collect();
+        let dropped: Vec<&String> = old.iter().filter(|h| !h.is_empty() && !header.contains(h)).collect();
+        let list = |v: &[&String]| v.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
+        if !added.is_empty() {
+            notes.push(format!(
+                "new in this wave's file (not in wave {}): {}",
+                previous.id,
+                list(&added)
+            ));
+        }
+        if !dropped.is_empty() {
+            notes.push(format!(
+                "in wave {}'s file but not in this one: {}",
+                previous.id,
+                list(&dropped)
+            ));
+        }
+    }
+    if let (Ok(Some(old)), Ok(Some(new))) = (csi_data::dictionary(&earlier), csi_data::dictionary(&source)) {
+        for v in &new.variables {
+            let Some(o) = old.variables.iter().find(|o| o.name == v.name) else {
+                continue;
+            };
+            if o.label != v.label {
+                notes.push(format!(
+                    "`{}`: its label changed from {:?} to {:?}",
+                    v.name,
+                    o.label.as_deref().unwrap_or(""),
+                    v.label.as_deref().unwrap_or("")
+                ));
+            }
+            if o.value_labels != v.value_labels {
+                notes.push(format!("`{}`: its value labels changed", v.name));
+            }
+            if o.missing != v.missing {
+                notes.push(format!("`{}`: its declared missing values changed", v.name));
+            }
+        }
+    }
+    Ok(notes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,5 +455,14 @@ mod tests {
         assert_eq!(wave_of("survey_2024"), "2024");
         assert_eq!(wave_of("wave2"), "1");
         assert_eq!(wave_of("12024x"), "1");
+    }
+
+    #[test]
+    fn a_wave_goes_after_the_last_one() {
+        let text = "id: x\nwaves:\n  - id: a\n    data: a.csv\n\n  # second\n  - id: b\n    data: b.csv\n\n# The tree\ntree: []\n";
+        assert_eq!(waves_insertion(text), Some((8, 2)));
+        let text = "waves:\n- id: a\n  data: a.csv\n";
+        assert_eq!(waves_insertion(text), Some((3, 0)));
+        assert_eq!(waves_insertion("waves: [{id: a, data: a.csv}]\n"), None);
     }
 }

@@ -141,3 +141,71 @@ fn an_existing_folder_is_left_alone() {
     assert!(String::from_utf8_lossy(&run.stderr).contains("already exists and is not empty"));
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }
+
+/// `csi import FILE --wave ID --into STUDY` adds a wave: the study's text kept
+/// line for line with the wave's entry after the last wave, the file copied, and
+/// what differs from the previous wave reported; the study then builds both waves
+/// once the dropped question is marked as asked in the first only.
+#[test]
+fn a_later_wave_is_added_to_the_study() {
+    let plugins = common::standard_plugins();
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = common::root().join("tests/fixtures/import");
+    import_and_build(dir.path(), plugins.path(), &fixtures.join("survey.sav"), &[]);
+    let study = dir.path().join("study");
+    let before = std::fs::read_to_string(study.join("study.yaml")).unwrap();
+    let run = common::csi()
+        .arg("import")
+        .arg(fixtures.join("survey-2025.sav"))
+        .args(["--wave", "2025", "--into"])
+        .arg(&study)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(said.contains("lacks: q3"), "{said}");
+    assert!(said.contains("not in wave 1): q5"), "{said}");
+    assert!(said.contains("`q2`: its label changed"), "{said}");
+    assert!(study.join("data/survey-2025.sav").exists());
+    let after = std::fs::read_to_string(study.join("study.yaml")).unwrap();
+    let added: Vec<&str> = after.lines().filter(|l| !before.lines().any(|b| b == *l)).collect();
+    assert_eq!(
+        added,
+        [
+            "  - id: \"2025\"",
+            "    data: \"data/survey-2025.sav\"",
+            "    weight: \"w\""
+        ],
+        "only the wave's entry is new"
+    );
+    assert_eq!(
+        after.lines().filter(|l| !added.contains(l)).collect::<Vec<_>>(),
+        before.lines().collect::<Vec<_>>(),
+        "every other line kept, in order"
+    );
+    // The same id again is refused, and nothing changes.
+    let again = common::csi()
+        .arg("import")
+        .arg(fixtures.join("survey-2025.sav"))
+        .args(["--wave", "2025", "--into"])
+        .arg(&study)
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already has a wave `2025`"));
+    assert_eq!(std::fs::read_to_string(study.join("study.yaml")).unwrap(), after);
+    // Marked as asked in wave 1 only, the dropped question no longer stops the build.
+    let marked = after.replacen("column: \"q3\"", "column: \"q3\"\n        waves: [\"1\"]", 1);
+    std::fs::write(study.join("study.yaml"), marked).unwrap();
+    let build = common::csi()
+        .arg("build")
+        .arg(&study)
+        .arg("--out")
+        .arg(dir.path().join("site"))
+        .arg("--plugins")
+        .arg(plugins.path())
+        .output()
+        .unwrap();
+    assert!(build.status.success(), "{}", String::from_utf8_lossy(&build.stderr));
+    assert!(dir.path().join("site/study/2025/index.html").exists());
+}
