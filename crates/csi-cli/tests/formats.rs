@@ -108,3 +108,143 @@ fn a_file_read_the_wrong_way_is_refused_with_the_key_to_set() {
         "{err}"
     );
 }
+
+/// The example study's waves, written as an SPSS file, a workbook and a
+/// GB18030 text file (ASCII, so byte for byte the CSV) by writers other than
+/// csi's readers (ambers' writer, rust_xlsxwriter), give the same figures (to
+/// 1e-12: see [`same_figures`]) with only the waves' `data` and `encoding` keys
+/// changed.
+#[test]
+fn the_example_study_builds_unchanged_from_spss_workbook_and_gb18030_copies() {
+    let plugins = common::standard_plugins();
+    let example = common::root().join("reports/telecom");
+    let waves = ["2000", "2001", "2002"];
+    let build = |variant: &str, keys: &str| -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        let study = dir.path().join("telecom");
+        common::copy_dir(&example, &study);
+        let mut yaml = std::fs::read_to_string(study.join("study.yaml")).unwrap();
+        for wave in waves {
+            let csv = study.join(format!("data/wave-{wave}.csv"));
+            let copy = format!("data/wave-{wave}.{variant}");
+            match variant {
+                "csv" => continue,
+                "sav" => write_sav(&csv, &study.join(&copy)),
+                "xlsx" => write_xlsx(&csv, &study.join(&copy)),
+                _ => {
+                    std::fs::copy(&csv, study.join(&copy)).unwrap();
+                }
+            }
+            let was = format!("data: data/wave-{wave}.csv");
+            assert!(yaml.contains(&was));
+            yaml = yaml.replace(&was, &format!("data: {copy}{keys}"));
+        }
+        std::fs::write(study.join("study.yaml"), yaml).unwrap();
+        let out = dir.path().join("site");
+        let run = common::csi()
+            .args(["build", study.to_str().unwrap(), "--out", out.to_str().unwrap()])
+            .arg("--plugins")
+            .arg(&plugins.path())
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "{variant}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        waves
+            .iter()
+            .map(|w| std::fs::read_to_string(out.join(format!("telecom/{w}/results.json"))).unwrap())
+            .collect()
+    };
+    let want = build("csv", "");
+    for (variant, keys) in [("sav", ""), ("xlsx", ""), ("txt", "\n    encoding: gb18030")] {
+        let got = build(variant, keys);
+        for (w, (a, b)) in waves.iter().zip(want.iter().zip(&got)) {
+            let (a, b): (serde_json::Value, serde_json::Value) =
+                (serde_json::from_str(a).unwrap(), serde_json::from_str(b).unwrap());
+            same_figures(&a, &b, &format!("wave {w} from .{variant}"));
+        }
+    }
+}
+
+/// `a` and `b` hold the same figures: every text and count equal, every number
+/// equal to 1e-12 relative. (The statistics pass sums the file piece by piece and
+/// merges the pieces in file order; pieces of a CSV file are cut by bytes, those
+/// of other formats by rows, so sums can differ in their last bits.)
+fn same_figures(a: &serde_json::Value, b: &serde_json::Value, at: &str) {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+            assert!((x - y).abs() <= 1e-12 * x.abs().max(y.abs()), "{at}: {x} against {y}");
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            assert_eq!(x.len(), y.len(), "{at}");
+            for (i, (u, v)) in x.iter().zip(y).enumerate() {
+                same_figures(u, v, &format!("{at}[{i}]"));
+            }
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            assert_eq!(x.keys().collect::<Vec<_>>(), y.keys().collect::<Vec<_>>(), "{at}");
+            for (k, u) in x {
+                same_figures(u, &y[k], &format!("{at}/{k}"));
+            }
+        }
+        _ => assert_eq!(a, b, "{at}"),
+    }
+}
+
+/// The CSV's header and rows (empty cells as `None`).
+fn read_csv(csv: &Path) -> (Vec<String>, Vec<Vec<Option<String>>>) {
+    let mut reader = csv::Reader::from_path(csv).unwrap();
+    let header = reader.headers().unwrap().iter().map(str::to_string).collect();
+    let rows = reader
+        .records()
+        .map(|r| {
+            r.unwrap()
+                .iter()
+                .map(|c| (!c.is_empty()).then(|| c.to_string()))
+                .collect()
+        })
+        .collect();
+    (header, rows)
+}
+
+/// The example's data (all numbers) as an SPSS file, bytecode-compressed.
+fn write_sav(csv: &Path, sav: &Path) {
+    use arrow57::array::{ArrayRef, Float64Array, RecordBatch};
+    let (header, rows) = read_csv(csv);
+    let columns: Vec<(String, ArrayRef)> = header
+        .iter()
+        .enumerate()
+        .map(|(j, h)| {
+            let values = rows.iter().map(|r| r[j].as_deref().map(|c| c.parse::<f64>().unwrap()));
+            (
+                h.clone(),
+                std::sync::Arc::new(Float64Array::from_iter(values)) as ArrayRef,
+            )
+        })
+        .collect();
+    let batch = RecordBatch::try_from_iter(columns).unwrap();
+    let meta = ambers::SpssMetadata::from_arrow_schema(&batch.schema());
+    ambers::write_sav(sav, &batch, &meta, ambers::Compression::Bytecode, None).unwrap();
+}
+
+/// The example's data as a workbook: numbers as number cells.
+fn write_xlsx(csv: &Path, xlsx: &Path) {
+    let (header, rows) = read_csv(csv);
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (j, h) in header.iter().enumerate() {
+        sheet.write(0, j as u16, h.as_str()).unwrap();
+    }
+    for (i, row) in rows.iter().enumerate() {
+        for (j, cell) in row.iter().enumerate() {
+            if let Some(c) = cell {
+                sheet.write(1 + i as u32, j as u16, c.parse::<f64>().unwrap()).unwrap();
+            }
+        }
+    }
+    book.save(xlsx).unwrap();
+}
