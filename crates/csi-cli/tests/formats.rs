@@ -144,7 +144,7 @@ fn the_example_study_builds_unchanged_from_spss_workbook_and_gb18030_copies() {
         let run = common::csi()
             .args(["build", study.to_str().unwrap(), "--out", out.to_str().unwrap()])
             .arg("--plugins")
-            .arg(&plugins.path())
+            .arg(plugins.path())
             .output()
             .unwrap();
         assert!(
