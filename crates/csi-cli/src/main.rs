@@ -257,7 +257,7 @@ fn diagnostics_text(diags: &[Diagnostic]) -> Vec<String> {
 
 /// Loads a study and checks its data columns; on failure, the messages to show.
 pub(crate) fn load_checked(path: &Path, allowed: &[PathBuf]) -> std::result::Result<Study, Vec<String>> {
-    let study = match csi_study::load_allowing(path, allowed) {
+    let mut study = match csi_study::load_allowing(path, allowed) {
         Ok(s) => s,
         Err(StudyError::Invalid(diags)) => {
             let n = diags.iter().filter(|d| d.is_error()).count();
@@ -267,6 +267,16 @@ pub(crate) fn load_checked(path: &Path, allowed: &[PathBuf]) -> std::result::Res
         }
         Err(e) => return Err(vec![format!("error: {e}")]),
     };
+    // Labels and codes the study leaves to an SPSS file's dictionary.
+    match csi_engine::labels_from_data(&mut study) {
+        Ok(diags) if diags.is_empty() => {}
+        Ok(diags) => {
+            let mut out = diagnostics_text(&diags);
+            out.push(format!("{}: {} error(s)", path.display(), diags.len()));
+            return Err(out);
+        }
+        Err(e) => return Err(vec![format!("error: {e}")]),
+    }
     match csi_engine::check_columns(&study) {
         Ok(diags) if diags.is_empty() => Ok(study),
         Ok(diags) => {

@@ -209,3 +209,87 @@ fn a_later_wave_is_added_to_the_study() {
     assert!(build.status.success(), "{}", String::from_utf8_lossy(&build.stderr));
     assert!(dir.path().join("site/study/2025/index.html").exists());
 }
+
+/// A hand-written study over an SPSS file may leave labels out: items and
+/// segments take the file's variable labels, a segment without `values` its value
+/// labels (the scale's point labels too: see csi-engine's from_data tests); what
+/// the YAML writes wins.
+#[test]
+fn an_spss_file_labels_what_the_study_leaves_out() {
+    let plugins = common::standard_plugins();
+    let dir = tempfile::tempdir().unwrap();
+    let study = dir.path().join("bare");
+    std::fs::create_dir_all(&study).unwrap();
+    std::fs::copy(
+        common::root().join("tests/fixtures/import/survey.sav"),
+        study.join("survey.sav"),
+    )
+    .unwrap();
+    let yaml = r#"id: bare
+title: 标签来自数据
+language: zh
+respondent_id: respid
+scale: {min: 1, max: 10, missing: [99, -99, 0]}
+waves:
+  - id: "2024"
+    data: survey.sav
+    weight: w
+tree:
+  - id: network
+    label: 网络
+    children:
+      - {id: coverage, column: q1}
+      - {id: quality, column: q2, label: 通话质量（问卷措辞）}
+  - id: billing
+    label: 计费
+    children:
+      - {id: accuracy, column: q3}
+overall:
+  - {id: overall, column: q0}
+segments:
+  - {id: type, column: ctype}
+analyses:
+  - plugin: segment
+"#;
+    std::fs::write(study.join("study.yaml"), yaml).unwrap();
+    let build = |out: &str| {
+        common::csi()
+            .arg("build")
+            .arg(&study)
+            .arg("--out")
+            .arg(dir.path().join(out))
+            .arg("--plugins")
+            .arg(plugins.path())
+            .output()
+            .unwrap()
+    };
+    let run = build("site");
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let wave = dir.path().join("site/bare/2024");
+    let index = std::fs::read_to_string(wave.join("index.html")).unwrap();
+    assert!(
+        index.contains("网络覆盖满意度") && index.contains("计费准确性满意度"),
+        "item labels from the file"
+    );
+    assert!(
+        index.contains("通话质量（问卷措辞）") && !index.contains("通话质量满意度"),
+        "the YAML's label wins"
+    );
+    assert!(index.contains("总体满意度"), "the overall item's label");
+    let segment = std::fs::read_to_string(wave.join("segment.html")).unwrap();
+    assert!(segment.contains("客户类型") && segment.contains("高端客户") && segment.contains("预付费客户"));
+    // Without an SPSS file, a segment needs its values.
+    let csv = common::root().join("tests/fixtures/mini/data.csv");
+    std::fs::copy(&csv, study.join("data.csv")).unwrap();
+    let yaml = yaml
+        .replace("data: survey.sav", "data: data.csv")
+        .replace("respid", "rid");
+    std::fs::write(study.join("study.yaml"), yaml).unwrap();
+    let run = build("site2");
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success());
+    assert!(
+        err.contains("segment `type` needs `values`") && err.contains("study.yaml:"),
+        "{err}"
+    );
+}

@@ -60,6 +60,7 @@
 mod context;
 mod dense;
 mod flat;
+mod from_data;
 pub mod groups;
 mod rows;
 mod score;
@@ -74,6 +75,7 @@ use csi_study::{closest, Diagnostic, Label, SegmentKind, Study, Wave};
 
 pub use context::{statistics_batch, statistics_schema, study_context};
 pub use flat::{FlatNode, NodeKind};
+pub use from_data::labels_from_data;
 pub use rows::{rows_reader, rows_schema, shared_rows_readers, RowsReader};
 
 /// The id of the index (the root of the tree) in results.

@@ -119,6 +119,7 @@ pub fn parse_allowing(
         wave_ids: Vec::new(),
         roots,
         taken: Vec::new(),
+        from_data: Default::default(),
     };
     let doc: serde_yaml::Value = match serde_yaml::from_str(text) {
         Ok(v) => v,

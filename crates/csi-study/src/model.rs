@@ -498,6 +498,25 @@ pub struct Study {
     /// The theme folder the study selects (resolved against the study folder), if
     /// any. Templates in the study's own `templates/` folder override it.
     pub theme: Option<PathBuf>,
+    /// What the study left for its data file to say, for an SPSS file's
+    /// dictionary to fill (labels it did not write, segments without `values`).
+    #[serde(skip)]
+    pub from_data: FromData,
+}
+
+/// What a study leaves for its data file's dictionary (an SPSS file's variable
+/// and value labels) to say; the YAML always wins where it says something.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FromData {
+    /// Ids of the nodes and overall items written without a `label`.
+    pub node_labels: std::collections::BTreeSet<String>,
+    /// Ids of the segments written without a `label`.
+    pub segment_labels: std::collections::BTreeSet<String>,
+    /// Ids of the segments written without `values` or `bands` (their codes and
+    /// labels come from the column's value labels).
+    pub segment_values: std::collections::BTreeSet<String>,
+    /// Whether the default scale was written without point `labels`.
+    pub scale_labels: bool,
 }
 
 impl Study {

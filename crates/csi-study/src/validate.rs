@@ -62,6 +62,8 @@ pub(crate) struct Checker<'a> {
     /// File names the study already names for its waves' data, which a "did you
     /// mean" must not offer for another wave.
     pub taken: Vec<String>,
+    /// What the study leaves for its data file's dictionary to say.
+    pub from_data: crate::model::FromData,
 }
 
 impl Checker<'_> {
@@ -620,6 +622,9 @@ impl Checker<'_> {
             let p = format!("{path}[{i}]");
             let id = self.id(&raw.id, &p, seen, "node");
             let label = self.label(&raw.label, &p, &id);
+            if raw.label.is_none() {
+                self.from_data.node_labels.insert(id.clone());
+            }
             if let Some(w) = raw.weight {
                 if !(w.is_finite() && w > 0.0) {
                     self.err(
@@ -764,6 +769,7 @@ impl Checker<'_> {
             Some(r) => self.scale(&default_scale, r, "scale"),
             None => default_scale,
         };
+        self.from_data.scale_labels = raw.scale.as_ref().is_none_or(|r| r.labels.is_none());
         let mut named = BTreeMap::new();
         for (name, r) in &raw.scales {
             let s = self.scale(&default_scale, r, &format!("scales.{name}"));
@@ -861,6 +867,9 @@ impl Checker<'_> {
             let p = format!("overall[{i}]");
             let oid = self.id(&o.id, &p, &mut node_ids, "node");
             let label = self.label(&o.label, &p, &oid);
+            if o.label.is_none() {
+                self.from_data.node_labels.insert(oid.clone());
+            }
             if o.children.is_some() {
                 self.err(
                     &join(&p, "children"),
@@ -885,10 +894,19 @@ impl Checker<'_> {
         // Segments.
         let mut seg_ids = HashSet::new();
         let mut segments = Vec::new();
+        let spss_data = !waves.is_empty()
+            && waves.iter().all(|w| {
+                w.data
+                    .extension()
+                    .is_some_and(|e| matches!(e.to_string_lossy().to_lowercase().as_str(), "sav" | "zsav"))
+            });
         for (i, s) in raw.segments.iter().enumerate() {
             let p = format!("segments[{i}]");
             let sid = self.id(&s.id, &p, &mut seg_ids, "segment");
             let label = self.label(&s.label, &p, &sid);
+            if s.label.is_none() {
+                self.from_data.segment_labels.insert(sid.clone());
+            }
             let column = self
                 .required(&s.column, &p, "column", "customer_type")
                 .unwrap_or_default();
@@ -958,11 +976,16 @@ impl Checker<'_> {
                     );
                     SegmentKind::Categorical { values: vec![] }
                 }
+                _ if spss_data => {
+                    // The codes and labels the SPSS file declares for the column.
+                    self.from_data.segment_values.insert(sid.clone());
+                    SegmentKind::Categorical { values: vec![] }
+                }
                 _ => {
                     self.err(
                         &p,
                         format!("segment `{sid}` needs `values` (codes with labels) or `bands` (numeric ranges)"),
-                        Some("e.g. `values: {1: 普通用户, 2: 高端用户}`".into()),
+                        Some("e.g. `values: {1: 普通用户, 2: 高端用户}` (with SPSS data, the file's value labels serve when both are left out)".into()),
                     );
                     SegmentKind::Categorical { values: vec![] }
                 }
@@ -1120,6 +1143,7 @@ impl Checker<'_> {
             settings,
             data_policy: raw.data_policy.unwrap_or_default(),
             theme,
+            from_data: std::mem::take(&mut self.from_data),
         }
     }
 }
