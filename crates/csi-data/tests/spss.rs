@@ -1,5 +1,6 @@
-//! SPSS files written by an independent tool (pyreadstat, on ReadStat; see
-//! tests/fixtures/formats/make_formats.py): the cases read as the CSV copy's rows,
+//! SPSS files written by independent tools (pyreadstat, on ReadStat: see
+//! tests/fixtures/formats/make_formats.py; GNU PSPP for a file in the GBK code
+//! page: tests/fixtures/spss-gbk): the cases read as the CSV copy's rows,
 //! declared missing values (discrete and ranges) read as missing, Chinese text and
 //! a string over 255 bytes intact, problems at their case numbers, and the
 //! dictionary's labels and missing values as the file declares them.
@@ -182,4 +183,54 @@ fn long_chinese_strings_are_intact() {
     assert!(want.iter().any(|t| t.as_deref() == Some(long.as_str())));
     assert_eq!(texts("data.sav"), want);
     assert_eq!(texts("data.zsav"), want);
+}
+
+/// A file in a legacy code page (GBK, written by GNU PSPP): its labels and text
+/// decoded, its declared missing values missing.
+#[test]
+fn a_gbk_file_reads_in_its_code_page() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/spss-gbk/gbk.sav");
+    let file = DataFile::new(&path);
+    let dict = csi_data::dictionary(&file).unwrap().unwrap();
+    let var = |n: &str| dict.variables.iter().find(|v| v.name == n).unwrap();
+    assert_eq!(var("ctype").label.as_deref(), Some("客户类型"));
+    assert_eq!(var("q1").label.as_deref(), Some("网络覆盖满意度"));
+    assert_eq!(
+        var("ctype").value_labels[1],
+        (LabelledValue::Number(2.0), "高端客户".to_string())
+    );
+    assert_eq!(
+        var("q1").missing,
+        vec![MissingValue::Number(0.0), MissingValue::Number(99.0)]
+    );
+    let plan = vec![
+        measure("q1", 10.0, &[]),
+        ColumnPlan {
+            name: "city".into(),
+            kind: ColumnKind::Category {
+                codes: ["北京", "上海", "广州", "深圳"].map(csi_study::normalise_code).to_vec(),
+            },
+        },
+    ];
+    let mut rows = Vec::new();
+    scan(&file, &plan, &DataPolicy::default(), &mut |b| {
+        let q = b.column(0).as_any().downcast_ref::<Float64Array>().unwrap();
+        let c = b.column(1).as_any().downcast_ref::<StringArray>().unwrap();
+        for i in 0..b.num_rows() {
+            rows.push(((!q.is_null(i)).then(|| q.value(i)), c.value(i).to_string()));
+        }
+        Ok(())
+    })
+    .unwrap();
+    let want: Vec<(Option<f64>, String)> = [
+        (Some(7.0), "北京"),
+        (None, "上海"),
+        (Some(9.0), "广州"),
+        (None, "北京"),
+        (Some(8.0), "深圳"),
+    ]
+    .into_iter()
+    .map(|(q, c)| (q, c.to_string()))
+    .collect();
+    assert_eq!(rows, want);
 }
