@@ -140,8 +140,8 @@ enum Command {
     /// Draft a study folder from a survey data file (.sav, .zsav, .xlsx, CSV,
     /// Parquet): study.yaml with the wave, scale and missing codes, respondent id,
     /// weight, segments and a draft tree, labelled from the file where it has
-    /// labels (SPSS), and the data copied beside it. It builds as written; it
-    /// lists what it guessed, to check. With `--wave ID --into STUDY`, adds the
+    /// labels (SPSS), and the data copied beside it. It loads as written; it
+    /// lists what it guessed, to check before `csi check` and `csi build`. With `--wave ID --into STUDY`, adds the
     /// file to an existing study as a new wave instead (its study.yaml edited in
     /// place, comments kept) and reports what differs from the previous wave.
     Import {

@@ -230,6 +230,13 @@ pub fn import(
             encoding: source.encoding.map(|e| e.name()),
         },
     );
+    if draft.tree_items == 0 {
+        bail!(
+            "{}: no rated item besides an overall one was found (csi import takes whole-number answers on a scale within 0-11, with at least 4 points, for items); write the study by hand (`csi new` shows one) — nothing was written. Guessed: {}",
+            file.display(),
+            draft.guesses.join("; ")
+        );
+    }
     publish_folder(&dir, |root| {
         std::fs::create_dir_all(root.join("data"))?;
         std::fs::copy(file, root.join(&data)).with_context(|| format!("cannot copy {}", file.display()))?;

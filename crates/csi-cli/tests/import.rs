@@ -293,3 +293,51 @@ analyses:
         "{err}"
     );
 }
+
+/// Drafts from awkward CSV files: an item on a narrower scale keeps its own, a
+/// weight with blanks is not taken for one, a header with a line break stays in
+/// its comment, and a file with no rated item is refused with what was seen.
+#[test]
+fn awkward_files_give_a_loadable_draft_or_a_clear_refusal() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("id,w,q1,q2,q3,q4,r1,r2,\"remarks\nfree text\"\n");
+    for i in 0..60 {
+        let w = if i % 10 == 0 { String::new() } else { format!("1.{i}") };
+        let a = i % 10 + 1;
+        let b = i % 5 + 1;
+        csv.push_str(&format!(
+            "{i},{w},{a},{},{},{a},{b},{b},\"note {i}\"\n",
+            (a % 10) + 1,
+            ((a + 3) % 10) + 1
+        ));
+    }
+    let data = dir.path().join("awkward.csv");
+    std::fs::write(&data, csv).unwrap();
+    let study = dir.path().join("study");
+    let run = common::csi()
+        .arg("import")
+        .arg(&data)
+        .arg("--out")
+        .arg(&study)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let yaml = std::fs::read_to_string(study.join("study.yaml")).unwrap();
+    assert!(
+        yaml.contains("column: \"r1\"\n        scale: {min: 1, max: 5"),
+        "{yaml}"
+    );
+    assert!(!yaml.contains("weight: \"w\""), "a weight with blanks: {yaml}");
+    let text = dir.path().join("text.csv");
+    std::fs::write(&text, "name,city\nAnn,Paris\nBo,Rome\n").unwrap();
+    let run = common::csi()
+        .arg("import")
+        .arg(&text)
+        .arg("--out")
+        .arg(dir.path().join("text"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success() && err.contains("no rated item"), "{err}");
+    assert!(!dir.path().join("text").exists());
+}

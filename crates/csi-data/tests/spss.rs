@@ -142,7 +142,6 @@ fn the_dictionary_is_the_files() {
     assert!(csi_data::dictionary(&DataFile::new(formats().join("data.xlsx")))
         .unwrap()
         .is_none());
-    let _ = LabelledValue::Number(1.0); // (value labels: see the import fixture)
 }
 
 /// Free text with Chinese punctuation, quotes and a string over 255 bytes (stored

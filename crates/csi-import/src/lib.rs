@@ -314,6 +314,8 @@ fn declared_numbers(missing: &[MissingValue]) -> Vec<f64> {
 fn role_of(p: &Profile, survey: &Survey, first: bool) -> (Role, String) {
     let declared_weight = survey.weight.as_deref() == Some(p.name.as_str());
     if p.numbers > 0
+        && p.texts == 0
+        && p.numbers == survey.respondents
         && p.range.is_some_and(|(lo, _)| lo > 0.0)
         && (declared_weight || name_is(&p.name, &["w", "wt", "wgt", "weight", "权重", "加权"]))
     {
@@ -365,7 +367,15 @@ fn role_of(p: &Profile, survey: &Survey, first: bool) -> (Role, String) {
         let counted = distinct_numbers.cloned().unwrap_or_default();
         let values: Vec<f64> = counted.iter().map(|(x, _)| *x).collect();
         let nominal = matches!(p.measure, Some("nominal"));
-        if !labelled.is_empty() && (nominal || (labelled.len() >= values.len() && labelled.len() <= 12)) {
+        // Labels on a run of at least 4 whole points within 0-11 mark a rating
+        // scale (SPSS files often label every point), unless declared nominal.
+        let mut points: Vec<f64> = labelled.iter().map(|l| l.0).filter(|x| !declared.contains(x)).collect();
+        points.sort_by(f64::total_cmp);
+        let scale_like = points.len() >= 4
+            && points.iter().all(|x| x.fract() == 0.0 && (0.0..=11.0).contains(x))
+            && points.windows(2).all(|w| w[1] - w[0] == 1.0);
+        if !labelled.is_empty() && (nominal || (!scale_like && labelled.len() >= values.len() && labelled.len() <= 12))
+        {
             let codes = labelled
                 .iter()
                 .filter(|(x, _)| !declared.contains(x))
@@ -516,6 +526,8 @@ pub struct Draft {
     pub yaml: String,
     /// What was guessed, one line each, for the user to check.
     pub guesses: Vec<String>,
+    /// How many items the draft's tree holds (a study needs at least one).
+    pub tree_items: usize,
 }
 
 /// Where a drafted study's one wave reads its data.
@@ -549,6 +561,7 @@ pub fn draft(survey: &Survey, id: &str, title: &str, wave: &WaveSource<'_>) -> D
         .iter()
         .filter_map(|p| p.label.as_deref())
         .chain(survey.label.as_deref())
+        .chain(survey.columns.iter().map(|p| p.name.as_str()))
         .any(|l| l.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)));
     let mut y = String::new();
     let _ = writeln!(
@@ -587,7 +600,9 @@ pub fn draft(survey: &Survey, id: &str, title: &str, wave: &WaveSource<'_>) -> D
         .iter()
         .max_by_key(|((a, b), n)| (**n, (f64::from_bits(*b) - f64::from_bits(*a)) as i64))
         .map(|(k, _)| *k);
-    let contains = |(a, b): (u64, u64), min: f64, max: f64| f64::from_bits(a) <= min && max <= f64::from_bits(b);
+    // An item inherits the main scale only on its very range: a 1-5 item scored
+    // on 1-10 would be wrong.
+    let contains = |(a, b): (u64, u64), min: f64, max: f64| f64::from_bits(a) == min && max == f64::from_bits(b);
     // Its missing codes: those of every item within its range.
     let main: Option<((u64, u64), BTreeSet<u64>)> = widest_common.map(|k| {
         let mut missing = BTreeSet::new();
@@ -831,7 +846,7 @@ pub fn draft(survey: &Survey, id: &str, title: &str, wave: &WaveSource<'_>) -> D
         .iter()
         .zip(&roles)
         .filter(|(_, (r, _))| matches!(r, Role::OtherNumber | Role::Unused))
-        .map(|(p, (_, why))| format!("{} ({why})", p.name))
+        .map(|(p, (_, why))| format!("{} ({why})", p.name.replace(|c: char| c.is_control(), " ")))
         .collect();
     if !others.is_empty() {
         let _ = writeln!(y, "# Not read by the study: {}.", others.join(", "));
@@ -855,7 +870,12 @@ pub fn draft(survey: &Survey, id: &str, title: &str, wave: &WaveSource<'_>) -> D
         let _ = writeln!(y, "  - plugin: segment");
     }
     let _ = writeln!(y, "  - plugin: trend");
-    Draft { yaml: y, guesses }
+    let tree_items = groups.values().map(Vec::len).sum();
+    Draft {
+        yaml: y,
+        guesses,
+        tree_items,
+    }
 }
 
 #[cfg(test)]
