@@ -169,7 +169,11 @@ pub(crate) fn scan_numbers<A: Send>(
             let chunk_checker = || Checker::new(plan, policy, Position::Row, false, hasher.clone(), true);
             read_pieces(&mut next, threads, ledger, &chunk_checker, new, &accumulate, merge)
         }
-        Format::Excel => {
+        Format::Excel | Format::Spss => {
+            let (position, reader): (Position, TableReader) = match crate::format_of(path)? {
+                Format::Excel => (Position::SheetRow, crate::excel_reader::read),
+                _ => (Position::Case, crate::spss::read),
+            };
             let ctx = TableRead {
                 file,
                 plan,
@@ -179,19 +183,7 @@ pub(crate) fn scan_numbers<A: Send>(
                 with_ids,
                 hasher,
             };
-            ctx.read(Position::SheetRow, crate::excel_reader::read, new, add, merge)
-        }
-        Format::Spss => {
-            let ctx = TableRead {
-                file,
-                plan,
-                policy,
-                chunk_bytes: how.chunk_bytes,
-                threads,
-                with_ids,
-                hasher,
-            };
-            ctx.read(Position::Case, crate::spss::read, new, add, merge)
+            ctx.read(position, reader, new, add, merge)
         }
         Format::Csv => {
             let data = csv_reader::open_data(file)?;
