@@ -312,6 +312,9 @@ fn publish_study(
 
     // Published waves are kept as they are unless asked to rebuild.
     let mut render = Vec::new();
+    // Kept waves whose only change is the file they share with other waves (it
+    // grows as waves are added to it): one note per file.
+    let mut shared_file_changed: Vec<(&str, Vec<&str>)> = Vec::new();
     for (wave, record) in study.waves.iter().zip(&now) {
         let published = if opts.rebuild {
             None
@@ -320,7 +323,13 @@ fn publish_study(
         };
         if let Some(old) = &published {
             let changes = old.changes(record);
-            if !changes.is_empty() {
+            let only_shared_file = wave.filter.is_some() && changes.len() == 1 && old.inputs.data != record.inputs.data;
+            if only_shared_file {
+                match shared_file_changed.iter_mut().find(|(f, _)| *f == wave.data_as_written) {
+                    Some((_, waves)) => waves.push(&wave.id),
+                    None => shared_file_changed.push((&wave.data_as_written, vec![&wave.id])),
+                }
+            } else if !changes.is_empty() {
                 p.message(format!(
                     "warning: wave `{}` of `{}` was published from other inputs ({}); it is kept as published; use --rebuild to publish it again",
                     wave.id,
@@ -330,6 +339,22 @@ fn publish_study(
             }
         }
         render.push(published.is_none());
+    }
+    for (file, waves) in shared_file_changed {
+        let (these, verb) = match &waves[..] {
+            [one] => (format!("wave `{one}`"), "is"),
+            many => (
+                format!(
+                    "waves {}",
+                    many.iter().map(|w| format!("`{w}`")).collect::<Vec<_>>().join(", ")
+                ),
+                "are",
+            ),
+        };
+        p.message(format!(
+            "note: {these} of `{}` {verb} kept as published, though `{file}`, the file holding them, has changed since (rows of a new wave, or of these): use --rebuild to publish them again from the file as it is now",
+            study.id
+        ));
     }
     outcome.kept = render.iter().filter(|r| !**r).count();
     if outcome.kept == study.waves.len() {
@@ -342,22 +367,50 @@ fn publish_study(
     let cache = crate::sums_cache::SumsCache::locate(opts.no_cache)
         .outside(&study.dir)
         .outside(opts.out);
+    // A wave computed before from the same data and definition is computed from
+    // its kept sums, without its statistics pass; the others are computed from
+    // their data, the waves that share one file in one pass over it.
+    let keys: Vec<String> = (0..study.waves.len())
+        .map(|i| cache.key(study, i, &now[i].inputs.data.sha256))
+        .collect();
+    let mut computed: Vec<Option<(Result<_, csi_engine::EngineError>, bool, f64)>> =
+        study.waves.iter().map(|_| None).collect();
     for (i, wave) in study.waves.iter().enumerate() {
-        p.stage(&format!("computing wave {}", wave.id));
+        let Some(kept) = cache.load(&keys[i]) else { continue };
         let started = Instant::now();
-        // A wave computed before from the same data and definition is computed
-        // from its kept sums, without its statistics pass.
-        let data_sha256 = &now[i].inputs.data.sha256;
-        let key = cache.key(study, i, data_sha256);
-        let kept = cache.load(&key);
-        let mut from_kept = kept.is_some();
-        let computed = match csi_engine::compute_wave_with_sums(study, wave, kept) {
-            Err(csi_engine::EngineError::SumsDoNotFit) => {
-                from_kept = false;
-                csi_engine::compute_wave_with_sums(study, wave, None)
-            }
-            other => other,
-        };
+        match csi_engine::compute_wave_with_sums(study, wave, Some(kept)) {
+            Err(csi_engine::EngineError::SumsDoNotFit) => {}
+            other => computed[i] = Some((other, true, started.elapsed().as_secs_f64())),
+        }
+    }
+    let from_data: Vec<usize> = (0..study.waves.len()).filter(|&i| computed[i].is_none()).collect();
+    if !from_data.is_empty() {
+        let ids: Vec<&str> = from_data.iter().map(|&i| study.waves[i].id.as_str()).collect();
+        p.stage(&format!(
+            "computing wave{} {}",
+            if ids.len() > 1 { "s" } else { "" },
+            ids.join(", ")
+        ));
+        let started = Instant::now();
+        let waves: Vec<&csi_study::Wave> = from_data.iter().map(|&i| &study.waves[i]).collect();
+        let results = csi_engine::compute_waves_with_sums(study, &waves);
+        // Waves read in one pass share its time.
+        let seconds = started.elapsed().as_secs_f64();
+        for (&i, r) in from_data.iter().zip(results) {
+            computed[i] = Some((r, false, seconds));
+        }
+    }
+    let shared = |wave: &csi_study::Wave| {
+        wave.filter.is_some()
+            && study
+                .waves
+                .iter()
+                .filter(|w| w.filter.is_some() && w.data == wave.data)
+                .count()
+                > 1
+    };
+    for (i, (wave, done)) in study.waves.iter().zip(computed).enumerate() {
+        let (computed, from_kept, seconds) = done.expect("every wave is computed");
         match computed {
             Ok((r, sums)) => {
                 for issue in &r.data.issues {
@@ -365,9 +418,10 @@ fn publish_study(
                 }
                 // Kept only when the file read is the file hashed (not one still
                 // being written).
+                let data_sha256 = &now[i].inputs.data.sha256;
                 let unchanged = || csi_site::provenance::sha256_file(&wave.data).is_ok_and(|now| &now == data_sha256);
                 if !from_kept && cache.dir().is_some() && unchanged() {
-                    if let Err(e) = cache.store(&key, &sums) {
+                    if let Err(e) = cache.store(&keys[i], &sums) {
                         let dir = cache.dir().map_or(String::new(), |d| d.display().to_string());
                         p.message(format!(
                             "warning: cannot keep the sums of wave `{}` in {dir} for the next build ({e}); set CSI_CACHE_DIR to a writable folder, or pass --no-cache",
@@ -376,12 +430,13 @@ fn publish_study(
                     }
                 }
                 p.detail(&format!(
-                    "wave {}: {} respondents in {:.2} s{}",
+                    "wave {}: {} respondents in {seconds:.2} s{}",
                     wave.id,
                     r.data.rows_used,
-                    started.elapsed().as_secs_f64(),
                     if from_kept {
                         " (from the sums kept by an earlier build of the same data and definition)"
+                    } else if shared(wave) {
+                        " (one pass over the file it shares with other waves)"
                     } else {
                         ""
                     }

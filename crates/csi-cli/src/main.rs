@@ -331,8 +331,10 @@ fn check(paths: &[PathBuf], plugin_dirs: &[PathBuf], trust: &Trust) -> Result<bo
             eprintln!("{}", diagnostics_text(&diags).join("\n"));
             study_ok = false;
         }
-        for wave in &study.waves {
-            if let Err(e) = csi_engine::compute_wave(&study, wave) {
+        // Waves that share a data file are read in one pass over it.
+        let waves: Vec<&csi_study::Wave> = study.waves.iter().collect();
+        for (wave, computed) in waves.iter().zip(csi_engine::compute_waves_with_sums(&study, &waves)) {
+            if let Err(e) = computed {
                 eprintln!("{}", engine_error_text(&study, &wave.id, &e));
                 study_ok = false;
             }

@@ -248,3 +248,135 @@ fn write_xlsx(csv: &Path, xlsx: &Path) {
     }
     book.save(xlsx).unwrap();
 }
+
+/// The example's three waves as one file with a `survey_wave` column (first),
+/// `edit` applied to its rows (each with its wave's id first), in a copy of the
+/// example study whose waves read it through `wave_column`.
+fn one_file_study(dir: &Path, variant: &str, edit: &dyn Fn(&mut Vec<Vec<String>>)) -> std::path::PathBuf {
+    let example = common::root().join("reports/telecom");
+    let study = dir.join("telecom");
+    common::copy_dir(&example, &study);
+    let mut yaml = std::fs::read_to_string(study.join("study.yaml")).unwrap();
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let mut header = String::new();
+    for wave in ["2000", "2001", "2002"] {
+        let csv = study.join(format!("data/wave-{wave}.csv"));
+        let text = std::fs::read_to_string(&csv).unwrap();
+        let mut lines = text.lines();
+        header = format!("survey_wave,{}", lines.next().unwrap());
+        rows.extend(lines.map(|l| {
+            std::iter::once(wave.to_string())
+                .chain(l.split(',').map(str::to_string))
+                .collect()
+        }));
+        std::fs::remove_file(&csv).unwrap();
+        let was = format!("data: data/wave-{wave}.csv");
+        assert!(yaml.contains(&was));
+        yaml = yaml.replace(&was, &format!("data: data/responses.{variant}"));
+    }
+    edit(&mut rows);
+    let mut text = header + "\n";
+    for r in &rows {
+        text.push_str(&r.join(","));
+        text.push('\n');
+    }
+    let csv = study.join("data/responses.csv");
+    std::fs::write(&csv, text).unwrap();
+    if variant == "sav" {
+        write_sav(&csv, &study.join("data/responses.sav"));
+        std::fs::remove_file(&csv).unwrap();
+    }
+    yaml = yaml.replacen("\nwaves:\n", "\nwave_column: survey_wave\nwaves:\n", 1);
+    std::fs::write(study.join("study.yaml"), yaml).unwrap();
+    study
+}
+
+#[test]
+fn the_example_study_builds_unchanged_from_one_file_holding_every_wave() {
+    let plugins = common::standard_plugins();
+    let waves = ["2000", "2001", "2002"];
+    let build = |study: &Path, out: &Path| -> Vec<serde_json::Value> {
+        let run = common::csi()
+            .args(["build", study.to_str().unwrap(), "--out", out.to_str().unwrap(), "-v"])
+            .arg("--plugins")
+            .arg(plugins.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(run.status.success(), "{stderr}");
+        waves
+            .iter()
+            .map(|w| {
+                let json = std::fs::read_to_string(out.join(format!("telecom/{w}/results.json"))).unwrap();
+                serde_json::from_str(&json).unwrap()
+            })
+            .collect()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let want = build(&common::root().join("reports/telecom"), &dir.path().join("site"));
+    for variant in ["csv", "sav"] {
+        let at = dir.path().join(variant);
+        // The waves' rows interleaved, each wave's in its order: still its own.
+        let study = one_file_study(&at, variant, &|rows| {
+            let mut by_wave: Vec<std::collections::VecDeque<Vec<String>>> = waves
+                .iter()
+                .map(|w| rows.iter().filter(|r| r[0] == *w).cloned().collect())
+                .collect();
+            rows.clear();
+            while by_wave.iter().any(|w| !w.is_empty()) {
+                rows.extend(by_wave.iter_mut().filter_map(std::collections::VecDeque::pop_front));
+            }
+        });
+        let got = build(&study, &at.join("site"));
+        for (w, (a, b)) in waves.iter().zip(want.iter().zip(&got)) {
+            same_figures(a, b, &format!("wave {w} from one .{variant} file"));
+        }
+        let method = std::fs::read_to_string(at.join("site/telecom/2001/method.html")).unwrap();
+        assert!(
+            method.contains(&format!(
+                "responses.{variant}</code> (本期取其中 <code>survey_wave = 2001</code>的行)"
+            )),
+            "the method page says which rows are the wave's"
+        );
+    }
+}
+
+#[test]
+fn a_problem_in_one_wave_of_a_shared_file_fails_that_wave_only() {
+    let plugins = common::standard_plugins();
+    let dir = tempfile::tempdir().unwrap();
+    let study = one_file_study(dir.path(), "csv", &|rows| {
+        // A 2002 respondent with a 2000 respondent's id: another wave, no duplicate.
+        let first = rows[0][1].clone();
+        let later = rows.iter().position(|r| r[0] == "2002").unwrap();
+        rows[later][1] = first;
+        // A 2001 respondent twice: a duplicate within its wave.
+        let twice = rows.iter().find(|r| r[0] == "2001").unwrap().clone();
+        rows.push(twice);
+        // Rows of a wave the study does not have are not read.
+        let mut other = rows[0].clone();
+        other[0] = "2003".into();
+        other[5] = "-7".into();
+        rows.push(other);
+    });
+    let run = common::csi()
+        .args(["check", study.to_str().unwrap()])
+        .arg("--plugins")
+        .arg(plugins.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success());
+    assert!(
+        stderr.contains("wave `2001`") && stderr.contains("duplicate"),
+        "{stderr}"
+    );
+    let lines = 1 + 3012 + 3047 + 3106 + 1;
+    assert!(
+        stderr.contains(&format!("line {lines}")),
+        "the duplicate at its line: {stderr}"
+    );
+    for other in ["wave `2000`", "wave `2002`", "2003", "-7"] {
+        assert!(!stderr.contains(other), "{other}: {stderr}");
+    }
+}

@@ -76,8 +76,10 @@ impl<'a> Value<'a> {
 pub(crate) struct Checker<'a> {
     plan: &'a [ColumnPlan],
     policy: &'a DataPolicy,
-    issues: HashMap<(IssueKind, usize), DataIssue>,
-    ids: Ids,
+    /// The rows' parts, when the file holds several waves.
+    parting: Option<&'a Parting>,
+    /// Per part (one when the file is not parted): its problems, ids and counts.
+    ledgers: Vec<Ledger>,
     hasher: std::collections::hash_map::RandomState,
     known_codes: Vec<HashMap<String, usize>>,
     /// The codes that are numbers, by the bits of their value (a number `x` is
@@ -85,6 +87,77 @@ pub(crate) struct Checker<'a> {
     known_numbers: Vec<HashMap<u64, usize>>,
     position: Position,
     decimal_comma: bool,
+}
+
+/// The rows of a file holding several waves, each in one part: which plan column
+/// says a row's part, by which values, and which columns each part reads (a row
+/// of one part is not checked on a column only another part reads, such as
+/// another wave's weight).
+#[derive(Debug)]
+pub(crate) struct Parting {
+    /// The plan column whose value says the row's part.
+    pub column: usize,
+    /// Per part, per plan column: whether the part reads it.
+    pub reads: Vec<Vec<bool>>,
+    /// A normalised value, to its part.
+    pub by_code: HashMap<String, usize>,
+    /// A value that is a number, by its bits, to its part.
+    pub by_number: HashMap<u64, usize>,
+}
+
+impl Parting {
+    /// The parting of `plan` (its last column the parts' column) by `parts`.
+    pub fn new(plan: &[ColumnPlan], parts: &crate::Parts) -> Self {
+        let mut by_code = HashMap::new();
+        let mut by_number = HashMap::new();
+        for (p, values) in parts.values.iter().enumerate() {
+            for v in values {
+                let code = normalise_code(v);
+                if let Some(x) = code
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|x| x.is_finite() && format!("{x}") == code)
+                {
+                    by_number.entry(x.to_bits()).or_insert(p);
+                }
+                by_code.entry(code).or_insert(p);
+            }
+        }
+        let reads = (0..parts.values.len())
+            .map(|p| {
+                (0..plan.len())
+                    .map(|j| j + 1 < plan.len() && parts.reads.get(p).is_none_or(|r| r.get(j).copied().unwrap_or(true)))
+                    .collect()
+            })
+            .collect();
+        Self {
+            column: plan.len() - 1,
+            reads,
+            by_code,
+            by_number,
+        }
+    }
+
+    /// The part of a row whose parts' column holds `value`, if any.
+    fn part_of(&self, value: &Value<'_>) -> Option<usize> {
+        match value {
+            Value::Number(x) => self.by_number.get(&x.to_bits()).copied(),
+            Value::Empty => None,
+            Value::Text(_) => {
+                let shown = value.shown();
+                self.by_code
+                    .get(&*shown)
+                    .or_else(|| self.by_code.get(&normalise_code(&shown)))
+                    .copied()
+            }
+        }
+    }
+}
+
+/// One part's checks: its problems, ids and counts.
+struct Ledger {
+    issues: HashMap<(IssueKind, usize), DataIssue>,
+    ids: Ids,
     rows_read: u64,
     rows_used: u64,
 }
@@ -102,6 +175,8 @@ enum Ids {
 
 /// An id whose duplicate check waits for the chunks before it.
 struct PendingId {
+    /// The part of its row.
+    part: usize,
     hash: u64,
     line: u64,
     /// Where its text (up to 40 characters) is in the chunk's text buffer.
@@ -115,23 +190,29 @@ pub(crate) struct Checked<'v> {
     pub keep: bool,
     /// The id's text, trimmed (empty when there is none).
     pub id: Cow<'v, str>,
+    /// The row's part (always the first when the file is not parted); `None`
+    /// for a row of no part, which is not read at all.
+    pub part: Option<usize>,
 }
 
 impl Checked<'_> {
-    /// A row not yet checked: kept, without an id.
+    /// A row not yet checked: kept, without an id, in the first part.
     pub fn new() -> Self {
         Checked {
             keep: true,
             id: Cow::Borrowed(""),
+            part: Some(0),
         }
     }
 }
 
 impl<'a> Checker<'a> {
-    /// A checker for `plan`; `deferred_ids` when the ids are checked later, in file
-    /// order (parallel chunks).
+    /// A checker for `plan`, its rows in parts when `parting` says so (its last
+    /// column then the parts' column); `deferred_ids` when the ids are checked
+    /// later, in file order (parallel chunks).
     pub fn new(
         plan: &'a [ColumnPlan],
+        parting: Option<&'a Parting>,
         policy: &'a DataPolicy,
         position: Position,
         decimal_comma: bool,
@@ -159,36 +240,73 @@ impl<'a> Checker<'a> {
                 _ => HashMap::new(),
             })
             .collect();
+        let parts = parting.map_or(1, |p| p.reads.len());
+        let ledgers = (0..parts)
+            .map(|_| Ledger {
+                issues: HashMap::new(),
+                ids: if deferred_ids {
+                    Ids::Deferred(Vec::new(), String::new())
+                } else {
+                    Ids::Live(HashSet::new())
+                },
+                rows_read: 0,
+                rows_used: 0,
+            })
+            .collect();
         Self {
             plan,
             policy,
-            issues: HashMap::new(),
+            parting,
+            ledgers,
             known_numbers,
-            ids: if deferred_ids {
-                Ids::Deferred(Vec::new(), String::new())
-            } else {
-                Ids::Live(HashSet::new())
-            },
             hasher,
             known_codes,
             position,
             decimal_comma,
-            rows_read: 0,
-            rows_used: 0,
         }
     }
 
-    /// Records a problem; returns whether the policy excludes (true) or errors.
-    fn issue(&mut self, kind: IssueKind, col: usize, line: u64, text: &str) -> bool {
+    /// How many parts the rows fall into (one when the file is not parted).
+    pub fn parts(&self) -> usize {
+        self.ledgers.len()
+    }
+
+    /// Sets the part of `row` from `value`, the cell of its parts' column (a
+    /// row of no part is not kept). Does nothing when the file is not parted.
+    pub fn assign(&self, value: &Value<'_>, row: &mut Checked<'_>) {
+        if let Some(parting) = self.parting {
+            row.part = parting.part_of(value);
+            if row.part.is_none() {
+                row.keep = false;
+            }
+        }
+    }
+
+    /// Whether plan column `i` of `row` is checked: the row is in a part that
+    /// reads the column.
+    pub fn reads(&self, row: &Checked<'_>, i: usize) -> bool {
+        match (self.parting, row.part) {
+            (_, None) => false,
+            (None, Some(_)) => true,
+            (Some(parting), Some(p)) => parting.reads[p][i],
+        }
+    }
+
+    /// Records a problem of part `part`; returns whether the policy excludes
+    /// (true) or errors.
+    fn issue(&mut self, part: usize, kind: IssueKind, col: usize, line: u64, text: &str) -> bool {
         let policy = kind.policy(self.policy);
-        let entry = self.issues.entry((kind, col)).or_insert_with(|| DataIssue {
-            kind,
-            column: self.plan[col].name.clone(),
-            count: 0,
-            first: Vec::new(),
-            position: self.position,
-            is_error: policy == Policy::Error,
-        });
+        let entry = self.ledgers[part]
+            .issues
+            .entry((kind, col))
+            .or_insert_with(|| DataIssue {
+                kind,
+                column: self.plan[col].name.clone(),
+                count: 0,
+                first: Vec::new(),
+                position: self.position,
+                is_error: policy == Policy::Error,
+            });
         entry.count += 1;
         if entry.first.len() < FIRST_ROWS {
             entry.first.push((line, text.chars().take(40).collect()));
@@ -199,21 +317,34 @@ impl<'a> Checker<'a> {
     /// Checks one row: `cells[i]` is the value of plan column `i`, `line` its
     /// position in the file (a line for text formats, a row for binary ones). Fills
     /// `slots` (one per plan column) and says whether the respondent is kept.
+    /// A row of no part (a file holding several waves) is neither checked nor
+    /// counted, and not kept.
     pub fn row<'v>(&mut self, cells: &[Value<'v>], line: u64, slots: &mut [f64]) -> Checked<'v> {
         let mut checked = Checked::new();
-        for (i, value) in cells.iter().enumerate() {
-            slots[i] = self.cell(i, value, line, &mut checked);
+        if let Some(parting) = self.parting {
+            self.assign(&cells[parting.column], &mut checked);
         }
-        self.count_row(checked.keep);
+        for (i, value) in cells.iter().enumerate() {
+            slots[i] = if self.reads(&checked, i) {
+                self.cell(i, value, line, &mut checked)
+            } else {
+                f64::NAN
+            };
+        }
+        self.count_row(&checked);
         checked
     }
 
     /// Counts a row whose cells were checked one by one with [`Checker::cell`]
-    /// (a binary format checks a batch column by column), kept or not.
-    pub fn count_row(&mut self, keep: bool) {
-        self.rows_read += 1;
-        if keep {
-            self.rows_used += 1;
+    /// (a binary format checks a batch column by column), kept or not, in its
+    /// part (a row of no part is not counted).
+    pub fn count_row(&mut self, row: &Checked<'_>) {
+        if let Some(p) = row.part {
+            let ledger = &mut self.ledgers[p];
+            ledger.rows_read += 1;
+            if row.keep {
+                ledger.rows_used += 1;
+            }
         }
     }
 
@@ -222,16 +353,17 @@ impl<'a> Checker<'a> {
     /// for it, and sets `row.id` from an id column. The cells of a row may be checked
     /// in any order, the rows of a column in file order.
     pub fn cell<'v>(&mut self, i: usize, value: &Value<'v>, line: u64, row: &mut Checked<'v>) -> f64 {
+        let part = row.part.unwrap_or(0);
         match &self.plan[i].kind {
             ColumnKind::Measure { min, max, missing } => match value.number(self.decimal_comma) {
                 Err(()) => {
-                    self.issue(IssueKind::NonNumeric, i, line, &value.shown());
+                    self.issue(part, IssueKind::NonNumeric, i, line, &value.shown());
                     f64::NAN
                 }
                 Ok(None) => f64::NAN,
                 Ok(Some(x)) if missing.contains(&x) => f64::NAN,
                 Ok(Some(x)) if x < *min || x > *max => {
-                    self.issue(IssueKind::OutOfRange, i, line, &value.shown());
+                    self.issue(part, IssueKind::OutOfRange, i, line, &value.shown());
                     f64::NAN
                 }
                 Ok(Some(x)) => x,
@@ -241,7 +373,7 @@ impl<'a> Checker<'a> {
                 _ => {
                     let shown = value.shown();
                     let shown = if shown.is_empty() { "(empty)" } else { &shown };
-                    if self.issue(IssueKind::InvalidWeight, i, line, shown) {
+                    if self.issue(part, IssueKind::InvalidWeight, i, line, shown) {
                         row.keep = false;
                     }
                     f64::NAN
@@ -251,9 +383,9 @@ impl<'a> Checker<'a> {
                 let shown = value.shown();
                 if !shown.is_empty() {
                     let hash = self.hasher.hash_one(&*shown);
-                    match &mut self.ids {
+                    match &mut self.ledgers[part].ids {
                         Ids::Live(seen) => {
-                            if !seen.insert(hash) && self.issue(IssueKind::DuplicateId, i, line, &shown) {
+                            if !seen.insert(hash) && self.issue(part, IssueKind::DuplicateId, i, line, &shown) {
                                 row.keep = false;
                             }
                         }
@@ -261,6 +393,7 @@ impl<'a> Checker<'a> {
                             let start = texts.len();
                             texts.extend(shown.chars().take(40));
                             pending.push(PendingId {
+                                part,
                                 hash,
                                 line,
                                 text: start..texts.len(),
@@ -294,7 +427,7 @@ impl<'a> Checker<'a> {
                     match known.get(&*shown).or_else(|| known.get(&normalise_code(&shown))) {
                         Some(&g) => g as f64,
                         None => {
-                            self.issue(IssueKind::UnknownSegment, i, line, &shown);
+                            self.issue(part, IssueKind::UnknownSegment, i, line, &shown);
                             f64::NAN
                         }
                     }
@@ -302,7 +435,7 @@ impl<'a> Checker<'a> {
             }
             ColumnKind::Banded { bands } => match value.number(self.decimal_comma) {
                 Err(()) => {
-                    self.issue(IssueKind::NonNumeric, i, line, &value.shown());
+                    self.issue(part, IssueKind::NonNumeric, i, line, &value.shown());
                     f64::NAN
                 }
                 Ok(None) => f64::NAN,
@@ -313,7 +446,7 @@ impl<'a> Checker<'a> {
                     if inside {
                         x
                     } else {
-                        self.issue(IssueKind::UnknownSegment, i, line, &value.shown());
+                        self.issue(part, IssueKind::UnknownSegment, i, line, &value.shown());
                         f64::NAN
                     }
                 }
@@ -322,51 +455,59 @@ impl<'a> Checker<'a> {
     }
 
     /// Takes in the counts, problems and ids of `chunk`, the chunk that follows
-    /// every chunk absorbed so far: its ids are checked against theirs, in file
-    /// order, so duplicates are found and reported as a single pass would.
+    /// every chunk absorbed so far, part by part: its ids are checked against
+    /// theirs, in file order, so duplicates are found and reported as a single
+    /// pass would (within a part: one wave's ids are not another's).
     pub fn absorb(&mut self, chunk: Checker<'_>) {
-        self.rows_read += chunk.rows_read;
-        self.rows_used += chunk.rows_used;
-        let mut issues: Vec<((IssueKind, usize), DataIssue)> = chunk.issues.into_iter().collect();
-        issues.sort_by_key(|(key, _)| *key);
-        for (key, issue) in issues {
-            match self.issues.entry(key) {
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    v.insert(issue);
-                }
-                std::collections::hash_map::Entry::Occupied(mut o) => {
-                    let o = o.get_mut();
-                    o.count += issue.count;
-                    let room = FIRST_ROWS.saturating_sub(o.first.len());
-                    o.first.extend(issue.first.into_iter().take(room));
+        let id_column = self.plan.iter().position(|c| c.kind == ColumnKind::Id);
+        for (part, theirs) in chunk.ledgers.into_iter().enumerate() {
+            let ours = &mut self.ledgers[part];
+            ours.rows_read += theirs.rows_read;
+            ours.rows_used += theirs.rows_used;
+            let mut issues: Vec<((IssueKind, usize), DataIssue)> = theirs.issues.into_iter().collect();
+            issues.sort_by_key(|(key, _)| *key);
+            for (key, issue) in issues {
+                match ours.issues.entry(key) {
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        v.insert(issue);
+                    }
+                    std::collections::hash_map::Entry::Occupied(mut o) => {
+                        let o = o.get_mut();
+                        o.count += issue.count;
+                        let room = FIRST_ROWS.saturating_sub(o.first.len());
+                        o.first.extend(issue.first.into_iter().take(room));
+                    }
                 }
             }
-        }
-        if let Ids::Deferred(pending, texts) = chunk.ids {
-            let Some(col) = self.plan.iter().position(|c| c.kind == ColumnKind::Id) else {
-                return;
+            let (Ids::Deferred(pending, texts), Some(col)) = (theirs.ids, id_column) else {
+                continue;
             };
             for id in pending {
-                let seen = match &mut self.ids {
+                let seen = match &mut self.ledgers[id.part].ids {
                     Ids::Live(seen) => seen,
                     Ids::Deferred(..) => unreachable!("the ledger checks ids live"),
                 };
                 if !seen.insert(id.hash) {
-                    self.issue(IssueKind::DuplicateId, col, id.line, &texts[id.text]);
+                    self.issue(id.part, IssueKind::DuplicateId, col, id.line, &texts[id.text]);
                 }
             }
         }
     }
 
-    /// The report, with issues sorted by column order then kind.
-    pub fn finish(self) -> DataReport {
-        let mut issues: Vec<((IssueKind, usize), DataIssue)> = self.issues.into_iter().collect();
-        issues.sort_by_key(|((k, c), _)| (*c, *k));
-        DataReport {
-            rows_read: self.rows_read,
-            rows_used: self.rows_used,
-            issues: issues.into_iter().map(|(_, i)| i).collect(),
-        }
+    /// The report of each part, with issues sorted by column order then kind.
+    pub fn finish(self) -> Vec<DataReport> {
+        self.ledgers
+            .into_iter()
+            .map(|ledger| {
+                let mut issues: Vec<((IssueKind, usize), DataIssue)> = ledger.issues.into_iter().collect();
+                issues.sort_by_key(|((k, c), _)| (*c, *k));
+                DataReport {
+                    rows_read: ledger.rows_read,
+                    rows_used: ledger.rows_used,
+                    issues: issues.into_iter().map(|(_, i)| i).collect(),
+                }
+            })
+            .collect()
     }
 }
 

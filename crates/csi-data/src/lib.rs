@@ -319,6 +319,25 @@ pub struct DataFile {
     pub encoding: Option<&'static encoding_rs::Encoding>,
     /// The sheet of a workbook, `None` for its first.
     pub sheet: Option<String>,
+    /// When the file holds several waves: which rows are read, and into which
+    /// part; `None` reads every row.
+    pub parts: Option<Parts>,
+}
+
+/// The rows of a file holding several waves that one read keeps, each in the part
+/// (wave) the value in one column says. A row whose value selects no part (or
+/// that has none) is not read: not checked, not counted, not passed on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parts {
+    /// The column whose value says a row's part (for example `wave`).
+    pub column: String,
+    /// Per part, the values that select it (compared as segment codes are: `2002`
+    /// and `2002.0` are one value). A value selects the first part that lists it.
+    pub values: Vec<Vec<String>>,
+    /// Per part, per plan column, whether the part reads the column (empty, or
+    /// shorter than the plan: the rest are read). A row's cells in columns its
+    /// part does not read are neither checked nor passed on (`NaN`).
+    pub reads: Vec<Vec<bool>>,
 }
 
 impl DataFile {
@@ -328,6 +347,7 @@ impl DataFile {
             path: path.into(),
             encoding: None,
             sheet: None,
+            parts: None,
         }
     }
 
@@ -343,10 +363,15 @@ impl DataFile {
     }
 
     /// A wave's data file, read as the study says (its encoding was checked when
-    /// the study was loaded).
+    /// the study was loaded): its rows only, when the file holds several waves.
     pub fn of_wave(wave: &csi_study::Wave) -> Self {
         let file = Self {
             sheet: wave.sheet.clone(),
+            parts: wave.filter.as_ref().map(|f| Parts {
+                column: f.column.name.clone(),
+                values: vec![f.values.clone()],
+                reads: Vec::new(),
+            }),
             ..Self::new(&wave.data)
         };
         match wave.encoding.as_deref() {
@@ -501,16 +526,22 @@ fn scan_in_pieces(
     consume: &mut dyn FnMut(&RecordBatch) -> Result<(), String>,
 ) -> Result<DataReport, DataError> {
     let path = &file.path;
+    if file.parts.as_ref().is_some_and(|p| p.values.len() > 1) {
+        return Err(DataError::Consumer(
+            "rows are read for one part of a file at a time".into(),
+        ));
+    }
     let report = if numbers::rows_in_one_stream(path, piece_bytes)? {
-        numbers::stream_parquet_rows(path, plan, policy, consume)?
+        numbers::stream_parquet_rows(file, plan, policy, consume)?
     } else {
         let how = Parallelism::all_cores(piece_bytes);
         let to_batches =
             |batches: &mut Vec<RecordBatch>, rows: &NumericRows| batches.push(numbers::to_batch(plan, rows));
         let reading = numbers::Reading { how, with_ids: true };
-        numbers::scan_numbers(file, plan, policy, reading, &Vec::new, &to_batches, &mut |batches| {
+        let mut reports = numbers::scan_numbers(file, plan, policy, reading, &Vec::new, &to_batches, &mut |batches| {
             batches.iter().try_for_each(&mut *consume).map_err(DataError::Consumer)
-        })?
+        })?;
+        reports.swap_remove(0)
     };
     if report.has_errors() {
         return Err(DataError::Invalid {
@@ -534,7 +565,8 @@ const ROWS_PIECE_BYTES: usize = 2 << 20;
 /// `how.threads` threads).
 /// The chunks depend on the file and the chunk size only, so sums merged in that
 /// order are identical for any number of threads. Returns the report, or
-/// [`DataError::Invalid`] as [`scan`] does.
+/// [`DataError::Invalid`] as [`scan`] does. A file in several [`Parts`] is read
+/// with [`scan_numbers_in_parts`].
 pub fn scan_numbers<A: Send>(
     file: &DataFile,
     plan: &[ColumnPlan],
@@ -544,11 +576,8 @@ pub fn scan_numbers<A: Send>(
     add: &(dyn Fn(&mut A, &NumericRows) + Sync),
     merge: &mut dyn FnMut(A),
 ) -> Result<DataReport, DataError> {
-    let reading = numbers::Reading { how, with_ids: false };
-    let report = numbers::scan_numbers(file, plan, policy, reading, new, add, &mut |a| {
-        merge(a);
-        Ok(())
-    })?;
+    let mut reports = scan_numbers_in_parts(file, plan, policy, how, new, add, merge)?;
+    let report = reports.swap_remove(0);
     if report.has_errors() {
         return Err(DataError::Invalid {
             path: file.path.clone(),
@@ -556,6 +585,28 @@ pub fn scan_numbers<A: Send>(
         });
     }
     Ok(report)
+}
+
+/// [`scan_numbers`] for a file holding several waves, read once for all of them:
+/// each batch of rows handed to `add` is of one part ([`NumericRows::part`]), and
+/// the report of each part (one when the file is not parted) is returned whatever
+/// its problems, for the caller to decide on part by part (a problem whose policy
+/// is `error` fails that part, not the others). Ids are checked for duplicates
+/// within a part.
+pub fn scan_numbers_in_parts<A: Send>(
+    file: &DataFile,
+    plan: &[ColumnPlan],
+    policy: &DataPolicy,
+    how: Parallelism,
+    new: &(dyn Fn() -> A + Sync),
+    add: &(dyn Fn(&mut A, &NumericRows) + Sync),
+    merge: &mut dyn FnMut(A),
+) -> Result<Vec<DataReport>, DataError> {
+    let reading = numbers::Reading { how, with_ids: false };
+    numbers::scan_numbers(file, plan, policy, reading, new, add, &mut |a| {
+        merge(a);
+        Ok(())
+    })
 }
 
 /// The Arrow schema of batches produced for `plan`.

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
 use arrow_buffer::NullBuffer;
 
-use crate::convert::{Checked, Checker, Value};
+use crate::convert::{Checked, Checker, Parting, Value};
 use crate::csv_reader::{self, Chunk, Splitter};
 use crate::table::{Cell, Rows, Table};
 use crate::{ColumnKind, ColumnPlan, DataError, DataFile, DataPolicy, DataReport, Format, Position};
@@ -27,6 +27,8 @@ const ROWS_PER_CALL: usize = 4096;
 #[derive(Debug, Clone, Default)]
 pub struct NumericRows {
     width: usize,
+    /// The part of the file (the wave of a file holding several) the rows are of.
+    part: usize,
     values: Vec<f64>,
     /// The ids' text (trimmed, empty when there is none), when asked for: all of
     /// them, one after another, and where each row's ends.
@@ -34,9 +36,10 @@ pub struct NumericRows {
 }
 
 impl NumericRows {
-    fn new(width: usize, with_ids: bool) -> Self {
+    fn new(width: usize, part: usize, with_ids: bool) -> Self {
         Self {
             width,
+            part,
             values: Vec::with_capacity(width * ROWS_PER_CALL),
             ids: with_ids.then(|| (String::new(), Vec::with_capacity(ROWS_PER_CALL))),
         }
@@ -55,6 +58,12 @@ impl NumericRows {
             text.clear();
             ends.clear();
         }
+    }
+
+    /// The part of the file the rows are of: always 0 for a file read whole, else
+    /// the position of their part in the file's [`crate::Parts`].
+    pub fn part(&self) -> usize {
+        self.part
     }
 
     /// Number of rows.
@@ -147,9 +156,12 @@ pub(crate) fn scan_numbers<A: Send>(
     new: &(dyn Fn() -> A + Sync),
     add: &(dyn Fn(&mut A, &NumericRows) + Sync),
     merge: &mut Merge<'_, A>,
-) -> Result<DataReport, DataError> {
+) -> Result<Vec<DataReport>, DataError> {
     let Reading { how, with_ids } = reading;
     let path = file.path.as_path();
+    // A file in parts is read with its parts' column after the plan's.
+    let (plan, parting) = parted(plan, file.parts.as_ref());
+    let (plan, parting) = (&plan[..], parting.as_ref());
     let hasher = std::collections::hash_map::RandomState::new();
     // Whether a row is dropped for its id depends on every id before it.
     let live_ids = policy.duplicate_id == crate::Policy::Exclude && plan.iter().any(|c| c.kind == ColumnKind::Id);
@@ -157,16 +169,26 @@ pub(crate) fn scan_numbers<A: Send>(
     match crate::format_of(path)? {
         Format::Parquet => {
             // The pieces are runs of the file's row groups, of about a chunk's size.
-            let ledger = Checker::new(plan, policy, Position::Row, false, hasher.clone(), false);
+            let ledger = Checker::new(plan, parting, policy, Position::Row, false, hasher.clone(), false);
             // (columns checked here too: a file without row groups has no piece)
             csv_reader::positions(path, &crate::parquet_reader::read_header(path)?, plan)?;
             let mut groups = crate::parquet_reader::pieces(path, how.chunk_bytes)?.into_iter();
             let mut next = || Ok(groups.next());
             let accumulate = |piece: &(Vec<usize>, u64), checker: &mut Checker<'_>, acc: &mut A| {
                 let groups = Some((&piece.0[..], piece.1));
-                check_parquet(path, plan, groups, with_ids, checker, acc, add, &mut |_| Ok(()))
+                check_parquet(
+                    path,
+                    plan,
+                    parting,
+                    groups,
+                    with_ids,
+                    checker,
+                    acc,
+                    add,
+                    &mut |_| Ok(()),
+                )
             };
-            let chunk_checker = || Checker::new(plan, policy, Position::Row, false, hasher.clone(), true);
+            let chunk_checker = || Checker::new(plan, parting, policy, Position::Row, false, hasher.clone(), true);
             read_pieces(&mut next, threads, ledger, &chunk_checker, new, &accumulate, merge)
         }
         Format::Excel | Format::Spss => {
@@ -177,6 +199,7 @@ pub(crate) fn scan_numbers<A: Send>(
             let ctx = TableRead {
                 file,
                 plan,
+                parting,
                 policy,
                 chunk_bytes: how.chunk_bytes,
                 threads,
@@ -189,7 +212,15 @@ pub(crate) fn scan_numbers<A: Send>(
             let data = csv_reader::open_data(file)?;
             let index = csv_reader::positions(path, &data.header, plan)?;
             let decimal_comma = data.delim != b',';
-            let ledger = Checker::new(plan, policy, Position::Line, decimal_comma, hasher.clone(), false);
+            let ledger = Checker::new(
+                plan,
+                parting,
+                policy,
+                Position::Line,
+                decimal_comma,
+                hasher.clone(),
+                false,
+            );
             let mut splitter = Splitter::new(data.rest, data.delim, data.first_line, how.chunk_bytes);
             let csv = Csv {
                 path,
@@ -201,16 +232,47 @@ pub(crate) fn scan_numbers<A: Send>(
             let mut next = || splitter.next_chunk().map_err(|e| csv.io(e));
             let accumulate =
                 |chunk: &Chunk, checker: &mut Checker<'_>, acc: &mut A| csv.accumulate(chunk, checker, acc, add);
-            let chunk_checker = || Checker::new(plan, policy, Position::Line, decimal_comma, hasher.clone(), true);
+            let chunk_checker = || {
+                Checker::new(
+                    plan,
+                    parting,
+                    policy,
+                    Position::Line,
+                    decimal_comma,
+                    hasher.clone(),
+                    true,
+                )
+            };
             read_pieces(&mut next, threads, ledger, &chunk_checker, new, &accumulate, merge)
         }
     }
+}
+
+/// `plan`, with the parts' column after its own when the file is in `parts`, and
+/// how its rows are parted.
+fn parted<'p>(
+    plan: &'p [ColumnPlan],
+    parts: Option<&crate::Parts>,
+) -> (std::borrow::Cow<'p, [ColumnPlan]>, Option<Parting>) {
+    let Some(parts) = parts else {
+        return (std::borrow::Cow::Borrowed(plan), None);
+    };
+    let mut full = plan.to_vec();
+    full.push(ColumnPlan {
+        name: parts.column.clone(),
+        kind: ColumnKind::Category {
+            codes: parts.values.concat(),
+        },
+    });
+    let parting = Parting::new(&full, parts);
+    (std::borrow::Cow::Owned(full), Some(parting))
 }
 
 /// A file read by a reader of typed cells (a workbook, an SPSS file) and how.
 struct TableRead<'a> {
     file: &'a DataFile,
     plan: &'a [ColumnPlan],
+    parting: Option<&'a Parting>,
     policy: &'a DataPolicy,
     chunk_bytes: usize,
     threads: usize,
@@ -233,10 +295,11 @@ impl TableRead<'_> {
         new: &(dyn Fn() -> A + Sync),
         add: &(dyn Fn(&mut A, &NumericRows) + Sync),
         merge: &mut Merge<'_, A>,
-    ) -> Result<DataReport, DataError> {
+    ) -> Result<Vec<DataReport>, DataError> {
         let Self {
             file,
             plan,
+            parting,
             policy,
             chunk_bytes,
             threads,
@@ -257,14 +320,14 @@ impl TableRead<'_> {
                 Ok(Err(e)) => return Err(e),
                 _ => {}
             }
-            let ledger = Checker::new(plan, policy, position, false, self.hasher.clone(), false);
+            let ledger = Checker::new(plan, parting, policy, position, false, self.hasher.clone(), false);
             let mut next = move || match rx.recv() {
                 Ok(Ok(Table::Rows(rows))) => Ok(Some(rows)),
                 Ok(Ok(Table::Header(_))) | Err(_) => Ok(None),
                 Ok(Err(e)) => Err(e),
             };
             let accumulate = |rows: &Rows, checker: &mut Checker<'_>, acc: &mut A| {
-                let mut batch = Batch::new(plan.len(), with_ids);
+                let mut batch = Batch::new(plan.len(), checker.parts(), with_ids);
                 let mut cells = Vec::with_capacity(plan.len());
                 for (row, all) in rows {
                     cells.clear();
@@ -274,7 +337,7 @@ impl TableRead<'_> {
                 batch.flush(acc, add);
                 Ok(())
             };
-            let chunk_checker = || Checker::new(plan, policy, position, false, self.hasher.clone(), true);
+            let chunk_checker = || Checker::new(plan, parting, policy, position, false, self.hasher.clone(), true);
             read_pieces(&mut next, threads, ledger, &chunk_checker, new, &accumulate, merge)
         })
     }
@@ -289,6 +352,7 @@ impl TableRead<'_> {
 fn check_parquet<A>(
     path: &Path,
     plan: &[ColumnPlan],
+    parting: Option<&Parting>,
     groups: Option<(&[usize], u64)>,
     with_ids: bool,
     checker: &mut Checker<'_>,
@@ -296,22 +360,31 @@ fn check_parquet<A>(
     add: &(dyn Fn(&mut A, &NumericRows) + Sync),
     after: &mut dyn FnMut(&mut A) -> Result<(), DataError>,
 ) -> Result<(), DataError> {
-    let mut batch = Batch::new(plan.len(), with_ids);
+    let mut batch = Batch::new(plan.len(), checker.parts(), with_ids);
     let width = plan.len();
     let mut slots = Vec::new();
     crate::parquet_reader::each_batch_of(path, plan, groups, ROWS_PER_CALL, &mut |b| {
         slots.clear();
         slots.resize(b.rows() * width, f64::NAN);
         let mut rows: Vec<Checked<'_>> = (0..b.rows()).map(|_| Checked::new()).collect();
+        // The rows' parts first (a file holding several waves: its last column),
+        // then the columns each row's part reads.
+        if let Some(j) = parting.map(|p| p.column) {
+            b.each_cell(j, &plan[j].name, path, &mut |r, value| {
+                checker.assign(&value, &mut rows[r])
+            })?;
+        }
         for (j, c) in plan.iter().enumerate() {
             b.each_cell(j, &c.name, path, &mut |r, value| {
-                slots[r * width + j] = checker.cell(j, &value, b.row_number(r), &mut rows[r]);
+                if checker.reads(&rows[r], j) {
+                    slots[r * width + j] = checker.cell(j, &value, b.row_number(r), &mut rows[r]);
+                }
             })?;
         }
         for (row, values) in rows.iter().zip(slots.chunks_exact(width)) {
-            checker.count_row(row.keep);
-            if row.keep {
-                batch.push_checked(values, &row.id, acc, add);
+            checker.count_row(row);
+            if let (true, Some(part)) = (row.keep, row.part) {
+                batch.push_checked(part, values, &row.id, acc, add);
             }
         }
         batch.flush(acc, add);
@@ -335,23 +408,37 @@ pub(crate) fn rows_in_one_stream(path: &Path, piece_bytes: usize) -> Result<bool
 /// it is checked (memory: one batch, whatever the row groups' size). Returns the
 /// report.
 pub(crate) fn stream_parquet_rows(
-    path: &Path,
+    file: &DataFile,
     plan: &[ColumnPlan],
     policy: &DataPolicy,
     consume: &mut dyn FnMut(&RecordBatch) -> Result<(), String>,
 ) -> Result<DataReport, DataError> {
+    let path = file.path.as_path();
+    let batch_plan = plan;
+    let (plan, parting) = parted(plan, file.parts.as_ref());
+    let (plan, parting) = (&plan[..], parting.as_ref());
     let hasher = std::collections::hash_map::RandomState::new();
-    let mut checker = Checker::new(plan, policy, Position::Row, false, hasher, false);
+    let mut checker = Checker::new(plan, parting, policy, Position::Row, false, hasher, false);
     csv_reader::positions(path, &crate::parquet_reader::read_header(path)?, plan)?;
     let mut ready: Vec<RecordBatch> = Vec::new();
-    let add = |ready: &mut Vec<RecordBatch>, rows: &NumericRows| ready.push(to_batch(plan, rows));
-    check_parquet(path, plan, None, true, &mut checker, &mut ready, &add, &mut |ready| {
-        ready
-            .drain(..)
-            .try_for_each(|b| consume(&b))
-            .map_err(DataError::Consumer)
-    })?;
-    Ok(checker.finish())
+    let add = |ready: &mut Vec<RecordBatch>, rows: &NumericRows| ready.push(to_batch(batch_plan, rows));
+    check_parquet(
+        path,
+        plan,
+        parting,
+        None,
+        true,
+        &mut checker,
+        &mut ready,
+        &add,
+        &mut |ready| {
+            ready
+                .drain(..)
+                .try_for_each(|b| consume(&b))
+                .map_err(DataError::Consumer)
+        },
+    )?;
+    Ok(checker.finish().swap_remove(0))
 }
 
 /// Takes a piece's accumulator, in file order; an error stops the read.
@@ -373,7 +460,7 @@ fn read_pieces<'a, P: Send, A: Send>(
     new: &(dyn Fn() -> A + Sync),
     accumulate: &Accumulate<'_, 'a, P, A>,
     merge: &mut Merge<'_, A>,
-) -> Result<DataReport, DataError> {
+) -> Result<Vec<DataReport>, DataError> {
     if threads <= 1 {
         sequential(next, &mut ledger, new, accumulate, merge)?;
     } else {
@@ -382,16 +469,16 @@ fn read_pieces<'a, P: Send, A: Send>(
     Ok(ledger.finish())
 }
 
-/// Rows gathered for the accumulator.
+/// Rows gathered for the accumulator, one batch per part of the file.
 struct Batch {
-    rows: NumericRows,
+    rows: Vec<NumericRows>,
     slots: Vec<f64>,
 }
 
 impl Batch {
-    fn new(width: usize, with_ids: bool) -> Self {
+    fn new(width: usize, parts: usize, with_ids: bool) -> Self {
         Self {
-            rows: NumericRows::new(width, with_ids),
+            rows: (0..parts).map(|p| NumericRows::new(width, p, with_ids)).collect(),
             slots: vec![f64::NAN; width],
         }
     }
@@ -405,29 +492,40 @@ impl Batch {
         add: &(dyn Fn(&mut A, &NumericRows) + Sync),
     ) {
         let checked = checker.row(cells, line, &mut self.slots);
-        if checked.keep {
+        if let (true, Some(part)) = (checked.keep, checked.part) {
             let slots = std::mem::take(&mut self.slots);
-            self.push_checked(&slots, &checked.id, acc, add);
+            self.push_checked(part, &slots, &checked.id, acc, add);
             self.slots = slots;
         }
     }
 
-    /// Adds a row already checked cell by cell: its slots and id.
-    fn push_checked<A>(&mut self, values: &[f64], id: &str, acc: &mut A, add: &(dyn Fn(&mut A, &NumericRows) + Sync)) {
-        self.rows.values.extend_from_slice(values);
-        if let Some((text, ends)) = &mut self.rows.ids {
+    /// Adds a row of `part` already checked cell by cell: its slots and id.
+    fn push_checked<A>(
+        &mut self,
+        part: usize,
+        values: &[f64],
+        id: &str,
+        acc: &mut A,
+        add: &(dyn Fn(&mut A, &NumericRows) + Sync),
+    ) {
+        let rows = &mut self.rows[part];
+        rows.values.extend_from_slice(values);
+        if let Some((text, ends)) = &mut rows.ids {
             text.push_str(id);
             ends.push(text.len());
         }
-        if self.rows.len() >= ROWS_PER_CALL {
-            self.flush(acc, add);
+        if rows.len() >= ROWS_PER_CALL {
+            add(acc, rows);
+            rows.clear();
         }
     }
 
     fn flush<A>(&mut self, acc: &mut A, add: &(dyn Fn(&mut A, &NumericRows) + Sync)) {
-        if !self.rows.is_empty() {
-            add(acc, &self.rows);
-            self.rows.clear();
+        for rows in &mut self.rows {
+            if !rows.is_empty() {
+                add(acc, rows);
+                rows.clear();
+            }
         }
     }
 }
@@ -451,7 +549,7 @@ impl Csv<'_> {
         acc: &mut A,
         add: &(dyn Fn(&mut A, &NumericRows) + Sync),
     ) -> Result<(), DataError> {
-        let mut batch = Batch::new(self.index.len(), self.with_ids);
+        let mut batch = Batch::new(self.index.len(), checker.parts(), self.with_ids);
         csv_reader::each_record(
             self.path,
             chunk,

@@ -275,9 +275,13 @@ pub fn segment_cells(s: &csi_study::Segment) -> Vec<(String, &Label)> {
 }
 
 /// Checks that every column the study names exists in each wave's data file,
-/// suggesting near matches. Returns one diagnostic per missing column per wave.
+/// suggesting near matches. Returns one diagnostic per missing column per data
+/// file (waves that read one file share its diagnostics).
 pub fn check_columns(study: &Study) -> Result<Vec<Diagnostic>, DataError> {
     let mut diags = Vec::new();
+    // Waves that read one file (a file holding several waves) share its missing
+    // columns: each is reported once, for the first of them.
+    let mut missing_reported = std::collections::HashSet::new();
     for wave in &study.waves {
         let file = csi_data::DataFile::of_wave(wave);
         let header = csi_data::read_header(&file)?;
@@ -306,6 +310,10 @@ pub fn check_columns(study: &Study) -> Result<Vec<Diagnostic>, DataError> {
                 .map(|i| i + 1)
                 .collect();
             if positions.len() == 1 || !reported.insert(col.name.clone()) {
+                continue;
+            }
+            let named_at = col.at.map(|at| (at.line, at.column));
+            if !missing_reported.insert((&wave.data, &wave.encoding, &wave.sheet, col.name.clone(), named_at)) {
                 continue;
             }
             if positions.len() > 1 {
@@ -375,28 +383,46 @@ pub fn check_columns(study: &Study) -> Result<Vec<Diagnostic>, DataError> {
     Ok(diags)
 }
 
-/// The columns to read for `wave` and, for each series input, its position in the plan.
-struct Plan {
+/// The columns read in one pass over a data file (for one wave, or for every
+/// wave of a file holding several), each once per role.
+#[derive(Default)]
+struct Columns {
     columns: Vec<ColumnPlan>,
+    index: HashMap<String, usize>,
+}
+
+impl Columns {
+    /// The position of `name` read as `kind`, added if new. A column is read once
+    /// per role: the same column used with two scales or as both an answer and a
+    /// segment gets one plan entry per use.
+    fn add(&mut self, name: &str, kind: ColumnKind) -> usize {
+        let columns = &mut self.columns;
+        *self.index.entry(format!("{name}\u{1f}{kind:?}")).or_insert_with(|| {
+            columns.push(ColumnPlan {
+                name: name.to_string(),
+                kind,
+            });
+            columns.len() - 1
+        })
+    }
+}
+
+/// Where `wave`'s series inputs are in the read plan.
+struct Plan {
     weight: Option<usize>,
     /// Per segment: plan column.
     segments: Vec<usize>,
+    /// The plan columns the wave reads.
+    reads: Vec<usize>,
 }
 
 impl Plan {
-    fn new(study: &Study, wave: &Wave, nodes: &mut [FlatNode]) -> Self {
-        let mut columns: Vec<ColumnPlan> = Vec::new();
-        let mut index: HashMap<String, usize> = HashMap::new();
-        // A column is read once per role: the same column used with two scales or
-        // as both an answer and a segment gets one plan entry per use.
+    fn new(study: &Study, wave: &Wave, nodes: &mut [FlatNode], columns: &mut Columns) -> Self {
+        let mut reads = Vec::new();
         let mut add = |name: &str, kind: ColumnKind| -> usize {
-            *index.entry(format!("{name}\u{1f}{kind:?}")).or_insert_with(|| {
-                columns.push(ColumnPlan {
-                    name: name.to_string(),
-                    kind,
-                });
-                columns.len() - 1
-            })
+            let at = columns.add(name, kind);
+            reads.push(at);
+            at
         };
         for n in nodes.iter_mut() {
             if let Some(leaf) = &mut n.leaf {
@@ -435,10 +461,17 @@ impl Plan {
             add(&id.name, ColumnKind::Id);
         }
         Plan {
-            columns,
             weight,
             segments,
+            reads,
         }
+    }
+
+    /// The plan of `wave` read on its own, and its columns.
+    fn alone(study: &Study, wave: &Wave, nodes: &mut [FlatNode]) -> (Self, Vec<ColumnPlan>) {
+        let mut columns = Columns::default();
+        let plan = Self::new(study, wave, nodes, &mut columns);
+        (plan, columns.columns)
     }
 }
 
@@ -807,6 +840,52 @@ pub fn compute_wave_with_sums(
     compute(study, wave, false, None, cached)
 }
 
+/// [`compute_wave_with_sums`] for several waves from their data, reading each
+/// data file once: the waves that take their rows from one file by the values of
+/// one column (`where:`, or the study's `wave_column`) are computed in a single
+/// pass over it, each from its own rows, with its own data report (a problem
+/// whose policy is `error` fails that wave only; ids are checked for duplicates
+/// within a wave). The results are in the order of `waves`.
+pub fn compute_waves_with_sums(study: &Study, waves: &[&Wave]) -> Vec<Result<(WaveResult, WaveSums), EngineError>> {
+    let mut out: Vec<Option<Result<(WaveResult, WaveSums), EngineError>>> = waves.iter().map(|_| None).collect();
+    for group in passes_over_files(waves) {
+        let members: Vec<&Wave> = group.iter().map(|&k| waves[k]).collect();
+        for (k, result) in group.into_iter().zip(compute_in_one_pass(study, &members, false, None)) {
+            out[k] = Some(result);
+        }
+    }
+    out.into_iter().map(|r| r.expect("every wave is in one pass")).collect()
+}
+
+/// The waves read in one pass each: those that take their rows of one file by
+/// one column's values together, in order; every other wave alone.
+fn passes_over_files(waves: &[&Wave]) -> Vec<Vec<usize>> {
+    let mut passes: Vec<Vec<usize>> = Vec::new();
+    // (file, encoding, sheet, wave column) → its pass.
+    type Source<'w> = (&'w std::path::Path, Option<&'w str>, Option<&'w str>, &'w str);
+    let mut by_file: HashMap<Source<'_>, usize> = HashMap::new();
+    for (k, wave) in waves.iter().enumerate() {
+        let Some(filter) = &wave.filter else {
+            passes.push(vec![k]);
+            continue;
+        };
+        let key = (
+            wave.data.as_path(),
+            wave.encoding.as_deref(),
+            wave.sheet.as_deref(),
+            filter.column.name.as_str(),
+        );
+        match by_file.get(&key) {
+            Some(&p) => passes[p].push(k),
+            None => {
+                by_file.insert(key, passes.len());
+                passes.push(vec![k]);
+            }
+        }
+    }
+    passes
+}
+
 /// [`compute_wave`], with every respondent added to each published cell it belongs
 /// to when `per_cell` (the fallback for a cross of segments too large), else into
 /// its finest cell where that fits.
@@ -820,278 +899,463 @@ fn compute(
     how: Option<csi_data::Parallelism>,
     cached: Option<WaveSums>,
 ) -> Result<(WaveResult, WaveSums), EngineError> {
-    let confidence = Confidence::new(study.settings.confidence).map_err(|e| EngineError::Settings(e.to_string()))?;
-    let mut nodes = flat::flatten(study);
-    let plan = Plan::new(study, wave, &mut nodes);
-    let pairs = cross_pairs(&nodes);
-    let important = importance_series(&nodes);
-    let group_pairs: Vec<usize> = pairs
-        .iter()
-        .enumerate()
-        .filter(|(_, (x, y))| important.contains(x) && important.contains(y))
-        .map(|(k, _)| k)
-        .collect();
-
-    // Like-for-like masks against the neighbouring waves, where their questions differ.
-    let position = study.waves.iter().position(|w| w.id == wave.id);
-    let asked = score::asked_in(&nodes, &wave.id);
-    let neighbours: [Option<(&Wave, score::Common)>; 2] = [
-        position.and_then(|p| p.checked_sub(1)),
-        position.map(|p| p + 1).filter(|&p| p < study.waves.len()),
-    ]
-    .map(|other| {
-        let other = &study.waves[other?];
-        score::Common::between(&nodes, &asked, &score::asked_in(&nodes, &other.id)).map(|c| (other, c))
-    });
-
-    // Cells: all, then each group of each segment.
-    let mut cells = vec![Cell {
-        id: "all".into(),
-        segment: None,
-        group: None,
-        label: Label::Translations(
-            [
-                ("en".to_string(), "All respondents".to_string()),
-                ("zh".to_string(), "全部受访者".to_string()),
-            ]
-            .into(),
-        ),
-    }];
-    let mut seg_offset = Vec::new();
-    for s in &study.segments {
-        seg_offset.push(cells.len());
-        for (g, (key, label)) in segment_cells(s).into_iter().enumerate() {
-            cells.push(Cell {
-                id: key,
-                segment: Some(s.id.clone()),
-                group: Some(g),
-                label: label.clone(),
-            });
+    match cached {
+        Some(sums) => {
+            let prepared = Prepared::new(study, wave, per_cell, &mut Columns::default())?;
+            let sums = sums.fit(&prepared.empty, prepared.cells.len(), prepared.group_pairs.len())?;
+            prepared.finish(study, sums)
         }
+        None => compute_in_one_pass(study, &[wave], per_cell, how)
+            .pop()
+            .expect("one result per wave"),
     }
-    let scores_about_50 = vec![WeightedMoments::new(50.0); nodes.len()];
-    let empty = CellAcc {
-        rows: 0,
-        score: scores_about_50.clone(),
-        top: vec![WeightedMoments::new(0.5); nodes.len()],
-        expect: scores_about_50.clone(),
-        paired: scores_about_50.clone(),
-        gap: vec![WeightedMoments::new(0.0); nodes.len()],
-        raw: nodes
+}
+
+/// Everything computing one wave needs, prepared before its data are read.
+struct Prepared<'s> {
+    wave: &'s Wave,
+    confidence: Confidence,
+    nodes: Vec<FlatNode>,
+    plan: Plan,
+    pairs: Vec<(usize, usize)>,
+    important: Vec<usize>,
+    /// The pairs of importance series kept per random group.
+    group_pairs: Vec<usize>,
+    /// Like-for-like masks against the neighbouring waves, where their questions differ.
+    neighbours: [Option<(&'s Wave, score::Common)>; 2],
+    cells: Vec<Cell>,
+    seg_offset: Vec<usize>,
+    empty: CellAcc,
+    /// Nodes with an expectation somewhere beneath them (themselves included).
+    has_expectation: Vec<bool>,
+    dense: dense::DenseLayout,
+    layout: Accumulation,
+    /// A cell's sums take the larger of their two forms: column-wise while a piece
+    /// is read, as accumulators once merged.
+    cell_bytes: usize,
+    /// Where each importance series sits in a respondent's row of importance scores.
+    importance_slot: Vec<usize>,
+}
+
+impl<'s> Prepared<'s> {
+    /// Prepares `wave`, its columns added to those of the pass.
+    fn new(study: &'s Study, wave: &'s Wave, per_cell: bool, columns: &mut Columns) -> Result<Self, EngineError> {
+        let confidence =
+            Confidence::new(study.settings.confidence).map_err(|e| EngineError::Settings(e.to_string()))?;
+        let mut nodes = flat::flatten(study);
+        let plan = Plan::new(study, wave, &mut nodes, columns);
+        let pairs = cross_pairs(&nodes);
+        let important = importance_series(&nodes);
+        let group_pairs: Vec<usize> = pairs
             .iter()
-            .map(|n| WeightedMoments::new(n.leaf.as_ref().map_or(0.0, |l| (l.min + l.max) / 2.0)))
-            .collect(),
-        cross: vec![CoMoments::new(50.0, 50.0); pairs.len()],
-        common: [0, 1].map(|k| {
-            if neighbours[k].is_some() {
-                scores_about_50.clone()
-            } else {
-                Vec::new()
-            }
-        }),
-    };
-    // Nodes with an expectation somewhere beneath them (themselves included).
-    let mut has_expectation: Vec<bool> = nodes
-        .iter()
-        .map(|n| n.leaf.as_ref().is_some_and(|l| l.expectation_name.is_some()))
-        .collect();
-    for i in (0..nodes.len()).rev() {
-        if has_expectation[i] {
-            if let Some(p) = nodes[i].parent {
-                has_expectation[p] = true;
-            }
-        }
-    }
-    let dense = dense::DenseLayout::new(&nodes, &empty, &pairs, &has_expectation);
-    // A cell's sums take the larger of their two forms: column-wise while a piece is
-    // read, as accumulators once merged.
-    let cell_bytes = empty.bytes().max(dense.cell_bytes());
-    let layout = if per_cell {
-        Accumulation::PerCell
-    } else {
-        Accumulation::choose(study, cell_bytes)
-    };
-    let sums = match cached {
-        Some(sums) => sums.fit(&empty, cells.len(), group_pairs.len())?,
-        None => {
-            let mut acc = vec![empty.clone(); layout.accumulators(cells.len())];
-            let mut group_acc =
-                vec![vec![CoMoments::new(50.0, 50.0); group_pairs.len()]; groups::BOOTSTRAP_GROUPS as usize];
-            // Where each importance series sits in a respondent's row of importance scores.
-            let mut importance_slot = vec![usize::MAX; nodes.len()];
-            for (k, &i) in important.iter().enumerate() {
-                importance_slot[i] = k + 1;
-            }
+            .enumerate()
+            .filter(|(_, (x, y))| important.contains(x) && important.contains(y))
+            .map(|(k, _)| k)
+            .collect();
 
-            let pass = Pass {
-                study,
-                nodes: &nodes,
-                plan: &plan,
-                layout: &layout,
-                seg_offset: &seg_offset,
-                dense: &dense,
-                important: &important,
-                neighbours: [0, 1].map(|k| neighbours[k].as_ref().map(|(_, c)| &c.include[..])),
-            };
-            let new_chunk = || ChunkSums {
-                cells: dense.cells(layout.accumulators(cells.len())),
-                importance: Vec::new(),
-            };
-            let add = |sums: &mut ChunkSums, rows: &csi_data::NumericRows| pass.add(sums, rows);
-            // Chunks arrive in file order: their cells are merged in that order (so every
-            // sum is the same whatever the number of threads), and their respondents take
-            // their positions, and so their random groups, in that order too.
-            let mut respondent: u64 = 0;
-            let mut merge = |sums: ChunkSums| {
-                for (total, chunk) in acc.iter_mut().zip(&sums.cells) {
-                    if chunk.rows > 0 {
-                        total.merge(&dense.to_cell(chunk, &empty));
-                    }
-                }
-                for scores in sums.importance.chunks_exact(important.len() + 1) {
-                    let g = &mut group_acc[groups::group_of(respondent)];
-                    for (m, &k) in g.iter_mut().zip(&group_pairs) {
-                        let (x, y) = pairs[k];
-                        let (sx, sy) = (scores[importance_slot[x]], scores[importance_slot[y]]);
-                        if !sx.is_nan() && !sy.is_nan() {
-                            m.add(sx, sy, scores[0]);
-                        }
-                    }
-                    respondent += 1;
-                }
-            };
-            let chunk_bytes = CHUNK_BYTES.max(2 * cell_bytes * layout.accumulators(cells.len()));
-            let data = csi_data::scan_numbers(
-                &csi_data::DataFile::of_wave(wave),
-                &plan.columns,
-                &study.data_policy,
-                how.unwrap_or_else(|| csi_data::Parallelism::all_cores(chunk_bytes)),
-                &new_chunk,
-                &add,
-                &mut merge,
-            )?;
-            WaveSums {
-                data,
-                cells: layout.publish(acc, &empty, cells.len(), &seg_offset),
-                groups: group_acc,
-            }
-        }
-    };
-    let (data, acc, group_acc) = (sums.data.clone(), &sums.cells, &sums.groups);
-    if data.rows_used == 0 {
-        return Err(EngineError::NoRespondents {
-            wave: wave.id.clone(),
-            file: wave.data_as_written.clone(),
-            why: if data.rows_read == 0 {
-                format!(
-                    "the data file has a header but no data rows; check that `{}` is the wave's data file",
-                    wave.data_as_written
-                )
-            } else {
-                let issues: Vec<String> = data.issues.iter().take(3).map(ToString::to_string).collect();
-                format!(
-                    "all {} data rows of `{}` were excluded under the study's data policy{}; review `data_policy` in the study or the data",
-                    data.rows_read,
-                    wave.data_as_written,
-                    if issues.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" ({})", issues.join("; "))
-                    }
-                )
-            },
+        let position = study.waves.iter().position(|w| w.id == wave.id);
+        let asked = score::asked_in(&nodes, &wave.id);
+        let neighbours: [Option<(&Wave, score::Common)>; 2] = [
+            position.and_then(|p| p.checked_sub(1)),
+            position.map(|p| p + 1).filter(|&p| p < study.waves.len()),
+        ]
+        .map(|other| {
+            let other = &study.waves[other?];
+            score::Common::between(&nodes, &asked, &score::asked_in(&nodes, &other.id)).map(|c| (other, c))
         });
+
+        // Cells: all, then each group of each segment.
+        let mut cells = vec![Cell {
+            id: "all".into(),
+            segment: None,
+            group: None,
+            label: Label::Translations(
+                [
+                    ("en".to_string(), "All respondents".to_string()),
+                    ("zh".to_string(), "全部受访者".to_string()),
+                ]
+                .into(),
+            ),
+        }];
+        let mut seg_offset = Vec::new();
+        for s in &study.segments {
+            seg_offset.push(cells.len());
+            for (g, (key, label)) in segment_cells(s).into_iter().enumerate() {
+                cells.push(Cell {
+                    id: key,
+                    segment: Some(s.id.clone()),
+                    group: Some(g),
+                    label: label.clone(),
+                });
+            }
+        }
+        let scores_about_50 = vec![WeightedMoments::new(50.0); nodes.len()];
+        let empty = CellAcc {
+            rows: 0,
+            score: scores_about_50.clone(),
+            top: vec![WeightedMoments::new(0.5); nodes.len()],
+            expect: scores_about_50.clone(),
+            paired: scores_about_50.clone(),
+            gap: vec![WeightedMoments::new(0.0); nodes.len()],
+            raw: nodes
+                .iter()
+                .map(|n| WeightedMoments::new(n.leaf.as_ref().map_or(0.0, |l| (l.min + l.max) / 2.0)))
+                .collect(),
+            cross: vec![CoMoments::new(50.0, 50.0); pairs.len()],
+            common: [0, 1].map(|k| {
+                if neighbours[k].is_some() {
+                    scores_about_50.clone()
+                } else {
+                    Vec::new()
+                }
+            }),
+        };
+        let mut has_expectation: Vec<bool> = nodes
+            .iter()
+            .map(|n| n.leaf.as_ref().is_some_and(|l| l.expectation_name.is_some()))
+            .collect();
+        for i in (0..nodes.len()).rev() {
+            if has_expectation[i] {
+                if let Some(p) = nodes[i].parent {
+                    has_expectation[p] = true;
+                }
+            }
+        }
+        let dense = dense::DenseLayout::new(&nodes, &empty, &pairs, &has_expectation);
+        let cell_bytes = empty.bytes().max(dense.cell_bytes());
+        let layout = if per_cell {
+            Accumulation::PerCell
+        } else {
+            Accumulation::choose(study, cell_bytes)
+        };
+        let mut importance_slot = vec![usize::MAX; nodes.len()];
+        for (k, &i) in important.iter().enumerate() {
+            importance_slot[i] = k + 1;
+        }
+        Ok(Self {
+            wave,
+            confidence,
+            nodes,
+            plan,
+            pairs,
+            important,
+            group_pairs,
+            neighbours,
+            cells,
+            seg_offset,
+            empty,
+            has_expectation,
+            dense,
+            layout,
+            cell_bytes,
+            importance_slot,
+        })
     }
 
-    // Every figure is a domain (a segment group, the respondents who answered an
-    // item) of the wave's sample: its standard error uses the sample's n.
-    if let Some(population) = study.settings.population.filter(|&p| p < data.rows_used as f64) {
-        return Err(EngineError::Settings(format!(
-            "settings.population is {population}, fewer than the {} respondents of wave `{}`: give the size of the population the sample is drawn from",
-            data.rows_used, wave.id
-        )));
+    /// The sums a piece of the file adds to.
+    fn new_chunk(&self) -> ChunkSums {
+        ChunkSums {
+            cells: self.dense.cells(self.layout.accumulators(self.cells.len())),
+            importance: Vec::new(),
+        }
     }
-    let design = Design::new(data.rows_used, study.settings.population);
-    let low = study.settings.low_base;
-    let cross = pairs
-        .iter()
-        .enumerate()
-        .map(|(k, &(x, y))| Cross {
-            x: nodes[x].id.clone(),
-            y: nodes[y].id.clone(),
-            values: acc.iter().map(|a| a.cross[k].summary()).collect(),
-        })
-        .collect();
-    let group_cross = group_pairs
-        .iter()
-        .enumerate()
-        .map(|(m, &k)| GroupCross {
-            x: nodes[pairs[k].0].id.clone(),
-            y: nodes[pairs[k].1].id.clone(),
-            values: group_acc.iter().map(|g| g[m].summary()).collect(),
-        })
-        .collect();
-    let mut comparable = Vec::new();
-    for (k, neighbour) in neighbours.iter().enumerate() {
-        let Some((other, common)) = neighbour else { continue };
-        for (i, node) in nodes.iter().enumerate() {
-            if node.leaf.is_some() || !common.differs[i] {
-                continue;
-            }
-            comparable.push(Comparable {
-                node: node.id.clone(),
-                against: if k == 0 { Neighbour::Previous } else { Neighbour::Next },
-                wave: other.id.clone(),
-                common_items: common.common_items[i],
-                values: acc
-                    .iter()
-                    .map(|a| a.common[k][i].estimate_in(confidence, &design))
-                    .collect(),
+
+    /// How a respondent of the wave is added to a piece's sums.
+    fn pass(&self, study: &'s Study) -> Pass<'_> {
+        Pass {
+            study,
+            nodes: &self.nodes,
+            plan: &self.plan,
+            layout: &self.layout,
+            seg_offset: &self.seg_offset,
+            dense: &self.dense,
+            important: &self.important,
+            neighbours: [0, 1].map(|k| self.neighbours[k].as_ref().map(|(_, c)| &c.include[..])),
+        }
+    }
+
+    /// The bytes of the accumulators one piece of the file holds for the wave.
+    fn piece_bytes(&self) -> usize {
+        self.cell_bytes * self.layout.accumulators(self.cells.len())
+    }
+
+    /// Every figure of the wave, from its sums.
+    fn finish(self, study: &Study, sums: WaveSums) -> Result<(WaveResult, WaveSums), EngineError> {
+        let Prepared {
+            wave,
+            confidence,
+            nodes,
+            pairs,
+            group_pairs,
+            neighbours,
+            cells,
+            has_expectation,
+            ..
+        } = self;
+        let (data, acc, group_acc) = (sums.data.clone(), &sums.cells, &sums.groups);
+        if data.rows_used == 0 {
+            return Err(EngineError::NoRespondents {
+                wave: wave.id.clone(),
+                file: wave.data_as_written.clone(),
+                why: if data.rows_read == 0 {
+                    format!(
+                        "the data file has a header but no data rows; check that `{}` is the wave's data file",
+                        wave.data_as_written
+                    )
+                } else {
+                    let issues: Vec<String> = data.issues.iter().take(3).map(ToString::to_string).collect();
+                    format!(
+                        "all {} data rows of `{}` were excluded under the study's data policy{}; review `data_policy` in the study or the data",
+                        data.rows_read,
+                        wave.data_as_written,
+                        if issues.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({})", issues.join("; "))
+                        }
+                    )
+                },
             });
         }
+
+        // Every figure is a domain (a segment group, the respondents who answered an
+        // item) of the wave's sample: its standard error uses the sample's n.
+        if let Some(population) = study.settings.population.filter(|&p| p < data.rows_used as f64) {
+            return Err(EngineError::Settings(format!(
+                "settings.population is {population}, fewer than the {} respondents of wave `{}`: give the size of the population the sample is drawn from",
+                data.rows_used, wave.id
+            )));
+        }
+        let design = Design::new(data.rows_used, study.settings.population);
+        let low = study.settings.low_base;
+        let cross = pairs
+            .iter()
+            .enumerate()
+            .map(|(k, &(x, y))| Cross {
+                x: nodes[x].id.clone(),
+                y: nodes[y].id.clone(),
+                values: acc.iter().map(|a| a.cross[k].summary()).collect(),
+            })
+            .collect();
+        let group_cross = group_pairs
+            .iter()
+            .enumerate()
+            .map(|(m, &k)| GroupCross {
+                x: nodes[pairs[k].0].id.clone(),
+                y: nodes[pairs[k].1].id.clone(),
+                values: group_acc.iter().map(|g| g[m].summary()).collect(),
+            })
+            .collect();
+        let mut comparable = Vec::new();
+        for (k, neighbour) in neighbours.iter().enumerate() {
+            let Some((other, common)) = neighbour else { continue };
+            for (i, node) in nodes.iter().enumerate() {
+                if node.leaf.is_some() || !common.differs[i] {
+                    continue;
+                }
+                comparable.push(Comparable {
+                    node: node.id.clone(),
+                    against: if k == 0 { Neighbour::Previous } else { Neighbour::Next },
+                    wave: other.id.clone(),
+                    common_items: common.common_items[i],
+                    values: acc
+                        .iter()
+                        .map(|a| a.common[k][i].estimate_in(confidence, &design))
+                        .collect(),
+                });
+            }
+        }
+        let series = nodes
+            .into_iter()
+            .enumerate()
+            .map(|(i, node)| {
+                let values = acc
+                    .iter()
+                    .map(|a| {
+                        let score = a.score[i].estimate_in(confidence, &design);
+                        let leaf = node.leaf.as_ref();
+                        let paired =
+                            |m: &WeightedMoments| has_expectation[i].then(|| m.estimate_in(confidence, &design));
+                        CellValue {
+                            low_base: score.n < low,
+                            score,
+                            top_box: leaf
+                                .filter(|l| l.top_threshold.is_some())
+                                .map(|_| share(&a.top[i], confidence, &design)),
+                            expectation: paired(&a.expect[i]),
+                            paired_score: paired(&a.paired[i]),
+                            gap: paired(&a.gap[i]),
+                            raw: leaf
+                                .filter(|l| l.unit.is_some())
+                                .map(|_| a.raw[i].estimate_in(confidence, &design)),
+                        }
+                    })
+                    .collect();
+                Series { node, values }
+            })
+            .collect();
+        let result = WaveResult {
+            wave: wave.id.clone(),
+            confidence: confidence.level(),
+            low_base: low,
+            weighted: wave.weight.is_some(),
+            design,
+            data,
+            cells,
+            series,
+            cross,
+            comparable,
+            groups: group_cross,
+        };
+        Ok((result, sums))
     }
-    let series = nodes
-        .into_iter()
-        .enumerate()
-        .map(|(i, node)| {
-            let values = acc
-                .iter()
-                .map(|a| {
-                    let score = a.score[i].estimate_in(confidence, &design);
-                    let leaf = node.leaf.as_ref();
-                    let paired = |m: &WeightedMoments| has_expectation[i].then(|| m.estimate_in(confidence, &design));
-                    CellValue {
-                        low_base: score.n < low,
-                        score,
-                        top_box: leaf
-                            .filter(|l| l.top_threshold.is_some())
-                            .map(|_| share(&a.top[i], confidence, &design)),
-                        expectation: paired(&a.expect[i]),
-                        paired_score: paired(&a.paired[i]),
-                        gap: paired(&a.gap[i]),
-                        raw: leaf
-                            .filter(|l| l.unit.is_some())
-                            .map(|_| a.raw[i].estimate_in(confidence, &design)),
-                    }
-                })
-                .collect();
-            Series { node, values }
-        })
+}
+
+/// A wave's sums as the pieces of its file are merged, in file order.
+struct Totals {
+    acc: Vec<CellAcc>,
+    group_acc: Vec<Vec<CoMoments>>,
+    /// Respondents merged so far: the position, and so the random group, of the next.
+    respondent: u64,
+}
+
+impl Totals {
+    fn new(prepared: &Prepared<'_>) -> Self {
+        Self {
+            acc: vec![prepared.empty.clone(); prepared.layout.accumulators(prepared.cells.len())],
+            group_acc: vec![
+                vec![CoMoments::new(50.0, 50.0); prepared.group_pairs.len()];
+                groups::BOOTSTRAP_GROUPS as usize
+            ],
+            respondent: 0,
+        }
+    }
+
+    /// Adds a piece's sums, the piece after every piece merged so far: its cells
+    /// are merged in that order (so every sum is the same whatever the number of
+    /// threads), and its respondents take their positions, and so their random
+    /// groups, in that order too.
+    fn merge(&mut self, prepared: &Prepared<'_>, sums: ChunkSums) {
+        let (dense, empty, pairs) = (&prepared.dense, &prepared.empty, &prepared.pairs);
+        for (total, chunk) in self.acc.iter_mut().zip(&sums.cells) {
+            if chunk.rows > 0 {
+                total.merge(&dense.to_cell(chunk, empty));
+            }
+        }
+        for scores in sums.importance.chunks_exact(prepared.important.len() + 1) {
+            let g = &mut self.group_acc[groups::group_of(self.respondent)];
+            for (m, &k) in g.iter_mut().zip(&prepared.group_pairs) {
+                let (x, y) = pairs[k];
+                let (sx, sy) = (scores[prepared.importance_slot[x]], scores[prepared.importance_slot[y]]);
+                if !sx.is_nan() && !sy.is_nan() {
+                    m.add(sx, sy, scores[0]);
+                }
+            }
+            self.respondent += 1;
+        }
+    }
+
+    /// The wave's sums, with its data report.
+    fn into_sums(self, prepared: &Prepared<'_>, data: DataReport) -> WaveSums {
+        WaveSums {
+            data,
+            cells: prepared
+                .layout
+                .publish(self.acc, &prepared.empty, prepared.cells.len(), &prepared.seg_offset),
+            groups: self.group_acc,
+        }
+    }
+}
+
+/// Computes `waves` (one, or several that take their rows of one file by one
+/// column's values) in one pass over their data file: each piece of the file
+/// adds each row to the sums of its wave.
+fn compute_in_one_pass(
+    study: &Study,
+    waves: &[&Wave],
+    per_cell: bool,
+    how: Option<csi_data::Parallelism>,
+) -> Vec<Result<(WaveResult, WaveSums), EngineError>> {
+    let mut columns = Columns::default();
+    let prepared: Result<Vec<Prepared<'_>>, EngineError> = waves
+        .iter()
+        .map(|w| Prepared::new(study, w, per_cell, &mut columns))
         .collect();
-    let result = WaveResult {
-        wave: wave.id.clone(),
-        confidence: confidence.level(),
-        low_base: low,
-        weighted: wave.weight.is_some(),
-        design,
-        data,
-        cells,
-        series,
-        cross,
-        comparable,
-        groups: group_cross,
+    let prepared = match prepared {
+        Ok(p) => p,
+        Err(e) => return waves.iter().map(|_| Err(same_error(&e))).collect(),
     };
-    Ok((result, sums))
+    let mut file = csi_data::DataFile::of_wave(waves[0]);
+    if let (Some(parts), [_, _, ..]) = (&mut file.parts, waves) {
+        parts.values = waves
+            .iter()
+            .map(|w| w.filter.as_ref().map_or_else(Vec::new, |f| f.values.clone()))
+            .collect();
+        parts.reads = prepared
+            .iter()
+            .map(|p| (0..columns.columns.len()).map(|c| p.plan.reads.contains(&c)).collect())
+            .collect();
+    }
+    let passes: Vec<Pass<'_>> = prepared.iter().map(|p| p.pass(study)).collect();
+    let new_chunk = || prepared.iter().map(Prepared::new_chunk).collect::<Vec<_>>();
+    let add = |sums: &mut Vec<ChunkSums>, rows: &csi_data::NumericRows| {
+        let k = rows.part();
+        passes[k].add(&mut sums[k], rows);
+    };
+    let mut totals: Vec<Totals> = prepared.iter().map(Totals::new).collect();
+    let mut merge = |chunk: Vec<ChunkSums>| {
+        for ((total, p), sums) in totals.iter_mut().zip(&prepared).zip(chunk) {
+            total.merge(p, sums);
+        }
+    };
+    let chunk_bytes = CHUNK_BYTES.max(2 * prepared.iter().map(Prepared::piece_bytes).sum::<usize>());
+    let reports = csi_data::scan_numbers_in_parts(
+        &file,
+        &columns.columns,
+        &study.data_policy,
+        how.unwrap_or_else(|| csi_data::Parallelism::all_cores(chunk_bytes)),
+        &new_chunk,
+        &add,
+        &mut merge,
+    );
+    drop(passes);
+    let reports = match reports {
+        Ok(r) => r,
+        Err(e) => {
+            let e = EngineError::Data(e);
+            return waves.iter().map(|_| Err(same_error(&e))).collect();
+        }
+    };
+    prepared
+        .into_iter()
+        .zip(totals)
+        .zip(reports)
+        .map(|((p, total), report)| {
+            if report.has_errors() {
+                return Err(EngineError::Data(DataError::Invalid {
+                    path: p.wave.data.clone(),
+                    report: Box::new(report),
+                }));
+            }
+            let sums = total.into_sums(&p, report);
+            p.finish(study, sums)
+        })
+        .collect()
+}
+
+/// `e` again, for each wave of a pass that failed as a whole (a data error as its text).
+fn same_error(e: &EngineError) -> EngineError {
+    match e {
+        EngineError::Columns(d) => EngineError::Columns(d.clone()),
+        EngineError::Settings(m) => EngineError::Settings(m.clone()),
+        EngineError::NoRespondents { wave, file, why } => EngineError::NoRespondents {
+            wave: wave.clone(),
+            file: file.clone(),
+            why: why.clone(),
+        },
+        EngineError::SumsDoNotFit => EngineError::SumsDoNotFit,
+        EngineError::Data(d) => EngineError::Data(DataError::Consumer(d.to_string())),
+    }
 }
 
 /// A share (the mean of a 0/1 variable) with the Korn–Graubard interval, which

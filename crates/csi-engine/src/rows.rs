@@ -20,7 +20,7 @@ use std::sync::Arc;
 use arrow_array::{RecordBatch, RecordBatchReader};
 use arrow_schema::{ArrowError, Field, Schema, SchemaRef};
 
-use csi_data::ColumnKind;
+use csi_data::{ColumnKind, ColumnPlan};
 use csi_stats::Direction;
 use csi_study::{Study, Wave};
 
@@ -34,13 +34,13 @@ const IN_FLIGHT: usize = 2;
 /// The self-describing schema of `wave`'s respondent rows.
 pub fn rows_schema(study: &Study, wave: &Wave) -> SchemaRef {
     let mut nodes = flat::flatten(study);
-    let plan = Plan::new(study, wave, &mut nodes);
-    schema_for(study, wave, &plan, &nodes)
+    let (plan, columns) = Plan::alone(study, wave, &mut nodes);
+    schema_for(study, wave, &plan, &columns, &nodes)
 }
 
-fn schema_for(study: &Study, wave: &Wave, plan: &Plan, nodes: &[flat::FlatNode]) -> SchemaRef {
-    let mut meta: Vec<HashMap<String, String>> = vec![HashMap::new(); plan.columns.len()];
-    for (i, c) in plan.columns.iter().enumerate() {
+fn schema_for(study: &Study, wave: &Wave, plan: &Plan, columns: &[ColumnPlan], nodes: &[flat::FlatNode]) -> SchemaRef {
+    let mut meta: Vec<HashMap<String, String>> = vec![HashMap::new(); columns.len()];
+    for (i, c) in columns.iter().enumerate() {
         let role = match c.kind {
             ColumnKind::Measure { .. } => continue,
             ColumnKind::Weight => "weight",
@@ -85,8 +85,7 @@ fn schema_for(study: &Study, wave: &Wave, plan: &Plan, nodes: &[flat::FlatNode])
             }
         }
     }
-    let fields: Vec<Field> = plan
-        .columns
+    let fields: Vec<Field> = columns
         .iter()
         .zip(meta)
         .map(|(c, m)| Field::new(&c.name, c.kind.data_type(), true).with_metadata(m))
@@ -123,8 +122,8 @@ pub fn shared_rows_readers(study: &Study, wave: &Wave, consumers: usize) -> Vec<
         return Vec::new();
     }
     let mut nodes = flat::flatten(study);
-    let plan = Plan::new(study, wave, &mut nodes);
-    let schema = schema_for(study, wave, &plan, &nodes);
+    let (plan, columns) = Plan::alone(study, wave, &mut nodes);
+    let schema = schema_for(study, wave, &plan, &columns, &nodes);
     let (senders, receivers): (Vec<_>, Vec<_>) = (0..consumers)
         .map(|_| sync_channel::<Result<RecordBatch, ArrowError>>(IN_FLIGHT))
         .unzip();
@@ -151,7 +150,7 @@ pub fn shared_rows_readers(study: &Study, wave: &Wave, consumers: usize) -> Vec<
         // A panic while reading (a bug) must end every stream with an error, not
         // look like the end of the data.
         let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            csi_data::scan(&file, &plan.columns, &policy, &mut consume)
+            csi_data::scan(&file, &columns, &policy, &mut consume)
         }));
         let failure: Option<Arc<dyn std::error::Error + Send + Sync>> = match read {
             Ok(Ok(_)) => None,

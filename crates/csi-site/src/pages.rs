@@ -609,6 +609,7 @@ impl WavePages<'_> {
                 "n_dropped": r.data.rows_read - r.data.rows_used,
                 "data_file": wave.data_as_written,
                 "data_encoding": wave.encoding.as_deref().filter(|e| *e != "UTF-8"),
+                "data_rows": wave.filter.as_ref().map(csi_study::RowFilter::text),
                 "data_sha256": record.inputs.data.sha256,
                 "weighted": r.weighted,
                 "effective_n": format!("{:.0}", head.effective_n),

@@ -215,6 +215,28 @@ pub struct Wave {
     pub sheet: Option<String>,
     /// The respondent weight column, if the wave is weighted.
     pub weight: Option<ColumnRef>,
+    /// When the data file holds several waves: the rows that are this wave's
+    /// (`where:`, or the study's `wave_column`); `None` reads every row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<RowFilter>,
+}
+
+/// The rows of a data file that belong to one wave: those whose `column` holds
+/// one of `values`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RowFilter {
+    /// The column that says a row's wave.
+    pub column: ColumnRef,
+    /// The values of the wave's rows, as written (compared as segment codes
+    /// are, so `2002` and `2002.0` are one value).
+    pub values: Vec<String>,
+}
+
+impl RowFilter {
+    /// The filter as the client reads it: `wave = 2002`, `quarter = Q1 or Q2`.
+    pub fn text(&self) -> String {
+        format!("{} = {}", self.column.name, self.values.join(" or "))
+    }
 }
 
 /// One band of a banded numeric segment: `min <= x <= max` (either side open).
@@ -558,6 +580,7 @@ impl Study {
         cols.extend(self.segments.iter().map(|s| &s.column));
         cols.extend(wave.weight.as_ref());
         cols.extend(self.respondent_id.as_ref());
+        cols.extend(wave.filter.as_ref().map(|f| &f.column));
         cols
     }
 }

@@ -92,6 +92,8 @@ pub struct RawStudy {
     pub scales: BTreeMap<String, RawScale>,
     pub settings: Option<RawSettings>,
     pub data_policy: Option<DataPolicy>,
+    #[serde(default, deserialize_with = "string_or_number")]
+    pub wave_column: Option<String>,
     #[serde(default)]
     pub waves: Vec<RawWave>,
     #[serde(default)]
@@ -163,6 +165,10 @@ pub struct RawWave {
     pub sheet: Option<String>,
     #[serde(default, deserialize_with = "string_or_number")]
     pub weight: Option<String>,
+    /// `where: {column: value}` or `{column: [values]}`: kept as written, checked
+    /// in validation.
+    #[serde(rename = "where")]
+    pub filter: Option<serde_yaml::Value>,
 }
 
 #[derive(Debug, Deserialize)]

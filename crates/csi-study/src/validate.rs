@@ -445,6 +445,97 @@ impl Checker<'_> {
         Some(encoding.name().to_uppercase())
     }
 
+    /// A wave's `where:`: one column, and the value or values of the wave's rows.
+    fn row_filter(&mut self, v: &Value, path: &str) -> Option<RowFilter> {
+        let scalar = |v: &Value| match v {
+            Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        };
+        let help = "write the column that says a row's wave and the wave's value in it, e.g. `where: {wave: 2002}`, or several values as a list: `where: {quarter: [Q1, Q2]}`";
+        let entries: Vec<(&Value, &Value)> = match v {
+            Value::Mapping(m) => m.iter().collect(),
+            _ => Vec::new(),
+        };
+        let [(column, values)] = entries[..] else {
+            let what = if entries.len() > 1 {
+                "`where` names one column only"
+            } else {
+                "`where` must name a column and its value"
+            };
+            self.err(path, what, Some(help.into()));
+            return None;
+        };
+        let Some(column) = scalar(column) else {
+            self.err(path, "`where` must name a column", Some(help.into()));
+            return None;
+        };
+        let at = join(path, &column);
+        let values: Option<Vec<String>> = match values {
+            Value::Sequence(items) if !items.is_empty() => items.iter().map(scalar).collect(),
+            Value::Sequence(_) => None,
+            other => scalar(other).map(|v| vec![v]),
+        };
+        let Some(values) = values else {
+            self.err(
+                &at,
+                format!("`where: {{{column}: …}}` must give the wave's value (a text or a number) or a list of them"),
+                Some(help.into()),
+            );
+            return None;
+        };
+        Some(RowFilter {
+            column: ColumnRef {
+                name: column,
+                at: self.map.key(&at),
+            },
+            values,
+        })
+    }
+
+    /// Waves that read one file by a column's values must not claim the same rows:
+    /// a row belongs to one wave, so that the file is read once for all of them.
+    fn waves_apart(&mut self, raw: &RawStudy, waves: &[Wave]) {
+        // (file, encoding, sheet, column, value) → the wave that claimed it.
+        type Rows = (PathBuf, Option<String>, Option<String>, String, String);
+        let mut claimed: BTreeMap<Rows, usize> = BTreeMap::new();
+        for (i, w) in waves.iter().enumerate() {
+            let Some(f) = &w.filter else { continue };
+            let mut seen = HashSet::new();
+            for value in &f.values {
+                let code = normalise_code(value);
+                if !seen.insert(code.clone()) {
+                    continue;
+                }
+                let key = (
+                    w.data.clone(),
+                    w.encoding.clone(),
+                    w.sheet.clone(),
+                    f.column.name.clone(),
+                    code,
+                );
+                if let Some(&first) = claimed.get(&key) {
+                    let path = if raw.waves[i].filter.is_some() {
+                        format!("waves[{i}].where")
+                    } else {
+                        format!("waves[{i}].id")
+                    };
+                    self.err(
+                        &path,
+                        format!(
+                            "the rows of `{}` with {} = {value} would be in two waves, `{}` and `{}`",
+                            w.data_as_written, f.column.name, waves[first].id, w.id
+                        ),
+                        Some("a row belongs to one wave: give each wave its own values in `where`".into()),
+                    );
+                } else {
+                    claimed.insert(key, i);
+                }
+            }
+        }
+    }
+
     /// A wave's `sheet`, for a workbook.
     fn sheet(&mut self, sheet: &str, data: &str, path: &str) -> Option<String> {
         let workbook = Path::new(data)
@@ -838,9 +929,21 @@ impl Checker<'_> {
                 .as_deref()
                 .and_then(|e| self.encoding(e, &rel, &join(&p, "encoding")));
             let sheet = w.sheet.as_deref().and_then(|s| self.sheet(s, &rel, &join(&p, "sheet")));
+            let filter = match &w.filter {
+                Some(v) => self.row_filter(v, &join(&p, "where")),
+                None => raw
+                    .wave_column
+                    .as_deref()
+                    .filter(|c| !c.trim().is_empty())
+                    .map(|c| RowFilter {
+                        column: self.column(c, "wave_column"),
+                        values: vec![wid.clone()],
+                    }),
+            };
             waves.push(Wave {
                 encoding,
                 sheet,
+                filter,
                 label: w.label.clone().unwrap_or(Label::Text(wid.clone())),
                 id: wid,
                 fieldwork: w.fieldwork.clone(),
@@ -850,6 +953,8 @@ impl Checker<'_> {
                 weight: w.weight.as_ref().map(|c| self.column(c, &join(&p, "weight"))),
             });
         }
+
+        self.waves_apart(&raw, &waves);
 
         // Tree and overall items share one id space.
         let mut node_ids = HashSet::new();

@@ -168,3 +168,64 @@ fn bad_decimals_are_located_with_a_fix() {
         assert!(d.location.is_some(), "{d:?}");
     }
 }
+
+#[test]
+fn waves_of_one_file_are_its_rows_by_a_column() {
+    let yaml = "id: d\ntitle: t\nwave_column: survey_wave\nwaves:\n  - {id: 2001, data: study.yaml}\n  - {id: 2002, data: study.yaml, where: {quarter: [Q1, 2]}}\n  - {id: 2003, data: study.yaml, where: {quarter: 3}}\ntree:\n  - {id: a, column: q}\n";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("study.yaml"), yaml).unwrap();
+    let s = csi_study::parse(yaml, Path::new("study.yaml"), dir.path()).unwrap();
+    let filters: Vec<(String, Vec<String>)> = s
+        .waves
+        .iter()
+        .map(|w| {
+            let f = w.filter.as_ref().unwrap();
+            (f.column.name.clone(), f.values.clone())
+        })
+        .collect();
+    assert_eq!(
+        filters,
+        [
+            ("survey_wave".to_string(), vec!["2001".to_string()]),
+            ("quarter".into(), vec!["Q1".into(), "2".into()]),
+            ("quarter".into(), vec!["3".into()]),
+        ]
+    );
+    assert_eq!(s.waves[1].filter.as_ref().unwrap().text(), "quarter = Q1 or 2");
+    // The wave column is a column the study reads, for the header check.
+    assert!(s.columns_for(&s.waves[0]).iter().any(|c| c.name == "survey_wave"));
+}
+
+#[test]
+fn a_wave_filter_that_cannot_select_rows_is_refused_at_its_line() {
+    let (dir, _) = with_settings("");
+    let cases = [
+        ("where: {a: 1, b: 2}", "`where` names one column only"),
+        ("where: [wave, 2001]", "`where` must name a column and its value"),
+        ("where: {wave: []}", "must give the wave's value"),
+        ("where: {wave: {x: 1}}", "must give the wave's value"),
+    ];
+    for (filter, want) in cases {
+        let yaml = format!("id: d\ntitle: t\nwaves:\n  - id: 2024\n    data: study.yaml\n    {filter}\ntree:\n  - {{id: a, column: q}}\n");
+        let err = csi_study::parse(&yaml, Path::new("study.yaml"), dir.path()).unwrap_err();
+        let d = err
+            .diagnostics()
+            .iter()
+            .find(|d| d.message.contains(want))
+            .unwrap_or_else(|| panic!("{filter}: {:#?}", err.diagnostics()));
+        assert_eq!(d.location.map(|l| l.line), Some(6), "{filter}");
+        assert!(d.help.as_deref().unwrap_or("").contains("where: {wave: 2002}"));
+    }
+    // Two waves claiming the same rows: the second is refused at its `where`.
+    let yaml = "id: d\ntitle: t\nwaves:\n  - {id: a, data: study.yaml, where: {wave: [1, 2]}}\n  - id: b\n    data: study.yaml\n    where: {wave: 2.0}\ntree:\n  - {id: a, column: q}\n";
+    let err = csi_study::parse(yaml, Path::new("study.yaml"), dir.path()).unwrap_err();
+    let d = &err.diagnostics()[0];
+    assert!(
+        d.message.contains("with wave = 2.0 would be in two waves, `a` and `b`"),
+        "{d:?}"
+    );
+    assert_eq!(d.location.map(|l| l.line), Some(7));
+    // Another file, or another column, claims nothing of these rows.
+    let yaml = "id: d\ntitle: t\nwaves:\n  - {id: a, data: study.yaml, where: {wave: 1}}\n  - {id: b, data: study.yaml, where: {round: 1}}\ntree:\n  - {id: a, column: q}\n";
+    assert!(csi_study::parse(yaml, Path::new("study.yaml"), dir.path()).is_ok());
+}
