@@ -341,3 +341,47 @@ fn awkward_files_give_a_loadable_draft_or_a_clear_refusal() {
     assert!(!run.status.success() && err.contains("no rated item"), "{err}");
     assert!(!dir.path().join("text").exists());
 }
+
+#[test]
+fn an_id_must_differ_on_every_row_and_a_segment_takes_every_code_seen() {
+    let plugins = common::standard_plugins();
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("age,resp_id,q1,q2,q3,q4,member\n");
+    for i in 0..120 {
+        let a = i % 10 + 1;
+        let member = ["1", "2", "DK"][i % 3];
+        csv.push_str(&format!(
+            "{},{},{a},{},{},{a},{member}\n",
+            18 + (i * 7) % 63,
+            i % 90,
+            (a % 10) + 1,
+            ((a + 3) % 10) + 1
+        ));
+    }
+    let data = dir.path().join("survey.csv");
+    std::fs::write(&data, csv).unwrap();
+    let out = import_and_build(dir.path(), plugins.path(), &data, &[]);
+    let yaml = std::fs::read_to_string(dir.path().join("study/study.yaml")).unwrap();
+    // Neither the first column nor `resp_id` (named like one) is an id: their values repeat.
+    assert!(!yaml.contains("respondent_id: \"age\""), "{yaml}");
+    assert!(!yaml.contains("respondent_id: \"resp_id\""), "{yaml}");
+    assert!(!out.contains("id: `age`") && !out.contains("id: `resp_id`"), "{out}");
+    // `member` mixes numbers and a text: every code seen is a group.
+    let study: Value = serde_yaml::from_str(&yaml).unwrap();
+    let member = study["segments"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|s| s["column"] == "member")
+        .unwrap_or_else(|| panic!("{yaml}"));
+    let codes: Vec<String> = member["values"]
+        .as_mapping()
+        .unwrap()
+        .keys()
+        .map(|k| match k {
+            Value::String(s) => s.clone(),
+            other => serde_yaml::to_string(other).unwrap().trim().to_string(),
+        })
+        .collect();
+    assert_eq!(codes, ["1", "2", "DK"], "{yaml}");
+}

@@ -61,6 +61,10 @@ pub struct Profile {
     pub missing: Vec<MissingValue>,
     /// The file's measurement level (SPSS): `nominal`, `ordinal`, `scale`.
     pub measure: Option<&'static str>,
+    /// For a column that could be the respondent id (named like one, or the
+    /// first column with a number on every row): how many of its values repeat
+    /// an earlier one; `None` when not checked.
+    pub repeated: Option<u64>,
 }
 
 /// What the data say of every variable of a file, in file order.
@@ -184,7 +188,7 @@ pub fn profile(file: &DataFile) -> Result<Survey, ImportError> {
         .map(|i| (i.column.as_str(), i.count))
         .collect();
     let mut columns = Vec::with_capacity(width);
-    for (name, s) in names.iter().zip(stats) {
+    for (k, (name, s)) in names.iter().zip(stats).enumerate() {
         let text_count = texts.get(name.as_str()).copied().unwrap_or(0);
         let distinct_texts = if text_count > 0 {
             distinct_texts(file, name)?
@@ -192,6 +196,12 @@ pub fn profile(file: &DataFile) -> Result<Survey, ImportError> {
             Some(Vec::new())
         };
         let var = dictionary_variable(&dictionary, name);
+        let could_be_id = name_is(name, ID_NAMES) || (k == 0 && s.many && s.n == report.rows_read);
+        let repeated = if could_be_id {
+            Some(repeated_values(file, name)?)
+        } else {
+            None
+        };
         columns.push(Profile {
             name: name.clone(),
             label: var.and_then(|v| v.label.clone()),
@@ -208,6 +218,7 @@ pub fn profile(file: &DataFile) -> Result<Survey, ImportError> {
             value_labels: var.map(|v| v.value_labels.clone()).unwrap_or_default(),
             missing: var.map(|v| v.missing.clone()).unwrap_or_default(),
             measure: var.and_then(|v| v.measure),
+            repeated,
         });
     }
     Ok(Survey {
@@ -221,6 +232,48 @@ pub fn profile(file: &DataFile) -> Result<Survey, ImportError> {
 fn dictionary_variable<'d>(d: &'d Dictionary, name: &str) -> Option<&'d csi_data::Variable> {
     d.variables.iter().find(|v| v.name == name)
 }
+
+/// How many values of `column` repeat an earlier one (empty cells aside).
+fn repeated_values(file: &DataFile, column: &str) -> Result<u64, ImportError> {
+    let plan = [ColumnPlan {
+        name: column.to_string(),
+        kind: ColumnKind::Id,
+    }];
+    let policy = DataPolicy {
+        duplicate_id: Policy::Exclude,
+        ..DataPolicy::default()
+    };
+    let report = csi_data::scan_numbers(
+        file,
+        &plan,
+        &policy,
+        Parallelism::all_cores(8 << 20),
+        &|| (),
+        &|_, _| {},
+        &mut |_| {},
+    )?;
+    Ok(report
+        .issues
+        .iter()
+        .filter(|i| i.kind == IssueKind::DuplicateId)
+        .map(|i| i.count)
+        .sum())
+}
+
+/// Names of a respondent id column.
+const ID_NAMES: &[&str] = &[
+    "id",
+    "rid",
+    "respid",
+    "resp_id",
+    "respondent_id",
+    "caseid",
+    "case_id",
+    "编号",
+    "序号",
+    "样本编号",
+    "问卷编号",
+];
 
 /// The distinct texts of a column, in order of first appearance, or `None`
 /// when it has more than [`MAX_DISTINCT`] (the read stops there).
@@ -329,25 +382,12 @@ fn role_of(p: &Profile, survey: &Survey, first: bool) -> (Role, String) {
     let distinct_numbers = p.distinct_numbers.as_ref();
     let all_distinct =
         survey.respondents > 0 && distinct_numbers.is_none() && p.texts == 0 && p.numbers == survey.respondents;
-    let id_name = name_is(
-        &p.name,
-        &[
-            "id",
-            "rid",
-            "respid",
-            "resp_id",
-            "respondent_id",
-            "caseid",
-            "case_id",
-            "编号",
-            "序号",
-            "样本编号",
-            "问卷编号",
-        ],
-    );
-    if id_name || (first && all_distinct && p.whole) {
+    let id_name = name_is(&p.name, ID_NAMES);
+    // An id is different on every row: a column whose values repeat is not one.
+    let unique = p.repeated == Some(0);
+    if unique && (id_name || (first && all_distinct && p.whole)) {
         let why = if id_name {
-            "named like an id"
+            "named like an id, a different value on every row"
         } else {
             "the first column, a different whole number on every row"
         };
@@ -374,14 +414,33 @@ fn role_of(p: &Profile, survey: &Survey, first: bool) -> (Role, String) {
         let scale_like = points.len() >= 4
             && points.iter().all(|x| x.fract() == 0.0 && (0.0..=11.0).contains(x))
             && points.windows(2).all(|w| w[1] - w[0] == 1.0);
-        if !labelled.is_empty() && (nominal || (!scale_like && labelled.len() >= values.len() && labelled.len() <= 12))
+        let seen_codes = values.iter().filter(|x| !declared.contains(x)).count();
+        if !labelled.is_empty()
+            && (nominal || (!scale_like && 2 * labelled.len() >= seen_codes && labelled.len() <= 12))
         {
-            let codes = labelled
+            // Every code seen is a group, labelled or not (else the study
+            // would refuse the unlabelled ones as unknown segment codes).
+            let mut codes: Vec<(String, String)> = labelled
                 .iter()
                 .filter(|(x, _)| !declared.contains(x))
                 .map(|(x, l)| (format!("{x}"), l.clone()))
                 .collect();
-            return (Role::Segment(codes), "its values are labelled codes".into());
+            let unlabelled: Vec<f64> = values
+                .iter()
+                .copied()
+                .filter(|x| !declared.contains(x) && !labelled.iter().any(|(l, _)| l == x))
+                .collect();
+            codes.extend(unlabelled.iter().map(|x| (format!("{x}"), format!("{x}"))));
+            let why = if unlabelled.is_empty() {
+                "its values are labelled codes".to_string()
+            } else {
+                format!(
+                    "its values are labelled codes, and {} unlabelled code(s) seen in the data ({}) are groups labelled with their code",
+                    unlabelled.len(),
+                    unlabelled.iter().map(|x| format!("{x}")).collect::<Vec<_>>().join(", ")
+                )
+            };
+            return (Role::Segment(codes), why);
         }
         if distinct_numbers.is_some() {
             // Codes far outside a rating scale (99, -99, 999) are missing codes.
@@ -434,23 +493,40 @@ fn role_of(p: &Profile, survey: &Survey, first: bool) -> (Role, String) {
                 return (Role::Item { min, max, missing }, why);
             }
             if values.len() <= 8 && !values.is_empty() {
-                let codes = values.iter().map(|x| (format!("{x}"), format!("{x}"))).collect();
+                let label = |x: &f64| {
+                    labelled
+                        .iter()
+                        .find(|(l, _)| l == x)
+                        .map_or_else(|| format!("{x}"), |(_, l)| l.clone())
+                };
+                let codes = values
+                    .iter()
+                    .filter(|x| !declared.contains(x))
+                    .map(|x| (format!("{x}"), label(x)))
+                    .collect();
                 return (Role::Segment(codes), format!("{} distinct codes", values.len()));
             }
         }
     }
     if p.texts > 0 {
         let short = |t: &Vec<String>| t.iter().all(|v| v.chars().count() <= 20);
-        if let Some(texts) = p
-            .distinct_texts
-            .as_ref()
-            .filter(|t| !t.is_empty() && t.len() <= 12 && short(t))
+        // A column of texts and numbers (`1`, `2`, `DK`): its numbers are codes too.
+        let numbers: Option<Vec<f64>> = match (p.numbers, distinct_numbers) {
+            (0, _) => Some(Vec::new()),
+            (_, Some(d)) => Some(d.iter().map(|(x, _)| *x).filter(|x| !declared.contains(x)).collect()),
+            (_, None) => None,
+        };
+        if let (Some(texts), Some(numbers)) = (p.distinct_texts.as_ref().filter(|t| !t.is_empty() && short(t)), numbers)
         {
-            let codes = texts.iter().map(|t| (t.clone(), t.clone())).collect();
-            return (
-                Role::Segment(codes),
-                format!("text with {} distinct values", texts.len()),
-            );
+            if texts.len() + numbers.len() <= 12 {
+                let mut codes: Vec<(String, String)> =
+                    numbers.iter().map(|x| (format!("{x}"), format!("{x}"))).collect();
+                codes.extend(texts.iter().map(|t| (t.clone(), t.clone())));
+                return (
+                    Role::Segment(codes.clone()),
+                    format!("text with {} distinct values", codes.len()),
+                );
+            }
         }
         return (Role::Unused, "free text".into());
     }
@@ -860,7 +936,11 @@ pub fn draft(survey: &Survey, id: &str, title: &str, wave: &WaveSource<'_>) -> D
         );
         guesses.push(format!("not used: {}", others.join(", ")));
     }
-    let _ = writeln!(y, "analyses:\n  - plugin: gap");
+    let _ = writeln!(y, "analyses:");
+    // The gap analysis compares expectations with performance.
+    if !expectation_of.is_empty() {
+        let _ = writeln!(y, "  - plugin: gap");
+    }
     if let Some(id) = &overall_id {
         // With one category, its items are the drivers.
         let level = if order.len() < 2 { ", level: 2" } else { "" };
