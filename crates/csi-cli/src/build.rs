@@ -93,6 +93,8 @@ fn provenance(
         "confidence": study.settings.confidence,
         "low_base": study.settings.low_base,
     });
+    // A file holding several waves is hashed once.
+    let mut hashed: std::collections::HashMap<&Path, String> = std::collections::HashMap::new();
     study
         .waves
         .iter()
@@ -106,8 +108,15 @@ fn provenance(
                     definition_sha256: definition_digest(study, i),
                     data: FileHash {
                         path: wave.data_as_written.clone(),
-                        sha256: sha256_file(&wave.data)
-                            .with_context(|| format!("cannot read {}", wave.data.display()))?,
+                        sha256: match hashed.get(wave.data.as_path()) {
+                            Some(sha) => sha.clone(),
+                            None => {
+                                let sha = sha256_file(&wave.data)
+                                    .with_context(|| format!("cannot read {}", wave.data.display()))?;
+                                hashed.insert(&wave.data, sha.clone());
+                                sha
+                            }
+                        },
                     },
                     narrative: narrative_hashes(study, i).context("cannot read a narrative file")?,
                     theme_sha256: theme.digest().to_string(),
@@ -310,6 +319,8 @@ fn publish_study(
     let records = analyses::records(&prepared);
     let now = provenance(study, &theme, &records, generator)?;
 
+    // Whether a wave takes its rows of a file it shares with other waves.
+    let shared = |wave: &csi_study::Wave| study.waves.iter().any(|w| w.id != wave.id && w.shares_rows_with(wave));
     // Published waves are kept as they are unless asked to rebuild.
     let mut render = Vec::new();
     // Kept waves whose only change is the file they share with other waves (it
@@ -323,7 +334,7 @@ fn publish_study(
         };
         if let Some(old) = &published {
             let changes = old.changes(record);
-            let only_shared_file = wave.filter.is_some() && changes.len() == 1 && old.inputs.data != record.inputs.data;
+            let only_shared_file = shared(wave) && changes.len() == 1 && old.inputs.data != record.inputs.data;
             if only_shared_file {
                 match shared_file_changed.iter_mut().find(|(f, _)| *f == wave.data_as_written) {
                     Some((_, waves)) => waves.push(&wave.id),
@@ -377,6 +388,7 @@ fn publish_study(
         study.waves.iter().map(|_| None).collect();
     for (i, wave) in study.waves.iter().enumerate() {
         let Some(kept) = cache.load(&keys[i]) else { continue };
+        p.stage(&format!("computing wave {}", wave.id));
         let started = Instant::now();
         match csi_engine::compute_wave_with_sums(study, wave, Some(kept)) {
             Err(csi_engine::EngineError::SumsDoNotFit) => {}
@@ -393,22 +405,18 @@ fn publish_study(
         ));
         let started = Instant::now();
         let waves: Vec<&csi_study::Wave> = from_data.iter().map(|&i| &study.waves[i]).collect();
-        let results = csi_engine::compute_waves_with_sums(study, &waves);
+        let computed_now = csi_engine::compute_waves_with_sums(study, &waves);
         // Waves read in one pass share its time.
         let seconds = started.elapsed().as_secs_f64();
-        for (&i, r) in from_data.iter().zip(results) {
+        for (&i, r) in from_data.iter().zip(computed_now.results) {
             computed[i] = Some((r, false, seconds));
         }
+        for rows in &computed_now.unclaimed {
+            p.message(format!("note: study `{}`: {rows}", study.id));
+        }
     }
-    let shared = |wave: &csi_study::Wave| {
-        wave.filter.is_some()
-            && study
-                .waves
-                .iter()
-                .filter(|w| w.filter.is_some() && w.data == wave.data)
-                .count()
-                > 1
-    };
+    // The data files as they are after the pass, each hashed once.
+    let mut rehashed: std::collections::HashMap<&Path, Option<String>> = std::collections::HashMap::new();
     for (i, (wave, done)) in study.waves.iter().zip(computed).enumerate() {
         let (computed, from_kept, seconds) = done.expect("every wave is computed");
         match computed {
@@ -419,7 +427,12 @@ fn publish_study(
                 // Kept only when the file read is the file hashed (not one still
                 // being written).
                 let data_sha256 = &now[i].inputs.data.sha256;
-                let unchanged = || csi_site::provenance::sha256_file(&wave.data).is_ok_and(|now| &now == data_sha256);
+                let mut unchanged = || {
+                    *rehashed
+                        .entry(wave.data.as_path())
+                        .or_insert_with(|| csi_site::provenance::sha256_file(&wave.data).ok())
+                        == Some(data_sha256.clone())
+                };
                 if !from_kept && cache.dir().is_some() && unchanged() {
                     if let Err(e) = cache.store(&keys[i], &sums) {
                         let dir = cache.dir().map_or(String::new(), |d| d.display().to_string());
@@ -436,7 +449,7 @@ fn publish_study(
                     if from_kept {
                         " (from the sums kept by an earlier build of the same data and definition)"
                     } else if shared(wave) {
-                        " (one pass over the file it shares with other waves)"
+                        " (the time of one pass over the file it shares with other waves)"
                     } else {
                         ""
                     }

@@ -333,11 +333,15 @@ fn check(paths: &[PathBuf], plugin_dirs: &[PathBuf], trust: &Trust) -> Result<bo
         }
         // Waves that share a data file are read in one pass over it.
         let waves: Vec<&csi_study::Wave> = study.waves.iter().collect();
-        for (wave, computed) in waves.iter().zip(csi_engine::compute_waves_with_sums(&study, &waves)) {
+        let computed = csi_engine::compute_waves_with_sums(&study, &waves);
+        for (wave, computed) in waves.iter().zip(computed.results) {
             if let Err(e) = computed {
                 eprintln!("{}", engine_error_text(&study, &wave.id, &e));
                 study_ok = false;
             }
+        }
+        for rows in &computed.unclaimed {
+            eprintln!("note: study `{}`: {rows}", study.id);
         }
         if study_ok {
             println!("ok: {} ({})", study.id, path.display());

@@ -169,15 +169,17 @@ fn the_example_study_builds_unchanged_from_spss_workbook_and_gb18030_copies() {
 }
 
 /// `a` and `b` hold the same figures: every text and count equal, every number
-/// equal to 1e-12 relative. (The statistics pass sums the file piece by piece and
+/// equal to 1e-10 relative. (The statistics pass sums the file piece by piece and
 /// merges the pieces in file order; pieces of a CSV file are cut by bytes, those
-/// of other formats by rows, so sums can differ in their last bits.)
+/// of other formats by rows, and a file holding several waves elsewhere than
+/// each wave's own file, so sums can differ in their last bits; changes between
+/// waves and p-values far in a tail magnify that a thousandfold.)
 fn same_figures(a: &serde_json::Value, b: &serde_json::Value, at: &str) {
     use serde_json::Value;
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => {
             let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
-            assert!((x - y).abs() <= 1e-12 * x.abs().max(y.abs()), "{at}: {x} against {y}");
+            assert!((x - y).abs() <= 1e-10 * x.abs().max(y.abs()), "{at}: {x} against {y}");
         }
         (Value::Array(x), Value::Array(y)) => {
             assert_eq!(x.len(), y.len(), "{at}");
@@ -376,7 +378,12 @@ fn a_problem_in_one_wave_of_a_shared_file_fails_that_wave_only() {
         stderr.contains(&format!("line {lines}")),
         "the duplicate at its line: {stderr}"
     );
-    for other in ["wave `2000`", "wave `2002`", "2003", "-7"] {
+    for other in ["wave `2000`", "wave `2002`", "-7"] {
         assert!(!stderr.contains(other), "{other}: {stderr}");
     }
+    // The row of no wave is not read, but said.
+    assert!(
+        stderr.contains("note: study `telecom`: 1 row(s) of `data/responses.csv` have a `survey_wave` that no wave takes, so they are not read: `2003` (1 row)"),
+        "{stderr}"
+    );
 }

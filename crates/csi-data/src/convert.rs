@@ -80,6 +80,8 @@ pub(crate) struct Checker<'a> {
     parting: Option<&'a Parting>,
     /// Per part (one when the file is not parted): its problems, ids and counts.
     ledgers: Vec<Ledger>,
+    /// The rows of a parted file that no wave takes, and some of their values.
+    unclaimed: crate::Unclaimed,
     hasher: std::collections::hash_map::RandomState,
     known_codes: Vec<HashMap<String, usize>>,
     /// The codes that are numbers, by the bits of their value (a number `x` is
@@ -105,12 +107,28 @@ pub(crate) struct Parting {
     pub by_number: HashMap<u64, usize>,
 }
 
+/// Where a row of a file in parts goes.
+enum Claim {
+    /// To this part.
+    Part(usize),
+    /// To another wave of the file, not read now.
+    Other,
+    /// To no wave: its value (trimmed; empty for an empty cell).
+    Nobody(String),
+}
+
 impl Parting {
     /// The parting of `plan` (its last column the parts' column) by `parts`.
     pub fn new(plan: &[ColumnPlan], parts: &crate::Parts) -> Self {
         let mut by_code = HashMap::new();
         let mut by_number = HashMap::new();
-        for (p, values) in parts.values.iter().enumerate() {
+        let others = parts.values.len();
+        let values = parts
+            .values
+            .iter()
+            .enumerate()
+            .chain(std::iter::once((others, &parts.others)));
+        for (p, values) in values {
             for v in values {
                 let code = normalise_code(v);
                 if let Some(x) = code
@@ -138,9 +156,9 @@ impl Parting {
         }
     }
 
-    /// The part of a row whose parts' column holds `value`, if any.
-    fn part_of(&self, value: &Value<'_>) -> Option<usize> {
-        match value {
+    /// Where a row whose parts' column holds `value` goes.
+    fn claim(&self, value: &Value<'_>) -> Claim {
+        let found = match value {
             Value::Number(x) => self.by_number.get(&x.to_bits()).copied(),
             Value::Empty => None,
             Value::Text(_) => {
@@ -150,9 +168,17 @@ impl Parting {
                     .or_else(|| self.by_code.get(&normalise_code(&shown)))
                     .copied()
             }
+        };
+        match found {
+            Some(p) if p < self.reads.len() => Claim::Part(p),
+            Some(_) => Claim::Other,
+            None => Claim::Nobody(value.shown().into_owned()),
         }
     }
 }
+
+/// How many distinct values of rows no wave takes are kept for the report.
+const UNCLAIMED_VALUES: usize = 5;
 
 /// One part's checks: its problems, ids and counts.
 struct Ledger {
@@ -258,6 +284,7 @@ impl<'a> Checker<'a> {
             policy,
             parting,
             ledgers,
+            unclaimed: crate::Unclaimed::default(),
             known_numbers,
             hasher,
             known_codes,
@@ -272,13 +299,20 @@ impl<'a> Checker<'a> {
     }
 
     /// Sets the part of `row` from `value`, the cell of its parts' column (a
-    /// row of no part is not kept). Does nothing when the file is not parted.
-    pub fn assign(&self, value: &Value<'_>, row: &mut Checked<'_>) {
-        if let Some(parting) = self.parting {
-            row.part = parting.part_of(value);
-            if row.part.is_none() {
-                row.keep = false;
+    /// row of no part is not kept; one that no wave of the file takes is counted
+    /// as unclaimed). Does nothing when the file is not parted.
+    pub fn assign(&mut self, value: &Value<'_>, row: &mut Checked<'_>) {
+        let Some(parting) = self.parting else { return };
+        row.part = match parting.claim(value) {
+            Claim::Part(p) => Some(p),
+            Claim::Other => None,
+            Claim::Nobody(value) => {
+                self.unclaimed.add(value, 1);
+                None
             }
+        };
+        if row.part.is_none() {
+            row.keep = false;
         }
     }
 
@@ -321,15 +355,22 @@ impl<'a> Checker<'a> {
     /// counted, and not kept.
     pub fn row<'v>(&mut self, cells: &[Value<'v>], line: u64, slots: &mut [f64]) -> Checked<'v> {
         let mut checked = Checked::new();
-        if let Some(parting) = self.parting {
-            self.assign(&cells[parting.column], &mut checked);
-        }
-        for (i, value) in cells.iter().enumerate() {
-            slots[i] = if self.reads(&checked, i) {
-                self.cell(i, value, line, &mut checked)
-            } else {
-                f64::NAN
-            };
+        match self.parting {
+            None => {
+                for (i, value) in cells.iter().enumerate() {
+                    slots[i] = self.cell(i, value, line, &mut checked);
+                }
+            }
+            Some(parting) => {
+                self.assign(&cells[parting.column], &mut checked);
+                for (i, value) in cells.iter().enumerate() {
+                    slots[i] = if self.reads(&checked, i) {
+                        self.cell(i, value, line, &mut checked)
+                    } else {
+                        f64::NAN
+                    };
+                }
+            }
         }
         self.count_row(&checked);
         checked
@@ -460,6 +501,7 @@ impl<'a> Checker<'a> {
     /// pass would (within a part: one wave's ids are not another's).
     pub fn absorb(&mut self, chunk: Checker<'_>) {
         let id_column = self.plan.iter().position(|c| c.kind == ColumnKind::Id);
+        self.unclaimed.absorb(chunk.unclaimed);
         for (part, theirs) in chunk.ledgers.into_iter().enumerate() {
             let ours = &mut self.ledgers[part];
             ours.rows_read += theirs.rows_read;
@@ -494,9 +536,11 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// The report of each part, with issues sorted by column order then kind.
-    pub fn finish(self) -> Vec<DataReport> {
-        self.ledgers
+    /// The report of each part, with issues sorted by column order then kind,
+    /// and the rows no wave takes.
+    pub fn finish(self) -> crate::PartsReport {
+        let parts = self
+            .ledgers
             .into_iter()
             .map(|ledger| {
                 let mut issues: Vec<((IssueKind, usize), DataIssue)> = ledger.issues.into_iter().collect();
@@ -507,7 +551,32 @@ impl<'a> Checker<'a> {
                     issues: issues.into_iter().map(|(_, i)| i).collect(),
                 }
             })
-            .collect()
+            .collect();
+        crate::PartsReport {
+            parts,
+            unclaimed: self.unclaimed,
+        }
+    }
+}
+
+impl crate::Unclaimed {
+    /// Counts `rows` rows whose wave column holds `value`.
+    fn add(&mut self, value: String, rows: u64) {
+        self.rows += rows;
+        if let Some(seen) = self.values.iter_mut().find(|(v, _)| *v == value) {
+            seen.1 += rows;
+        } else if self.values.len() < UNCLAIMED_VALUES {
+            self.values.push((value, rows));
+        }
+    }
+
+    /// Takes in the unclaimed rows of the chunk after those absorbed so far.
+    fn absorb(&mut self, chunk: crate::Unclaimed) {
+        let listed: u64 = chunk.values.iter().map(|(_, n)| n).sum();
+        for (value, rows) in chunk.values {
+            self.add(value, rows);
+        }
+        self.rows += chunk.rows - listed;
     }
 }
 

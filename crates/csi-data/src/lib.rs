@@ -338,6 +338,30 @@ pub struct Parts {
     /// shorter than the plan: the rest are read). A row's cells in columns its
     /// part does not read are neither checked nor passed on (`NaN`).
     pub reads: Vec<Vec<bool>>,
+    /// The values of the file's other waves, not read now: their rows are
+    /// skipped like those of no wave, but not counted as [`Unclaimed`].
+    pub others: Vec<String>,
+}
+
+/// What a read of a file in [`Parts`] found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PartsReport {
+    /// The report of each part, in the order of [`Parts::values`] (one for a file
+    /// read whole).
+    pub parts: Vec<DataReport>,
+    /// The rows that no wave of the file takes.
+    pub unclaimed: Unclaimed,
+}
+
+/// The rows of a file holding several waves that no wave takes (a wave not yet
+/// declared, a value written otherwise, an empty cell).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Unclaimed {
+    /// How many.
+    pub rows: u64,
+    /// The first few of their values in the file (trimmed; empty for an empty
+    /// cell), each with how many of the rows hold it.
+    pub values: Vec<(String, u64)>,
 }
 
 impl DataFile {
@@ -371,6 +395,7 @@ impl DataFile {
                 column: f.column.name.clone(),
                 values: vec![f.values.clone()],
                 reads: Vec::new(),
+                others: Vec::new(),
             }),
             ..Self::new(&wave.data)
         };
@@ -538,10 +563,10 @@ fn scan_in_pieces(
         let to_batches =
             |batches: &mut Vec<RecordBatch>, rows: &NumericRows| batches.push(numbers::to_batch(plan, rows));
         let reading = numbers::Reading { how, with_ids: true };
-        let mut reports = numbers::scan_numbers(file, plan, policy, reading, &Vec::new, &to_batches, &mut |batches| {
+        let mut report = numbers::scan_numbers(file, plan, policy, reading, &Vec::new, &to_batches, &mut |batches| {
             batches.iter().try_for_each(&mut *consume).map_err(DataError::Consumer)
         })?;
-        reports.swap_remove(0)
+        report.parts.swap_remove(0)
     };
     if report.has_errors() {
         return Err(DataError::Invalid {
@@ -576,8 +601,13 @@ pub fn scan_numbers<A: Send>(
     add: &(dyn Fn(&mut A, &NumericRows) + Sync),
     merge: &mut dyn FnMut(A),
 ) -> Result<DataReport, DataError> {
-    let mut reports = scan_numbers_in_parts(file, plan, policy, how, new, add, merge)?;
-    let report = reports.swap_remove(0);
+    if file.parts.as_ref().is_some_and(|p| p.values.len() > 1) {
+        return Err(DataError::Consumer(
+            "a file in several parts is read with scan_numbers_in_parts".into(),
+        ));
+    }
+    let mut report = scan_numbers_in_parts(file, plan, policy, how, new, add, merge)?;
+    let report = report.parts.swap_remove(0);
     if report.has_errors() {
         return Err(DataError::Invalid {
             path: file.path.clone(),
@@ -591,8 +621,8 @@ pub fn scan_numbers<A: Send>(
 /// each batch of rows handed to `add` is of one part ([`NumericRows::part`]), and
 /// the report of each part (one when the file is not parted) is returned whatever
 /// its problems, for the caller to decide on part by part (a problem whose policy
-/// is `error` fails that part, not the others). Ids are checked for duplicates
-/// within a part.
+/// is `error` fails that part, not the others), with the rows no wave takes. Ids
+/// are checked for duplicates within a part.
 pub fn scan_numbers_in_parts<A: Send>(
     file: &DataFile,
     plan: &[ColumnPlan],
@@ -601,7 +631,7 @@ pub fn scan_numbers_in_parts<A: Send>(
     new: &(dyn Fn() -> A + Sync),
     add: &(dyn Fn(&mut A, &NumericRows) + Sync),
     merge: &mut dyn FnMut(A),
-) -> Result<Vec<DataReport>, DataError> {
+) -> Result<PartsReport, DataError> {
     let reading = numbers::Reading { how, with_ids: false };
     numbers::scan_numbers(file, plan, policy, reading, new, add, &mut |a| {
         merge(a);

@@ -156,7 +156,7 @@ pub(crate) fn scan_numbers<A: Send>(
     new: &(dyn Fn() -> A + Sync),
     add: &(dyn Fn(&mut A, &NumericRows) + Sync),
     merge: &mut Merge<'_, A>,
-) -> Result<Vec<DataReport>, DataError> {
+) -> Result<crate::PartsReport, DataError> {
     let Reading { how, with_ids } = reading;
     let path = file.path.as_path();
     // A file in parts is read with its parts' column after the plan's.
@@ -295,7 +295,7 @@ impl TableRead<'_> {
         new: &(dyn Fn() -> A + Sync),
         add: &(dyn Fn(&mut A, &NumericRows) + Sync),
         merge: &mut Merge<'_, A>,
-    ) -> Result<Vec<DataReport>, DataError> {
+    ) -> Result<crate::PartsReport, DataError> {
         let Self {
             file,
             plan,
@@ -438,7 +438,7 @@ pub(crate) fn stream_parquet_rows(
                 .map_err(DataError::Consumer)
         },
     )?;
-    Ok(checker.finish().swap_remove(0))
+    Ok(checker.finish().parts.swap_remove(0))
 }
 
 /// Takes a piece's accumulator, in file order; an error stops the read.
@@ -460,7 +460,7 @@ fn read_pieces<'a, P: Send, A: Send>(
     new: &(dyn Fn() -> A + Sync),
     accumulate: &Accumulate<'_, 'a, P, A>,
     merge: &mut Merge<'_, A>,
-) -> Result<Vec<DataReport>, DataError> {
+) -> Result<crate::PartsReport, DataError> {
     if threads <= 1 {
         sequential(next, &mut ledger, new, accumulate, merge)?;
     } else {

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use csi_data::{
-    scan, scan_numbers_in_parts, ColumnKind, ColumnPlan, DataFile, DataPolicy, DataReport, IssueKind, NumericRows,
-    Parallelism, Parts, Policy,
+    scan, scan_numbers, scan_numbers_in_parts, ColumnKind, ColumnPlan, DataFile, DataPolicy, DataReport, IssueKind,
+    NumericRows, Parallelism, Parts, PartsReport, Policy, Unclaimed,
 };
 
 /// id, q1, the first wave's weight, the second wave's weight, a segment.
@@ -50,6 +50,7 @@ fn parts() -> Parts {
         column: "wave".into(),
         values: vec![vec!["2001".into()], vec!["2002".into()]],
         reads: vec![vec![true, true, true, false, true], vec![true, true, false, true, true]],
+        others: Vec::new(),
     }
 }
 
@@ -65,8 +66,8 @@ e,,5,1,1,1
 f,2002.0,4,,1,2
 ";
 
-/// Per part, its rows as (q1, weight) in file order, and its report.
-type Read = (Vec<Vec<(Option<f64>, f64)>>, Vec<DataReport>);
+/// Per part, its rows as (q1, weight) in file order, and the reports.
+type Read = (Vec<Vec<(Option<f64>, f64)>>, PartsReport);
 
 fn read(file: &DataFile, policy: &DataPolicy, how: Parallelism) -> Read {
     let mut rows: Vec<Vec<(Option<f64>, f64)>> = vec![Vec::new(); 2];
@@ -104,12 +105,20 @@ fn issue(report: &DataReport, kind: IssueKind) -> Option<(u64, Vec<(u64, String)
 
 /// What every reading of the file must give.
 fn check(read: &Read, line: &dyn Fn(u64) -> u64) {
-    let (rows, reports) = read;
+    let (rows, report) = read;
     assert_eq!(rows[0], vec![(Some(5.0), 1.0), (Some(7.0), 2.0), (Some(8.0), 1.0)]);
     assert_eq!(rows[1], vec![(Some(3.0), 1.5), (None, 2.0), (Some(4.0), 1.0)]);
-    let [first, second] = &reports[..] else {
-        panic!("one report per part: {reports:?}")
+    let [first, second] = &report.parts[..] else {
+        panic!("one report per part: {report:?}")
     };
+    // Rows no wave takes are counted, with their values, in file order.
+    assert_eq!(
+        report.unclaimed,
+        Unclaimed {
+            rows: 2,
+            values: vec![("2003".into(), 1), (String::new(), 1)],
+        }
+    );
     assert_eq!((first.rows_read, first.rows_used), (3, 3));
     assert_eq!((second.rows_read, second.rows_used), (3, 3));
     // The first wave: `b` twice (its own duplicate), an unknown segment; no
@@ -159,7 +168,7 @@ fn a_csv_file_of_two_waves_reads_each_waves_rows_with_its_own_checks() {
         duplicate_id: Policy::Exclude,
         ..DataPolicy::default()
     };
-    let (rows, reports) = read(
+    let (rows, report) = read(
         &file,
         &exclude,
         Parallelism {
@@ -168,8 +177,30 @@ fn a_csv_file_of_two_waves_reads_each_waves_rows_with_its_own_checks() {
         },
     );
     assert_eq!(rows[0].len(), 2, "the second `b` of the first wave is dropped");
-    assert_eq!((reports[0].rows_read, reports[0].rows_used), (3, 2));
+    assert_eq!((report.parts[0].rows_read, report.parts[0].rows_used), (3, 2));
     assert_eq!(rows[1].len(), 3, "`a` of the second wave is kept");
+    // The rows of another wave of the file, not read now, are not unclaimed.
+    let with_others = DataFile {
+        parts: Some(Parts {
+            others: vec!["2003.0".into()],
+            ..parts()
+        }),
+        ..DataFile::new(&path)
+    };
+    let (_, report) = read(&with_others, &DataPolicy::default(), Parallelism::all_cores(1 << 20));
+    assert_eq!(report.unclaimed.values, vec![(String::new(), 1)]);
+    // The one-report reader refuses a file of several parts.
+    let err = scan_numbers(
+        &file,
+        &plan(),
+        &DataPolicy::default(),
+        Parallelism::all_cores(1 << 20),
+        &|| (),
+        &|_: &mut (), _: &NumericRows| {},
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("scan_numbers_in_parts"), "{err}");
 }
 
 #[test]
@@ -267,6 +298,7 @@ fn the_rows_of_one_wave_of_a_shared_file_are_its_arrow_batches() {
     let one = Parts {
         values: vec![vec!["2002".into()]],
         reads: vec![vec![true, true, false, true, true]],
+        others: vec!["2001".into()],
         ..parts()
     };
     let file = DataFile {

@@ -846,41 +846,87 @@ pub fn compute_wave_with_sums(
 /// pass over it, each from its own rows, with its own data report (a problem
 /// whose policy is `error` fails that wave only; ids are checked for duplicates
 /// within a wave). The results are in the order of `waves`.
-pub fn compute_waves_with_sums(study: &Study, waves: &[&Wave]) -> Vec<Result<(WaveResult, WaveSums), EngineError>> {
+pub fn compute_waves_with_sums(study: &Study, waves: &[&Wave]) -> WavesComputed {
     let mut out: Vec<Option<Result<(WaveResult, WaveSums), EngineError>>> = waves.iter().map(|_| None).collect();
+    let mut unclaimed = Vec::new();
     for group in passes_over_files(waves) {
         let members: Vec<&Wave> = group.iter().map(|&k| waves[k]).collect();
-        for (k, result) in group.into_iter().zip(compute_in_one_pass(study, &members, false, None)) {
+        let (results, nobody) = compute_in_one_pass(study, &members, false, None);
+        for (k, result) in group.into_iter().zip(results) {
             out[k] = Some(result);
         }
+        if let (Some(rows), Some(filter)) = (nobody.filter(|u| u.rows > 0), &members[0].filter) {
+            unclaimed.push(UnclaimedRows {
+                file: members[0].data_as_written.clone(),
+                column: filter.column.name.clone(),
+                rows,
+            });
+        }
     }
-    out.into_iter().map(|r| r.expect("every wave is in one pass")).collect()
+    WavesComputed {
+        results: out.into_iter().map(|r| r.expect("every wave is in one pass")).collect(),
+        unclaimed,
+    }
+}
+
+/// Several waves computed from their data ([`compute_waves_with_sums`]).
+pub struct WavesComputed {
+    /// Per wave, in the order asked: its figures and the sums they follow from,
+    /// or why it could not be computed.
+    pub results: Vec<Result<(WaveResult, WaveSums), EngineError>>,
+    /// Per file holding several waves: its rows that no wave of the study takes.
+    pub unclaimed: Vec<UnclaimedRows>,
+}
+
+/// The rows of a file holding several waves that no wave of the study takes:
+/// not read, and worth a word (a wave not yet declared, a value written
+/// otherwise than in `where`, an empty wave column).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnclaimedRows {
+    /// The file, as the study names it.
+    pub file: String,
+    /// The column that says a row's wave.
+    pub column: String,
+    /// How many rows, and the first few of their values.
+    pub rows: csi_data::Unclaimed,
+}
+
+impl std::fmt::Display for UnclaimedRows {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let values: Vec<String> = self
+            .rows
+            .values
+            .iter()
+            .map(|(v, n)| {
+                let v = if v.is_empty() {
+                    "empty".to_string()
+                } else {
+                    format!("`{v}`")
+                };
+                format!("{v} ({n} row{})", if *n == 1 { "" } else { "s" })
+            })
+            .collect();
+        let listed: u64 = self.rows.values.iter().map(|(_, n)| n).sum();
+        let more = if listed < self.rows.rows { ", …" } else { "" };
+        write!(
+            f,
+            "{} row(s) of `{}` have a `{}` that no wave takes, so they are not read: {}{more}; declare their wave, or write their value in a wave's `where`",
+            self.rows.rows,
+            self.file,
+            self.column,
+            values.join(", ")
+        )
+    }
 }
 
 /// The waves read in one pass each: those that take their rows of one file by
 /// one column's values together, in order; every other wave alone.
 fn passes_over_files(waves: &[&Wave]) -> Vec<Vec<usize>> {
     let mut passes: Vec<Vec<usize>> = Vec::new();
-    // (file, encoding, sheet, wave column) → its pass.
-    type Source<'w> = (&'w std::path::Path, Option<&'w str>, Option<&'w str>, &'w str);
-    let mut by_file: HashMap<Source<'_>, usize> = HashMap::new();
     for (k, wave) in waves.iter().enumerate() {
-        let Some(filter) = &wave.filter else {
-            passes.push(vec![k]);
-            continue;
-        };
-        let key = (
-            wave.data.as_path(),
-            wave.encoding.as_deref(),
-            wave.sheet.as_deref(),
-            filter.column.name.as_str(),
-        );
-        match by_file.get(&key) {
-            Some(&p) => passes[p].push(k),
-            None => {
-                by_file.insert(key, passes.len());
-                passes.push(vec![k]);
-            }
+        match passes.iter_mut().find(|p| waves[p[0]].shares_rows_with(wave)) {
+            Some(pass) => pass.push(k),
+            None => passes.push(vec![k]),
         }
     }
     passes
@@ -906,6 +952,7 @@ fn compute(
             prepared.finish(study, sums)
         }
         None => compute_in_one_pass(study, &[wave], per_cell, how)
+            .0
             .pop()
             .expect("one result per wave"),
     }
@@ -1097,7 +1144,13 @@ impl<'s> Prepared<'s> {
             return Err(EngineError::NoRespondents {
                 wave: wave.id.clone(),
                 file: wave.data_as_written.clone(),
-                why: if data.rows_read == 0 {
+                why: if let (0, Some(filter)) = (data.rows_read, &wave.filter) {
+                    format!(
+                        "no row of `{}` has {}; check the wave's `where` (or the study's `wave_column`) against the values in the file",
+                        wave.data_as_written,
+                        filter.text()
+                    )
+                } else if data.rows_read == 0 {
                     format!(
                         "the data file has a header but no data rows; check that `{}` is the wave's data file",
                         wave.data_as_written
@@ -1269,13 +1322,15 @@ impl Totals {
 
 /// Computes `waves` (one, or several that take their rows of one file by one
 /// column's values) in one pass over their data file: each piece of the file
-/// adds each row to the sums of its wave.
+/// adds each row to the sums of its wave. Also returns the rows of a file
+/// holding several waves that no wave of the study takes.
 fn compute_in_one_pass(
     study: &Study,
     waves: &[&Wave],
     per_cell: bool,
     how: Option<csi_data::Parallelism>,
-) -> Vec<Result<(WaveResult, WaveSums), EngineError>> {
+) -> (Vec<Computed>, Option<csi_data::Unclaimed>) {
+    let failed = |e: EngineError| (every_wave_fails(waves.len(), e), None);
     let mut columns = Columns::default();
     let prepared: Result<Vec<Prepared<'_>>, EngineError> = waves
         .iter()
@@ -1283,10 +1338,25 @@ fn compute_in_one_pass(
         .collect();
     let prepared = match prepared {
         Ok(p) => p,
-        Err(e) => return waves.iter().map(|_| Err(same_error(&e))).collect(),
+        Err(e) => return failed(e),
     };
+    // The study's other waves of the file: their rows are not read now, nor
+    // unclaimed; and the pieces are sized for every wave of the file, so that a
+    // wave's sums do not depend on which of them this pass computes.
+    let siblings: Vec<&Wave> = study
+        .waves
+        .iter()
+        .filter(|w| w.shares_rows_with(waves[0]) && !waves.iter().any(|o| o.id == w.id))
+        .collect();
+    let mut piece_bytes = prepared.iter().map(Prepared::piece_bytes).max().unwrap_or(0);
+    for w in &siblings {
+        match Prepared::new(study, w, per_cell, &mut Columns::default()) {
+            Ok(p) => piece_bytes = piece_bytes.max(p.piece_bytes()),
+            Err(e) => return failed(e),
+        }
+    }
     let mut file = csi_data::DataFile::of_wave(waves[0]);
-    if let (Some(parts), [_, _, ..]) = (&mut file.parts, waves) {
+    if let Some(parts) = &mut file.parts {
         parts.values = waves
             .iter()
             .map(|w| w.filter.as_ref().map_or_else(Vec::new, |f| f.values.clone()))
@@ -1295,21 +1365,31 @@ fn compute_in_one_pass(
             .iter()
             .map(|p| (0..columns.columns.len()).map(|c| p.plan.reads.contains(&c)).collect())
             .collect();
+        parts.others = siblings
+            .iter()
+            .filter_map(|w| w.filter.as_ref())
+            .flat_map(|f| f.values.iter().cloned())
+            .collect();
     }
     let passes: Vec<Pass<'_>> = prepared.iter().map(|p| p.pass(study)).collect();
-    let new_chunk = || prepared.iter().map(Prepared::new_chunk).collect::<Vec<_>>();
-    let add = |sums: &mut Vec<ChunkSums>, rows: &csi_data::NumericRows| {
+    // A piece's sums of a wave are made when the piece has one of its rows (a
+    // file sorted by wave has rows of one wave in most pieces).
+    let new_chunk = || -> Vec<Option<ChunkSums>> { prepared.iter().map(|_| None).collect() };
+    let add = |sums: &mut Vec<Option<ChunkSums>>, rows: &csi_data::NumericRows| {
         let k = rows.part();
-        passes[k].add(&mut sums[k], rows);
+        let sums = sums[k].get_or_insert_with(|| prepared[k].new_chunk());
+        passes[k].add(sums, rows);
     };
     let mut totals: Vec<Totals> = prepared.iter().map(Totals::new).collect();
-    let mut merge = |chunk: Vec<ChunkSums>| {
+    let mut merge = |chunk: Vec<Option<ChunkSums>>| {
         for ((total, p), sums) in totals.iter_mut().zip(&prepared).zip(chunk) {
-            total.merge(p, sums);
+            if let Some(sums) = sums {
+                total.merge(p, sums);
+            }
         }
     };
-    let chunk_bytes = CHUNK_BYTES.max(2 * prepared.iter().map(Prepared::piece_bytes).sum::<usize>());
-    let reports = csi_data::scan_numbers_in_parts(
+    let chunk_bytes = CHUNK_BYTES.max(2 * piece_bytes);
+    let read = csi_data::scan_numbers_in_parts(
         &file,
         &columns.columns,
         &study.data_policy,
@@ -1319,17 +1399,14 @@ fn compute_in_one_pass(
         &mut merge,
     );
     drop(passes);
-    let reports = match reports {
+    let read = match read {
         Ok(r) => r,
-        Err(e) => {
-            let e = EngineError::Data(e);
-            return waves.iter().map(|_| Err(same_error(&e))).collect();
-        }
+        Err(e) => return failed(EngineError::Data(e)),
     };
-    prepared
+    let results = prepared
         .into_iter()
         .zip(totals)
-        .zip(reports)
+        .zip(read.parts)
         .map(|((p, total), report)| {
             if report.has_errors() {
                 return Err(EngineError::Data(DataError::Invalid {
@@ -1340,10 +1417,22 @@ fn compute_in_one_pass(
             let sums = total.into_sums(&p, report);
             p.finish(study, sums)
         })
-        .collect()
+        .collect();
+    (results, Some(read.unclaimed))
 }
 
-/// `e` again, for each wave of a pass that failed as a whole (a data error as its text).
+/// One wave's figures and the sums they follow from, or why not.
+type Computed = Result<(WaveResult, WaveSums), EngineError>;
+
+/// `e` for each of `waves` waves of a pass that failed as a whole: the last has
+/// it as it is, the others a copy (a data error as its text).
+fn every_wave_fails(waves: usize, e: EngineError) -> Vec<Computed> {
+    let mut out: Vec<_> = (1..waves).map(|_| Err(same_error(&e))).collect();
+    out.push(Err(e));
+    out
+}
+
+/// A copy of `e` (a data error as its text).
 fn same_error(e: &EngineError) -> EngineError {
     match e {
         EngineError::Columns(d) => EngineError::Columns(d.clone()),
@@ -1416,8 +1505,25 @@ mod tests {
 
     /// Every figure of two passes over the same data agrees to 1e-12 relative.
     fn assert_close(a: &WaveResult, b: &WaveResult) {
-        assert_eq!(a.cells, b.cells);
         assert_eq!(a.data, b.data);
+        assert_close_figures(a, b);
+    }
+
+    /// [`assert_close`] but for where the data report places its problems.
+    fn assert_close_figures(a: &WaveResult, b: &WaveResult) {
+        assert_eq!(a.cells, b.cells);
+        assert_eq!(
+            (a.data.rows_read, a.data.rows_used),
+            (b.data.rows_read, b.data.rows_used)
+        );
+        let kinds = |r: &WaveResult| -> Vec<_> {
+            r.data
+                .issues
+                .iter()
+                .map(|i| (i.kind, i.count, i.column.clone()))
+                .collect()
+        };
+        assert_eq!(kinds(a), kinds(b));
         let mut compared = 0;
         for (a, b) in a.series.iter().zip(&b.series) {
             for (x, y) in a.values.iter().zip(&b.values) {
@@ -1508,6 +1614,71 @@ mod tests {
             assert_close(&one, &whole);
             assert_ne!(one, whole, "chunks of {chunk_bytes} bytes: more than one chunk");
         }
+    }
+
+    /// Waves read from one file holding them all, in one pass cut into chunks
+    /// on any number of threads, give each wave the figures of a file of its own
+    /// (to rounding: the pieces are cut elsewhere), whatever the order of the
+    /// waves' rows in the file, as long as each wave's rows keep their order.
+    #[test]
+    fn waves_of_one_file_in_one_pass_give_the_figures_of_their_own_files() {
+        let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../reports/telecom/study.yaml");
+        let study = csi_study::load(std::path::Path::new(example)).expect("example study");
+        let dir = tempfile::tempdir().unwrap();
+        let shared = dir.path().join("responses.csv");
+        let mut by_wave: Vec<std::collections::VecDeque<String>> = Vec::new();
+        let mut header = String::new();
+        for w in &study.waves {
+            let text = std::fs::read_to_string(&w.data).unwrap();
+            let mut lines = text.lines();
+            header = format!("{},wave", lines.next().unwrap());
+            by_wave.push(lines.map(|l| format!("{l},{}", w.id)).collect());
+        }
+        // Interleaved, two rows of one wave, one of the next...
+        let mut text = header + "\n";
+        let mut k = 0;
+        while by_wave.iter().any(|w| !w.is_empty()) {
+            for _ in 0..(1 + k % 2) {
+                let wave = k % by_wave.len();
+                if let Some(line) = by_wave[wave].pop_front() {
+                    text.push_str(&line);
+                    text.push('\n');
+                }
+            }
+            k += 1;
+        }
+        std::fs::write(&shared, text).unwrap();
+        let mut one_file = study.clone();
+        for w in &mut one_file.waves {
+            w.data = shared.clone();
+            w.filter = Some(csi_study::RowFilter {
+                column: csi_study::ColumnRef {
+                    name: "wave".into(),
+                    at: None,
+                },
+                values: vec![w.id.clone()],
+            });
+        }
+        let own: Vec<WaveResult> = study.waves.iter().map(|w| compute_wave(&study, w).unwrap()).collect();
+        let waves: Vec<&Wave> = one_file.waves.iter().collect();
+        let how = |threads, chunk_bytes| Some(csi_data::Parallelism { threads, chunk_bytes });
+        for (threads, chunk_bytes) in [(1, usize::MAX), (1, 64 << 10), (3, 64 << 10), (2, 1 << 20)] {
+            let (results, unclaimed) = compute_in_one_pass(&one_file, &waves, false, how(threads, chunk_bytes));
+            assert_eq!(unclaimed.map(|u| u.rows), Some(0));
+            for (got, want) in results.into_iter().zip(&own) {
+                assert_close_figures(&got.unwrap().0, want);
+            }
+        }
+        // Two of the three waves in the pass: the third's rows are not unclaimed,
+        // and the two get the figures they get with it.
+        let (two, unclaimed) = compute_in_one_pass(&one_file, &waves[1..], false, None);
+        assert_eq!(unclaimed.map(|u| u.rows), Some(0));
+        for (got, want) in two.into_iter().zip(&own[1..]) {
+            assert_close_figures(&got.unwrap().0, want);
+        }
+        let all = compute_waves_with_sums(&one_file, &waves);
+        assert!(all.unclaimed.is_empty());
+        assert_eq!(all.results.len(), 3);
     }
 
     /// The cross of segments falls back to per-cell accumulation when its cells

@@ -221,6 +221,27 @@ pub struct Wave {
     pub filter: Option<RowFilter>,
 }
 
+impl Wave {
+    /// Whether this wave and `other` take their rows of one file by one column's
+    /// values (the same file, however its path is written, read the same way):
+    /// such waves are read together, in one pass over the file.
+    pub fn shares_rows_with(&self, other: &Wave) -> bool {
+        let same_file = || {
+            let real = |p: &std::path::Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+            self.data == other.data || real(&self.data) == real(&other.data)
+        };
+        match (&self.filter, &other.filter) {
+            (Some(a), Some(b)) => {
+                a.column.name == b.column.name
+                    && self.encoding == other.encoding
+                    && self.sheet == other.sheet
+                    && same_file()
+            }
+            _ => false,
+        }
+    }
+}
+
 /// The rows of a data file that belong to one wave: those whose `column` holds
 /// one of `values`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

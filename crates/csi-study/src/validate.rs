@@ -450,7 +450,6 @@ impl Checker<'_> {
         let scalar = |v: &Value| match v {
             Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
             Value::Number(n) => Some(n.to_string()),
-            Value::Bool(b) => Some(b.to_string()),
             _ => None,
         };
         let help = "write the column that says a row's wave and the wave's value in it, e.g. `where: {wave: 2002}`, or several values as a list: `where: {quarter: [Q1, Q2]}`";
@@ -495,42 +494,57 @@ impl Checker<'_> {
     }
 
     /// Waves that read one file by a column's values must not claim the same rows:
-    /// a row belongs to one wave, so that the file is read once for all of them.
+    /// a row belongs to one wave, so that the file is read once for all of them;
+    /// nor may another wave read that file whole (its rows would be counted twice).
     fn waves_apart(&mut self, raw: &RawStudy, waves: &[Wave]) {
-        // (file, encoding, sheet, column, value) → the wave that claimed it.
-        type Rows = (PathBuf, Option<String>, Option<String>, String, String);
-        let mut claimed: BTreeMap<Rows, usize> = BTreeMap::new();
+        let at = |i: usize| {
+            if raw.waves[i].filter.is_some() {
+                format!("waves[{i}].where")
+            } else {
+                format!("waves[{i}].id")
+            }
+        };
+        let real = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
         for (i, w) in waves.iter().enumerate() {
-            let Some(f) = &w.filter else { continue };
+            let Some(f) = &w.filter else {
+                let Some(other) = waves
+                    .iter()
+                    .find(|o| o.filter.is_some() && o.sheet == w.sheet && real(&o.data) == real(&w.data))
+                else {
+                    continue;
+                };
+                let column = &other.filter.as_ref().expect("filtered").column.name;
+                self.err(
+                    &format!("waves[{i}].data"),
+                    format!(
+                        "wave `{}` reads every row of `{}`, of which wave `{}` takes those with its {column}: their rows would be counted twice",
+                        w.id, w.data_as_written, other.id
+                    ),
+                    Some(format!("give wave `{}` its rows too, e.g. `where: {{{column}: {}}}`", w.id, w.id)),
+                );
+                continue;
+            };
             let mut seen = HashSet::new();
             for value in &f.values {
                 let code = normalise_code(value);
                 if !seen.insert(code.clone()) {
                     continue;
                 }
-                let key = (
-                    w.data.clone(),
-                    w.encoding.clone(),
-                    w.sheet.clone(),
-                    f.column.name.clone(),
-                    code,
-                );
-                if let Some(&first) = claimed.get(&key) {
-                    let path = if raw.waves[i].filter.is_some() {
-                        format!("waves[{i}].where")
-                    } else {
-                        format!("waves[{i}].id")
-                    };
+                let first = waves[..i].iter().position(|o| {
+                    o.shares_rows_with(w)
+                        && o.filter
+                            .as_ref()
+                            .is_some_and(|g| g.values.iter().any(|v| normalise_code(v) == code))
+                });
+                if let Some(first) = first {
                     self.err(
-                        &path,
+                        &at(i),
                         format!(
                             "the rows of `{}` with {} = {value} would be in two waves, `{}` and `{}`",
                             w.data_as_written, f.column.name, waves[first].id, w.id
                         ),
                         Some("a row belongs to one wave: give each wave its own values in `where`".into()),
                     );
-                } else {
-                    claimed.insert(key, i);
                 }
             }
         }
@@ -898,6 +912,13 @@ impl Checker<'_> {
         };
 
         // Waves.
+        if raw.wave_column.as_deref().is_some_and(|c| c.trim().is_empty()) {
+            self.err(
+                "wave_column",
+                "`wave_column` is empty",
+                Some("name the column that says each row's wave (its values the waves' ids), or remove the key".into()),
+            );
+        }
         let mut seen = HashSet::new();
         if raw.waves.is_empty() {
             self.err(

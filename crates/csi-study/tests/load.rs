@@ -225,6 +225,31 @@ fn a_wave_filter_that_cannot_select_rows_is_refused_at_its_line() {
         "{d:?}"
     );
     assert_eq!(d.location.map(|l| l.line), Some(7));
+    // Through the wave column too: wave `2002`'s rows, claimed again by `2002.0`.
+    let yaml = "id: d\ntitle: t\nwave_column: wave\nwaves:\n  - {id: 2002, data: study.yaml}\n  - {id: b, data: ./study.yaml, where: {wave: 2002.0}}\ntree:\n  - {id: a, column: q}\n";
+    let err = csi_study::parse(yaml, Path::new("study.yaml"), dir.path()).unwrap_err();
+    assert!(
+        err.diagnostics()[0]
+            .message
+            .contains("would be in two waves, `2002` and `b`"),
+        "{:?}",
+        err.diagnostics()
+    );
+    // A wave reading the whole file that others take rows of.
+    let yaml = "id: d\ntitle: t\nwaves:\n  - {id: a, data: study.yaml, where: {wave: 1}}\n  - {id: b, data: study.yaml}\ntree:\n  - {id: a, column: q}\n";
+    let err = csi_study::parse(yaml, Path::new("study.yaml"), dir.path()).unwrap_err();
+    let d = &err.diagnostics()[0];
+    assert!(d.message.contains("wave `b` reads every row of `study.yaml`"), "{d:?}");
+    assert!(d.help.as_deref().unwrap_or("").contains("where: {wave: b}"), "{d:?}");
+    assert_eq!(d.location.map(|l| l.line), Some(5));
+    // An empty wave column, a yes/no value.
+    for (yaml, want) in [
+        ("id: d\ntitle: t\nwave_column: \"  \"\nwaves:\n  - {id: a, data: study.yaml}\ntree:\n  - {id: a, column: q}\n", "`wave_column` is empty"),
+        ("id: d\ntitle: t\nwaves:\n  - {id: a, data: study.yaml, where: {done: true}}\ntree:\n  - {id: a, column: q}\n", "must give the wave's value"),
+    ] {
+        let err = csi_study::parse(yaml, Path::new("study.yaml"), dir.path()).unwrap_err();
+        assert!(err.diagnostics().iter().any(|d| d.message.contains(want) && d.location.is_some()), "{want}: {:?}", err.diagnostics());
+    }
     // Another file, or another column, claims nothing of these rows.
     let yaml = "id: d\ntitle: t\nwaves:\n  - {id: a, data: study.yaml, where: {wave: 1}}\n  - {id: b, data: study.yaml, where: {round: 1}}\ntree:\n  - {id: a, column: q}\n";
     assert!(csi_study::parse(yaml, Path::new("study.yaml"), dir.path()).is_ok());
