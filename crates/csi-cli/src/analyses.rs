@@ -236,9 +236,237 @@ fn not_found(study: &Study, spec: &csi_study::AnalysisSpec, registry: &Registry,
         .with_help(help.join(" "))
 }
 
-/// Runs the prepared analyses on wave `results[index]`. Plugins receive the
-/// statistics of that wave and every wave before it (one batch per wave, in wave
-/// order), so a trend analysis sees the history the report had at that wave.
+/// One analysis of wave `wave`: its request, its run, its page.
+fn run_one(
+    context: &csi_blocks::wire::StudyContext,
+    wave: &str,
+    a: &Prepared<'_>,
+    statistics: Box<dyn arrow_array::RecordBatchReader + Send>,
+    rows: Option<Box<dyn arrow_array::RecordBatchReader + Send>>,
+) -> AnalysisPage {
+    let request = Request {
+        protocol: PROTOCOL_VERSION,
+        analysis: a.id.clone(),
+        wave: wave.to_string(),
+        study: context.clone(),
+        options: a.options.clone(),
+    };
+    let outcome = a
+        .plugin
+        .run_streams(&request, statistics, rows, &a.isolation)
+        .map_err(|e| e.to_string());
+    AnalysisPage {
+        id: a.id.clone(),
+        plugin: a.plugin_name.clone(),
+        plugin_version: Some(a.plugin.version.clone()),
+        outcome,
+    }
+}
+
+/// The page of an analysis whose run stopped with a panic in csi.
+fn stopped(a: &Prepared<'_>) -> AnalysisPage {
+    AnalysisPage {
+        id: a.id.clone(),
+        plugin: a.plugin_name.clone(),
+        plugin_version: Some(a.plugin.version.clone()),
+        outcome: Err("the analysis stopped unexpectedly (a panic in csi)".into()),
+    }
+}
+
+/// Whether `a` reads its wave's rows with the wave's statistics pass (see
+/// [`WithThePass`]): a plugin that ships with csi, in csi's process, reading rows.
+fn reads_with_the_pass(a: &Prepared<'_>) -> bool {
+    a.plugin.description.inputs.rows()
+        && matches!(a.isolation, Isolation::InProcess)
+        && a.plugin.origin == Origin::Bundled
+}
+
+/// The statistics of waves up to one wave, once they exist.
+#[derive(Default)]
+struct Awaited {
+    value: std::sync::Mutex<Option<Result<Vec<arrow_array::RecordBatch>, String>>>,
+    ready: std::sync::Condvar,
+}
+
+impl Awaited {
+    fn set(&self, value: Result<Vec<arrow_array::RecordBatch>, String>) {
+        let mut v = self.value.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if v.is_none() {
+            *v = Some(value);
+            self.ready.notify_all();
+        }
+    }
+
+    fn wait(&self) -> Result<Vec<arrow_array::RecordBatch>, String> {
+        let mut v = self.value.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        loop {
+            if let Some(value) = &*v {
+                return value.clone();
+            }
+            v = self.ready.wait(v).unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+    }
+}
+
+/// The statistics stream of an analysis started before its wave's statistics
+/// exist: its first read lets the statistics pass go on without the analysis's
+/// rows (they are then read in a pass of their own) and waits for the statistics.
+struct AwaitedStatistics {
+    awaited: std::sync::Arc<Awaited>,
+    detach: Option<csi_engine::RowsDetach>,
+    batches: Option<std::vec::IntoIter<arrow_array::RecordBatch>>,
+}
+
+impl Iterator for AwaitedStatistics {
+    type Item = Result<arrow_array::RecordBatch, arrow_schema::ArrowError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.batches.is_none() {
+            if let Some(d) = self.detach.take() {
+                d.detach();
+            }
+            match self.awaited.wait() {
+                Ok(batches) => self.batches = Some(batches.into_iter()),
+                Err(why) => {
+                    self.batches = Some(Vec::new().into_iter());
+                    return Some(Err(arrow_schema::ArrowError::ExternalError(why.into())));
+                }
+            }
+        }
+        self.batches.as_mut()?.next().map(Ok)
+    }
+}
+
+impl arrow_array::RecordBatchReader for AwaitedStatistics {
+    fn schema(&self) -> arrow_schema::SchemaRef {
+        csi_engine::statistics_schema()
+    }
+}
+
+/// The analyses that read their wave's respondent rows with the wave's
+/// statistics pass, started before it: each runs on a thread of its own from the
+/// start, its rows fed by the pass as it reads them (so the data are read and
+/// checked once for the figures and these analyses together), its statistics
+/// handed over once its wave and the waves before it are computed. An analysis
+/// that asks for its statistics before it has read its rows lets the pass go on
+/// without it and reads its rows afterwards, on its own. Only the plugins that
+/// ship with csi are run so, and two waves of one plugin may then run at once;
+/// other plugins run after the pass, one call at a time each.
+pub struct WithThePass<'scope> {
+    /// Per wave of the study: the streams its pass feeds.
+    feeds: Vec<Vec<csi_engine::RowsFeed>>,
+    /// Per wave of the study: its statistics table, once computed.
+    tables: Vec<Option<arrow_array::RecordBatch>>,
+    /// Per wave of the study: what its early analyses wait for.
+    awaited: Vec<std::sync::Arc<Awaited>>,
+    /// The waves' ids.
+    ids: Vec<String>,
+    /// Per running analysis: its wave, its position among the study's analyses,
+    /// its thread.
+    running: Vec<(usize, usize, std::thread::ScopedJoinHandle<'scope, AnalysisPage>)>,
+}
+
+/// Whatever happens (a panic unwinding the build), no analysis is left waiting
+/// for statistics, so the scope its thread runs in can end.
+impl Drop for WithThePass<'_> {
+    fn drop(&mut self) {
+        self.all_computed();
+    }
+}
+
+impl<'scope> WithThePass<'scope> {
+    /// Starts, in `scope`, every analysis of `prepared` that reads rows with the
+    /// pass, for each of `waves` (positions in the study).
+    pub fn start<'env>(
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+        study: &'env Study,
+        prepared: &'env [Prepared<'env>],
+        waves: &[usize],
+    ) -> Self {
+        let count = study.waves.len();
+        let mut this = WithThePass {
+            feeds: (0..count).map(|_| Vec::new()).collect(),
+            tables: vec![None; count],
+            awaited: (0..count).map(|_| Default::default()).collect(),
+            ids: study.waves.iter().map(|w| w.id.clone()).collect(),
+            running: Vec::new(),
+        };
+        let context = std::sync::Arc::new(csi_engine::study_context(study));
+        for &w in waves {
+            let wave = &study.waves[w];
+            for (i, a) in prepared.iter().enumerate().filter(|(_, a)| reads_with_the_pass(a)) {
+                let (feed, rows) = csi_engine::fed_rows(study, wave);
+                let statistics = AwaitedStatistics {
+                    awaited: this.awaited[w].clone(),
+                    detach: Some(rows.detacher()),
+                    batches: None,
+                };
+                let context = context.clone();
+                let id = wave.id.as_str();
+                let handle = scope.spawn(move || run_one(&context, id, a, Box::new(statistics), Some(Box::new(rows))));
+                this.feeds[w].push(feed);
+                this.running.push((w, i, handle));
+            }
+        }
+        this
+    }
+
+    /// The streams the pass of each of `waves` (positions in the study) feeds, in
+    /// that order.
+    pub fn feeds_of(&mut self, waves: &[usize]) -> Vec<Vec<csi_engine::RowsFeed>> {
+        waves.iter().map(|&w| std::mem::take(&mut self.feeds[w])).collect()
+    }
+
+    /// Wave `wave` is computed (`None`: it could not be): the analyses of every
+    /// wave whose statistics are now all there get them.
+    pub fn computed(&mut self, wave: usize, result: Option<&WaveResult>) {
+        match result {
+            Some(r) => self.tables[wave] = Some(csi_engine::statistics_batch(r)),
+            None => {
+                for a in &self.awaited[wave..] {
+                    a.set(Err(format!(
+                        "the statistics of wave `{}` could not be computed",
+                        self.ids[wave]
+                    )));
+                }
+                return;
+            }
+        }
+        for (w, a) in self.awaited.iter().enumerate() {
+            if let Some(tables) = self.tables[..=w].iter().cloned().collect::<Option<Vec<_>>>() {
+                a.set(Ok(tables));
+            }
+        }
+    }
+
+    /// Every wave that will be computed is: the analyses still waiting for
+    /// statistics are told there will be none.
+    pub fn all_computed(&mut self) {
+        self.feeds.clear();
+        for a in &self.awaited {
+            a.set(Err(
+                "the statistics of this wave or an earlier one could not be computed".into(),
+            ));
+        }
+    }
+
+    /// The pages of wave `wave`'s analyses run with its pass, by their position
+    /// among the study's analyses (waits for them).
+    pub fn pages(&mut self, wave: usize, prepared: &[Prepared<'_>]) -> std::collections::HashMap<usize, AnalysisPage> {
+        let (these, others): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.running).into_iter().partition(|r| r.0 == wave);
+        self.running = others;
+        these
+            .into_iter()
+            .map(|(_, i, handle)| (i, handle.join().unwrap_or_else(|_| stopped(&prepared[i]))))
+            .collect()
+    }
+}
+
+/// Runs the prepared analyses on wave `results[index]`, but for those whose pages
+/// are `done` already (by position among the analyses: see [`WithThePass`]).
+/// Plugins receive the statistics of that wave and every wave before it (one
+/// batch per wave, in wave order), so a trend analysis sees the history the
+/// report had at that wave.
 ///
 /// The analyses run side by side. Those that read the respondent rows share passes
 /// over the data: one pass feeds one analysis of each such plugin at once (on a
@@ -246,7 +474,13 @@ fn not_found(study: &Study, spec: &csi_study::AnalysisSpec, registry: &Registry,
 /// for the next pass. The analyses of the statistics table alone run meanwhile.
 /// Two analyses of one plugin take turns, so each plugin is called from one thread
 /// at a time, as docs/plugins.md promises. Pages keep the study's order.
-pub fn run_wave(study: &Study, prepared: &[Prepared<'_>], results: &[WaveResult], index: usize) -> Vec<AnalysisPage> {
+pub fn run_wave(
+    study: &Study,
+    prepared: &[Prepared<'_>],
+    results: &[WaveResult],
+    index: usize,
+    mut done: std::collections::HashMap<usize, AnalysisPage>,
+) -> Vec<AnalysisPage> {
     let context = csi_engine::study_context(study);
     let result = &results[index];
     let batches: Vec<_> = results[..=index].iter().map(csi_engine::statistics_batch).collect();
@@ -258,30 +492,14 @@ pub fn run_wave(study: &Study, prepared: &[Prepared<'_>], results: &[WaveResult]
         let _turn = turns[&address(a)]
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let request = Request {
-            protocol: PROTOCOL_VERSION,
-            analysis: a.id.clone(),
-            wave: result.wave.clone(),
-            study: context.clone(),
-            options: a.options.clone(),
-        };
-        let outcome = a
-            .plugin
-            .run(
-                &request,
-                (csi_engine::statistics_schema(), batches.clone()),
-                rows,
-                &a.isolation,
-            )
-            .map_err(|e| e.to_string());
-        AnalysisPage {
-            id: a.id.clone(),
-            plugin: a.plugin_name.clone(),
-            plugin_version: Some(a.plugin.version.clone()),
-            outcome,
-        }
+        let statistics = Box::new(arrow_array::RecordBatchIterator::new(
+            batches.clone().into_iter().map(Ok),
+            csi_engine::statistics_schema(),
+        ));
+        run_one(&context, &result.wave, a, statistics, rows)
     };
     let wave = study.waves.iter().find(|w| w.id == result.wave);
+    let to_run: Vec<bool> = (0..prepared.len()).map(|i| !done.contains_key(&i)).collect();
     let reads_rows = |a: &Prepared<'_>| wave.is_some() && a.plugin.description.inputs.rows();
     // The passes over the rows: each takes, in the study's order, the first waiting
     // analysis of every plugin that reads rows in csi's process. A shared pass moves
@@ -289,7 +507,7 @@ pub fn run_wave(study: &Study, prepared: &[Prepared<'_>], results: &[WaveResult]
     // limit runs from its start, reads a pass of its own.
     let shares = |a: &Prepared<'_>| matches!(a.isolation, Isolation::InProcess);
     let mut passes: Vec<Vec<usize>> = Vec::new();
-    for (i, a) in prepared.iter().enumerate().filter(|(_, a)| reads_rows(a)) {
+    for (i, a) in prepared.iter().enumerate().filter(|(i, a)| to_run[*i] && reads_rows(a)) {
         match passes.iter_mut().find(|p| {
             shares(a)
                 && p.iter()
@@ -299,7 +517,7 @@ pub fn run_wave(study: &Study, prepared: &[Prepared<'_>], results: &[WaveResult]
             None => passes.push(vec![i]),
         }
     }
-    let mut pages: Vec<Option<AnalysisPage>> = prepared.iter().map(|_| None).collect();
+    let mut pages: Vec<Option<AnalysisPage>> = (0..prepared.len()).map(|i| done.remove(&i)).collect();
     let (row_pages, table_pages) = std::thread::scope(|scope| {
         let row_passes = scope.spawn(|| {
             let mut done = Vec::new();
@@ -314,12 +532,7 @@ pub fn run_wave(study: &Study, prepared: &[Prepared<'_>], results: &[WaveResult]
                         .map(|(&i, rows)| (i, pass_scope.spawn(move || run(&prepared[i], Some(rows)))))
                         .collect();
                     for (i, handle) in running {
-                        let page = handle.join().unwrap_or_else(|_| AnalysisPage {
-                            id: prepared[i].id.clone(),
-                            plugin: prepared[i].plugin_name.clone(),
-                            plugin_version: Some(prepared[i].plugin.version.clone()),
-                            outcome: Err("the analysis stopped unexpectedly (a panic in csi)".into()),
-                        });
+                        let page = handle.join().unwrap_or_else(|_| stopped(&prepared[i]));
                         done.push((i, page));
                     }
                 });
@@ -329,7 +542,7 @@ pub fn run_wave(study: &Study, prepared: &[Prepared<'_>], results: &[WaveResult]
         let table: Vec<(usize, AnalysisPage)> = prepared
             .par_iter()
             .enumerate()
-            .filter(|(_, a)| !reads_rows(a))
+            .filter(|(i, a)| to_run[*i] && !reads_rows(a))
             .map(|(i, a)| (i, run(a, None)))
             .collect();
         (row_passes.join().expect("the rows passes do not panic"), table)

@@ -93,8 +93,20 @@ fn provenance(
         "confidence": study.settings.confidence,
         "low_base": study.settings.low_base,
     });
-    // A file holding several waves is hashed once.
-    let mut hashed: std::collections::HashMap<&Path, String> = std::collections::HashMap::new();
+    // Each file hashed once (a file may hold several waves), the files side by side.
+    let mut files: Vec<&Path> = Vec::new();
+    for wave in &study.waves {
+        if !files.contains(&wave.data.as_path()) {
+            files.push(&wave.data);
+        }
+    }
+    let hashed: std::collections::HashMap<&Path, String> = files
+        .par_iter()
+        .map(|&f| {
+            let sha = sha256_file(f).with_context(|| format!("cannot read {}", f.display()))?;
+            Ok((f, sha))
+        })
+        .collect::<Result<_>>()?;
     study
         .waves
         .iter()
@@ -108,15 +120,7 @@ fn provenance(
                     definition_sha256: definition_digest(study, i),
                     data: FileHash {
                         path: wave.data_as_written.clone(),
-                        sha256: match hashed.get(wave.data.as_path()) {
-                            Some(sha) => sha.clone(),
-                            None => {
-                                let sha = sha256_file(&wave.data)
-                                    .with_context(|| format!("cannot read {}", wave.data.display()))?;
-                                hashed.insert(&wave.data, sha.clone());
-                                sha
-                            }
-                        },
+                        sha256: hashed[wave.data.as_path()].clone(),
                     },
                     narrative: narrative_hashes(study, i).context("cannot read a narrative file")?,
                     theme_sha256: theme.digest().to_string(),
@@ -373,128 +377,150 @@ fn publish_study(
         return Ok(());
     }
 
-    let mut results = Vec::new();
-    let mut errors = Vec::new();
-    let cache = crate::sums_cache::SumsCache::locate(opts.no_cache)
-        .outside(&study.dir)
-        .outside(opts.out);
-    // A wave computed before from the same data and definition is computed from
-    // its kept sums, without its statistics pass; the others are computed from
-    // their data, the waves that share one file in one pass over it.
-    let keys: Vec<String> = (0..study.waves.len())
-        .map(|i| cache.key(study, i, &now[i].inputs.data.sha256))
-        .collect();
-    let mut computed: Vec<Option<(Result<_, csi_engine::EngineError>, bool, f64)>> =
-        study.waves.iter().map(|_| None).collect();
-    for (i, wave) in study.waves.iter().enumerate() {
-        let Some(kept) = cache.load(&keys[i]) else { continue };
-        p.stage(&format!("computing wave {}", wave.id));
-        let started = Instant::now();
-        match csi_engine::compute_wave_with_sums(study, wave, Some(kept)) {
-            Err(csi_engine::EngineError::SumsDoNotFit) => {}
-            other => computed[i] = Some((other, true, started.elapsed().as_secs_f64())),
+    // The analyses that read a wave's rows with its statistics pass start first
+    // (analyses::WithThePass), so the whole of what follows runs in one scope.
+    let (results, builds) = std::thread::scope(|scope| -> Result<_> {
+        let mut results = Vec::new();
+        let mut errors = Vec::new();
+        let cache = crate::sums_cache::SumsCache::locate(opts.no_cache)
+            .outside(&study.dir)
+            .outside(opts.out);
+        // A wave computed before from the same data and definition is computed from
+        // its kept sums, without its statistics pass; the others are computed from
+        // their data, the waves that share one file in one pass over it.
+        let keys: Vec<String> = (0..study.waves.len())
+            .map(|i| cache.key(study, i, &now[i].inputs.data.sha256))
+            .collect();
+        let mut computed: Vec<Option<(Result<_, csi_engine::EngineError>, bool, f64)>> =
+            study.waves.iter().map(|_| None).collect();
+        for (i, wave) in study.waves.iter().enumerate() {
+            let Some(kept) = cache.load(&keys[i]) else { continue };
+            p.stage(&format!("computing wave {}", wave.id));
+            let started = Instant::now();
+            match csi_engine::compute_wave_with_sums(study, wave, Some(kept)) {
+                Err(csi_engine::EngineError::SumsDoNotFit) => {}
+                other => computed[i] = Some((other, true, started.elapsed().as_secs_f64())),
+            }
         }
-    }
-    let from_data: Vec<usize> = (0..study.waves.len()).filter(|&i| computed[i].is_none()).collect();
-    if !from_data.is_empty() {
-        let ids: Vec<&str> = from_data.iter().map(|&i| study.waves[i].id.as_str()).collect();
-        p.stage(&format!(
-            "computing wave{} {}",
-            if ids.len() > 1 { "s" } else { "" },
-            ids.join(", ")
-        ));
-        let started = Instant::now();
-        let waves: Vec<&csi_study::Wave> = from_data.iter().map(|&i| &study.waves[i]).collect();
-        let computed_now = csi_engine::compute_waves_with_sums(study, &waves);
-        // Waves read in one pass share its time.
-        let seconds = started.elapsed().as_secs_f64();
-        for (&i, r) in from_data.iter().zip(computed_now.results) {
-            computed[i] = Some((r, false, seconds));
+        let from_data: Vec<usize> = (0..study.waves.len()).filter(|&i| computed[i].is_none()).collect();
+        let analysed_with_pass: Vec<usize> = from_data.iter().copied().filter(|&i| render[i]).collect();
+        let mut with_pass = analyses::WithThePass::start(scope, study, &prepared, &analysed_with_pass);
+        for (i, c) in computed.iter().enumerate() {
+            if let Some((r, _, _)) = c {
+                with_pass.computed(i, r.as_ref().ok().map(|(r, _)| r));
+            }
         }
-        for rows in &computed_now.unclaimed {
-            p.message(format!("note: study `{}`: {rows}", study.id));
+        if !from_data.is_empty() {
+            let ids: Vec<&str> = from_data.iter().map(|&i| study.waves[i].id.as_str()).collect();
+            p.stage(&format!(
+                "computing wave{} {}",
+                if ids.len() > 1 { "s" } else { "" },
+                ids.join(", ")
+            ));
+            let started = Instant::now();
+            let waves: Vec<&csi_study::Wave> = from_data.iter().map(|&i| &study.waves[i]).collect();
+            let feeds = with_pass.feeds_of(&from_data);
+            let computed_now = csi_engine::compute_waves_feeding_rows(study, &waves, feeds, &mut |k, r| {
+                with_pass.computed(from_data[k], r.as_ref().ok().map(|(r, _)| r))
+            });
+            // Waves read in one pass share its time.
+            let seconds = started.elapsed().as_secs_f64();
+            for (&i, r) in from_data.iter().zip(computed_now.results) {
+                computed[i] = Some((r, false, seconds));
+            }
+            for rows in &computed_now.unclaimed {
+                p.message(format!("note: study `{}`: {rows}", study.id));
+            }
         }
-    }
-    // The data files as they are after the pass, each hashed once.
-    let mut rehashed: std::collections::HashMap<&Path, Option<String>> = std::collections::HashMap::new();
-    for (i, (wave, done)) in study.waves.iter().zip(computed).enumerate() {
-        let (computed, from_kept, seconds) = done.expect("every wave is computed");
-        match computed {
-            Ok((r, sums)) => {
-                for issue in &r.data.issues {
-                    p.message(format!("warning: wave `{}`: {issue}", wave.id));
-                }
-                // Kept only when the file read is the file hashed (not one still
-                // being written).
-                let data_sha256 = &now[i].inputs.data.sha256;
-                let mut unchanged = || {
-                    *rehashed
-                        .entry(wave.data.as_path())
-                        .or_insert_with(|| csi_site::provenance::sha256_file(&wave.data).ok())
-                        == Some(data_sha256.clone())
-                };
-                if !from_kept && cache.dir().is_some() && unchanged() {
-                    if let Err(e) = cache.store(&keys[i], &sums) {
-                        let dir = cache.dir().map_or(String::new(), |d| d.display().to_string());
-                        p.message(format!(
+        with_pass.all_computed();
+        // The data files as they are after the pass, each hashed once.
+        let mut rehashed: std::collections::HashMap<&Path, Option<String>> = std::collections::HashMap::new();
+        for (i, (wave, done)) in study.waves.iter().zip(computed).enumerate() {
+            let (computed, from_kept, seconds) = done.expect("every wave is computed");
+            match computed {
+                Ok((r, sums)) => {
+                    for issue in &r.data.issues {
+                        p.message(format!("warning: wave `{}`: {issue}", wave.id));
+                    }
+                    // Kept only when the file read is the file hashed (not one still
+                    // being written).
+                    let data_sha256 = &now[i].inputs.data.sha256;
+                    let mut unchanged = || {
+                        *rehashed
+                            .entry(wave.data.as_path())
+                            .or_insert_with(|| csi_site::provenance::sha256_file(&wave.data).ok())
+                            == Some(data_sha256.clone())
+                    };
+                    if !from_kept && cache.dir().is_some() && unchanged() {
+                        if let Err(e) = cache.store(&keys[i], &sums) {
+                            let dir = cache.dir().map_or(String::new(), |d| d.display().to_string());
+                            p.message(format!(
                             "warning: cannot keep the sums of wave `{}` in {dir} for the next build ({e}); set CSI_CACHE_DIR to a writable folder, or pass --no-cache",
                             wave.id
                         ));
+                        }
                     }
+                    p.detail(&format!(
+                        "wave {}: {} respondents in {seconds:.2} s{}",
+                        wave.id,
+                        r.data.rows_used,
+                        if from_kept {
+                            " (from the sums kept by an earlier build of the same data and definition)"
+                        } else if shared(wave) {
+                            " (the time of one pass over the file it shares with other waves)"
+                        } else {
+                            ""
+                        }
+                    ));
+                    results.push(r);
                 }
+                Err(e) => errors.push(engine_error_text(study, &wave.id, &e)),
+            }
+            p.step();
+        }
+        if !errors.is_empty() {
+            for e in &errors {
+                p.message(e.clone());
+            }
+            anyhow::bail!("{} wave(s) could not be computed", errors.len());
+        }
+        let mut builds = Vec::new();
+        for (i, record) in now.into_iter().enumerate() {
+            let pages = render[i].then(|| {
+                p.stage(&format!("analysing wave {}", study.waves[i].id));
+                let started = Instant::now();
+                let done = with_pass.pages(i, &prepared);
+                let with_the_pass = done.len();
+                let pages = analyses::run_wave(study, &prepared, &results, i, done);
                 p.detail(&format!(
-                    "wave {}: {} respondents in {seconds:.2} s{}",
-                    wave.id,
-                    r.data.rows_used,
-                    if from_kept {
-                        " (from the sums kept by an earlier build of the same data and definition)"
-                    } else if shared(wave) {
-                        " (the time of one pass over the file it shares with other waves)"
-                    } else {
-                        ""
+                    "wave {}: {} analyses in {:.2} s{}",
+                    study.waves[i].id,
+                    pages.len(),
+                    started.elapsed().as_secs_f64(),
+                    match with_the_pass {
+                        0 => String::new(),
+                        n => format!(" ({n} of them read their rows with the statistics pass and ran beside it)"),
                     }
                 ));
-                results.push(r);
+                pages
+            });
+            for page in pages.iter().flatten() {
+                if let Err(e) = &page.outcome {
+                    outcome.analyses_failed += 1;
+                    p.message(format!(
+                        "warning: analysis `{}` of `{}`, wave `{}` failed (its page says why): {e}",
+                        page.id, study.id, study.waves[i].id
+                    ));
+                }
             }
-            Err(e) => errors.push(engine_error_text(study, &wave.id, &e)),
+            p.step();
+            builds.push(csi_site::WaveBuild {
+                provenance: record,
+                pages,
+            });
         }
-        p.step();
-    }
-    if !errors.is_empty() {
-        for e in &errors {
-            p.message(e.clone());
-        }
-        anyhow::bail!("{} wave(s) could not be computed", errors.len());
-    }
-    let mut builds = Vec::new();
-    for (i, record) in now.into_iter().enumerate() {
-        let pages = render[i].then(|| {
-            p.stage(&format!("analysing wave {}", study.waves[i].id));
-            let started = Instant::now();
-            let pages = analyses::run_wave(study, &prepared, &results, i);
-            p.detail(&format!(
-                "wave {}: {} analyses in {:.2} s",
-                study.waves[i].id,
-                pages.len(),
-                started.elapsed().as_secs_f64()
-            ));
-            pages
-        });
-        for page in pages.iter().flatten() {
-            if let Err(e) = &page.outcome {
-                outcome.analyses_failed += 1;
-                p.message(format!(
-                    "warning: analysis `{}` of `{}`, wave `{}` failed (its page says why): {e}",
-                    page.id, study.id, study.waves[i].id
-                ));
-            }
-        }
-        p.step();
-        builds.push(csi_site::WaveBuild {
-            provenance: record,
-            pages,
-        });
-    }
+        Ok((results, builds))
+    })?;
     p.stage("writing the site");
     let started = Instant::now();
     writer

@@ -639,6 +639,45 @@ pub fn scan_numbers_in_parts<A: Send>(
     })
 }
 
+/// [`scan_numbers_in_parts`] with every row keeping its id's text, so that the
+/// rows handed to `add` can also be made into the Arrow batches [`scan`] hands on
+/// ([`rows_batch`]): the statistics pass feeding the plugins that read rows.
+pub fn scan_numbers_in_parts_with_ids<A: Send>(
+    file: &DataFile,
+    plan: &[ColumnPlan],
+    policy: &DataPolicy,
+    how: Parallelism,
+    new: &(dyn Fn() -> A + Sync),
+    add: &(dyn Fn(&mut A, &NumericRows) + Sync),
+    merge: &mut dyn FnMut(A),
+) -> Result<PartsReport, DataError> {
+    let reading = numbers::Reading { how, with_ids: true };
+    numbers::scan_numbers(file, plan, policy, reading, new, add, &mut |a| {
+        merge(a);
+        Ok(())
+    })
+}
+
+/// `rows`, checked for the first `plan.len()` columns of their plan, as the Arrow
+/// record batch [`scan`] would hand on for `plan` ([`schema_of`]): numbers, null
+/// where missing; a categorical segment as its code; the id as its text (the rows
+/// must have been read keeping ids when `plan` has an id column).
+pub fn rows_batch(plan: &[ColumnPlan], rows: &NumericRows) -> RecordBatch {
+    numbers::to_batch(plan, rows)
+}
+
+/// Whether every piece of `path` that a pass in chunks of about `chunk_bytes`
+/// reads is itself about that size or smaller, so that a piece's rows may wait in
+/// memory as batches until the pieces before it are handed on: always for CSV,
+/// workbooks and SPSS files; for Parquet when no row group is larger (a piece is
+/// at least one row group).
+pub fn pieces_fit(path: &Path, chunk_bytes: usize) -> Result<bool, DataError> {
+    match format_of(path)? {
+        Format::Csv | Format::Excel | Format::Spss => Ok(true),
+        Format::Parquet => Ok(parquet_reader::largest_row_group_bytes(path)? <= chunk_bytes),
+    }
+}
+
 /// The Arrow schema of batches produced for `plan`.
 pub fn schema_of(plan: &[ColumnPlan]) -> Arc<Schema> {
     Arc::new(Schema::new(
@@ -718,6 +757,10 @@ mod tests {
         };
         assert!(!numbers::rows_in_one_stream(&path, ROWS_PIECE_BYTES).unwrap());
         assert!(numbers::rows_in_one_stream(&path, 16).unwrap());
+        // Its one row group fits a piece of a few MiB, not one of 16 bytes.
+        assert!(pieces_fit(&path, ROWS_PIECE_BYTES).unwrap());
+        assert!(!pieces_fit(&path, 16).unwrap());
+        assert!(pieces_fit(Path::new("any.csv"), 16).unwrap());
         for policy in [DataPolicy::default(), exclude] {
             let read = |piece_bytes: usize| {
                 let mut batches = Vec::new();

@@ -86,6 +86,19 @@ impl NumericRows {
 /// numbers, null where missing; a categorical segment as its code; the id as its
 /// text (null when empty; the rows must keep ids when the plan has an id column).
 pub(crate) fn to_batch(plan: &[ColumnPlan], rows: &NumericRows) -> RecordBatch {
+    // The numeric columns, read row by row in one pass over the rows (each row's
+    // slots are side by side), missing values `NaN` until the end.
+    let n = rows.len();
+    let numeric: Vec<usize> = (0..plan.len())
+        .filter(|&j| !matches!(plan[j].kind, ColumnKind::Id | ColumnKind::Category { .. }))
+        .collect();
+    let mut values: Vec<Vec<f64>> = numeric.iter().map(|_| vec![0.0; n]).collect();
+    for (r, row) in rows.rows().enumerate() {
+        for (column, &j) in values.iter_mut().zip(&numeric) {
+            column[r] = row[j];
+        }
+    }
+    let mut values = values.into_iter();
     let columns: Vec<ArrayRef> = plan
         .iter()
         .enumerate()
@@ -99,9 +112,12 @@ pub(crate) fn to_batch(plan: &[ColumnPlan], rows: &NumericRows) -> RecordBatch {
             )),
             _ => {
                 // Missing values are null (and 0 beneath the null, as Arrow builders write).
-                let values: Vec<f64> = rows.rows().map(|r| if r[j].is_nan() { 0.0 } else { r[j] }).collect();
-                let nulls = NullBuffer::from_iter(rows.rows().map(|r| !r[j].is_nan()));
+                let mut values = values.next().expect("a column of values per numeric column");
+                let nulls = NullBuffer::from_iter(values.iter().map(|v| !v.is_nan()));
                 let nulls = (nulls.null_count() > 0).then_some(nulls);
+                if nulls.is_some() {
+                    values.iter_mut().filter(|v| v.is_nan()).for_each(|v| *v = 0.0);
+                }
                 Arc::new(Float64Array::new(values.into(), nulls))
             }
         })

@@ -76,7 +76,7 @@ use csi_study::{closest, Diagnostic, Label, SegmentKind, Study, Wave};
 pub use context::{statistics_batch, statistics_schema, study_context};
 pub use flat::{FlatNode, NodeKind};
 pub use from_data::labels_from_data;
-pub use rows::{rows_reader, rows_schema, shared_rows_readers, RowsReader};
+pub use rows::{fed_rows, rows_reader, rows_schema, shared_rows_readers, FedRows, RowsDetach, RowsFeed, RowsReader};
 
 /// The id of the index (the root of the tree) in results.
 pub const INDEX_ID: &str = "index";
@@ -847,12 +847,30 @@ pub fn compute_wave_with_sums(
 /// whose policy is `error` fails that wave only; ids are checked for duplicates
 /// within a wave). The results are in the order of `waves`.
 pub fn compute_waves_with_sums(study: &Study, waves: &[&Wave]) -> WavesComputed {
+    compute_waves_feeding_rows(study, waves, Vec::new(), &mut |_, _| {})
+}
+
+/// [`compute_waves_with_sums`], each wave's statistics pass also feeding the
+/// streams of respondent rows in `feeds` (per wave, in the order of `waves`; see
+/// [`fed_rows`]), so that plugins reading rows read them with the pass, not in a
+/// pass of their own. `done` is told each wave's result as soon as its pass is
+/// over (waves sharing a file at once, in the order of `waves`).
+pub fn compute_waves_feeding_rows(
+    study: &Study,
+    waves: &[&Wave],
+    feeds: Vec<Vec<RowsFeed>>,
+    done: &mut dyn FnMut(usize, &Computed),
+) -> WavesComputed {
     let mut out: Vec<Option<Result<(WaveResult, WaveSums), EngineError>>> = waves.iter().map(|_| None).collect();
     let mut unclaimed = Vec::new();
+    let mut feeds: Vec<Option<Vec<RowsFeed>>> = feeds.into_iter().map(Some).collect();
+    feeds.resize_with(waves.len(), || None);
     for group in passes_over_files(waves) {
         let members: Vec<&Wave> = group.iter().map(|&k| waves[k]).collect();
-        let (results, nobody) = compute_in_one_pass(study, &members, false, None);
+        let group_feeds = group.iter().map(|&k| feeds[k].take().unwrap_or_default()).collect();
+        let (results, nobody) = compute_in_one_pass(study, &members, false, None, group_feeds);
         for (k, result) in group.into_iter().zip(results) {
+            done(k, &result);
             out[k] = Some(result);
         }
         if let (Some(rows), Some(filter)) = (nobody.filter(|u| u.rows > 0), &members[0].filter) {
@@ -951,7 +969,7 @@ fn compute(
             let sums = sums.fit(&prepared.empty, prepared.cells.len(), prepared.group_pairs.len())?;
             prepared.finish(study, sums)
         }
-        None => compute_in_one_pass(study, &[wave], per_cell, how)
+        None => compute_in_one_pass(study, &[wave], per_cell, how, Vec::new())
             .0
             .pop()
             .expect("one result per wave"),
@@ -1329,8 +1347,19 @@ fn compute_in_one_pass(
     waves: &[&Wave],
     per_cell: bool,
     how: Option<csi_data::Parallelism>,
+    feeds: Vec<Vec<RowsFeed>>,
 ) -> (Vec<Computed>, Option<csi_data::Unclaimed>) {
-    let failed = |e: EngineError| (every_wave_fails(waves.len(), e), None);
+    let mut feeds = feeds;
+    feeds.resize_with(waves.len(), Vec::new);
+    let fail_feeds = |feeds: Vec<Vec<RowsFeed>>, why: &str| {
+        for feed in feeds.into_iter().flatten() {
+            feed.fail(why.to_string());
+        }
+    };
+    let failed = |e: EngineError, feeds: Vec<Vec<RowsFeed>>| {
+        fail_feeds(feeds, &e.to_string());
+        (every_wave_fails(waves.len(), e), None)
+    };
     let mut columns = Columns::default();
     let prepared: Result<Vec<Prepared<'_>>, EngineError> = waves
         .iter()
@@ -1338,7 +1367,7 @@ fn compute_in_one_pass(
         .collect();
     let prepared = match prepared {
         Ok(p) => p,
-        Err(e) => return failed(e),
+        Err(e) => return failed(e, feeds),
     };
     // The study's other waves of the file: their rows are not read now, nor
     // unclaimed; and the pieces are sized for every wave of the file, so that a
@@ -1352,7 +1381,7 @@ fn compute_in_one_pass(
     for w in &siblings {
         match Prepared::new(study, w, per_cell, &mut Columns::default()) {
             Ok(p) => piece_bytes = piece_bytes.max(p.piece_bytes()),
-            Err(e) => return failed(e),
+            Err(e) => return failed(e, feeds),
         }
     }
     let mut file = csi_data::DataFile::of_wave(waves[0]);
@@ -1372,28 +1401,64 @@ fn compute_in_one_pass(
             .collect();
     }
     let passes: Vec<Pass<'_>> = prepared.iter().map(|p| p.pass(study)).collect();
+    let chunk_bytes = CHUNK_BYTES.max(2 * piece_bytes);
+    // The rows of a wave whose plugins read them are also made into batches for
+    // them, when its columns are the first of the pass's (always so for a file of
+    // one wave) and a piece's batches may wait in memory for the pieces before it.
+    let feedable = csi_data::pieces_fit(&file.path, chunk_bytes).unwrap_or(false);
+    let mut fed: Vec<Option<usize>> = vec![None; waves.len()];
+    for (k, wave_feeds) in feeds.iter_mut().enumerate() {
+        let Some(first) = wave_feeds.first() else { continue };
+        let width = first.columns().len();
+        if feedable && columns.columns.starts_with(first.columns()) {
+            fed[k] = Some(width);
+        } else {
+            std::mem::take(wave_feeds).into_iter().for_each(RowsFeed::unserved);
+        }
+    }
+    let feeding = fed.iter().any(Option::is_some);
     // A piece's sums of a wave are made when the piece has one of its rows (a
     // file sorted by wave has rows of one wave in most pieces).
-    let new_chunk = || -> Vec<Option<ChunkSums>> { prepared.iter().map(|_| None).collect() };
-    let add = |sums: &mut Vec<Option<ChunkSums>>, rows: &csi_data::NumericRows| {
+    type Chunk = (Vec<Option<ChunkSums>>, Vec<Vec<arrow_array::RecordBatch>>);
+    let new_chunk = || -> Chunk {
+        (
+            prepared.iter().map(|_| None).collect(),
+            prepared.iter().map(|_| Vec::new()).collect(),
+        )
+    };
+    let add = |(sums, batches): &mut Chunk, rows: &csi_data::NumericRows| {
         let k = rows.part();
         let sums = sums[k].get_or_insert_with(|| prepared[k].new_chunk());
         passes[k].add(sums, rows);
+        if let Some(width) = fed[k] {
+            batches[k].push(csi_data::rows_batch(&columns.columns[..width], rows));
+        }
     };
     let mut totals: Vec<Totals> = prepared.iter().map(Totals::new).collect();
-    let mut merge = |chunk: Vec<Option<ChunkSums>>| {
+    let mut merge = |(chunk, batches): Chunk| {
         for ((total, p), sums) in totals.iter_mut().zip(&prepared).zip(chunk) {
             if let Some(sums) = sums {
                 total.merge(p, sums);
             }
         }
+        for (wave_feeds, batches) in feeds.iter_mut().zip(batches) {
+            for batch in &batches {
+                // A stream that no longer reads from the pass is let go.
+                wave_feeds.retain(|feed| feed.send(batch));
+            }
+        }
     };
-    let chunk_bytes = CHUNK_BYTES.max(2 * piece_bytes);
-    let read = csi_data::scan_numbers_in_parts(
+    let how = how.unwrap_or_else(|| csi_data::Parallelism::all_cores(chunk_bytes));
+    let scan = if feeding {
+        csi_data::scan_numbers_in_parts_with_ids
+    } else {
+        csi_data::scan_numbers_in_parts
+    };
+    let read = scan(
         &file,
         &columns.columns,
         &study.data_policy,
-        how.unwrap_or_else(|| csi_data::Parallelism::all_cores(chunk_bytes)),
+        how,
         &new_chunk,
         &add,
         &mut merge,
@@ -1401,19 +1466,25 @@ fn compute_in_one_pass(
     drop(passes);
     let read = match read {
         Ok(r) => r,
-        Err(e) => return failed(EngineError::Data(e)),
+        Err(e) => return failed(EngineError::Data(e), feeds),
     };
     let results = prepared
         .into_iter()
         .zip(totals)
         .zip(read.parts)
-        .map(|((p, total), report)| {
+        .zip(feeds)
+        .map(|(((p, total), report), wave_feeds)| {
             if report.has_errors() {
-                return Err(EngineError::Data(DataError::Invalid {
+                let e = EngineError::Data(DataError::Invalid {
                     path: p.wave.data.clone(),
                     report: Box::new(report),
-                }));
+                });
+                for feed in wave_feeds {
+                    feed.fail(e.to_string());
+                }
+                return Err(e);
             }
+            wave_feeds.into_iter().for_each(RowsFeed::end);
             let sums = total.into_sums(&p, report);
             p.finish(study, sums)
         })
@@ -1422,7 +1493,7 @@ fn compute_in_one_pass(
 }
 
 /// One wave's figures and the sums they follow from, or why not.
-type Computed = Result<(WaveResult, WaveSums), EngineError>;
+pub type Computed = Result<(WaveResult, WaveSums), EngineError>;
 
 /// `e` for each of `waves` waves of a pass that failed as a whole: the last has
 /// it as it is, the others a copy (a data error as its text).
@@ -1663,7 +1734,8 @@ mod tests {
         let waves: Vec<&Wave> = one_file.waves.iter().collect();
         let how = |threads, chunk_bytes| Some(csi_data::Parallelism { threads, chunk_bytes });
         for (threads, chunk_bytes) in [(1, usize::MAX), (1, 64 << 10), (3, 64 << 10), (2, 1 << 20)] {
-            let (results, unclaimed) = compute_in_one_pass(&one_file, &waves, false, how(threads, chunk_bytes));
+            let (results, unclaimed) =
+                compute_in_one_pass(&one_file, &waves, false, how(threads, chunk_bytes), Vec::new());
             assert_eq!(unclaimed.map(|u| u.rows), Some(0));
             for (got, want) in results.into_iter().zip(&own) {
                 assert_close_figures(&got.unwrap().0, want);
@@ -1671,7 +1743,7 @@ mod tests {
         }
         // Two of the three waves in the pass: the third's rows are not unclaimed,
         // and the two get the figures they get with it.
-        let (two, unclaimed) = compute_in_one_pass(&one_file, &waves[1..], false, None);
+        let (two, unclaimed) = compute_in_one_pass(&one_file, &waves[1..], false, None, Vec::new());
         assert_eq!(unclaimed.map(|u| u.rows), Some(0));
         for (got, want) in two.into_iter().zip(&own[1..]) {
             assert_close_figures(&got.unwrap().0, want);

@@ -14,8 +14,8 @@
 //! measures, `csi.unit`; for segments `csi.segment`.
 
 use std::collections::HashMap;
-use std::sync::mpsc::{sync_channel, Receiver};
-use std::sync::Arc;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
 
 use arrow_array::{RecordBatch, RecordBatchReader};
 use arrow_schema::{ArrowError, Field, Schema, SchemaRef};
@@ -118,68 +118,278 @@ pub fn rows_reader(study: &Study, wave: &Wave) -> RowsReader {
 /// that is never read. A stream dropped early stops receiving; the pass stops when
 /// every stream is dropped.
 pub fn shared_rows_readers(study: &Study, wave: &Wave, consumers: usize) -> Vec<RowsReader> {
-    if consumers == 0 {
-        return Vec::new();
+    RowsSource::of(study, wave).start(consumers)
+}
+
+/// What a pass over a wave's rows reads, and how it describes them: enough to
+/// start a pass later, on its own.
+struct RowsSource {
+    file: csi_data::DataFile,
+    columns: Vec<ColumnPlan>,
+    policy: csi_study::DataPolicy,
+    schema: SchemaRef,
+}
+
+impl RowsSource {
+    fn of(study: &Study, wave: &Wave) -> Self {
+        let mut nodes = flat::flatten(study);
+        let (plan, columns) = Plan::alone(study, wave, &mut nodes);
+        let schema = schema_for(study, wave, &plan, &columns, &nodes);
+        RowsSource {
+            file: csi_data::DataFile::of_wave(wave),
+            columns,
+            policy: study.data_policy,
+            schema,
+        }
     }
-    let mut nodes = flat::flatten(study);
-    let (plan, columns) = Plan::alone(study, wave, &mut nodes);
-    let schema = schema_for(study, wave, &plan, &columns, &nodes);
-    let (senders, receivers): (Vec<_>, Vec<_>) = (0..consumers)
-        .map(|_| sync_channel::<Result<RecordBatch, ArrowError>>(IN_FLIGHT))
-        .unzip();
-    let file = csi_data::DataFile::of_wave(wave);
-    let policy = study.data_policy;
-    let out_schema = schema.clone();
-    std::thread::spawn(move || {
-        let mut open: Vec<Option<_>> = senders.into_iter().map(Some).collect();
-        let mut consume = |batch: &RecordBatch| -> Result<(), String> {
-            let batch =
-                RecordBatch::try_new(out_schema.clone(), batch.columns().to_vec()).map_err(|e| e.to_string())?;
-            for sender in &mut open {
-                // A receiver that hung up has read enough.
-                if sender.as_ref().is_some_and(|tx| tx.send(Ok(batch.clone())).is_err()) {
-                    *sender = None;
+
+    /// Starts a pass feeding `consumers` streams (see [`shared_rows_readers`]).
+    fn start(&self, consumers: usize) -> Vec<RowsReader> {
+        if consumers == 0 {
+            return Vec::new();
+        }
+        let (senders, receivers): (Vec<_>, Vec<_>) = (0..consumers)
+            .map(|_| sync_channel::<Result<RecordBatch, ArrowError>>(IN_FLIGHT))
+            .unzip();
+        let (file, columns, policy) = (self.file.clone(), self.columns.clone(), self.policy);
+        let out_schema = self.schema.clone();
+        std::thread::spawn(move || {
+            let mut open: Vec<Option<_>> = senders.into_iter().map(Some).collect();
+            let mut consume = |batch: &RecordBatch| -> Result<(), String> {
+                let batch =
+                    RecordBatch::try_new(out_schema.clone(), batch.columns().to_vec()).map_err(|e| e.to_string())?;
+                for sender in &mut open {
+                    // A receiver that hung up has read enough.
+                    if sender.as_ref().is_some_and(|tx| tx.send(Ok(batch.clone())).is_err()) {
+                        *sender = None;
+                    }
+                }
+                if open.iter().all(Option::is_none) {
+                    // Every reader closed: stop reading.
+                    return Err("reader closed".to_string());
+                }
+                Ok(())
+            };
+            // A panic while reading (a bug) must end every stream with an error, not
+            // look like the end of the data.
+            let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                csi_data::scan(&file, &columns, &policy, &mut consume)
+            }));
+            let failure: Option<Arc<dyn std::error::Error + Send + Sync>> = match read {
+                Ok(Ok(_)) => None,
+                Ok(Err(e)) => Some(Arc::new(e)),
+                Err(panic) => {
+                    let what = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_default();
+                    let message = format!("reading the respondent rows stopped unexpectedly (a bug in csi): {what}");
+                    Some(Arc::from(Box::<dyn std::error::Error + Send + Sync>::from(message)))
+                }
+            };
+            if let Some(failure) = failure {
+                for tx in open.iter().flatten() {
+                    let _ = tx.send(Err(ArrowError::ExternalError(Box::new(SharedError(failure.clone())))));
                 }
             }
-            if open.iter().all(Option::is_none) {
-                // Every reader closed: stop reading.
-                return Err("reader closed".to_string());
-            }
-            Ok(())
-        };
-        // A panic while reading (a bug) must end every stream with an error, not
-        // look like the end of the data.
-        let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            csi_data::scan(&file, &columns, &policy, &mut consume)
-        }));
-        let failure: Option<Arc<dyn std::error::Error + Send + Sync>> = match read {
-            Ok(Ok(_)) => None,
-            Ok(Err(e)) => Some(Arc::new(e)),
-            Err(panic) => {
-                let what = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_default();
-                let message = format!("reading the respondent rows stopped unexpectedly (a bug in csi): {what}");
-                Some(Arc::from(Box::<dyn std::error::Error + Send + Sync>::from(message)))
-            }
-        };
-        if let Some(failure) = failure {
-            for tx in open.iter().flatten() {
-                let _ = tx.send(Err(ArrowError::ExternalError(Box::new(SharedError(failure.clone())))));
+        });
+        receivers
+            .into_iter()
+            .map(|rx| {
+                Box::new(Rows {
+                    schema: self.schema.clone(),
+                    rx,
+                }) as RowsReader
+            })
+            .collect()
+    }
+}
+
+/// A stream of `wave`'s respondent rows fed by the wave's statistics pass, and
+/// that pass's end of it: hand the [`RowsFeed`] to
+/// [`crate::compute_waves_feeding_rows`] and read the [`FedRows`] from another
+/// thread while the pass runs, so that the rows are read and checked once for the
+/// statistics and the plugin together. The pass moves at the pace of the stream,
+/// so read it to its end, or [detach](RowsDetach::detach) it first (as a plugin
+/// that asks for its statistics before it has read its rows must: the statistics
+/// exist only once the pass is over). A detached stream, or one the pass cannot
+/// feed (a Parquet file whose row groups are too large to wait in memory, a wave
+/// whose columns are not the first of a shared file's), reads the rows it has not
+/// yet handed on in a pass of its own.
+pub fn fed_rows(study: &Study, wave: &Wave) -> (RowsFeed, FedRows) {
+    let source = RowsSource::of(study, wave);
+    let (tx, rx) = sync_channel::<Fed>(IN_FLIGHT);
+    let state = Arc::new(Mutex::new(FeedState {
+        rx: Some(rx),
+        delivered: 0,
+        finished: false,
+    }));
+    let feed = RowsFeed {
+        tx,
+        schema: source.schema.clone(),
+        columns: source.columns.clone(),
+    };
+    let rows = FedRows {
+        schema: source.schema.clone(),
+        state,
+        source,
+        own_pass: None,
+    };
+    (feed, rows)
+}
+
+/// What the statistics pass hands to a [`FedRows`] stream.
+enum Fed {
+    /// Rows, in file order.
+    Batch(RecordBatch),
+    /// The last of the wave's rows has been handed on.
+    End,
+    /// The pass failed; the text says why.
+    Failed(String),
+    /// The pass cannot feed this stream: it reads the rows on its own.
+    Unserved,
+}
+
+/// The statistics pass's end of a [`FedRows`] stream (see [`fed_rows`]).
+pub struct RowsFeed {
+    tx: SyncSender<Fed>,
+    schema: SchemaRef,
+    columns: Vec<ColumnPlan>,
+}
+
+impl RowsFeed {
+    /// The columns the stream's rows have, in order.
+    pub(crate) fn columns(&self) -> &[ColumnPlan] {
+        &self.columns
+    }
+
+    /// Hands `batch` (of [`RowsFeed::columns`]) on; `false` when the stream no
+    /// longer reads from the pass (detached or dropped).
+    pub(crate) fn send(&self, batch: &RecordBatch) -> bool {
+        match RecordBatch::try_new(self.schema.clone(), batch.columns().to_vec()) {
+            Ok(b) => self.tx.send(Fed::Batch(b)).is_ok(),
+            Err(e) => {
+                let _ = self.tx.send(Fed::Failed(e.to_string()));
+                false
             }
         }
-    });
-    receivers
-        .into_iter()
-        .map(|rx| {
-            Box::new(Rows {
-                schema: schema.clone(),
-                rx,
-            }) as RowsReader
-        })
-        .collect()
+    }
+
+    /// Tells the stream that every row has been handed on.
+    pub(crate) fn end(self) {
+        let _ = self.tx.send(Fed::End);
+    }
+
+    /// Tells the stream that the pass failed, and why.
+    pub(crate) fn fail(self, why: String) {
+        let _ = self.tx.send(Fed::Failed(why));
+    }
+
+    /// Tells the stream to read the rows on its own.
+    pub(crate) fn unserved(self) {
+        let _ = self.tx.send(Fed::Unserved);
+    }
+}
+
+struct FeedState {
+    /// The pass's batches; `None` once the stream is detached, finished or not fed.
+    rx: Option<Receiver<Fed>>,
+    /// Rows handed on from the pass.
+    delivered: u64,
+    /// Whether the pass said its last word (the end, or a failure).
+    finished: bool,
+}
+
+/// A stream of a wave's respondent rows fed by its statistics pass (see
+/// [`fed_rows`]).
+pub struct FedRows {
+    schema: SchemaRef,
+    state: Arc<Mutex<FeedState>>,
+    source: RowsSource,
+    /// The pass of its own, once detached or not fed, and the rows of it still to
+    /// skip (those the statistics pass handed on).
+    own_pass: Option<(RowsReader, u64)>,
+}
+
+impl FedRows {
+    /// A handle that detaches this stream from the statistics pass, from any
+    /// thread.
+    pub fn detacher(&self) -> RowsDetach {
+        RowsDetach(self.state.clone())
+    }
+}
+
+/// Detaches a [`FedRows`] stream from the statistics pass (see [`fed_rows`]).
+#[derive(Clone)]
+pub struct RowsDetach(Arc<Mutex<FeedState>>);
+
+impl RowsDetach {
+    /// From now on the statistics pass no longer waits for the stream: the rows it
+    /// has not yet handed on are read in a pass of the stream's own, when read.
+    pub fn detach(&self) {
+        let mut state = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        state.rx = None;
+    }
+}
+
+impl Iterator for FedRows {
+    type Item = Result<RecordBatch, ArrowError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some((reader, skip)) = &mut self.own_pass {
+                let batch = match reader.next()? {
+                    Ok(b) => b,
+                    Err(e) => return Some(Err(e)),
+                };
+                let n = batch.num_rows() as u64;
+                if *skip >= n {
+                    *skip -= n;
+                    continue;
+                }
+                let from = std::mem::take(skip) as usize;
+                return Some(Ok(batch.slice(from, batch.num_rows() - from)));
+            }
+            let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if state.finished {
+                return None;
+            }
+            if let Some(rx) = &state.rx {
+                match rx.recv() {
+                    Ok(Fed::Batch(b)) => {
+                        state.delivered += b.num_rows() as u64;
+                        return Some(Ok(b));
+                    }
+                    Ok(Fed::End) => {
+                        (state.finished, state.rx) = (true, None);
+                        return None;
+                    }
+                    Ok(Fed::Failed(why)) => {
+                        (state.finished, state.rx) = (true, None);
+                        return Some(Err(ArrowError::ExternalError(why.into())));
+                    }
+                    Ok(Fed::Unserved) => state.rx = None,
+                    Err(_) => {
+                        (state.finished, state.rx) = (true, None);
+                        return Some(Err(ArrowError::ExternalError(
+                            "the statistics pass stopped before the last of the respondent rows (a bug in csi)".into(),
+                        )));
+                    }
+                }
+            }
+            // Detached or not fed: the rows not yet handed on, from a pass of our own.
+            let skip = state.delivered;
+            drop(state);
+            let reader = self.source.start(1).pop().expect("one reader");
+            self.own_pass = Some((reader, skip));
+        }
+    }
+}
+
+impl RecordBatchReader for FedRows {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
 }
 
 /// A data error handed to every stream of a shared pass.

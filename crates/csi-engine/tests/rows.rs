@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::Float64Type;
-use arrow_array::Array;
+use arrow_array::{Array, RecordBatchReader};
 
 fn mini() -> csi_study::Study {
     csi_study::load(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/mini/study.yaml")).unwrap()
@@ -89,4 +89,149 @@ fn a_shared_pass_feeds_every_reader_the_same_rows() {
     for h in handles {
         assert_eq!(h.join().unwrap(), own);
     }
+}
+
+/// Every value of `batches`, column by column, as text (`null` where missing).
+fn cells(batches: &[arrow_array::RecordBatch]) -> Vec<Vec<String>> {
+    let width = batches.first().map_or(0, |b| b.num_columns());
+    (0..width)
+        .map(|j| {
+            let mut out = Vec::new();
+            for b in batches {
+                let c = b.column(j);
+                for i in 0..b.num_rows() {
+                    out.push(if c.is_null(i) {
+                        "null".to_string()
+                    } else if let Some(f) = c.as_primitive_opt::<Float64Type>() {
+                        format!("{:?}", f.value(i))
+                    } else {
+                        c.as_string::<i32>().value(i).to_string()
+                    });
+                }
+            }
+            out
+        })
+        .collect()
+}
+
+/// The example study in a folder of its own, each wave's rows repeated `times`
+/// times (ids made unique), so that a wave's file is read in several pieces and
+/// handed on in many batches; `corrupt` spoils one answer of the first wave.
+fn example_repeated(times: usize, corrupt: bool) -> (tempfile::TempDir, csi_study::Study) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../reports/telecom");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("data")).unwrap();
+    std::fs::create_dir_all(dir.path().join("narrative")).unwrap();
+    std::fs::copy(root.join("study.yaml"), dir.path().join("study.yaml")).unwrap();
+    for entry in std::fs::read_dir(root.join("narrative")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.path().join("narrative").join(path.file_name().unwrap())).unwrap();
+    }
+    for entry in std::fs::read_dir(root.join("data")).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut lines = text.lines();
+        let mut out = format!("{}\n", lines.next().unwrap());
+        let rows: Vec<&str> = lines.collect();
+        for k in 0..times {
+            for row in &rows {
+                let (id, rest) = row.split_once(',').unwrap();
+                out.push_str(&format!("{id}-{k},{rest}\n"));
+            }
+        }
+        if corrupt && path.file_name().unwrap() == "wave-2000.csv" {
+            // The overall item (the sixth column) of a row far into the file.
+            let at = out.match_indices('\n').nth(rows.len() * times * 3 / 4).unwrap().0 + 1;
+            let line_end = at + out[at..].find('\n').unwrap();
+            let mut fields: Vec<String> = out[at..line_end].split(',').map(String::from).collect();
+            fields[5] = "abc".into();
+            out.replace_range(at..line_end, &fields.join(","));
+        }
+        std::fs::write(dir.path().join("data").join(path.file_name().unwrap()), out).unwrap();
+    }
+    let study = csi_study::load(&dir.path().join("study.yaml")).unwrap();
+    (dir, study)
+}
+
+/// The rows a wave's statistics pass feeds are, batch for batch, those a pass of
+/// their own reads: for a stream read to its end, one detached after its first
+/// batch (the rest from a pass of its own, past the rows already handed on), one
+/// detached before it reads anything, while another stream is dropped at once.
+/// The figures are those of a pass feeding nobody.
+#[test]
+fn the_statistics_pass_feeds_the_rows_a_pass_of_their_own_reads() {
+    let (_dir, study) = example_repeated(20, false);
+    let wave = &study.waves[0];
+    let own: Vec<_> = csi_engine::rows_reader(&study, wave).map(Result::unwrap).collect();
+    assert!(own.len() > 10, "many batches: {}", own.len());
+    let expected = cells(&own);
+
+    let mut feeds = Vec::new();
+    let mut readers = Vec::new();
+    for how in ["to the end", "detached after one batch", "detached at once", "dropped"] {
+        let (feed, rows) = csi_engine::fed_rows(&study, wave);
+        feeds.push(feed);
+        assert_eq!(rows.schema(), csi_engine::rows_schema(&study, wave));
+        readers.push(std::thread::spawn(move || {
+            let detach = rows.detacher();
+            let mut rows = rows;
+            let mut read = Vec::new();
+            match how {
+                "dropped" => return None,
+                "detached at once" => detach.detach(),
+                "detached after one batch" => {
+                    read.push(rows.next().unwrap().unwrap());
+                    detach.detach();
+                }
+                _ => {}
+            }
+            read.extend(rows.map(Result::unwrap));
+            Some((how, read))
+        }));
+    }
+    let waves: Vec<&csi_study::Wave> = study.waves.iter().collect();
+    let mut done = Vec::new();
+    let fed =
+        csi_engine::compute_waves_feeding_rows(&study, &waves, vec![feeds], &mut |k, r| done.push((k, r.is_ok())));
+    assert_eq!(done, [(0, true), (1, true), (2, true)]);
+    for reader in readers {
+        if let Some((how, read)) = reader.join().unwrap() {
+            assert_eq!(cells(&read), expected, "{how}");
+        }
+    }
+    let alone = csi_engine::compute_waves_with_sums(&study, &waves);
+    for (a, b) in fed.results.iter().zip(&alone.results) {
+        let (a, b) = (&a.as_ref().unwrap().0, &b.as_ref().unwrap().0);
+        assert_eq!(serde_json::to_string(a).unwrap(), serde_json::to_string(b).unwrap());
+    }
+}
+
+/// A wave whose pass fails (a value the data policy refuses) ends the streams it
+/// feeds with its error, not with a silent end of the rows; the other waves'
+/// streams get their rows.
+#[test]
+fn a_failed_pass_ends_its_streams_with_its_error() {
+    let (_dir, study) = example_repeated(20, true);
+    let waves: Vec<&csi_study::Wave> = study.waves.iter().collect();
+    let (bad, bad_rows) = csi_engine::fed_rows(&study, waves[0]);
+    let (good, good_rows) = csi_engine::fed_rows(&study, waves[1]);
+    let read = |rows: csi_engine::FedRows| std::thread::spawn(move || rows.collect::<Vec<_>>());
+    let (bad_read, good_read) = (read(bad_rows), read(good_rows));
+    let computed = csi_engine::compute_waves_feeding_rows(&study, &waves, vec![vec![bad], vec![good]], &mut |_, _| {});
+    let error = computed.results[0].as_ref().err().expect("wave 2000 fails").to_string();
+    assert!(error.contains("abc"), "{error}");
+    let bad_read = bad_read.join().unwrap();
+    let last = bad_read
+        .last()
+        .unwrap()
+        .as_ref()
+        .expect_err("the stream ends with an error");
+    assert!(last.to_string().contains("abc"), "{last}");
+    let good_read = good_read.join().unwrap();
+    assert!(good_read.iter().all(Result::is_ok));
+    let own: Vec<_> = csi_engine::rows_reader(&study, waves[1]).map(Result::unwrap).collect();
+    assert_eq!(
+        cells(&good_read.into_iter().map(Result::unwrap).collect::<Vec<_>>()),
+        cells(&own)
+    );
 }

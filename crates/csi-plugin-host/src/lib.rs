@@ -696,11 +696,23 @@ impl Plugin {
         rows: Option<Box<dyn RecordBatchReader + Send>>,
         isolation: &Isolation,
     ) -> Result<csi_blocks::Report, PluginError> {
+        let (schema, batches) = statistics;
+        let stats = Box::new(RecordBatchIterator::new(batches.into_iter().map(Ok), schema));
+        self.run_streams(request, stats, rows, isolation)
+    }
+
+    /// [`Plugin::run`] with the statistics as a stream: the plugin reads it when
+    /// it asks for it, so the stream may wait for statistics still being computed
+    /// (while the plugin reads its rows first).
+    pub fn run_streams(
+        &self,
+        request: &Request,
+        statistics: Box<dyn RecordBatchReader + Send>,
+        rows: Option<Box<dyn RecordBatchReader + Send>>,
+        isolation: &Isolation,
+    ) -> Result<csi_blocks::Report, PluginError> {
         let json = serde_json::to_vec(request).expect("requests serialise");
-        let stats = self.description.inputs.statistics().then(|| {
-            let (schema, batches) = statistics;
-            Box::new(RecordBatchIterator::new(batches.into_iter().map(Ok), schema)) as Box<dyn RecordBatchReader + Send>
-        });
+        let stats = self.description.inputs.statistics().then_some(statistics);
         let rows = rows.filter(|_| self.description.inputs.rows());
         let (status, bytes) = match isolation {
             Isolation::InProcess => self.call(self.run_entry()?, &json, stats, rows),

@@ -465,7 +465,18 @@ struct Patterns {
     keys: Vec<u64>,
     sums: Vec<Sums>,
     table: hashbrown::HashTable<u32>,
-    hasher: std::hash::RandomState,
+}
+
+/// A key's hash for the table of patterns: the words mixed by multiplication
+/// (the keys are dense bit patterns, and the table's order is never seen: the
+/// patterns are sorted by key before use).
+fn hash_key(key: &[u64]) -> u64 {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut h = K;
+    for &w in key {
+        h = (h.rotate_left(23) ^ w).wrapping_mul(K);
+    }
+    h ^ (h >> 32)
 }
 
 impl Patterns {
@@ -475,7 +486,6 @@ impl Patterns {
             keys: Vec::new(),
             sums: Vec::new(),
             table: hashbrown::HashTable::new(),
-            hasher: std::hash::RandomState::new(),
         }
     }
 
@@ -487,14 +497,12 @@ impl Patterns {
     /// Adds a respondent with outcome score `y` and weight `w` to pattern `key`;
     /// `false` when that would make more than [`MAX_PATTERNS`] patterns.
     fn add(&mut self, key: &[u64], y: f64, w: f64) -> bool {
-        use std::hash::BuildHasher;
-        let hash = self.hasher.hash_one(key);
+        let hash = hash_key(key);
         let Patterns {
             words,
             keys,
             sums,
             table,
-            hasher,
         } = self;
         let at = |i: u32| &keys[i as usize * *words..(i as usize + 1) * *words];
         if let Some(&i) = table.find(hash, |&i| at(i) == key) {
@@ -511,20 +519,48 @@ impl Patterns {
         sums.push(s);
         let words = *words;
         table.insert_unique(hash, i, |&j| {
-            hasher.hash_one(&keys[j as usize * words..(j as usize + 1) * words])
+            hash_key(&keys[j as usize * words..(j as usize + 1) * words])
         });
         true
     }
 
-    /// The patterns in the order of their keys.
+    /// The patterns in the order of their keys, rearranged in place (no second
+    /// copy of a million patterns).
     fn sorted(self) -> SortedPatterns {
         let mut order: Vec<u32> = (0..self.sums.len() as u32).collect();
         order.sort_unstable_by(|&a, &b| self.key(a).cmp(self.key(b)));
-        SortedPatterns {
-            words: self.words,
-            keys: order.iter().flat_map(|&i| self.key(i).iter().copied()).collect(),
-            sums: order.iter().map(|&i| self.sums[i as usize]).collect(),
+        let Patterns {
+            words,
+            mut keys,
+            mut sums,
+            table,
+        } = self;
+        drop(table);
+        // Position i takes the pattern at order[i]: each cycle of the permutation
+        // is followed once, moving every pattern one step along it.
+        let mut placed = vec![false; sums.len()];
+        let mut held = vec![0u64; words];
+        for start in 0..sums.len() {
+            if placed[start] {
+                continue;
+            }
+            let held_sums = sums[start];
+            held.copy_from_slice(&keys[start * words..(start + 1) * words]);
+            let mut i = start;
+            loop {
+                placed[i] = true;
+                let from = order[i] as usize;
+                if from == start {
+                    sums[i] = held_sums;
+                    keys[i * words..(i + 1) * words].copy_from_slice(&held);
+                    break;
+                }
+                sums[i] = sums[from];
+                keys.copy_within(from * words..(from + 1) * words, i * words);
+                i = from;
+            }
         }
+        SortedPatterns { words, keys, sums }
     }
 }
 
@@ -696,17 +732,40 @@ where
             let col = f(indicators[j].index);
             let scale = &indicators[j].scale;
             let (word, shift) = (e / 32, 2 * (e % 32));
-            for r in 0..n {
-                let s: u64 = if col.is_null(r) {
-                    0
+            let state_of = |x: f64| -> u64 {
+                match scale.category(x) {
+                    Category::Low => 1,
+                    Category::Middle => 2,
+                    Category::Top => 3,
+                }
+            };
+            // The states of the scale's points, looked up (answers are mostly
+            // whole points); any other value is classified as it comes.
+            let points: Vec<u64> = (0..scale.points())
+                .map(|i| state_of(scale.min + f64::from(i)))
+                .collect();
+            let state_at = |x: f64| -> u64 {
+                let i = (x - scale.min).max(0.0) as usize;
+                if i < points.len() && scale.min + i as f64 == x {
+                    points[i]
                 } else {
-                    match scale.category(col.value(r)) {
-                        Category::Low => 1,
-                        Category::Middle => 2,
-                        Category::Top => 3,
+                    state_of(x)
+                }
+            };
+            let values = col.values();
+            match col.nulls() {
+                None => {
+                    for (r, &x) in values.iter().enumerate() {
+                        keys[r * words + word] |= state_at(x) << shift;
                     }
-                };
-                keys[r * words + word] |= s << shift;
+                }
+                Some(valid) => {
+                    for (r, (&x, valid)) in values.iter().zip(valid.iter()).enumerate() {
+                        if valid {
+                            keys[r * words + word] |= state_at(x) << shift;
+                        }
+                    }
+                }
             }
         }
         for (r, key) in keys.chunks_exact(words).enumerate() {
@@ -733,7 +792,7 @@ where
     let patterns = patterns.sorted();
 
     // Listwise counts over a set of eligible positions.
-    let count = |set: &[usize]| -> (u64, Vec<[u64; 3]>) {
+    let count_once = |set: &[usize]| -> (u64, Vec<[u64; 3]>) {
         let mut used = 0;
         let mut counts = vec![[0u64; 3]; set.len()];
         for (key, sums) in patterns.iter() {
@@ -745,6 +804,18 @@ where
             }
         }
         (used, counts)
+    };
+    // The same sets are counted several times over (the joint model's, the kept
+    // indicators'): each is counted once.
+    type Counts = (u64, Vec<[u64; 3]>);
+    let counted: std::cell::RefCell<std::collections::HashMap<Vec<usize>, Counts>> = Default::default();
+    let count = |set: &[usize]| -> (u64, Vec<[u64; 3]>) {
+        if let Some(c) = counted.borrow().get(set) {
+            return c.clone();
+        }
+        let c = count_once(set);
+        counted.borrow_mut().insert(set.to_vec(), c.clone());
+        c
     };
     let mut results: Vec<Option<Result<(Coefficient, Coefficient), NotClassified>>> =
         refused.into_iter().map(|r| r.map(Err)).collect();
@@ -843,20 +914,29 @@ where
                 }
                 true
             };
+            // Symmetric sums, accumulated in the upper triangle (`active` is in
+            // increasing order) and mirrored.
+            let symmetric = |upper: Vec<f64>| -> Vec<Vec<f64>> {
+                (0..k)
+                    .map(|a| (0..k).map(|b| upper[a.min(b) * k + a.max(b)]).collect())
+                    .collect()
+            };
             let mut active = Vec::with_capacity(k);
-            let mut xtwx = vec![vec![0.0; k]; k];
+            let mut upper = vec![0.0; k * k];
             let mut xtwy = vec![0.0; k];
             for (key, sums) in patterns.iter() {
                 if !design(key, &mut active) {
                     continue;
                 }
-                for &a in &active {
+                for (i, &a) in active.iter().enumerate() {
                     xtwy[a] += sums.swy;
-                    for &b in &active {
-                        xtwx[a][b] += sums.sw;
+                    let row = &mut upper[a * k..(a + 1) * k];
+                    for &b in &active[i..] {
+                        row[b] += sums.sw;
                     }
                 }
             }
+            let xtwx = symmetric(upper);
             const SINGULAR: &str = "the penalty–reward regression is singular: some indicators' categories coincide (the same respondents rate them low, or top)";
             let Some(bread) = spd_inverse(&xtwx) else {
                 if group.is_none() {
@@ -873,19 +953,21 @@ where
                 continue;
             };
             let beta: Vec<f64> = (0..k).map(|a| (0..k).map(|b| bread[a][b] * xtwy[b]).sum()).collect();
-            let mut meat = vec![vec![0.0; k]; k];
+            let mut upper = vec![0.0; k * k];
             for (key, sums) in patterns.iter() {
                 if !design(key, &mut active) {
                     continue;
                 }
                 let fitted: f64 = active.iter().map(|&a| beta[a]).sum();
                 let e2 = sums.sum_w2_e2(fitted);
-                for &a in &active {
-                    for &b in &active {
-                        meat[a][b] += e2;
+                for (i, &a) in active.iter().enumerate() {
+                    let row = &mut upper[a * k..(a + 1) * k];
+                    for &b in &active[i..] {
+                        row[b] += e2;
                     }
                 }
             }
+            let meat = symmetric(upper);
             let hc1 = used as f64 / (used - k as u64) as f64;
             let variance = |a: usize| -> f64 {
                 let mut v = 0.0;

@@ -182,7 +182,6 @@ impl Driver {
     fn analyse(&self, request: &Request, mut input: Input) -> Result<Report, String> {
         let zh = request.study.language.starts_with("zh");
         let t = |a: &'static str, b: &'static str| if zh { a } else { b };
-        let stats = Statistics::read(&input.statistics_batches()?)?;
         let wave = request.wave.as_str();
         let decimals = request.study.decimals;
         let text = |k: &str| {
@@ -237,6 +236,10 @@ impl Driver {
         if predictors.len() < 2 {
             return Err("a driver analysis needs at least two drivers; choose another `level` or `within`".into());
         }
+        // The rows first, the statistics after: csi can then feed the rows from
+        // the pass that computes the statistics instead of reading the data again.
+        let kano = self.kano(request, &mut input, &cell, &predictors, outcome);
+        let stats = Statistics::read(&input.statistics_batches()?)?;
 
         // Degenerate data: stated in place, never a figure built on nothing.
         let not_estimable = |zh_text: String, en_text: String| Report {
@@ -311,7 +314,7 @@ impl Driver {
                     });
                 }
                 let mut blocks = vec![Block::Markdown { text }];
-                blocks.extend(self.kano(request, &mut input, &cell, &predictors, outcome));
+                blocks.extend(kano);
                 return Ok(Report {
                     overview: Vec::new(),
                     title: Some(t("驱动因素分析", "Drivers").into()),
@@ -489,7 +492,7 @@ impl Driver {
                 }),
             }),
         ];
-        blocks.extend(self.kano(request, &mut input, &cell, &predictors, outcome));
+        blocks.extend(kano);
         Ok(Report {
             overview,
             title: Some(t("驱动因素分析", "Drivers").into()),
