@@ -183,7 +183,7 @@ for st in "${stages[@]}"; do
     printf "%-10s %28.2f %12.2f %8.2f %14.2f\n", n, s, a, w, b / c
   }'
 done
-echo "(the statistics pass reads and accumulates in one stream, so reading is not timed apart, and the analyses that read rows (driver, netscore) run beside it, fed by it; the analyses column is the others'; the rest of the build's wall time is hashing the data files for provenance, loading plugins and the summary)"
+echo "(the statistics pass reads and accumulates in one stream, so reading is not timed apart, and the analyses that read rows (driver, netscore) run beside it, fed by it; the analyses column is the others', and the fed analyses' work after the last pass; the rest of the build's wall time is hashing the data files for provenance, loading plugins and the summary)"
 echo "versions:"
 tree="commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 [ -z "$(git status --porcelain -- crates plugins Cargo.toml Cargo.lock 2>/dev/null)" ] \

@@ -349,8 +349,9 @@ impl arrow_array::RecordBatchReader for AwaitedStatistics {
 /// handed over once its wave and the waves before it are computed. An analysis
 /// that asks for its statistics before it has read its rows lets the pass go on
 /// without it and reads its rows afterwards, on its own. Only the plugins that
-/// ship with csi are run so, and two waves of one plugin may then run at once;
-/// other plugins run after the pass, one call at a time each.
+/// ship with csi, in csi's process, are run so, and two of their analyses (of one
+/// wave or of two) may then run at once; other plugins run after the pass, one
+/// call at a time each.
 pub struct WithThePass<'scope> {
     /// Per wave of the study: the streams its pass feeds.
     feeds: Vec<Vec<csi_engine::RowsFeed>>,
@@ -370,6 +371,11 @@ pub struct WithThePass<'scope> {
 impl Drop for WithThePass<'_> {
     fn drop(&mut self) {
         self.all_computed();
+        // Joined here, so that a thread that panicked (a bug) is not the scope's
+        // panic on a path that is already failing.
+        for (_, _, handle) in self.running.drain(..) {
+            let _ = handle.join();
+        }
     }
 }
 
@@ -472,8 +478,9 @@ impl<'scope> WithThePass<'scope> {
 /// over the data: one pass feeds one analysis of each such plugin at once (on a
 /// thread each, as a shared pass needs), and a second analysis of a plugin waits
 /// for the next pass. The analyses of the statistics table alone run meanwhile.
-/// Two analyses of one plugin take turns, so each plugin is called from one thread
-/// at a time, as docs/plugins.md promises. Pages keep the study's order.
+/// Two analyses of one plugin here take turns, so a plugin that does not ship with
+/// csi is called from one thread at a time, as docs/plugins.md promises. Pages
+/// keep the study's order.
 pub fn run_wave(
     study: &Study,
     prepared: &[Prepared<'_>],

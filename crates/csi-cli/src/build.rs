@@ -100,13 +100,20 @@ fn provenance(
             files.push(&wave.data);
         }
     }
-    let hashed: std::collections::HashMap<&Path, String> = files
+    let hashes: Vec<(&Path, Result<String>)> = files
         .par_iter()
         .map(|&f| {
-            let sha = sha256_file(f).with_context(|| format!("cannot read {}", f.display()))?;
-            Ok((f, sha))
+            (
+                f,
+                sha256_file(f).with_context(|| format!("cannot read {}", f.display())),
+            )
         })
-        .collect::<Result<_>>()?;
+        .collect();
+    // (a file that cannot be read: the first in the study's order)
+    let mut hashed: std::collections::HashMap<&Path, String> = std::collections::HashMap::new();
+    for (f, sha) in hashes {
+        hashed.insert(f, sha?);
+    }
     study
         .waves
         .iter()
@@ -403,7 +410,13 @@ fn publish_study(
             }
         }
         let from_data: Vec<usize> = (0..study.waves.len()).filter(|&i| computed[i].is_none()).collect();
-        let analysed_with_pass: Vec<usize> = from_data.iter().copied().filter(|&i| render[i]).collect();
+        // (not the waves of a file holding several: their pass would feed the
+        // analyses of all of them at once, each holding its own tables)
+        let analysed_with_pass: Vec<usize> = from_data
+            .iter()
+            .copied()
+            .filter(|&i| render[i] && !shared(&study.waves[i]))
+            .collect();
         let mut with_pass = analyses::WithThePass::start(scope, study, &prepared, &analysed_with_pass);
         for (i, c) in computed.iter().enumerate() {
             if let Some((r, _, _)) = c {
@@ -499,7 +512,7 @@ fn publish_study(
                     started.elapsed().as_secs_f64(),
                     match with_the_pass {
                         0 => String::new(),
-                        n => format!(" ({n} of them read their rows with the statistics pass and ran beside it)"),
+                        n => format!(" ({n} of them, which read rows, ran beside the statistics pass, fed by it)"),
                     }
                 ));
                 pages

@@ -524,3 +524,58 @@ fn bad_numbers_are_recognised() {
     assert_eq!(bad_number("p NaN"), Some("NaN".into()));
     assert_eq!(bad_number("-0.1 and 0.0 and -10.0 and 2000–2002"), None);
 }
+
+/// Links `from` at `to` (same file system), else copies it.
+fn link_or_copy(from: &Path, to: &Path) {
+    if std::fs::hard_link(from, to).is_err() {
+        std::fs::copy(from, to).unwrap();
+    }
+}
+
+/// With the plugins that ship with csi beside the binary, as installed, the
+/// analyses that read respondent rows (driver's penalty–reward, netscore) read
+/// them with the statistics pass, fed as it reads the data, and run beside it;
+/// their pages, and every figure, are those of the same plugins reading a pass of
+/// their own after the figures (loaded from `--plugins`, in worker processes).
+#[test]
+fn shipped_plugins_read_rows_with_the_statistics_pass_and_publish_the_same_pages() {
+    let work = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let installed = work.path().join("bin");
+    std::fs::create_dir_all(&installed).unwrap();
+    let csi = installed.join("csi");
+    link_or_copy(Path::new(env!("CARGO_BIN_EXE_csi")), &csi);
+    let plugins = common::standard_plugins();
+    for entry in std::fs::read_dir(plugins.path()).unwrap() {
+        let path = entry.unwrap().path();
+        link_or_copy(&path, &installed.join(path.file_name().unwrap()));
+    }
+    let study = common::root().join("reports/telecom/study.yaml");
+    let build = |mut command: std::process::Command, out: &Path, extra: &[&Path]| -> String {
+        let run = command
+            .args(["build", "-v", "--no-cache", study.to_str().unwrap(), "--out"])
+            .arg(out)
+            .args(extra)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
+        assert!(run.status.success(), "{stderr}");
+        assert!(!stderr.contains("warning: analysis"), "an analysis failed: {stderr}");
+        stderr
+    };
+    let fed = |err: &str| {
+        err.matches("3 of them, which read rows, ran beside the statistics pass")
+            .count()
+    };
+    let with_pass = work.path().join("with-pass");
+    let err = build(std::process::Command::new(&csi), &with_pass, &[]);
+    assert_eq!(fed(&err), 3, "every wave's driver, netscore and topbox: {err}");
+    let after = work.path().join("after");
+    let err = build(common::csi(), &after, &[Path::new("--plugins"), plugins.path()]);
+    assert_eq!(fed(&err), 0, "{err}");
+    for wave in ["2000", "2001", "2002"] {
+        for page in ["driver.html", "netscore.html", "results.json"] {
+            let read = |site: &Path| std::fs::read(site.join("telecom").join(wave).join(page)).unwrap();
+            assert!(read(&with_pass) == read(&after), "wave {wave}: {page}");
+        }
+    }
+}

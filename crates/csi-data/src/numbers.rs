@@ -113,11 +113,11 @@ pub(crate) fn to_batch(plan: &[ColumnPlan], rows: &NumericRows) -> RecordBatch {
             _ => {
                 // Missing values are null (and 0 beneath the null, as Arrow builders write).
                 let mut values = values.next().expect("a column of values per numeric column");
-                let nulls = NullBuffer::from_iter(values.iter().map(|v| !v.is_nan()));
-                let nulls = (nulls.null_count() > 0).then_some(nulls);
-                if nulls.is_some() {
+                let nulls = values.iter().any(|v| v.is_nan()).then(|| {
+                    let valid = arrow_buffer::BooleanBuffer::collect_bool(values.len(), |i| !values[i].is_nan());
                     values.iter_mut().filter(|v| v.is_nan()).for_each(|v| *v = 0.0);
-                }
+                    NullBuffer::new(valid)
+                });
                 Arc::new(Float64Array::new(values.into(), nulls))
             }
         })

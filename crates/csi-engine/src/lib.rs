@@ -652,6 +652,12 @@ impl Accumulation {
 /// piece also holds at least about twice its accumulators' size.
 const CHUNK_BYTES: usize = 8 << 20;
 
+/// The most memory the batches of rows made for plugins by the statistics pass may
+/// take while their pieces wait for the pieces before them (see
+/// [`compute_waves_feeding_rows`]); with more cores or larger pieces the plugins
+/// read their rows in a pass of their own.
+const FEED_BYTES: usize = 256 << 20;
+
 /// One chunk's sums: its cells' accumulators, and, per respondent kept, the
 /// weight and the importance series' scores (`NaN` where missing), whose random
 /// group is known only once the chunks before it are counted.
@@ -1404,19 +1410,32 @@ fn compute_in_one_pass(
     let chunk_bytes = CHUNK_BYTES.max(2 * piece_bytes);
     // The rows of a wave whose plugins read them are also made into batches for
     // them, when its columns are the first of the pass's (always so for a file of
-    // one wave) and a piece's batches may wait in memory for the pieces before it.
-    let feedable = csi_data::pieces_fit(&file.path, chunk_bytes).unwrap_or(false);
-    let mut fed: Vec<Option<usize>> = vec![None; waves.len()];
+    // one wave) and the batches of the pieces in flight (about four times their
+    // bytes, waiting for the pieces before them) fit FEED_BYTES; else its streams
+    // read the rows on their own.
+    let how = how.unwrap_or_else(|| csi_data::Parallelism::all_cores(chunk_bytes));
+    let feedable = || {
+        (how.threads + 2) * 4 * how.chunk_bytes <= FEED_BYTES
+            && csi_data::pieces_fit(&file.path, how.chunk_bytes).unwrap_or(false)
+    };
+    let feedable = feeds.iter().any(|f| !f.is_empty()) && feedable();
+    // Per wave: the width of its streams' rows, and how many streams still read.
+    let mut fed: Vec<Option<(usize, std::sync::atomic::AtomicUsize)>> = (0..waves.len()).map(|_| None).collect();
     for (k, wave_feeds) in feeds.iter_mut().enumerate() {
         let Some(first) = wave_feeds.first() else { continue };
-        let width = first.columns().len();
         if feedable && columns.columns.starts_with(first.columns()) {
-            fed[k] = Some(width);
+            fed[k] = Some((first.columns().len(), wave_feeds.len().into()));
         } else {
             std::mem::take(wave_feeds).into_iter().for_each(RowsFeed::unserved);
         }
     }
     let feeding = fed.iter().any(Option::is_some);
+    let reading = |k: usize| {
+        fed[k]
+            .as_ref()
+            .filter(|(_, live)| live.load(std::sync::atomic::Ordering::Relaxed) > 0)
+            .map(|(width, _)| *width)
+    };
     // A piece's sums of a wave are made when the piece has one of its rows (a
     // file sorted by wave has rows of one wave in most pieces).
     type Chunk = (Vec<Option<ChunkSums>>, Vec<Vec<arrow_array::RecordBatch>>);
@@ -1430,7 +1449,7 @@ fn compute_in_one_pass(
         let k = rows.part();
         let sums = sums[k].get_or_insert_with(|| prepared[k].new_chunk());
         passes[k].add(sums, rows);
-        if let Some(width) = fed[k] {
+        if let Some(width) = reading(k) {
             batches[k].push(csi_data::rows_batch(&columns.columns[..width], rows));
         }
     };
@@ -1441,14 +1460,17 @@ fn compute_in_one_pass(
                 total.merge(p, sums);
             }
         }
-        for (wave_feeds, batches) in feeds.iter_mut().zip(batches) {
+        for ((wave_feeds, batches), fed) in feeds.iter_mut().zip(batches).zip(&fed) {
             for batch in &batches {
                 // A stream that no longer reads from the pass is let go.
                 wave_feeds.retain(|feed| feed.send(batch));
             }
+            if let Some((_, live)) = fed {
+                // Once no stream reads, no more batches are made for them.
+                live.store(wave_feeds.len(), std::sync::atomic::Ordering::Relaxed);
+            }
         }
     };
-    let how = how.unwrap_or_else(|| csi_data::Parallelism::all_cores(chunk_bytes));
     let scan = if feeding {
         csi_data::scan_numbers_in_parts_with_ids
     } else {

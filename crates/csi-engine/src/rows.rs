@@ -326,7 +326,8 @@ pub struct RowsDetach(Arc<Mutex<FeedState>>);
 
 impl RowsDetach {
     /// From now on the statistics pass no longer waits for the stream: the rows it
-    /// has not yet handed on are read in a pass of the stream's own, when read.
+    /// has not yet handed on are read in a pass of the stream's own, when read. (A
+    /// read of the stream under way on another thread finishes first.)
     pub fn detach(&self) {
         let mut state = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         state.rx = None;
@@ -389,6 +390,14 @@ impl Iterator for FedRows {
 impl RecordBatchReader for FedRows {
     fn schema(&self) -> SchemaRef {
         self.schema.clone()
+    }
+}
+
+/// A stream dropped unread to its end lets the pass go on without it at once
+/// (not only when the plugin's statistics stream, which can detach it, goes too).
+impl Drop for FedRows {
+    fn drop(&mut self) {
+        self.detacher().detach();
     }
 }
 

@@ -476,7 +476,13 @@ fn hash_key(key: &[u64]) -> u64 {
     for &w in key {
         h = (h.rotate_left(23) ^ w).wrapping_mul(K);
     }
-    h ^ (h >> 32)
+    // The finaliser of MurmurHash3 (fmix64): every bit of the key reaches the
+    // bits the table indexes by.
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
 }
 
 impl Patterns {
@@ -719,6 +725,24 @@ where
     let mut patterns = Patterns::new(words);
     let mut respondents = 0u64;
     let mut keys: Vec<u64> = Vec::new();
+    let state_of = |scale: &ScaleInfo, x: f64| -> u64 {
+        match scale.category(x) {
+            Category::Low => 1,
+            Category::Middle => 2,
+            Category::Top => 3,
+        }
+    };
+    // The states of each scale's points, looked up (answers are mostly whole
+    // points); any other value is classified as it comes.
+    let points: Vec<Vec<u64>> = eligible
+        .iter()
+        .map(|&j| {
+            let scale = &indicators[j].scale;
+            (0..scale.points())
+                .map(|i| state_of(scale, scale.min + f64::from(i)))
+                .collect()
+        })
+        .collect();
     for batch in rows {
         let batch = batch?;
         let f = |i: usize| batch.column(i).as_primitive::<Float64Type>().clone();
@@ -732,24 +756,13 @@ where
             let col = f(indicators[j].index);
             let scale = &indicators[j].scale;
             let (word, shift) = (e / 32, 2 * (e % 32));
-            let state_of = |x: f64| -> u64 {
-                match scale.category(x) {
-                    Category::Low => 1,
-                    Category::Middle => 2,
-                    Category::Top => 3,
-                }
-            };
-            // The states of the scale's points, looked up (answers are mostly
-            // whole points); any other value is classified as it comes.
-            let points: Vec<u64> = (0..scale.points())
-                .map(|i| state_of(scale.min + f64::from(i)))
-                .collect();
+            let points = &points[e];
             let state_at = |x: f64| -> u64 {
                 let i = (x - scale.min).max(0.0) as usize;
                 if i < points.len() && scale.min + i as f64 == x {
                     points[i]
                 } else {
-                    state_of(x)
+                    state_of(scale, x)
                 }
             };
             let values = col.values();
@@ -1108,6 +1121,28 @@ mod tests {
         assert_eq!(Class::of(&c(1.0), &c(-1.0)), Class::NoEffect);
         assert_eq!(Class::of(&c(5.0), &c(-5.0)), Class::UnexpectedSign);
         assert_eq!(Class::of(&c(-5.0), &c(1.0)), Class::UnexpectedSign);
+    }
+
+    /// The patterns, sorted in place, are every pattern added, in the order of
+    /// their keys, each with its own sums (keys of two words, many repeated, some
+    /// differing in the second word only: the hash mixes every word).
+    #[test]
+    fn patterns_sort_in_place_to_the_order_of_their_keys() {
+        let mut patterns = Patterns::new(2);
+        let mut expected: std::collections::BTreeMap<[u64; 2], (u64, f64)> = Default::default();
+        let mut x: u64 = 12345;
+        for i in 0..20_000u64 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let key = [(x >> 60) & 3, (x >> 40) % 997];
+            let (y, w) = ((i % 11) as f64, 1.0 + (i % 3) as f64);
+            assert!(patterns.add(&key, y, w));
+            let e = expected.entry(key).or_insert((0, 0.0));
+            (e.0, e.1) = (e.0 + 1, e.1 + w * y);
+        }
+        let sorted = patterns.sorted();
+        let got: Vec<([u64; 2], (u64, f64))> = sorted.iter().map(|(k, s)| ([k[0], k[1]], (s.n, s.swy))).collect();
+        let want: Vec<([u64; 2], (u64, f64))> = expected.into_iter().collect();
+        assert_eq!(got, want);
     }
 
     #[test]
