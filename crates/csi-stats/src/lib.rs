@@ -72,6 +72,7 @@ use statrs::distribution::{ContinuousCDF, Normal};
 pub mod columns;
 pub mod difference;
 pub mod multiple;
+pub mod pls;
 pub mod proportion;
 pub mod relweights;
 pub mod sample_size;
