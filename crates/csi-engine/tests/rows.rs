@@ -211,7 +211,7 @@ fn the_statistics_pass_feeds_the_rows_a_pass_of_their_own_reads() {
 /// streams get their rows.
 #[test]
 fn a_failed_pass_ends_its_streams_with_its_error() {
-    let (_dir, study) = example_repeated(20, true);
+    let (_dir, study) = example_repeated(6, true);
     let waves: Vec<&csi_study::Wave> = study.waves.iter().collect();
     let (bad, bad_rows) = csi_engine::fed_rows(&study, waves[0]);
     let (good, good_rows) = csi_engine::fed_rows(&study, waves[1]);
@@ -234,4 +234,103 @@ fn a_failed_pass_ends_its_streams_with_its_error() {
         cells(&good_read.into_iter().map(Result::unwrap).collect::<Vec<_>>()),
         cells(&own)
     );
+}
+
+/// A study whose three waves are rows of one file (`wave_column`), interleaved.
+fn example_in_one_file() -> (tempfile::TempDir, csi_study::Study) {
+    let (dir, _) = example_repeated(2, false);
+    let data = dir.path().join("data");
+    let mut header = String::new();
+    let mut waves: Vec<Vec<String>> = Vec::new();
+    for id in ["2000", "2001", "2002"] {
+        let text = std::fs::read_to_string(data.join(format!("wave-{id}.csv"))).unwrap();
+        let mut lines = text.lines();
+        header = format!("{},survey_wave\n", lines.next().unwrap());
+        waves.push(lines.map(|l| format!("{l},{id}\n")).collect());
+    }
+    let mut out = header;
+    for i in 0..waves.iter().map(Vec::len).max().unwrap() {
+        for rows in &waves {
+            if let Some(row) = rows.get(i) {
+                out.push_str(row);
+            }
+        }
+    }
+    std::fs::write(data.join("all.csv"), out).unwrap();
+    let yaml = std::fs::read_to_string(dir.path().join("study.yaml")).unwrap();
+    let yaml = ["2000", "2001", "2002"]
+        .iter()
+        .fold(yaml, |y, id| {
+            y.replace(&format!("data: data/wave-{id}.csv"), "data: data/all.csv")
+        })
+        .replacen("\nwaves:\n", "\nwave_column: survey_wave\nwaves:\n", 1);
+    std::fs::write(dir.path().join("study.yaml"), yaml).unwrap();
+    let study = csi_study::load(&dir.path().join("study.yaml")).unwrap();
+    (dir, study)
+}
+
+/// The waves of one file, computed in one pass: each wave's streams get that
+/// wave's rows only, those a pass of its own over its part of the file reads.
+#[test]
+fn a_wave_of_a_shared_file_is_fed_its_own_rows() {
+    let (_dir, study) = example_in_one_file();
+    let waves: Vec<&csi_study::Wave> = study.waves.iter().collect();
+    let mut feeds = Vec::new();
+    let mut readers = Vec::new();
+    for wave in &waves[..2] {
+        let (feed, rows) = csi_engine::fed_rows(&study, wave);
+        feeds.push(vec![feed]);
+        readers.push(std::thread::spawn(move || rows.map(Result::unwrap).collect::<Vec<_>>()));
+    }
+    let computed = csi_engine::compute_waves_feeding_rows(&study, &waves, feeds, &mut |_, _| {});
+    assert!(computed.results.iter().all(Result::is_ok));
+    for (wave, reader) in waves.iter().zip(readers) {
+        let own: Vec<_> = csi_engine::rows_reader(&study, wave).map(Result::unwrap).collect();
+        let fed = reader.join().unwrap();
+        assert_eq!(cells(&fed), cells(&own), "wave {}", wave.id);
+        assert!(fed.iter().map(|b| b.num_rows()).sum::<usize>() > 3000);
+    }
+}
+
+/// Under `duplicate_id: exclude` the file is read on one thread (whether a row is
+/// dropped depends on every id before it): the fed rows are still those of a
+/// pass of their own, repeated ids left out.
+#[test]
+fn rows_fed_under_duplicate_exclusion_leave_out_the_repeated_ids() {
+    let (dir, _) = example_repeated(6, false);
+    let yaml = std::fs::read_to_string(dir.path().join("study.yaml")).unwrap();
+    std::fs::write(
+        dir.path().join("study.yaml"),
+        yaml.replacen("  duplicate_id: error", "  duplicate_id: exclude", 1),
+    )
+    .unwrap();
+    // Every hundredth row of the first wave repeats the id before it.
+    let path = dir.path().join("data/wave-2000.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut previous = String::new();
+    let mut out = String::new();
+    for (i, line) in text.lines().enumerate() {
+        let (id, rest) = line.split_once(',').unwrap();
+        let id = if i > 1 && i % 100 == 0 {
+            previous.clone()
+        } else {
+            id.to_string()
+        };
+        out.push_str(&format!("{id},{rest}\n"));
+        previous = id;
+    }
+    std::fs::write(&path, out).unwrap();
+    let study = csi_study::load(&dir.path().join("study.yaml")).unwrap();
+    let wave = &study.waves[0];
+    let (feed, rows) = csi_engine::fed_rows(&study, wave);
+    let reader = std::thread::spawn(move || rows.map(Result::unwrap).collect::<Vec<_>>());
+    let waves: Vec<&csi_study::Wave> = study.waves.iter().collect();
+    let computed = csi_engine::compute_waves_feeding_rows(&study, &waves, vec![vec![feed]], &mut |_, _| {});
+    let result = &computed.results[0].as_ref().unwrap().0;
+    let own: Vec<_> = csi_engine::rows_reader(&study, wave).map(Result::unwrap).collect();
+    let fed = reader.join().unwrap();
+    assert_eq!(cells(&fed), cells(&own));
+    let n: usize = fed.iter().map(|b| b.num_rows()).sum();
+    assert_eq!(n as u64, result.data.rows_used);
+    assert!(n < 3012 * 6, "repeated ids are left out: {n}");
 }
