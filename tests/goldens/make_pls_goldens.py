@@ -19,9 +19,9 @@ construct indices (the ACSI formula: outer weights divided by each indicator's
 standard deviation, normalised to sum to 1, applied to the means rescaled from
 1-10) with numpy from seminr's weights. The Rust tests read only the outputs.
 
-    python3 -m venv /tmp/plsvenv
-    /tmp/plsvenv/bin/pip install -r tests/goldens/requirements-pls.txt
-    /tmp/plsvenv/bin/python tests/goldens/make_pls_goldens.py
+    python3 -m venv ~/.venvs/csi-pls
+    ~/.venvs/csi-pls/bin/pip install -r tests/goldens/requirements-pls.txt
+    ~/.venvs/csi-pls/bin/python tests/goldens/make_pls_goldens.py
 """
 
 import json
