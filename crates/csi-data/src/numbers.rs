@@ -174,6 +174,13 @@ pub(crate) fn scan_numbers<A: Send>(
     merge: &mut Merge<'_, A>,
 ) -> Result<crate::PartsReport, DataError> {
     let Reading { how, with_ids } = reading;
+    // Pieces read but not yet merged: bounds memory when one piece is slow. Rows
+    // kept with their ids are made into batches that wait with their piece, so
+    // one piece fewer is in flight then.
+    let workers = |threads: usize| Workers {
+        threads,
+        in_flight: threads + if with_ids { 1 } else { 2 },
+    };
     let path = file.path.as_path();
     // A file in parts is read with its parts' column after the plan's.
     let (plan, parting) = parted(plan, file.parts.as_ref());
@@ -205,7 +212,15 @@ pub(crate) fn scan_numbers<A: Send>(
                 )
             };
             let chunk_checker = || Checker::new(plan, parting, policy, Position::Row, false, hasher.clone(), true);
-            read_pieces(&mut next, threads, ledger, &chunk_checker, new, &accumulate, merge)
+            read_pieces(
+                &mut next,
+                workers(threads),
+                ledger,
+                &chunk_checker,
+                new,
+                &accumulate,
+                merge,
+            )
         }
         Format::Excel | Format::Spss => {
             let (position, reader): (Position, TableReader) = match crate::format_of(path)? {
@@ -259,7 +274,15 @@ pub(crate) fn scan_numbers<A: Send>(
                     true,
                 )
             };
-            read_pieces(&mut next, threads, ledger, &chunk_checker, new, &accumulate, merge)
+            read_pieces(
+                &mut next,
+                workers(threads),
+                ledger,
+                &chunk_checker,
+                new,
+                &accumulate,
+                merge,
+            )
         }
     }
 }
@@ -354,7 +377,11 @@ impl TableRead<'_> {
                 Ok(())
             };
             let chunk_checker = || Checker::new(plan, parting, policy, position, false, self.hasher.clone(), true);
-            read_pieces(&mut next, threads, ledger, &chunk_checker, new, &accumulate, merge)
+            let workers = Workers {
+                threads,
+                in_flight: threads + if with_ids { 1 } else { 2 },
+            };
+            read_pieces(&mut next, workers, ledger, &chunk_checker, new, &accumulate, merge)
         })
     }
 }
@@ -466,21 +493,29 @@ type NextPiece<'n, P> = dyn FnMut() -> Result<Option<P>, DataError> + Send + 'n;
 /// Checks a piece's rows with a checker and adds those kept to an accumulator.
 type Accumulate<'f, 'a, P, A> = dyn Fn(&P, &mut Checker<'a>, &mut A) -> Result<(), DataError> + Sync + 'f;
 
-/// Reads a file's pieces, one after another when `threads` is 1, else in
+/// How many threads check pieces, and how many pieces may be read but not yet
+/// merged (bounding memory when one piece is slow).
+#[derive(Debug, Clone, Copy)]
+struct Workers {
+    threads: usize,
+    in_flight: usize,
+}
+
+/// Reads a file's pieces, one after another when `workers.threads` is 1, else in
 /// [`parallel`], and returns the ledger's report.
 fn read_pieces<'a, P: Send, A: Send>(
     next: &mut NextPiece<'_, P>,
-    threads: usize,
+    workers: Workers,
     mut ledger: Checker<'a>,
     chunk_checker: &(dyn Fn() -> Checker<'a> + Sync),
     new: &(dyn Fn() -> A + Sync),
     accumulate: &Accumulate<'_, 'a, P, A>,
     merge: &mut Merge<'_, A>,
 ) -> Result<crate::PartsReport, DataError> {
-    if threads <= 1 {
+    if workers.threads <= 1 {
         sequential(next, &mut ledger, new, accumulate, merge)?;
     } else {
-        parallel(next, threads, &mut ledger, chunk_checker, new, accumulate, merge)?;
+        parallel(next, workers, &mut ledger, chunk_checker, new, accumulate, merge)?;
     }
     Ok(ledger.finish())
 }
@@ -623,15 +658,13 @@ enum Done<'a, A> {
 /// order stops the read, as a single pass would.
 fn parallel<'a, P: Send, A: Send>(
     next: &mut NextPiece<'_, P>,
-    threads: usize,
+    Workers { threads, in_flight }: Workers,
     ledger: &mut Checker<'a>,
     chunk_checker: &(dyn Fn() -> Checker<'a> + Sync),
     new: &(dyn Fn() -> A + Sync),
     accumulate: &Accumulate<'_, 'a, P, A>,
     merge: &mut Merge<'_, A>,
 ) -> Result<(), DataError> {
-    // Pieces read but not yet merged: bounds memory when one piece is slow.
-    let in_flight = threads + 2;
     let (job_tx, job_rx) = sync_channel::<(u64, P)>(threads);
     let job_rx = Mutex::new(job_rx);
     let (done_tx, done_rx) = channel::<(u64, Done<'a, A>)>();

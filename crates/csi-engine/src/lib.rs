@@ -1415,7 +1415,7 @@ fn compute_in_one_pass(
     // read the rows on their own.
     let how = how.unwrap_or_else(|| csi_data::Parallelism::all_cores(chunk_bytes));
     let feedable = || {
-        (how.threads + 2) * 4 * how.chunk_bytes <= FEED_BYTES
+        (how.threads + 1) * 4 * how.chunk_bytes <= FEED_BYTES
             && csi_data::pieces_fit(&file.path, how.chunk_bytes).unwrap_or(false)
     };
     let feedable = feeds.iter().any(|f| !f.is_empty()) && feedable();
