@@ -120,6 +120,31 @@ fn preview_build(
     Ok(())
 }
 
+/// Removes the preview folder when the process is stopped by Ctrl-C, SIGTERM or
+/// SIGHUP, then exits with 130 (the shell's code for an interrupted command). A
+/// build in progress is given up to two seconds to finish writing first.
+fn remove_on_stop(preview: &Path, building: Arc<std::sync::Mutex<()>>) -> Result<()> {
+    let preview = preview.to_path_buf();
+    ctrlc::set_handler(move || {
+        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+        let _held = loop {
+            match building.try_lock() {
+                Ok(guard) => break Some(guard),
+                Err(std::sync::TryLockError::Poisoned(e)) => break Some(e.into_inner()),
+                Err(std::sync::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(std::sync::TryLockError::WouldBlock) => break None,
+            }
+        };
+        if let Err(e) = std::fs::remove_dir_all(&preview) {
+            eprintln!("cannot remove the preview folder {}: {e}", preview.display());
+        }
+        std::process::exit(130);
+    })
+    .context("cannot install the handler that removes the preview folder when stopped")
+}
+
 /// Runs the preview until the process is stopped.
 pub fn serve(
     paths: &[PathBuf],
@@ -132,7 +157,14 @@ pub fn serve(
         .prefix("csi-preview-")
         .tempdir()
         .context("cannot create the preview folder")?;
-    let out = preview.path().to_path_buf();
+    // The site is a folder inside the temporary one, so that its lock file (kept
+    // beside the site) goes with it.
+    let out = preview.path().join("site");
+    let root = preview.path().to_path_buf();
+    // A build in progress holds this lock, so that stopping waits for it (briefly)
+    // rather than removing the folder under its feet.
+    let building = Arc::new(std::sync::Mutex::new(()));
+    remove_on_stop(&root, Arc::clone(&building))?;
     let mut watched: Vec<PathBuf> = crate::find_studies(paths)?
         .iter()
         .filter_map(|p| p.parent().map(Path::to_path_buf))
@@ -140,7 +172,10 @@ pub fn serve(
     watched.extend(theme.map(Path::to_path_buf));
     watched.extend(plugin_dirs.iter().cloned());
 
-    preview_build(paths, &out, theme, plugin_dirs, trust)?;
+    {
+        let _building = building.lock().unwrap_or_else(|e| e.into_inner());
+        preview_build(paths, &out, theme, plugin_dirs, trust)?;
+    }
 
     let server = tiny_http::Server::http(("127.0.0.1", port))
         .map_err(|e| anyhow::anyhow!("cannot listen on 127.0.0.1:{port}: {e}"))?;
@@ -163,6 +198,7 @@ pub fn serve(
         let theme = theme.map(Path::to_path_buf);
         let plugin_dirs = plugin_dirs.to_vec();
         let trust = trust.clone();
+        let building = Arc::clone(&building);
         std::thread::spawn(move || {
             let mut last = fingerprint(&watched);
             loop {
@@ -173,9 +209,11 @@ pub fn serve(
                 }
                 last = now;
                 eprintln!("change found; rebuilding");
+                let _building = building.lock().unwrap_or_else(|e| e.into_inner());
                 if let Err(e) = preview_build(&paths, &out, theme.as_deref(), &plugin_dirs, &trust) {
                     eprintln!("error: {e:#}");
                 }
+                drop(_building);
                 generation.fetch_add(1, Ordering::SeqCst);
             }
         });

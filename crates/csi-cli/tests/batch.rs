@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
@@ -366,8 +366,12 @@ fn serve_previews_and_rebuilds_on_change() {
         format!("{y}\nnarrative:\n  waves: {{2024: notes.md}}\n")
     });
     std::fs::write(study.join("notes.md"), "First version of the notes.\n").unwrap();
+    // The preview folder is made under TMPDIR; stopping the server removes it.
+    let tmp = work.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
     let mut child = common::csi()
         .args(["serve", study.to_str().unwrap(), "--port", "0"])
+        .env("TMPDIR", &tmp)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -396,12 +400,24 @@ fn serve_previews_and_rebuilds_on_change() {
         }
         let page = get(&address, "/mini/2024/index.html");
         assert!(page.contains("Second version of the notes."), "{page}");
+        let made: Vec<_> = std::fs::read_dir(&tmp)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(made.len(), 1, "one preview folder: {made:?}");
     });
-    child.kill().unwrap();
-    child.wait().unwrap();
+    // Stopped as Ctrl-C or a service manager would stop it: the preview is removed.
+    let stopped = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    if !matches!(stopped, Ok(s) if s.success()) {
+        child.kill().unwrap();
+    }
+    let status = child.wait().unwrap();
     if let Err(e) = result {
         std::panic::resume_unwind(e);
     }
+    assert_eq!(status.code(), Some(130), "{status:?}");
+    let left: Vec<_> = std::fs::read_dir(&tmp).unwrap().map(|e| e.unwrap().path()).collect();
+    assert!(left.is_empty(), "left behind when stopped: {left:?}");
 }
 
 /// One build at a time per site folder. Two builds of one study from different
