@@ -426,11 +426,131 @@ impl<R: Read> Splitter<R> {
     }
 }
 
+/// The chunk as text when it is "plain": UTF-8, without a quote, and every `\r`
+/// the first half of a `\r\n`. Then a record is a line and a field what lies
+/// between delimiters, exactly as the CSV reader would find them, and the chunk is
+/// split without it (most survey exports are plain: numbers and codes).
+fn plain_text(bytes: &[u8]) -> Option<&str> {
+    if memchr::memchr(b'"', bytes).is_some() {
+        return None;
+    }
+    let lone_cr = memchr::memchr_iter(b'\r', bytes).any(|r| bytes.get(r + 1) != Some(&b'\n'));
+    if lone_cr {
+        return None;
+    }
+    std::str::from_utf8(bytes).ok()
+}
+
+/// [`each_record`] for a plain chunk (see [`plain_text`]): the same records, lines,
+/// blank lines skipped and errors, without the CSV state machine or a copy of each
+/// record.
+fn each_plain_record(
+    path: &Path,
+    text: &str,
+    first_line: u64,
+    delim: u8,
+    header_len: usize,
+    index: &[usize],
+    f: &mut crate::convert::RowSink<'_>,
+) -> Result<(), DataError> {
+    let bytes = text.as_bytes();
+    // For each field of the header, the cell it fills (or none: a column not read).
+    let mut slot_of = vec![usize::MAX; header_len];
+    for (slot, &i) in index.iter().enumerate() {
+        slot_of[i] = slot;
+    }
+    let mut cells: Vec<Value> = vec![Value::Empty; index.len()];
+    let (mut start, mut line) = (0, first_line);
+    while start < bytes.len() {
+        let newline = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
+        let end = if newline > start && bytes[newline - 1] == b'\r' {
+            newline - 1
+        } else {
+            newline
+        };
+        let (record, this_line) = (&text[start..end], line);
+        start = newline + 1;
+        line += 1;
+        if record.is_empty() {
+            continue; // blank line
+        }
+        let mut fields = 0;
+        let mut from = 0;
+        each_delimiter(record.as_bytes(), delim, |at| {
+            if let Some(&slot) = slot_of.get(fields).filter(|&&s| s != usize::MAX) {
+                // Fields end at an ASCII delimiter or line end: always on a character.
+                cells[slot] = Value::Text(record.get(from..at).unwrap_or(""));
+            }
+            fields += 1;
+            from = at + 1;
+        });
+        if let Some(&slot) = slot_of.get(fields).filter(|&&s| s != usize::MAX) {
+            cells[slot] = Value::Text(&record[from..]);
+        }
+        fields += 1;
+        if fields == 1 && record.bytes().all(|b| b.is_ascii_whitespace()) {
+            continue; // blank line
+        }
+        if fields != header_len {
+            return Err(malformed(
+                path,
+                this_line,
+                format!(
+                    "this row has {fields} fields but the header has {header_len}; check for an unquoted delimiter or a missing field",
+                ),
+            ));
+        }
+        f(&cells, this_line)?;
+    }
+    Ok(())
+}
+
+/// Calls `at` with the position of every `delim` in `bytes`, in order: eight bytes
+/// at a time (a word's bytes equal to `delim` found with bit arithmetic), the tail
+/// byte by byte.
+fn each_delimiter(bytes: &[u8], delim: u8, mut at: impl FnMut(usize)) {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let pattern = u64::from_le_bytes([delim; 8]);
+    let mut words = bytes.chunks_exact(8);
+    let mut base = 0;
+    for word in &mut words {
+        let x = u64::from_le_bytes(word.try_into().unwrap_or([0; 8])) ^ pattern;
+        // The high bit of each byte of x that is zero, exactly (no carries across bytes).
+        let mut zero = !(((x & LOW7).wrapping_add(LOW7)) | x | LOW7);
+        while zero != 0 {
+            at(base + zero.trailing_zeros() as usize / 8);
+            zero &= zero - 1;
+        }
+        base += 8;
+    }
+    for (i, &b) in words.remainder().iter().enumerate() {
+        if b == delim {
+            at(base + i);
+        }
+    }
+}
+
 /// Calls `f` with the planned columns' cells (`index`: their positions in the
 /// header) of every record of `chunk`, and the record's line. Blank lines are
 /// skipped; a record whose number of fields differs from the header's stops the
 /// read with its line.
 pub(crate) fn each_record(
+    path: &Path,
+    chunk: &Chunk,
+    delim: u8,
+    header_len: usize,
+    index: &[usize],
+    f: &mut crate::convert::RowSink<'_>,
+) -> Result<(), DataError> {
+    match plain_text(&chunk.bytes) {
+        Some(text) => each_plain_record(path, text, chunk.first_line, delim, header_len, index, f),
+        None => each_csv_record(path, chunk, delim, header_len, index, f),
+    }
+}
+
+/// [`each_record`] by the CSV reader (quotes, lone `\r` line ends, text that is
+/// not UTF-8).
+fn each_csv_record(
     path: &Path,
     chunk: &Chunk,
     delim: u8,
@@ -487,4 +607,123 @@ pub(crate) fn each_record(
         f(&cells, line)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a reader delivers from a chunk: each record's cells and line, then the
+    /// error that stopped it, if any.
+    type Reader = fn(&Path, &Chunk, u8, usize, &[usize], &mut crate::convert::RowSink<'_>) -> Result<(), DataError>;
+
+    fn records(
+        each: Reader,
+        bytes: &[u8],
+        delim: u8,
+        header_len: usize,
+        index: &[usize],
+    ) -> (Vec<(Vec<String>, u64)>, Option<String>) {
+        let chunk = Chunk {
+            first_line: 7,
+            bytes: bytes.to_vec(),
+        };
+        let mut seen = Vec::new();
+        let result = each(
+            Path::new("data.csv"),
+            &chunk,
+            delim,
+            header_len,
+            index,
+            &mut |cells, line| {
+                let cells = cells
+                    .iter()
+                    .map(|c| match c {
+                        Value::Text(t) => t.to_string(),
+                        other => format!("{other:?}"),
+                    })
+                    .collect();
+                seen.push((cells, line));
+                Ok(())
+            },
+        );
+        (seen, result.err().map(|e| e.to_string()))
+    }
+
+    fn plain(
+        path: &Path,
+        chunk: &Chunk,
+        delim: u8,
+        header_len: usize,
+        index: &[usize],
+        f: &mut crate::convert::RowSink<'_>,
+    ) -> Result<(), DataError> {
+        let text = plain_text(&chunk.bytes).expect("a plain chunk");
+        each_plain_record(path, text, chunk.first_line, delim, header_len, index, f)
+    }
+
+    /// A plain chunk split without the CSV reader gives the reader's records, lines
+    /// and errors: line ends `\n` and `\r\n`, blank and blank-looking lines, empty
+    /// fields, a last line without its end, long and short records, fields of any
+    /// length around the eight-byte words the delimiters are found in, columns
+    /// read in any order or not at all.
+    #[test]
+    fn plain_chunks_read_as_the_csv_reader_reads_them() {
+        let long = "x".repeat(23);
+        let cases: Vec<(String, u8, usize, Vec<usize>)> = vec![
+            ("1,2,3\n4,5,6\n".into(), b',', 3, vec![0, 1, 2]),
+            ("1,2,3\r\n4,5,6\r\n".into(), b',', 3, vec![2, 0]),
+            ("1,2,3\n\n\n4,5,6".into(), b',', 3, vec![1]),
+            ("1,2,3\n   \n4,,6\n\r\n,,\n".into(), b',', 3, vec![0, 1, 2]),
+            (format!("{long},7,{long}8\n9,{long},10\n"), b',', 3, vec![2, 1, 0]),
+            (
+                "1;2;3;4;5;6;7;8;9;10;11\n11;10;9;8;7;6;5;4;3;2;1\n".into(),
+                b';',
+                11,
+                vec![10, 0, 5],
+            ),
+            ("1\t2\n3\t4\n".into(), b'\t', 2, vec![1]),
+            ("1,2,3\n4,5\n".into(), b',', 3, vec![0]),
+            ("1,2,3\n4,5,6,7\n".into(), b',', 3, vec![0]),
+            ("中文,2,3\n4,五,6\n".into(), b',', 3, vec![0, 1]),
+            ("7\n\n8\n".into(), b',', 1, vec![0]),
+            (" 1 , 2 ,3 \n".into(), b',', 3, vec![0, 1, 2]),
+        ];
+        for (text, delim, header_len, index) in cases {
+            let ours = records(plain, text.as_bytes(), delim, header_len, &index);
+            let theirs = records(each_csv_record, text.as_bytes(), delim, header_len, &index);
+            assert_eq!(ours, theirs, "{text:?}");
+        }
+    }
+
+    /// Chunks the split cannot read as the CSV reader would go to the reader.
+    #[test]
+    fn quotes_lone_carriage_returns_and_other_encodings_are_not_plain() {
+        assert!(plain_text(b"1,2\n3,4\n").is_some());
+        assert!(plain_text(b"1,2\r\n3,4\r\n").is_some());
+        assert!(plain_text(b"1,\"2\"\n").is_none());
+        assert!(plain_text(b"1,2\r3,4\r").is_none());
+        assert!(plain_text(b"1,2\r\n3,4\r").is_none());
+        assert!(plain_text(b"1,\xd6\xd0\n").is_none());
+    }
+
+    #[test]
+    fn delimiters_are_found_at_every_position_of_a_word() {
+        for len in 0..40 {
+            for delim_every in 1..10 {
+                let bytes: Vec<u8> = (0..len)
+                    .map(|i| if i % delim_every == delim_every - 1 { b',' } else { b'7' })
+                    .collect();
+                let mut found = Vec::new();
+                each_delimiter(&bytes, b',', |at| found.push(at));
+                let expected: Vec<usize> = (0..len).filter(|&i| bytes[i] == b',').collect();
+                assert_eq!(found, expected, "{len} {delim_every}");
+            }
+        }
+        // Bytes next to the delimiter's value (carries in the bit arithmetic).
+        let bytes = [b'+', b',', b'-', 0x80, 0xff, b',', 0, b','];
+        let mut found = Vec::new();
+        each_delimiter(&bytes, b',', |at| found.push(at));
+        assert_eq!(found, [1, 5, 7]);
+    }
 }
