@@ -12,7 +12,12 @@ both run to a stop criterion of 1e-12:
   its weight (the weighted estimate must equal it); Cronbach's alpha, rho_C,
   rho_A, AVE and HTMT;
 - plspm (PyPI `plspm`, a port of the R package plspm): the centroid, factorial
-  and path schemes, mode A.
+  and path schemes, mode A;
+- seminr's path-weighting estimate on each of csi's bootstrap resamples of the
+  unweighted sample (csi's SplitMix64 draws, reproduced here, seed 12345, 30
+  replicates; each respondent repeated as many times as it is drawn), summarised
+  as csi does: standard error (n - 1) and 95 % percentile interval (numpy's
+  linear quantile) of every path, R², outer weight and loading.
 
 The script checks that the two agree where both apply, and computes the 0-100
 construct indices (the ACSI formula: outer weights divided by each indicator's
@@ -154,6 +159,78 @@ def plspm_figures(data, scheme):
     }
 
 
+MASK = (1 << 64) - 1
+
+
+def splitmix64(x):
+    """csi's SplitMix64 output for counter x (crates/csi-stats/src/resample.rs)."""
+    z = (x + 0x9E3779B97F4A7C15) & MASK
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
+    return z ^ (z >> 31)
+
+
+def resample_counts(n, seed, replicate):
+    """How many times each of n respondents is drawn in csi's bootstrap replicate
+    `replicate`: draw k picks respondent floor(splitmix64(seed + replicate*n + k) * n / 2^64)."""
+    counts = [0] * n
+    start = (seed + replicate * n) & MASK
+    for k in range(n):
+        counts[(splitmix64((start + k) & MASK) * n) >> 64] += 1
+    return counts
+
+
+def bootstrap_summary(values, confidence):
+    """csi's bootstrap summary: standard deviation with n - 1 and the percentile
+    interval by numpy's default (linear) quantile."""
+    a = (1.0 - confidence) / 2.0
+    values = np.asarray(values, dtype=float)
+    low, high = np.quantile(values, [a, 1.0 - a])
+    return {"se": float(np.std(values, ddof=1)), "low": float(low), "high": float(high)}
+
+
+def bootstrap_seminr_path(data, seed=12345, replicates=30, confidence=0.95):
+    """seminr's path-weighting estimate on csi's bootstrap resamples of the
+    unweighted fixture (every respondent of weight 1): each replicate is the
+    sample with each respondent repeated as many times as csi draws it."""
+    n = len(data)
+    figures, first_counts = [], []
+    for b in range(replicates):
+        counts = resample_counts(n, seed, b)
+        assert sum(counts) == n
+        if b < 2:
+            first_counts.append(counts[:10])
+        resample = data.loc[data.index.repeat(counts)].reset_index(drop=True)
+        model = seminr_estimate(resample, seminr.path_weighting)
+        if not model.weight_diff < 10.0**-STOP:
+            raise RuntimeError(f"bootstrap replicate {b}: seminr did not converge ({model.iterations} iterations, change {model.weight_diff:.2e})")
+        f = seminr_figures(model)
+        values = [*f["paths"], *f["r_squared"].values()]
+        values += [v for key in ("outer_weights", "loadings") for c in NAMES for v in f[key][c]]
+        if not np.all(np.isfinite(values)):
+            raise RuntimeError(f"bootstrap replicate {b}: seminr gave a figure that is not finite")
+        figures.append(f)
+
+    def summary(values):
+        return bootstrap_summary(values, confidence)
+
+    def columns(rows):
+        cols = [summary(v) for v in zip(*rows)]
+        return {k: [c[k] for c in cols] for k in ("se", "low", "high")}
+
+    endogenous = list(figures[0]["r_squared"])
+    return {
+        "seed": seed,
+        "replicates": replicates,
+        "confidence": confidence,
+        "first_counts": first_counts,
+        "paths": columns([f["paths"] for f in figures]),
+        "r_squared": {c: summary([f["r_squared"][c] for f in figures]) for c in endogenous},
+        "outer_weights": {c: columns([f["outer_weights"][c] for f in figures]) for c in NAMES},
+        "loadings": {c: columns([f["loadings"][c] for f in figures]) for c in NAMES},
+    }
+
+
 def biggest_difference(a, b):
     out = 0.0
     for key in ("outer_weights", "loadings"):
@@ -209,6 +286,8 @@ def main():
         w = w / w.sum()
         index[n] = float(np.dot(w, (means[BLOCKS[n]].to_numpy() - 1) / 9 * 100))
     golden["index_seminr_path"] = index
+    # csi's bootstrap draws (seed 12345, 30 replicates), estimated by seminr.
+    golden["bootstrap_seminr_path"] = bootstrap_seminr_path(data)
     golden["versions"] = {"seminr": seminr.__version__ if hasattr(seminr, "__version__") else "0.2.1", "numpy": np.__version__, "pandas": pd.__version__}
     GOLDEN.write_text(json.dumps(golden, indent=1) + "\n")
     print(f"wrote {FIXTURE.relative_to(ROOT)} and {GOLDEN.relative_to(ROOT)}")

@@ -32,7 +32,9 @@ pub const BLOCKS_VERSION: u32 = 1;
 ///   ([`Column::with_previous`], e.g. significance letters beside a score); a heat
 ///   map's colour scale, shared by the maps of a page (`scale`).
 /// - 1.3: a signed headline (`signed`: a net score or a change shown `+19.9`).
-pub const BLOCKS_MINOR: u32 = 3;
+/// - 1.4: in the request, the study's structural model
+///   ([`wire::StudyContext::structural`]).
+pub const BLOCKS_MINOR: u32 = 4;
 
 /// What an analysis returns for one wave.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]

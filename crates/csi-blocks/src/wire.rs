@@ -337,6 +337,45 @@ pub struct StudyContext {
     /// has none; it then parses with the defaults ([`Decimals::default`]).
     #[serde(default)]
     pub decimals: Decimals,
+    /// The study's structural (PLS path) model, when it declares one (since
+    /// blocks 1.4; absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub structural: Option<StructuralInfo>,
+}
+
+/// A structural (PLS path) model as plugins see it: the study's `structural:`
+/// section, validated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StructuralInfo {
+    /// The constructs, in the order declared.
+    pub constructs: Vec<ConstructInfo>,
+    /// The paths, `[from, to]` by construct id, from cause to effect.
+    pub paths: Vec<[String; 2]>,
+    /// The inner weighting scheme: `path`, `centroid` or `factorial`.
+    pub scheme: String,
+    /// The most iterations of the algorithm.
+    pub max_iterations: u64,
+    /// Convergence: the outer weights' total absolute change below this.
+    pub tolerance: f64,
+    /// Bootstrap replicates (0: none).
+    pub replicates: u64,
+    /// The bootstrap's seed.
+    pub seed: u64,
+    /// The id of the construct whose drivers the importance–performance map shows.
+    pub target: String,
+}
+
+/// A construct of the structural model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConstructInfo {
+    /// Id.
+    pub id: String,
+    /// Label in the study's language.
+    pub label: String,
+    /// `A` (reflective) or `B` (formative).
+    pub mode: String,
+    /// Its indicators: node ids of indicators or overall items.
+    pub items: Vec<String>,
 }
 
 /// What a plugin is asked to do: analyse `wave` of `study` with `options`.

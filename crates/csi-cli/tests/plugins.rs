@@ -373,7 +373,7 @@ fn the_analyses_reference_is_generated_from_the_declarations() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let now = String::from_utf8(out.stdout).unwrap();
-    for name in ["gap", "driver", "segment", "trend", "topbox", "netscore"] {
+    for name in ["gap", "driver", "segment", "trend", "topbox", "netscore", "structural"] {
         assert!(now.contains(&format!("## `{name}`")), "{name} missing:\n{now}");
     }
     assert!(

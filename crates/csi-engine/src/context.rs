@@ -7,7 +7,9 @@ use arrow_array::builder::{Float64Builder, StringBuilder, UInt32Builder, UInt64B
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
-use csi_blocks::wire::{BenchmarkInfo, Decimals, GroupInfo, NodeInfo, SegmentInfo, StudyContext, WaveInfo};
+use csi_blocks::wire::{
+    BenchmarkInfo, ConstructInfo, Decimals, GroupInfo, NodeInfo, SegmentInfo, StructuralInfo, StudyContext, WaveInfo,
+};
 use csi_stats::{CoMomentsSummary, Direction, Estimate};
 use csi_study::{BenchmarkKind, Study};
 
@@ -84,6 +86,29 @@ pub fn study_context(study: &Study) -> StudyContext {
         confidence: study.settings.confidence,
         low_base: study.settings.low_base,
         decimals: decimals(&study.settings.decimals),
+        structural: study.structural.as_ref().map(|m| StructuralInfo {
+            constructs: m
+                .constructs
+                .iter()
+                .map(|c| ConstructInfo {
+                    id: c.id.clone(),
+                    label: study.text(&c.label).to_string(),
+                    mode: c.mode.clone(),
+                    items: c.items.clone(),
+                })
+                .collect(),
+            paths: m
+                .paths
+                .iter()
+                .map(|&(f, t)| [m.constructs[f].id.clone(), m.constructs[t].id.clone()])
+                .collect(),
+            scheme: m.scheme.clone(),
+            max_iterations: m.max_iterations,
+            tolerance: m.tolerance,
+            replicates: m.replicates,
+            seed: m.seed,
+            target: m.constructs[m.target].id.clone(),
+        }),
     }
 }
 

@@ -19,12 +19,7 @@ pub const BOOTSTRAP_GROUPS: u64 = 100;
 
 /// One step of the SplitMix64 generator (Steele, Lea & Flood 2014): a 64-bit mix
 /// of `x`, used both to assign groups and, in the SDK, to draw replicates.
-pub fn splitmix64(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+pub use csi_stats::resample::splitmix64;
 
 /// The random group of the respondent at `position`.
 pub fn group_of(position: u64) -> usize {

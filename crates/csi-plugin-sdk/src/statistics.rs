@@ -225,10 +225,13 @@ impl Statistics {
         if groups < 2 {
             return Err(format!("too few random groups in wave `{wave}` to bootstrap"));
         }
-        let mut state = fnv1a64(wave.as_bytes());
+        // SplitMix64 from the wave id's FNV-1a hash, its state advanced by the
+        // golden-ratio increment before each output.
+        let mut state = csi_stats::resample::fnv1a64(wave.as_bytes());
         let mut draw = || {
+            let r = csi_stats::resample::splitmix64(state);
             state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            (mix64(state) % groups as u64) as usize
+            (r % groups as u64) as usize
         };
         let p = predictors.len();
         let mut out = Vec::with_capacity(replicates);
@@ -325,24 +328,6 @@ pub struct Correlations {
     pub r_xy: Vec<f64>,
     /// The smallest pairwise base among them.
     pub min_n: u64,
-}
-
-/// FNV-1a, 64 bit: the seed of a wave's bootstrap from its id.
-fn fnv1a64(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
-}
-
-/// The SplitMix64 output function (the state increment is applied by the caller).
-fn mix64(x: u64) -> u64 {
-    let mut z = x;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 /// Merges co-moment summaries of disjoint sets of respondents (a group drawn

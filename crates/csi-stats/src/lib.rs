@@ -75,6 +75,7 @@ pub mod multiple;
 pub mod pls;
 pub mod proportion;
 pub mod relweights;
+pub mod resample;
 pub mod sample_size;
 
 /// Errors raised by the statistics kernel.

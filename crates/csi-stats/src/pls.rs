@@ -150,17 +150,48 @@ pub struct Reliability {
 /// `None`): weighted means, weighted cross-products about them.
 pub fn weighted_correlations(rows: &[Vec<f64>], weights: Option<&[f64]>) -> Vec<Vec<f64>> {
     let p = rows.first().map_or(0, Vec::len);
-    let w = |i: usize| weights.map_or(1.0, |w| w[i]);
-    let total: f64 = (0..rows.len()).map(w).sum();
-    let means: Vec<f64> = (0..p)
-        .map(|c| rows.iter().enumerate().map(|(i, r)| w(i) * r[c]).sum::<f64>() / total)
-        .collect();
+    correlations_of(p, rows.len(), |i| &rows[i], |i| weights.map_or(1.0, |w| w[i]))
+}
+
+/// [`weighted_correlations`] of respondents held row after row: `rows` holds
+/// `weights.len()` rows of `p` values each.
+pub fn weighted_correlations_of(rows: &[f64], p: usize, weights: &[f64]) -> Vec<Vec<f64>> {
+    correlations_of(p, weights.len(), |i| &rows[i * p..(i + 1) * p], |i| weights[i])
+}
+
+/// [`weighted_correlations`] of `n` rows of `p` values each, row `i` given by
+/// `row(i)` and its weight by `weight(i)` (a row of weight 0 counts for nothing).
+fn correlations_of<'r>(
+    p: usize,
+    n: usize,
+    row: impl Fn(usize) -> &'r [f64],
+    weight: impl Fn(usize) -> f64,
+) -> Vec<Vec<f64>> {
+    let total: f64 = (0..n).map(&weight).sum();
+    let mut means = vec![0.0; p];
+    for i in 0..n {
+        let w = weight(i);
+        if w != 0.0 {
+            for (m, x) in means.iter_mut().zip(row(i)) {
+                *m += w * x;
+            }
+        }
+    }
+    means.iter_mut().for_each(|m| *m /= total);
     let mut cov = vec![vec![0.0; p]; p];
-    for (i, r) in rows.iter().enumerate() {
-        let d: Vec<f64> = r.iter().zip(&means).map(|(x, m)| x - m).collect();
+    let mut d = vec![0.0; p];
+    for i in 0..n {
+        let w = weight(i);
+        if w == 0.0 {
+            continue;
+        }
+        for ((d, x), m) in d.iter_mut().zip(row(i)).zip(&means) {
+            *d = x - m;
+        }
         for a in 0..p {
+            let wa = w * d[a];
             for b in a..p {
-                cov[a][b] += w(i) * d[a] * d[b];
+                cov[a][b] += wa * d[b];
             }
         }
     }
@@ -172,6 +203,75 @@ pub fn weighted_correlations(rows: &[Vec<f64>], weights: Option<&[f64]>) -> Vec<
         }
     }
     cor
+}
+
+/// How a bootstrap draws its resamples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Draws {
+    /// How many resamples.
+    pub replicates: usize,
+    /// The seed of [`crate::resample::resample_counts`].
+    pub seed: u64,
+    /// Threads to run on (the replicates do not depend on it).
+    pub threads: usize,
+}
+
+/// Bootstrap replicates of a path model's estimate: each resamples the
+/// respondents with replacement ([`crate::resample::resample_counts`] with
+/// the draws' `seed`, replicate after replicate), every respondent drawn keeping its weight,
+/// and estimates `model` from the resample's weighted correlations. `rows` holds
+/// `n` respondents' `p` values row after row (all present). Runs on up to
+/// `threads` threads; the replicates are the same on any number. A replicate the
+/// algorithm cannot estimate (it does not converge, or a regression is
+/// collinear) is `Err` in its place.
+pub fn bootstrap(
+    rows: &[f64],
+    p: usize,
+    weights: &[f64],
+    model: &PathModel,
+    settings: &Settings,
+    draws: Draws,
+) -> Vec<Result<PlsEstimate, PlsError>> {
+    let Draws {
+        replicates,
+        seed,
+        threads,
+    } = draws;
+    let n = weights.len();
+    let one = |b: usize| {
+        let counts = crate::resample::resample_counts(n, seed, b as u64);
+        let r = correlations_of(
+            p,
+            n,
+            |i| &rows[i * p..(i + 1) * p],
+            |i| weights[i] * f64::from(counts[i]),
+        );
+        estimate(&r, model, settings)
+    };
+    let threads = threads.clamp(1, replicates.max(1));
+    let mut out: Vec<Option<Result<PlsEstimate, PlsError>>> = vec![None; replicates];
+    std::thread::scope(|scope| {
+        // Replicate b on thread b mod threads: each thread's slots interleave.
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let one = &one;
+                scope.spawn(move || {
+                    (t..replicates)
+                        .step_by(threads)
+                        .map(|b| (b, one(b)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for h in handles {
+            for (b, e) in h.join().unwrap_or_default() {
+                out[b] = Some(e);
+            }
+        }
+    });
+    out.into_iter()
+        .map(|e| e.unwrap_or_else(|| Err(PlsError::Model("a bootstrap thread stopped".into()))))
+        .collect()
 }
 
 /// `wᵀ R[xs, ys] v`.
@@ -446,11 +546,12 @@ pub fn htmt(r: &[Vec<f64>], model: &PathModel, i: usize, j: usize) -> f64 {
 
 /// The index of construct `j` on 0–100, as the ACSI computes it: its outer
 /// weights unstandardised (divided by each indicator's standard deviation) and
-/// normalised to sum to 1, applied to the indicators' means, each rescaled from
-/// its scale's `min`–`max` to 0–100. `means`, `sds`, `mins` and `maxs` are per
-/// column of the correlation matrix. `None` when the unstandardised weights do
-/// not sum to a positive number (the index would not lie between the scale's
-/// ends).
+/// normalised to sum to 1, applied to the indicators' means, and the result
+/// rescaled from the lowest to the highest value those weights can give:
+/// `Σ w̃ (x̄ − min) / Σ w̃ (max − min) × 100` (Fornell et al. 1996, with each
+/// indicator's own scale). `means`, `sds`, `mins` and `maxs` are per column of
+/// the correlation matrix. `None` when the unstandardised weights do not sum to a
+/// positive number (the index would not lie between the scale's ends).
 pub fn construct_index(
     model: &PathModel,
     estimate: &PlsEstimate,
@@ -467,10 +568,7 @@ pub fn construct_index(
         .map(|(&x, w)| w / sds[x])
         .collect();
     let total: f64 = raw.iter().sum();
-    (total > 0.0).then(|| {
-        xs.iter()
-            .zip(&raw)
-            .map(|(&x, w)| w / total * (means[x] - mins[x]) / (maxs[x] - mins[x]) * 100.0)
-            .sum()
-    })
+    let span: f64 = xs.iter().zip(&raw).map(|(&x, w)| w * (maxs[x] - mins[x])).sum();
+    (total > 0.0 && span > 0.0)
+        .then(|| xs.iter().zip(&raw).map(|(&x, w)| w * (means[x] - mins[x])).sum::<f64>() / span * 100.0)
 }

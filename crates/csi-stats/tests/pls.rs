@@ -2,11 +2,14 @@
 //! on a synthetic study of the ECSI model (tests/fixtures/pls/ecsi.csv): outer
 //! weights, loadings, path coefficients, R², total effects, measurement quality
 //! and the 0–100 construct index at 1e-8; the weighted estimate equal to that of
-//! the sample with each respondent repeated as many times as its weight.
+//! the sample with each respondent repeated as many times as its weight; the
+//! bootstrap's standard errors and percentile intervals equal to those of
+//! seminr's estimates on the same resamples.
 
 use std::path::PathBuf;
 
-use csi_stats::pls::{self, Construct, Mode, PathModel, Scheme, Settings};
+use csi_stats::pls::{self, Construct, Mode, PathModel, PlsEstimate, Scheme, Settings};
+use csi_stats::resample::{self, BootstrapSummary};
 use serde_json::Value;
 
 fn root() -> PathBuf {
@@ -207,6 +210,142 @@ fn measurement_quality_and_indices_match_seminr() {
             g["index_seminr_path"][c].as_f64().unwrap(),
         );
     }
+}
+
+/// Every figure of an estimate, bit for bit.
+fn bits(e: &PlsEstimate) -> Vec<u64> {
+    let rows = |m: &[Vec<f64>]| m.iter().flatten().map(|x| x.to_bits()).collect::<Vec<_>>();
+    let mut out = rows(&e.outer_weights);
+    out.extend(rows(&e.loadings));
+    out.extend(e.paths.iter().map(|x| x.to_bits()));
+    out.extend(e.r_squared.iter().map(|x| x.map_or(u64::MAX, f64::to_bits)));
+    out.extend(rows(&e.total_effects));
+    out.extend(rows(&e.construct_correlations));
+    out.push(e.iterations as u64);
+    out
+}
+
+/// csi's bootstrap draws, estimated by seminr one by one (the sample with each
+/// respondent repeated as often as it is drawn), give the standard errors and
+/// percentile intervals of csi's bootstrap, on any number of threads.
+#[test]
+fn bootstrap_matches_seminr_on_the_same_resamples() {
+    let g = golden();
+    let want = &g["bootstrap_seminr_path"];
+    let (names, rows) = data();
+    assert_eq!(rows.len(), 400);
+    assert_eq!(want["seed"].as_u64(), Some(12345));
+    assert_eq!(want["replicates"].as_u64(), Some(30));
+    let confidence = want["confidence"].as_f64().unwrap();
+    assert_eq!(confidence, 0.95);
+    // The golden script reproduces the draws.
+    for (b, first) in want["first_counts"].as_array().unwrap().iter().enumerate() {
+        let first: Vec<u32> = first
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_u64().unwrap() as u32)
+            .collect();
+        assert_eq!(
+            resample::resample_counts(400, 12345, b as u64)[..10],
+            first[..],
+            "replicate {b}"
+        );
+    }
+    // The unweighted sample (the fixture's weight column left out).
+    let flat: Vec<f64> = rows.iter().flat_map(|r| r[1..].iter().copied()).collect();
+    assert_eq!(flat.len(), 400 * 22);
+    let (m, order) = model(&g, &names, &[]);
+    let s = settings(Scheme::Path);
+    let replicates: Vec<PlsEstimate> = pls::bootstrap(
+        &flat,
+        22,
+        &vec![1.0; 400],
+        &m,
+        &s,
+        pls::Draws {
+            replicates: 30,
+            seed: 12345,
+            threads: 2,
+        },
+    )
+    .into_iter()
+    .enumerate()
+    .map(|(b, e)| e.unwrap_or_else(|e| panic!("replicate {b}: {e}")))
+    .collect();
+    assert_eq!(replicates.len(), 30);
+    let single = pls::bootstrap(
+        &flat,
+        22,
+        &vec![1.0; 400],
+        &m,
+        &s,
+        pls::Draws {
+            replicates: 30,
+            seed: 12345,
+            threads: 1,
+        },
+    );
+    assert_eq!(single.len(), 30);
+    for (b, (one, two)) in single.iter().zip(&replicates).enumerate() {
+        let one = one
+            .as_ref()
+            .unwrap_or_else(|e| panic!("replicate {b} on one thread: {e}"));
+        assert_eq!(bits(one), bits(two), "replicate {b} on one thread and on two");
+    }
+
+    // 1e-8 relative, 1e-10 absolute near zero (a single indicator's weight and
+    // loading are 1 in every replicate: their standard error is rounding).
+    let mut biggest: f64 = 0.0;
+    let mut compare = |what: &str, got: BootstrapSummary, want: &Value, k: Option<usize>| {
+        assert_eq!(got.replicates, 30);
+        for (part, value) in [("se", got.se), ("low", got.low), ("high", got.high)] {
+            let w = match k {
+                Some(k) => &want[part][k],
+                None => &want[part],
+            };
+            let w = w.as_f64().unwrap();
+            let off = (value - w).abs();
+            assert!(off <= (1e-8 * w.abs()).max(1e-10), "{what}: {part} {value} against {w}");
+            if w.abs() > 1e-10 {
+                biggest = biggest.max(off / w.abs());
+            }
+        }
+    };
+    let summary = |figure: &dyn Fn(&PlsEstimate) -> f64| -> BootstrapSummary {
+        let values: Vec<f64> = replicates.iter().map(figure).collect();
+        resample::bootstrap_summary(&values, confidence).unwrap()
+    };
+    assert_eq!(want["paths"]["se"].as_array().unwrap().len(), m.paths.len());
+    for p in 0..m.paths.len() {
+        compare(&format!("path {p}"), summary(&|e| e.paths[p]), &want["paths"], Some(p));
+    }
+    let endogenous = want["r_squared"].as_object().unwrap();
+    assert_eq!(endogenous.len(), 6);
+    for (j, c) in order.iter().enumerate() {
+        match endogenous.get(c) {
+            Some(w) => compare(&format!("R² of {c}"), summary(&|e| e.r_squared[j].unwrap()), w, None),
+            None => assert!(replicates.iter().all(|e| e.r_squared[j].is_none()), "{c} is exogenous"),
+        }
+        let q = m.constructs[j].indicators.len();
+        assert_eq!(want["outer_weights"][c]["se"].as_array().unwrap().len(), q);
+        assert_eq!(want["loadings"][c]["se"].as_array().unwrap().len(), q);
+        for k in 0..q {
+            compare(
+                &format!("weight {k} of {c}"),
+                summary(&|e| e.outer_weights[j][k]),
+                &want["outer_weights"][c],
+                Some(k),
+            );
+            compare(
+                &format!("loading {k} of {c}"),
+                summary(&|e| e.loadings[j][k]),
+                &want["loadings"][c],
+                Some(k),
+            );
+        }
+    }
+    println!("bootstrap against seminr: at most {biggest:.2e} relative");
 }
 
 #[test]

@@ -499,6 +499,44 @@ impl Default for Settings {
     }
 }
 
+/// A structural model: constructs measured by the study's items and the paths
+/// between them, estimated by PLS path modelling (the ACSI/ECSI method).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Structural {
+    /// The constructs, in the order declared.
+    pub constructs: Vec<StructuralConstruct>,
+    /// The paths, as positions in `constructs`, from cause to effect.
+    pub paths: Vec<(usize, usize)>,
+    /// The inner weighting scheme: `path`, `centroid` or `factorial`.
+    pub scheme: String,
+    /// The most iterations of the algorithm.
+    pub max_iterations: u64,
+    /// Convergence: the outer weights' total absolute change below this.
+    pub tolerance: f64,
+    /// Bootstrap replicates for standard errors and intervals (0: none).
+    pub replicates: u64,
+    /// The bootstrap's seed (with the wave id, so each wave draws its own).
+    pub seed: u64,
+    /// The construct whose drivers the importance–performance map shows
+    /// (position in `constructs`).
+    pub target: usize,
+}
+
+/// A construct of a structural model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StructuralConstruct {
+    /// Id, unique among the constructs.
+    pub id: String,
+    /// Display label.
+    pub label: Label,
+    /// Its indicators: ids of tree indicators or overall items.
+    pub items: Vec<String>,
+    /// `A` (reflective) or `B` (formative).
+    pub mode: String,
+    /// The tree node it stands for, when declared with `node:`.
+    pub node: Option<String>,
+}
+
 /// A validated study definition.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Study {
@@ -541,6 +579,9 @@ pub struct Study {
     /// The theme folder the study selects (resolved against the study folder), if
     /// any. Templates in the study's own `templates/` folder override it.
     pub theme: Option<PathBuf>,
+    /// The structural (PLS path) model, when the study declares one.
+    #[serde(default)]
+    pub structural: Option<Structural>,
     /// What the study left for its data file to say, for an SPSS file's
     /// dictionary to fill (labels it did not write, segments without `values`).
     #[serde(skip)]

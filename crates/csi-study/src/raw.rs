@@ -108,6 +108,51 @@ pub struct RawStudy {
     pub analyses: Vec<RawAnalysis>,
     pub narrative: Option<RawNarrative>,
     pub theme: Option<String>,
+    pub structural: Option<RawStructural>,
+}
+
+/// `structural:`: a PLS path model over the study's items.
+#[derive(Debug, Deserialize)]
+pub struct RawStructural {
+    #[serde(default)]
+    pub constructs: Vec<RawConstruct>,
+    #[serde(default)]
+    pub paths: Vec<RawPath>,
+    pub scheme: Option<String>,
+    pub max_iterations: Option<u64>,
+    pub tolerance: Option<f64>,
+    pub bootstrap: Option<RawBootstrap>,
+    #[serde(default, deserialize_with = "string_or_number")]
+    pub target: Option<String>,
+}
+
+/// A construct of the path model.
+#[derive(Debug, Deserialize)]
+pub struct RawConstruct {
+    #[serde(default, deserialize_with = "string_or_number")]
+    pub id: Option<String>,
+    pub label: Option<Label>,
+    #[serde(default, deserialize_with = "string_or_number")]
+    pub node: Option<String>,
+    #[serde(default, deserialize_with = "strings_or_numbers")]
+    pub items: Option<Vec<String>>,
+    pub mode: Option<String>,
+}
+
+/// A path: `{from: a, to: b}`.
+#[derive(Debug, Deserialize)]
+pub struct RawPath {
+    #[serde(default, deserialize_with = "string_or_number")]
+    pub from: Option<String>,
+    #[serde(default, deserialize_with = "string_or_number")]
+    pub to: Option<String>,
+}
+
+/// `structural.bootstrap`.
+#[derive(Debug, Deserialize)]
+pub struct RawBootstrap {
+    pub replicates: Option<u64>,
+    pub seed: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -217,6 +217,12 @@ impl Checker<'_> {
         self.seq::<RawBenchmark>(&sub("benchmarks"), "benchmarks", "a benchmark");
         self.seq::<RawAnalysis>(&sub("analyses"), "analyses", "an analysis");
         self.keys::<RawNarrative>(&sub("narrative"), "narrative", "`narrative`");
+        let structural = sub("structural");
+        self.keys::<RawStructural>(&structural, "structural", "`structural`");
+        let part = |k: &str| structural.get(k).cloned().unwrap_or(Value::Null);
+        self.seq::<RawConstruct>(&part("constructs"), "structural.constructs", "a construct");
+        self.seq::<RawPath>(&part("paths"), "structural.paths", "a path");
+        self.keys::<RawBootstrap>(&part("bootstrap"), "structural.bootstrap", "`structural.bootstrap`");
     }
 
     // ---- pass 3: meaning ------------------------------------------------------
@@ -1245,6 +1251,11 @@ impl Checker<'_> {
             }
         });
 
+        let structural = raw
+            .structural
+            .as_ref()
+            .and_then(|r| self.structural(r, &tree, &overall));
+
         Study {
             id,
             title,
@@ -1269,8 +1280,319 @@ impl Checker<'_> {
             settings,
             data_policy: raw.data_policy.unwrap_or_default(),
             theme,
+            structural,
             from_data: std::mem::take(&mut self.from_data),
         }
+    }
+}
+
+impl Checker<'_> {
+    /// `structural:`: every construct measured by known items (a tree node's
+    /// indicators, or items listed by id), no item in two constructs, paths between
+    /// declared constructs that never lead back, every construct on a path, and
+    /// the algorithm's settings in range.
+    fn structural(&mut self, raw: &RawStructural, tree: &[Node], overall: &[OverallItem]) -> Option<Structural> {
+        let at = "structural";
+        // Every tree node (with the indicators below it) and every overall item.
+        fn walk<'n>(nodes: &'n [Node], out: &mut Vec<(&'n Node, Vec<String>)>) -> Vec<String> {
+            let mut all = Vec::new();
+            for n in nodes {
+                let below = if n.is_indicator() {
+                    vec![n.id.clone()]
+                } else {
+                    walk(&n.children, out)
+                };
+                all.extend(below.iter().cloned());
+                out.push((n, below));
+            }
+            all
+        }
+        let mut nodes = Vec::new();
+        walk(tree, &mut nodes);
+        let items: Vec<&str> = nodes
+            .iter()
+            .filter(|(n, _)| n.is_indicator())
+            .map(|(n, _)| n.id.as_str())
+            .chain(overall.iter().map(|o| o.id.as_str()))
+            .collect();
+        let before = self.diags.len();
+        if raw.constructs.len() < 2 {
+            self.err(
+                at,
+                "a structural model needs at least two constructs under `constructs:`",
+                Some("list the constructs, each with `id` and either `node:` (a tree node: its indicators) or `items:` (indicator or overall-item ids)".into()),
+            );
+        }
+        let mut ids = HashSet::new();
+        let mut owner: BTreeMap<String, String> = BTreeMap::new();
+        let mut constructs = Vec::new();
+        for (i, c) in raw.constructs.iter().enumerate() {
+            let p = format!("{at}.constructs[{i}]");
+            let id = self.id(&c.id, &p, &mut ids, "construct");
+            let mut members = Vec::new();
+            let mut label = None;
+            match (&c.node, &c.items) {
+                (Some(node), None) => match nodes.iter().find(|(n, _)| n.id == *node) {
+                    Some((n, below)) => {
+                        members = below.clone();
+                        label = Some(n.label.clone());
+                    }
+                    None => {
+                        let near = closest(node, nodes.iter().map(|(n, _)| n.id.as_str()));
+                        self.err(
+                            &join(&p, "node"),
+                            format!("construct `{id}` names node `{node}`, which is not in the tree"),
+                            Some(match near.first() {
+                                Some(n) => format!("did you mean `{n}`?"),
+                                None => {
+                                    "name a category or indicator of the tree, or list the construct's `items:`".into()
+                                }
+                            }),
+                        );
+                    }
+                },
+                (None, Some(list)) => {
+                    if list.is_empty() {
+                        self.err(&join(&p, "items"), format!("construct `{id}` lists no items"), None);
+                    }
+                    for (k, item) in list.iter().enumerate() {
+                        if items.contains(&item.as_str()) {
+                            members.push(item.clone());
+                            continue;
+                        }
+                        let near = closest(item, items.iter().copied());
+                        let what = if nodes.iter().any(|(n, _)| n.id == *item) {
+                            format!("`{item}` is a category, not an item; use `node: {item}` for its indicators")
+                        } else {
+                            format!(
+                                "construct `{id}` lists `{item}`, which is neither an indicator nor an overall item"
+                            )
+                        };
+                        self.err(
+                            &format!("{p}.items[{k}]"),
+                            what,
+                            near.first().map(|n| format!("did you mean `{n}`?")),
+                        );
+                    }
+                }
+                (Some(_), Some(_)) => self.err(
+                    &p,
+                    format!("construct `{id}` has both `node:` and `items:`"),
+                    Some("keep one: `node:` takes the indicators of a tree node, `items:` lists them".into()),
+                ),
+                (None, None) => self.err(
+                    &p,
+                    format!("construct `{id}` has no indicators"),
+                    Some(
+                        "add `node: <tree node id>` (its indicators) or `items: [<indicator or overall-item ids>]`"
+                            .into(),
+                    ),
+                ),
+            }
+            for m in &members {
+                if let Some(other) = owner.insert(m.clone(), id.clone()) {
+                    self.err(
+                        &p,
+                        format!("item `{m}` belongs to construct `{other}` and to `{id}`"),
+                        Some("an item measures one construct only".into()),
+                    );
+                }
+            }
+            let mode = match c.mode.as_deref().map(str::to_lowercase).as_deref() {
+                None | Some("a") | Some("reflective") => "A",
+                Some("b") | Some("formative") => "B",
+                Some(other) => {
+                    self.err(
+                        &join(&p, "mode"),
+                        format!("unknown mode `{other}`"),
+                        Some("use `A` (reflective: the items reflect the construct) or `B` (formative: the items form it)".into()),
+                    );
+                    "A"
+                }
+            };
+            let label = match &c.label {
+                Some(_) => self.label(&c.label, &p, &id),
+                None => label.unwrap_or_else(|| Label::Text(id.clone())),
+            };
+            constructs.push(StructuralConstruct {
+                id,
+                label,
+                items: members,
+                mode: mode.into(),
+                node: c.node.clone(),
+            });
+        }
+        let position = |id: &str| constructs.iter().position(|c| c.id == id);
+        let mut paths: Vec<(usize, usize)> = Vec::new();
+        if raw.paths.is_empty() {
+            self.err(
+                at,
+                "a structural model needs paths under `paths:`",
+                Some("list them as `- {from: quality, to: satisfaction}`".into()),
+            );
+        }
+        for (i, path) in raw.paths.iter().enumerate() {
+            let p = format!("{at}.paths[{i}]");
+            let end = |key: &str, v: &Option<String>, me: &mut Self| -> Option<usize> {
+                let Some(v) = v else {
+                    me.err(
+                        &p,
+                        format!("missing required key `{key}`"),
+                        Some(format!("add `{key}: <construct id>`")),
+                    );
+                    return None;
+                };
+                let found = position(v);
+                if found.is_none() {
+                    let near = closest(v, constructs.iter().map(|c| c.id.as_str()));
+                    me.err(
+                        &join(&p, key),
+                        format!("path {} names `{v}`, which is not a construct", i + 1),
+                        Some(match near.first() {
+                            Some(n) => format!("did you mean `{n}`?"),
+                            None => "name a construct declared under `constructs:`".into(),
+                        }),
+                    );
+                }
+                found
+            };
+            let (Some(from), Some(to)) = (end("from", &path.from, self), end("to", &path.to, self)) else {
+                continue;
+            };
+            if from == to {
+                self.err(
+                    &p,
+                    format!("path {} leads from `{}` to itself", i + 1, constructs[from].id),
+                    None,
+                );
+            } else if paths.contains(&(from, to)) {
+                self.err(
+                    &p,
+                    format!(
+                        "the path from `{}` to `{}` is declared twice",
+                        constructs[from].id, constructs[to].id
+                    ),
+                    None,
+                );
+            } else {
+                // A path that closes a cycle: `to` already leads to `from`.
+                let mut reach = vec![to];
+                let mut seen = vec![false; constructs.len()];
+                while let Some(j) = reach.pop() {
+                    if !std::mem::replace(&mut seen[j], true) {
+                        reach.extend(paths.iter().filter(|&&(f, _)| f == j).map(|&(_, t)| t));
+                    }
+                }
+                if seen[from] {
+                    self.err(
+                        &p,
+                        format!(
+                            "the path from `{}` to `{}` closes a loop (`{}` already leads to `{}`)",
+                            constructs[from].id, constructs[to].id, constructs[to].id, constructs[from].id
+                        ),
+                        Some("a PLS path model is recursive: remove this path or the one leading back".into()),
+                    );
+                } else {
+                    paths.push((from, to));
+                }
+            }
+        }
+        for (j, c) in constructs.iter().enumerate() {
+            if !paths.iter().any(|&(f, t)| f == j || t == j) && !raw.paths.is_empty() {
+                self.err(
+                    &format!("{at}.constructs[{j}]"),
+                    format!("construct `{}` is on no path", c.id),
+                    Some("add a path from or to it, or remove it".into()),
+                );
+            }
+        }
+        let scheme = match raw.scheme.as_deref().map(str::to_lowercase).as_deref() {
+            None | Some("path") => "path",
+            Some("centroid") => "centroid",
+            Some("factorial") => "factorial",
+            Some(other) => {
+                self.err(
+                    &join(at, "scheme"),
+                    format!("unknown inner weighting scheme `{other}`"),
+                    Some("use `path` (the default), `centroid` or `factorial`".into()),
+                );
+                "path"
+            }
+        };
+        let max_iterations = raw.max_iterations.unwrap_or(300);
+        if max_iterations == 0 {
+            self.err(
+                &join(at, "max_iterations"),
+                "`max_iterations` must be at least 1",
+                Some("the default is 300".into()),
+            );
+        }
+        let tolerance = raw.tolerance.unwrap_or(1e-10);
+        if !(tolerance > 0.0 && tolerance < 1.0) {
+            self.err(
+                &join(at, "tolerance"),
+                format!("`tolerance` {tolerance} is not between 0 and 1"),
+                Some("the default is 1e-10 (the outer weights' total change between iterations)".into()),
+            );
+        }
+        let replicates = raw.bootstrap.as_ref().and_then(|b| b.replicates).unwrap_or(500);
+        if replicates == 1 || replicates > 100_000 {
+            self.err(
+                &join(at, "bootstrap.replicates"),
+                format!("{replicates} bootstrap replicates cannot give intervals"),
+                Some(
+                    "use 0 (no bootstrap) or between 2 and 100000; 500 is the default, 5000 for published intervals"
+                        .into(),
+                ),
+            );
+        }
+        let seed = raw.bootstrap.as_ref().and_then(|b| b.seed).unwrap_or(1);
+        let target = match &raw.target {
+            Some(t) => position(t).unwrap_or_else(|| {
+                let near = closest(t, constructs.iter().map(|c| c.id.as_str()));
+                self.err(
+                    &join(at, "target"),
+                    format!("`target` names `{t}`, which is not a construct"),
+                    near.first().map(|n| format!("did you mean `{n}`?")),
+                );
+                0
+            }),
+            // Satisfaction is what most paths lead to, and it leads on (to
+            // complaints, loyalty): of the constructs with drivers and
+            // consequences, the one with the most drivers (the first of a tie);
+            // without such a construct, the one with the most drivers.
+            None => {
+                let drivers = |j: usize| paths.iter().filter(|&&(_, t)| t == j).count();
+                let leads = |j: usize| paths.iter().any(|&(f, _)| f == j);
+                let most = |candidates: Vec<usize>| {
+                    candidates
+                        .into_iter()
+                        .filter(|&j| drivers(j) > 0)
+                        .rev()
+                        .max_by_key(|&j| drivers(j))
+                };
+                most((0..constructs.len()).filter(|&j| leads(j)).collect())
+                    .or_else(|| most((0..constructs.len()).collect()))
+                    .unwrap_or(0)
+            }
+        };
+        if raw.target.is_some() && !paths.iter().any(|&(_, t)| t == target) && self.diags.len() == before {
+            self.err(
+                &join(at, "target"),
+                format!("`target` names `{}`, which no path leads to", constructs[target].id),
+                Some("the target is a construct with drivers, such as satisfaction".into()),
+            );
+        }
+        (self.diags.len() == before).then_some(Structural {
+            constructs,
+            paths,
+            scheme: scheme.into(),
+            max_iterations,
+            tolerance,
+            replicates,
+            seed,
+            target,
+        })
     }
 }
 

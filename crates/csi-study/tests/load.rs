@@ -254,3 +254,106 @@ fn a_wave_filter_that_cannot_select_rows_is_refused_at_its_line() {
     let yaml = "id: d\ntitle: t\nwaves:\n  - {id: a, data: study.yaml, where: {wave: 1}}\n  - {id: b, data: study.yaml, where: {round: 1}}\ntree:\n  - {id: a, column: q}\n";
     assert!(csi_study::parse(yaml, Path::new("study.yaml"), dir.path()).is_ok());
 }
+
+/// A study with a tree of two categories (`a`: a1, a2; `b`: b1, b2) and an
+/// overall item `o`, and `structural` as its model.
+fn with_model(structural: &str) -> (tempfile::TempDir, String) {
+    let yaml = format!(
+        "id: d\ntitle: t\nwaves:\n  - {{id: 1, data: study.yaml}}\ntree:\n  - id: a\n    children:\n      - {{id: a1, column: a1}}\n      - {{id: a2, column: a2}}\n  - id: b\n    children:\n      - {{id: b1, column: b1}}\n      - {{id: b2, column: b2}}\noverall:\n  - {{id: o, column: o}}\n  - {{id: o2, column: o2}}\nstructural:\n{structural}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("study.yaml"), &yaml).unwrap();
+    (dir, yaml)
+}
+
+#[test]
+fn a_structural_model_is_read_from_tree_nodes_and_items() {
+    let (dir, yaml) = with_model(
+        "  constructs:\n    - {id: A, node: a}\n    - {id: B, items: [b1, b2], mode: formative}\n    - {id: S, label: Satisfaction, items: [o]}\n    - {id: L, items: [o2]}\n  paths:\n    - {from: A, to: S}\n    - {from: B, to: S}\n    - {from: S, to: L}\n  scheme: factorial\n  bootstrap: {replicates: 100, seed: 3}\n",
+    );
+    let s = csi_study::parse(&yaml, Path::new("study.yaml"), dir.path()).unwrap();
+    let m = s.structural.clone().unwrap();
+    let items: Vec<Vec<&str>> = m
+        .constructs
+        .iter()
+        .map(|c| c.items.iter().map(String::as_str).collect())
+        .collect();
+    assert_eq!(items, [vec!["a1", "a2"], vec!["b1", "b2"], vec!["o"], vec!["o2"]]);
+    let modes: Vec<&str> = m.constructs.iter().map(|c| c.mode.as_str()).collect();
+    assert_eq!(modes, ["A", "B", "A", "A"]);
+    assert_eq!(m.paths, [(0, 2), (1, 2), (2, 3)]);
+    assert_eq!(
+        (m.scheme.as_str(), m.replicates, m.seed, m.max_iterations),
+        ("factorial", 100, 3, 300)
+    );
+    // The target by default: what most paths lead to and what leads on.
+    assert_eq!(m.constructs[m.target].id, "S");
+    assert_eq!(
+        s.text(&m.constructs[0].label),
+        "a",
+        "a node's construct takes its label"
+    );
+    assert_eq!(s.text(&m.constructs[2].label), "Satisfaction");
+}
+
+#[test]
+fn a_structural_model_that_cannot_be_estimated_is_refused_at_its_line() {
+    let paths = "  paths:\n    - {from: A, to: S}\n    - {from: B, to: S}\n";
+    let cases = [
+        (
+            format!("  constructs:\n    - {{id: A, node: nope}}\n    - {{id: B, node: b}}\n    - {{id: S, items: [o]}}\n{paths}"),
+            "construct `A` names node `nope`, which is not in the tree",
+            19,
+        ),
+        (
+            format!("  constructs:\n    - {{id: A, node: a}}\n    - {{id: B, items: [b1, a1]}}\n    - {{id: S, items: [o]}}\n{paths}"),
+            "item `a1` belongs to construct `A` and to `B`",
+            20,
+        ),
+        (
+            format!("  constructs:\n    - {{id: A, node: a}}\n    - {{id: B, items: [b]}}\n    - {{id: S, items: [o]}}\n{paths}"),
+            "`b` is a category, not an item; use `node: b`",
+            20,
+        ),
+        (
+            format!("  constructs:\n    - {{id: A, node: a, mode: C}}\n    - {{id: B, node: b}}\n    - {{id: S, items: [o]}}\n{paths}"),
+            "unknown mode `c`",
+            19,
+        ),
+        (
+            "  constructs:\n    - {id: A, node: a}\n    - {id: B, node: b}\n    - {id: S, items: [o]}\n  paths:\n    - {from: A, to: S}\n    - {from: S, to: B}\n    - {from: B, to: A}\n".to_string(),
+            "the path from `B` to `A` closes a loop",
+            25,
+        ),
+        (
+            "  constructs:\n    - {id: A, node: a}\n    - {id: B, node: b}\n    - {id: S, items: [o]}\n  paths:\n    - {from: A, to: Sat}\n".to_string(),
+            "path 1 names `Sat`, which is not a construct",
+            23,
+        ),
+        (
+            format!("  constructs:\n    - {{id: A, node: a}}\n    - {{id: B, node: b}}\n    - {{id: S, items: [o]}}\n    - {{id: L, items: [o2]}}\n{paths}"),
+            "construct `L` is on no path",
+            22,
+        ),
+        (
+            format!("  constructs:\n    - {{id: A, node: a}}\n    - {{id: B, node: b}}\n    - {{id: S, items: [o]}}\n{paths}  bootstrap: {{replicates: 1}}\n"),
+            "1 bootstrap replicates cannot give intervals",
+            25,
+        ),
+        (
+            format!("  constructs:\n    - {{id: A, node: a}}\n    - {{id: B, node: b}}\n    - {{id: S, items: [o]}}\n{paths}  wieghts: path\n"),
+            "unknown key `wieghts` in `structural`",
+            25,
+        ),
+    ];
+    for (structural, want, line) in cases {
+        let (dir, yaml) = with_model(&structural);
+        let err = csi_study::parse(&yaml, Path::new("study.yaml"), dir.path()).unwrap_err();
+        let d = err
+            .diagnostics()
+            .iter()
+            .find(|d| d.message.contains(want))
+            .unwrap_or_else(|| panic!("no `{want}` in {:?}", err.diagnostics()));
+        assert_eq!(d.location.map(|l| l.line), Some(line), "{want}: {d:?}");
+    }
+}

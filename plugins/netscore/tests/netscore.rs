@@ -112,6 +112,7 @@ fn request(language: &str) -> Request {
             confidence: 0.95,
             low_base: 30,
             decimals: Decimals::default(),
+            structural: None,
         },
         options: Default::default(),
     }

@@ -21,7 +21,7 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// A folder holding the libraries of the six standard plugins, for `--plugins`.
+/// A folder holding the libraries of the standard plugins, for `--plugins`.
 ///
 /// `cargo test` alone does not put plugin libraries next to the `csi` binary (only
 /// `cargo build` does), but it builds them as dev-dependencies of this crate; they
@@ -29,7 +29,7 @@ pub fn root() -> PathBuf {
 /// command alone.
 pub fn standard_plugins() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    for name in ["gap", "driver", "segment", "trend", "topbox", "netscore"] {
+    for name in ["gap", "driver", "segment", "trend", "topbox", "netscore", "structural"] {
         let lib = csi_plugin_host::built_library(&format!("csi_plugin_{name}"))
             .unwrap_or_else(|| panic!("plugin {name} not built as a dev-dependency"));
         std::fs::copy(&lib, dir.path().join(lib.file_name().unwrap())).unwrap();
