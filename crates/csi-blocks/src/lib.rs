@@ -32,8 +32,8 @@ pub const BLOCKS_VERSION: u32 = 1;
 ///   ([`Column::with_previous`], e.g. significance letters beside a score); a heat
 ///   map's colour scale, shared by the maps of a page (`scale`).
 /// - 1.3: a signed headline (`signed`: a net score or a change shown `+19.9`).
-/// - 1.4: in the request, the study's structural model
-///   ([`wire::StudyContext::structural`]).
+/// - 1.4: path diagrams ([`ChartKind::PathDiagram`]); in the request, the
+///   study's structural model ([`wire::StudyContext::structural`]).
 pub const BLOCKS_MINOR: u32 = 4;
 
 /// What an analysis returns for one wave.
@@ -395,6 +395,43 @@ pub enum ChartKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         scale: Option<f64>,
     },
+    /// A path diagram (since 1.4): boxes joined by arrows, each arrow labelled,
+    /// e.g. a structural model's constructs and path coefficients. The arrows must
+    /// not form a loop; the boxes are drawn in the order the arrows give them
+    /// (causes before effects), the arrows that the block marks `strong` solid and
+    /// the others dashed.
+    PathDiagram {
+        /// The boxes.
+        nodes: Vec<DiagramNode>,
+        /// The arrows.
+        edges: Vec<DiagramEdge>,
+    },
+}
+
+/// A box of a path diagram.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiagramNode {
+    /// Its name.
+    pub label: String,
+    /// A line under the name (e.g. `R² = 0.46`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// An arrow of a path diagram.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiagramEdge {
+    /// The box it leaves (position in `nodes`).
+    pub from: usize,
+    /// The box it points to.
+    pub to: usize,
+    /// Its label (e.g. a path coefficient, formatted).
+    pub label: String,
+    /// Drawn solid (e.g. significant); dashed otherwise.
+    #[serde(default)]
+    pub strong: bool,
 }
 
 /// A chart block. (Unknown fields cannot be rejected here: serde does not combine

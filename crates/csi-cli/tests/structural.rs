@@ -172,7 +172,7 @@ fn the_ecsi_model_publishes_seminrs_figures() {
         number(&g["index_seminr_path"]["SAT"]),
     );
     assert!(
-        table(&report, "Total effects on satisfaction")["rows"]
+        table(&report, "Total effects on Satisfaction")["rows"]
             .as_array()
             .unwrap()
             .len()
@@ -264,6 +264,42 @@ fn bootstrap_intervals_are_those_of_the_resamples_and_the_same_on_every_build() 
         assert_eq!(number(&row["cells"][4]["low"]), s.low, "path {q}: interval");
         assert_eq!(number(&row["cells"][4]["high"]), s.high, "path {q}: interval");
         assert!(s.se > 0.0 && s.low < s.high);
+    }
+    // R², outer weights and loadings: each figure's own replicates.
+    let summary = |values: Vec<f64>| csi_stats::resample::bootstrap_summary(&values, 0.95).unwrap();
+    let ok: Vec<&pls::PlsEstimate> = runs.iter().map(|r| r.as_ref().unwrap()).collect();
+    let r2 = rows(table(&first, "Variance explained"));
+    let endogenous: Vec<usize> = (0..NAMES.len()).filter(|&j| ok[0].r_squared[j].is_some()).collect();
+    for (row, &j) in r2.iter().zip(&endogenous) {
+        let s = summary(ok.iter().map(|e| e.r_squared[j].unwrap()).collect());
+        assert_eq!(number(&row["cells"][2]), s.se, "R² of {}", NAMES[j]);
+        assert_eq!(number(&row["cells"][3]["high"]), s.high, "R² of {}", NAMES[j]);
+    }
+    let outer = rows(table(&first, "Measurement model"));
+    let mut at = 0;
+    for (j, c) in model.constructs.iter().enumerate() {
+        for m in 0..c.indicators.len() {
+            let (w, l) = (&outer[at]["cells"][3], &outer[at]["cells"][5]);
+            at += 1;
+            if c.indicators.len() == 1 {
+                assert!(w.is_null() && l.is_null(), "a single item's weight has no interval");
+                continue;
+            }
+            let sw = summary(ok.iter().map(|e| e.outer_weights[j][m]).collect());
+            let sl = summary(ok.iter().map(|e| e.loadings[j][m]).collect());
+            assert_eq!(
+                (number(&w["low"]), number(&w["high"])),
+                (sw.low, sw.high),
+                "weight {m} of {}",
+                NAMES[j]
+            );
+            assert_eq!(
+                (number(&l["low"]), number(&l["high"])),
+                (sl.low, sl.high),
+                "loading {m} of {}",
+                NAMES[j]
+            );
+        }
     }
     // The method note says how.
     let note = table(&first, "Path coefficients")["note"].as_str().unwrap().to_string();

@@ -454,10 +454,17 @@ fn each_plain_record(
     f: &mut crate::convert::RowSink<'_>,
 ) -> Result<(), DataError> {
     let bytes = text.as_bytes();
-    // For each field of the header, the cell it fills (or none: a column not read).
+    // For each field of the header, the first cell it fills (or none: a column not
+    // read); a column read twice (an answer that is also a segment, one column on
+    // two scales) fills its other cells from the first after the split.
     let mut slot_of = vec![usize::MAX; header_len];
+    let mut again: Vec<(usize, usize)> = Vec::new();
     for (slot, &i) in index.iter().enumerate() {
-        slot_of[i] = slot;
+        if slot_of[i] == usize::MAX {
+            slot_of[i] = slot;
+        } else {
+            again.push((slot_of[i], slot));
+        }
     }
     let mut cells: Vec<Value> = vec![Value::Empty; index.len()];
     let (mut start, mut line) = (0, first_line);
@@ -499,6 +506,9 @@ fn each_plain_record(
                     "this row has {fields} fields but the header has {header_len}; check for an unquoted delimiter or a missing field",
                 ),
             ));
+        }
+        for &(first, other) in &again {
+            cells[other] = cells[first];
         }
         f(&cells, this_line)?;
     }
@@ -672,6 +682,8 @@ mod tests {
         let long = "x".repeat(23);
         let cases: Vec<(String, u8, usize, Vec<usize>)> = vec![
             ("1,2,3\n4,5,6\n".into(), b',', 3, vec![0, 1, 2]),
+            // A column read twice (an answer that is also a segment).
+            ("1,2,3\n4,5,6\n".into(), b',', 3, vec![1, 1, 0, 2, 1]),
             ("1,2,3\r\n4,5,6\r\n".into(), b',', 3, vec![2, 0]),
             ("1,2,3\n\n\n4,5,6".into(), b',', 3, vec![1]),
             ("1,2,3\n   \n4,,6\n\r\n,,\n".into(), b',', 3, vec![0, 1, 2]),

@@ -239,7 +239,7 @@ fn table(t: &Table, out: &mut String, csv: Option<&str>) {
 
 /// A chart's data as a table, shown beside every chart (and instead of kinds the
 /// site does not draw yet).
-fn chart_data(c: &Chart) -> Option<Table> {
+fn chart_data(c: &Chart, words: &Words) -> Option<Table> {
     let number = |label: &str| Column::number(label, 1);
     let text = |label: &str| Column::text(label);
     let (columns, rows): (Vec<Column>, Vec<Vec<Cell>>) = match &c.spec {
@@ -274,6 +274,20 @@ fn chart_data(c: &Chart) -> Option<Table> {
             points
                 .iter()
                 .map(|p| vec![Cell::Text(p.label.clone()), Cell::Number(p.x), Cell::Number(p.y)])
+                .collect(),
+        ),
+        ChartKind::PathDiagram { nodes, edges } => (
+            vec![text(words.arrow_from), text(words.arrow_to), text("")],
+            edges
+                .iter()
+                .map(|e| {
+                    let name = |i: usize| nodes.get(i).map_or(String::new(), |n| n.label.clone());
+                    vec![
+                        Cell::Text(name(e.from)),
+                        Cell::Text(name(e.to)),
+                        Cell::Text(e.label.clone()),
+                    ]
+                })
                 .collect(),
         ),
         ChartKind::Heatmap {
@@ -374,6 +388,25 @@ fn draw(c: &Chart, palette: Palette, layout: Layout, words: &Words) -> Option<St
                 layout,
             )
             .ok()
+        }
+        ChartKind::PathDiagram { nodes, edges } => {
+            let boxes: Vec<chart::DiagramBox> = nodes
+                .iter()
+                .map(|n| chart::DiagramBox {
+                    label: n.label.clone(),
+                    note: n.note.clone(),
+                })
+                .collect();
+            let arrows: Vec<chart::DiagramArrow> = edges
+                .iter()
+                .map(|e| chart::DiagramArrow {
+                    from: e.from,
+                    to: e.to,
+                    label: e.label.clone(),
+                    strong: e.strong,
+                })
+                .collect();
+            chart::path_diagram(&boxes, &arrows, palette, layout).ok()
         }
         ChartKind::Heatmap {
             rows, columns, values, ..
@@ -482,7 +515,7 @@ fn chart_block(c: &Chart, palette: Palette, out: &mut String, downloads: &mut Do
     let wide = draw(c, palette, Layout::Wide, downloads.words);
     let narrow = draw(c, palette, Layout::Narrow, downloads.words);
     let parts = print_parts(c, palette, downloads.words);
-    let data = chart_data(c);
+    let data = chart_data(c, downloads.words);
     out.push_str(if parts.is_some() {
         "<figure class=\"chart in-parts\">"
     } else {
@@ -531,6 +564,10 @@ pub struct Words<'a> {
     pub heat_better: &'a str,
     /// Said under charts whose axes follow the data.
     pub axis_not_zero: &'a str,
+    /// The columns of a path diagram's data: where an arrow starts and ends.
+    pub arrow_from: &'a str,
+    /// See `arrow_from`.
+    pub arrow_to: &'a str,
     /// How download columns and flags are named.
     pub downloads: downloads::DataWords<'a>,
 }
@@ -543,6 +580,8 @@ impl<'a> Words<'a> {
             heat_worse: t["heat_worse"],
             heat_better: t["heat_better"],
             axis_not_zero: t["axis_not_zero"],
+            arrow_from: t["arrow_from"],
+            arrow_to: t["arrow_to"],
             downloads: downloads::DataWords::from_strings(t),
         }
     }

@@ -1425,6 +1425,42 @@ fn wrap2(text: &str, max: f64, size: f64) -> Vec<String> {
     vec![first, fit(second.trim(), max, size)]
 }
 
+/// `text` on at most `most` lines of `max` px: broken at spaces, and between
+/// characters only in a run without spaces that holds Chinese (a Latin word is
+/// never cut: the estimate of its width is generous); the last line shortened to
+/// fit.
+fn wrap_lines(text: &str, max: f64, size: f64, most: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text.trim().to_string();
+    while out.len() + 1 < most && text_width(&rest, size) > max {
+        let mut line = String::new();
+        for c in rest.chars() {
+            if text_width(&line, size) + text_width(&c.to_string(), size) > max {
+                break;
+            }
+            line.push(c);
+        }
+        let first_word = rest.split(' ').next().unwrap_or("");
+        let cut = match line.rfind(' ') {
+            Some(i) if i > 0 => i,
+            // One word longer than the line: whole, unless it is Chinese.
+            _ if first_word.is_ascii() => first_word.len(),
+            _ => line.len().max(rest.chars().next().map_or(1, char::len_utf8)),
+        };
+        out.push(rest[..cut].trim_end().to_string());
+        rest = rest[cut..].trim_start().to_string();
+        if rest.is_empty() {
+            return out;
+        }
+    }
+    out.push(if rest.is_ascii() && !rest.contains(' ') {
+        rest
+    } else {
+        fit(&rest, max, size)
+    });
+    out
+}
+
 /// Each heat-map cell's signed distance from its row's reference (better positive),
 /// and the distance at which colours are full: the given scale, or the map's
 /// largest distance (at least 5 points).
@@ -1636,6 +1672,63 @@ pub fn heatmap(
 
 #[cfg(test)]
 mod tests {
+
+    use super::{causal_order, path_diagram, wrap_lines, DiagramArrow, DiagramBox, Layout, Palette};
+
+    fn diagram_boxes(names: &[&str]) -> Vec<DiagramBox> {
+        names
+            .iter()
+            .map(|n| DiagramBox {
+                label: n.to_string(),
+                note: Some("R² 0.46".into()),
+            })
+            .collect()
+    }
+
+    fn arrow(from: usize, to: usize, label: &str, strong: bool) -> DiagramArrow {
+        DiagramArrow {
+            from,
+            to,
+            label: label.into(),
+            strong,
+        }
+    }
+
+    /// Boxes in causal order whatever order they are given in, every label drawn
+    /// in every layout, a loop or a missing box refused.
+    #[test]
+    fn path_diagrams_draw_causes_before_effects_and_refuse_loops() {
+        // Given effects first: loyalty <- satisfaction <- quality, quality -> loyalty.
+        let boxes = diagram_boxes(&["Loyalty", "Satisfaction", "Perceived quality"]);
+        let arrows = vec![
+            arrow(2, 1, "0.512", true),
+            arrow(1, 0, "0.485", true),
+            arrow(2, 0, "0.031", false),
+        ];
+        assert_eq!(causal_order(3, &arrows), Some(vec![2, 1, 0]));
+        for layout in [Layout::Wide, Layout::Narrow, Layout::Print] {
+            let svg = path_diagram(&boxes, &arrows, Palette::default(), layout).unwrap();
+            for text in ["0.512", "0.485", "0.031", "Satisfaction", "R² 0.46"] {
+                assert!(svg.contains(text), "{layout:?}: {text} missing");
+            }
+        }
+        let looped = vec![arrow(0, 1, "a", true), arrow(1, 2, "b", true), arrow(2, 0, "c", true)];
+        assert_eq!(causal_order(3, &looped), None);
+        assert!(path_diagram(&boxes, &looped, Palette::default(), Layout::Wide).is_err());
+        assert!(path_diagram(&boxes, &[arrow(0, 5, "x", true)], Palette::default(), Layout::Wide).is_err());
+    }
+
+    /// Names wrap at spaces, Chinese between characters, a Latin word never cut.
+    #[test]
+    fn box_names_wrap_without_cutting_words() {
+        assert_eq!(
+            wrap_lines("Customer expectations", 80.0, 12.0, 3),
+            ["Customer", "expectations"]
+        );
+        assert_eq!(wrap_lines("Satisfaction", 40.0, 12.0, 3), ["Satisfaction"]);
+        let zh = wrap_lines("顾客满意度指数模型", 40.0, 12.0, 3);
+        assert!(zh.len() > 1 && zh.concat().starts_with("顾客满意"), "{zh:?}");
+    }
     use plotters::style::RGBColor;
 
     /// CIELAB (D65) of `c` as seen with the dichromacy `m` (Machado, Oliveira and
@@ -1712,4 +1805,303 @@ mod tests {
         assert_eq!(super::tick_text(60.0, 5.0), "60");
         assert!(super::ticks(5.0, 5.0, 4).0.len() >= 2);
     }
+}
+
+/// A box of a path diagram.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiagramBox {
+    /// Its name.
+    pub label: String,
+    /// A line under the name.
+    pub note: Option<String>,
+}
+
+/// An arrow of a path diagram, between boxes by position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiagramArrow {
+    /// From this box.
+    pub from: usize,
+    /// To this box.
+    pub to: usize,
+    /// Its label.
+    pub label: String,
+    /// Solid when strong, dashed otherwise.
+    pub strong: bool,
+}
+
+/// The boxes in causal order: by the longest chain of arrows leading to each
+/// (ties in the order given). `None` when the arrows form a loop or name a box
+/// that does not exist.
+fn causal_order(n: usize, arrows: &[DiagramArrow]) -> Option<Vec<usize>> {
+    if arrows.iter().any(|a| a.from >= n || a.to >= n || a.from == a.to) {
+        return None;
+    }
+    let mut depth = vec![0usize; n];
+    // Relaxing n times settles every chain of an acyclic graph; a change after
+    // that means a loop.
+    for round in 0..=n {
+        let mut changed = false;
+        for a in arrows {
+            if depth[a.to] < depth[a.from] + 1 {
+                depth[a.to] = depth[a.from] + 1;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+        if round == n {
+            return None;
+        }
+    }
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&i| (depth[i], i));
+    Some(order)
+}
+
+/// A quadratic Bézier from `a` to `b` bent through `control`, as `steps` + 1 points.
+fn bezier(a: (f64, f64), control: (f64, f64), b: (f64, f64), steps: usize) -> Vec<(f64, f64)> {
+    (0..=steps)
+        .map(|i| {
+            let t = i as f64 / steps as f64;
+            let u = 1.0 - t;
+            (
+                u * u * a.0 + 2.0 * u * t * control.0 + t * t * b.0,
+                u * u * a.1 + 2.0 * u * t * control.1 + t * t * b.1,
+            )
+        })
+        .collect()
+}
+
+/// A path diagram: the boxes in a row in causal order (a column in the narrow
+/// layout), an arrow between neighbours straight, a longer one as an arc, above
+/// and below the row in turn (left and right of the column), higher the more boxes
+/// it passes; each arrow's label at its middle on a white ground. Strong arrows
+/// solid, the others dashed and lighter: the encoding is the line, not a colour.
+pub fn path_diagram(
+    boxes: &[DiagramBox],
+    arrows: &[DiagramArrow],
+    palette: Palette,
+    layout: Layout,
+) -> Result<String, String> {
+    let n = boxes.len();
+    if n < 2 || arrows.is_empty() {
+        return Err("a path diagram needs two boxes and an arrow".into());
+    }
+    let order = causal_order(n, arrows).ok_or("the arrows form a loop")?;
+    let mut slot = vec![0usize; n];
+    for (k, &i) in order.iter().enumerate() {
+        slot[i] = k;
+    }
+    let narrow = layout == Layout::Narrow;
+    let size = if narrow { NARROW_FONT } else { FONT - 3.0 };
+    let line_h = (size * 1.25).round() as i32;
+    // On screens a model of many constructs takes the page's whole width (the
+    // drawing scales down where there is less).
+    let width = match layout {
+        Layout::Wide => (n as i32 * 150).clamp(WIDE_WIDTH, 1060),
+        _ => layout.width(),
+    };
+    // Arcs, longest first, alternately on either side; each side's arcs nest.
+    let mut long: Vec<usize> = (0..arrows.len())
+        .filter(|&e| slot[arrows[e].from].abs_diff(slot[arrows[e].to]) > 1)
+        .collect();
+    long.sort_by_key(|&e| (slot[arrows[e].from].abs_diff(slot[arrows[e].to]), slot[arrows[e].from]));
+    let side: Vec<i32> = (0..arrows.len())
+        .map(|e| match long.iter().position(|&l| l == e) {
+            Some(k) if k % 2 == 0 => -1,
+            Some(_) => 1,
+            None => 0,
+        })
+        .collect();
+    let span = |e: usize| slot[arrows[e].from].abs_diff(slot[arrows[e].to]) as f64;
+    let longest = long.iter().map(|&e| span(e)).fold(1.0, f64::max);
+    // How far an arc of `s` boxes bends out, and the room each side needs.
+    let reach = if narrow { 84.0 } else { 110.0 };
+    let bend = |s: f64| 18.0 + (reach - 18.0) * (s - 1.0) / (longest - 1.0).max(1.0);
+    // Two lines of the name and one of the note.
+    // Room between neighbours for their arrow's label.
+    let box_w = if narrow {
+        (width - 2 * (reach as i32 + 24)).min(150)
+    } else {
+        ((width - 20) / n as i32 - 46).clamp(64, 150)
+    };
+    // Names on up to three lines in narrow boxes, the note under them; every box
+    // as tall as the tallest.
+    let wrapped: Vec<(Vec<String>, Option<String>)> = boxes
+        .iter()
+        .map(|b| {
+            (
+                wrap_lines(&b.label, f64::from(box_w - 8), size, 3),
+                // Notes are short figures (`R² 0.46`): never cut.
+                b.note.clone(),
+            )
+        })
+        .collect();
+    let lines = wrapped
+        .iter()
+        .map(|(l, note)| l.len() + usize::from(note.is_some()))
+        .max()
+        .unwrap_or(1)
+        .max(2) as i32;
+    let box_h = line_h * lines + 10;
+    // Box centres.
+    let (height, centre): (i32, Vec<(i32, i32)>) = if narrow {
+        let step = box_h + 46;
+        let top = 12 + box_h / 2;
+        let h = top + step * (n as i32 - 1) + box_h / 2 + 12;
+        (h, (0..n).map(|i| (width / 2, top + step * slot[i] as i32)).collect())
+    } else {
+        // An arc's middle lies `bend` beyond the row (its control point twice that).
+        let room = reach as i32 + line_h / 2 + 8;
+        let above = if side.contains(&-1) { room } else { 20 };
+        let below = if side.contains(&1) { room } else { 20 };
+        let mid = above + box_h / 2;
+        let step = (width - 20) as f64 / n as f64;
+        (
+            mid + box_h / 2 + below,
+            (0..n)
+                .map(|i| (10 + (step * (slot[i] as f64 + 0.5)).round() as i32, mid))
+                .collect(),
+        )
+    };
+    let fill = RGBColor(0xee, 0xf3, 0xf9);
+    let faint = MUTED;
+    canvas(width as u32, height as u32, |c| {
+        let mut lines_of: Vec<Vec<(f64, f64)>> = Vec::new();
+        for (e, a) in arrows.iter().enumerate() {
+            let (p, q) = (centre[a.from], centre[a.to]);
+            let (p, q) = ((f64::from(p.0), f64::from(p.1)), (f64::from(q.0), f64::from(q.1)));
+            let half = (f64::from(box_w) / 2.0, f64::from(box_h) / 2.0);
+            let points = if side[e] == 0 {
+                // Neighbours: from one box's edge to the other's.
+                if narrow {
+                    let dir = if q.1 > p.1 { 1.0 } else { -1.0 };
+                    vec![(p.0, p.1 + dir * half.1), (q.0, q.1 - dir * half.1)]
+                } else {
+                    let dir = if q.0 > p.0 { 1.0 } else { -1.0 };
+                    vec![(p.0 + dir * half.0, p.1), (q.0 - dir * half.0, q.1)]
+                }
+            } else {
+                let out = f64::from(side[e]) * bend(span(e));
+                if narrow {
+                    // Out of the box's side, round, into the other's side.
+                    let x0 = p.0 + f64::from(side[e]) * half.0;
+                    let a0 = (x0, p.1);
+                    let b0 = (x0, q.1);
+                    let control = (x0 + 2.0 * out, (p.1 + q.1) / 2.0);
+                    bezier(a0, control, b0, 24)
+                } else {
+                    let y0 = p.1 + f64::from(side[e]) * half.1;
+                    let a0 = (p.0, y0);
+                    let b0 = (q.0, y0);
+                    let control = ((p.0 + q.0) / 2.0, y0 + 2.0 * out);
+                    bezier(a0, control, b0, 24)
+                }
+            };
+            let px: Vec<Px> = points
+                .iter()
+                .map(|&(x, y)| (x.round() as i32, y.round() as i32))
+                .collect();
+            let ink = if a.strong { palette.ink } else { faint };
+            if a.strong {
+                c.line(px.clone(), ink.stroke_width(2))?;
+            } else {
+                for pair in px.windows(2).step_by(2) {
+                    c.line(pair.to_vec(), ink.stroke_width(1))?;
+                }
+                if px.len() == 2 {
+                    c.dashed(px[0], px[1], ink)?;
+                }
+            }
+            // The arrowhead, along the last stretch of the line.
+            let (tip, before) = (
+                points[points.len() - 1],
+                points[points.len().saturating_sub(3).min(points.len() - 2)],
+            );
+            let (dx, dy) = (tip.0 - before.0, tip.1 - before.1);
+            let len = (dx * dx + dy * dy).sqrt().max(1e-9);
+            let (ux, uy) = (dx / len, dy / len);
+            let (l, w) = (9.0, 4.5);
+            let head = vec![
+                (tip.0.round() as i32, tip.1.round() as i32),
+                (
+                    (tip.0 - l * ux + w * uy).round() as i32,
+                    (tip.1 - l * uy - w * ux).round() as i32,
+                ),
+                (
+                    (tip.0 - l * ux - w * uy).round() as i32,
+                    (tip.1 - l * uy + w * ux).round() as i32,
+                ),
+            ];
+            c.area
+                .draw(&Polygon::new(head, ink.filled()))
+                .map_err(|e| e.to_string())?;
+            lines_of.push(points);
+        }
+        for (i, (label, note)) in wrapped.iter().enumerate() {
+            let (x, y) = centre[i];
+            let (l, t) = (x - box_w / 2, y - box_h / 2);
+            c.rect((l, t), (l + box_w, t + box_h), fill.filled())?;
+            c.rect((l, t), (l + box_w, t + box_h), palette.ink.stroke_width(1))?;
+            let used = (label.len() + usize::from(note.is_some())) as i32;
+            let mut row = t + 5 + line_h / 2 + (lines - used) * line_h / 2;
+            for text in label.iter().chain(note.iter()) {
+                c.text(text, (x, row), size, palette.ink, HPos::Center, VPos::Center)?;
+                row += line_h;
+            }
+        }
+        // Labels last, on a white ground, so that lines never cross them: at an
+        // arrow's middle, or along it where that would cover another label or a
+        // box; straight arrows first (their place is fixed), then arcs, shortest
+        // first.
+        let mut taken: Vec<TextBox> = centre
+            .iter()
+            .map(|&(x, y)| {
+                let (x, y) = (f64::from(x), f64::from(y));
+                let (hw, hh) = (f64::from(box_w) / 2.0, f64::from(box_h) / 2.0);
+                (x - hw, y - hh, x + hw, y + hh)
+            })
+            .collect();
+        let boxes_end = taken.len();
+        let mut placing: Vec<usize> = (0..arrows.len()).collect();
+        placing.sort_by_key(|&e| (side[e] != 0, slot[arrows[e].from].abs_diff(slot[arrows[e].to])));
+        for e in placing {
+            let (points, a) = (&lines_of[e], &arrows[e]);
+            let w = text_width(&a.label, size) + 6.0;
+            let h = f64::from(line_h);
+            let at = |t: f64| {
+                if points.len() == 2 {
+                    ((points[0].0 + points[1].0) / 2.0, (points[0].1 + points[1].1) / 2.0)
+                } else {
+                    points[(t * (points.len() - 1) as f64).round() as usize]
+                }
+            };
+            let clamp = |(x, y): (f64, f64)| (x.clamp(w / 2.0 + 1.0, f64::from(width) - w / 2.0 - 1.0), y);
+            let text_box = |(x, y): (f64, f64)| (x - w / 2.0, y - h / 2.0, x + w / 2.0, y + h / 2.0);
+            let free = |b: &TextBox, taken: &[TextBox]| {
+                // Straight labels may touch the boxes they join.
+                let others = if side[e] == 0 { &taken[boxes_end..] } else { taken };
+                !others.iter().any(|t| overlaps(b, t))
+            };
+            let spot = [0.5, 0.4, 0.6, 0.32, 0.68, 0.25, 0.75, 0.18, 0.82]
+                .iter()
+                .map(|&t| clamp(at(t)))
+                .find(|&p| free(&text_box(p), &taken))
+                .unwrap_or_else(|| clamp(at(0.5)));
+            taken.push(text_box(spot));
+            let (x, y) = spot;
+            let (l, t) = ((x - w / 2.0).round() as i32, (y - h / 2.0).round() as i32);
+            c.rect((l, t), (l + w.round() as i32, t + line_h), WHITE.filled())?;
+            c.text(
+                &a.label,
+                (x.round() as i32, y.round() as i32),
+                size,
+                if a.strong { palette.ink } else { faint },
+                HPos::Center,
+                VPos::Center,
+            )?;
+        }
+        Ok(())
+    })
 }

@@ -264,7 +264,9 @@ pub fn bootstrap(
             })
             .collect();
         for h in handles {
-            for (b, e) in h.join().unwrap_or_default() {
+            // A replicate that panics is a bug: raised, never counted as a replicate
+            // that could not be estimated (which would depend on the threads).
+            for (b, e) in h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)) {
                 out[b] = Some(e);
             }
         }

@@ -579,8 +579,11 @@ pub struct Study {
     /// The theme folder the study selects (resolved against the study folder), if
     /// any. Templates in the study's own `templates/` folder override it.
     pub theme: Option<PathBuf>,
-    /// The structural (PLS path) model, when the study declares one.
-    #[serde(default)]
+    /// The structural (PLS path) model, when the study declares one. Left out of
+    /// the serialised definition when absent, so that the definition's hash (which
+    /// keys kept sums and marks a changed definition) of a study without one is
+    /// what it was before the section existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub structural: Option<Structural>,
     /// What the study left for its data file to say, for an SPSS file's
     /// dictionary to fill (labels it did not write, segments without `values`).

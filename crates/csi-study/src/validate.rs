@@ -1356,6 +1356,14 @@ impl Checker<'_> {
                         self.err(&join(&p, "items"), format!("construct `{id}` lists no items"), None);
                     }
                     for (k, item) in list.iter().enumerate() {
+                        if list[..k].contains(item) {
+                            self.err(
+                                &format!("{p}.items[{k}]"),
+                                format!("construct `{id}` lists `{item}` twice"),
+                                Some("list each item once".into()),
+                            );
+                            continue;
+                        }
                         if items.contains(&item.as_str()) {
                             members.push(item.clone());
                             continue;

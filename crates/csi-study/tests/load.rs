@@ -346,7 +346,29 @@ fn a_structural_model_that_cannot_be_estimated_is_refused_at_its_line() {
             25,
         ),
     ];
-    for (structural, want, line) in cases {
+    let more = [
+        (
+            format!("  constructs:\n    - {{id: A, node: a}}\n    - {{id: B, items: [b1, b1]}}\n    - {{id: S, items: [o]}}\n{paths}"),
+            "construct `B` lists `b1` twice",
+            20,
+        ),
+        (
+            format!("  constructs:\n    - {{id: A, node: a}}\n    - {{id: B, node: b}}\n    - {{id: S, items: [o]}}\n{paths}  target: Sat\n"),
+            "`target` names `Sat`, which is not a construct",
+            25,
+        ),
+        (
+            format!("  constructs:\n    - {{id: A, node: a}}\n    - {{id: B, node: b}}\n    - {{id: S, items: [o]}}\n{paths}  target: A\n"),
+            "`target` names `A`, which no path leads to",
+            25,
+        ),
+        (
+            format!("  constructs:\n    - {{id: A, node: a}}\n    - {{id: B, node: b}}\n    - {{id: S, items: [o]}}\n{paths}  tolerance: 2\n"),
+            "`tolerance` 2 is not between 0 and 1",
+            25,
+        ),
+    ];
+    for (structural, want, line) in cases.into_iter().chain(more) {
         let (dir, yaml) = with_model(&structural);
         let err = csi_study::parse(&yaml, Path::new("study.yaml"), dir.path()).unwrap_err();
         let d = err

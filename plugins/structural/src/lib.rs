@@ -24,7 +24,7 @@ use csi_plugin_sdk::arrow_array::types::Float64Type;
 use csi_plugin_sdk::arrow_array::{Array, RecordBatch};
 use csi_plugin_sdk::arrow_schema::SchemaRef;
 use csi_plugin_sdk::csi_blocks::wire::StructuralInfo;
-use csi_plugin_sdk::csi_blocks::Interval;
+use csi_plugin_sdk::csi_blocks::{DiagramEdge, DiagramNode, Interval};
 use csi_plugin_sdk::csi_stats::pls::{self, Construct, Mode, PathModel, PlsEstimate, Scheme, Settings};
 use csi_plugin_sdk::csi_stats::resample::{self, BootstrapSummary};
 use csi_plugin_sdk::prelude::*;
@@ -171,8 +171,15 @@ impl Sample {
     }
 }
 
+/// Why the rows cannot feed the model: an item they do not carry (a question not
+/// asked in this wave), said on the page; or anything else, an error.
+enum Unusable {
+    NotAsked(String),
+    Other(String),
+}
+
 /// The model's items in the rows, in the order of the constructs' items.
-fn items(schema: &SchemaRef, model: &StructuralInfo) -> Result<(Vec<Item>, Option<usize>), String> {
+fn items(schema: &SchemaRef, model: &StructuralInfo) -> Result<(Vec<Item>, Option<usize>), Unusable> {
     let meta = |i: usize, k: &str| schema.field(i).metadata().get(k).cloned();
     let num = |i: usize, k: &str| meta(i, k).and_then(|v| v.parse::<f64>().ok());
     let weight = (0..schema.fields().len()).find(|&i| meta(i, "csi.role").as_deref() == Some("weight"));
@@ -180,9 +187,9 @@ fn items(schema: &SchemaRef, model: &StructuralInfo) -> Result<(Vec<Item>, Optio
     for node in model.constructs.iter().flat_map(|c| &c.items) {
         let column = (0..schema.fields().len())
             .find(|&i| meta(i, "csi.role").as_deref() == Some("answer") && meta(i, "csi.node").as_deref() == Some(node))
-            .ok_or_else(|| format!("the rows carry no answers for item `{node}` of the structural model"))?;
+            .ok_or_else(|| Unusable::NotAsked(node.clone()))?;
         let (Some(min), Some(max)) = (num(column, "csi.min"), num(column, "csi.max")) else {
-            return Err(format!("item `{node}` has no scale in the rows"));
+            return Err(Unusable::Other(format!("item `{node}` has no scale in the rows")));
         };
         out.push(Item {
             node: node.clone(),
@@ -362,7 +369,28 @@ fn analyse(request: &Request, mut input: Input) -> Result<Report, String> {
         .rows
         .take()
         .ok_or("the structural analysis needs the respondent rows")?;
-    let (items, weight) = items(&rows.schema(), model)?;
+    let (items, weight) = match items(&rows.schema(), model) {
+        Ok(found) => found,
+        Err(Unusable::Other(e)) => return Err(e),
+        Err(Unusable::NotAsked(node)) => {
+            let name = request
+                .study
+                .nodes
+                .iter()
+                .find(|n| n.id == node)
+                .map_or(node.clone(), |n| n.label.clone());
+            return Ok(Report::new(
+                title,
+                vec![Block::Markdown {
+                    text: if zh {
+                        format!("本期没有询问题目“{name}”，而结构方程模型需要模型的全部题目，因此本期不估计该模型。")
+                    } else {
+                        format!("The item “{name}” was not asked in this wave, and the structural model needs every one of its items, so it is not estimated for this wave.")
+                    },
+                }],
+            ));
+        }
+    };
     let sample = sample(rows, &items, weight)?;
     let stats = Statistics::read(&input.statistics_batches()?)?;
     let (pm, settings) = path_model(model)?;
@@ -442,7 +470,10 @@ fn analyse(request: &Request, mut input: Input) -> Result<Report, String> {
 
     // Construct indices: for all respondents and each group, from the published
     // item scores.
-    let unstandardised: Vec<Vec<f64>> = pm
+    // Per construct: its items' unstandardised weights normalised to sum to 1, or
+    // `None` when they do not sum to a positive number (mixed signs: the index
+    // would not lie between the scale's ends, as `pls::construct_index` says).
+    let unstandardised: Vec<Option<Vec<f64>>> = pm
         .constructs
         .iter()
         .enumerate()
@@ -454,15 +485,12 @@ fn analyse(request: &Request, mut input: Input) -> Result<Report, String> {
                 .map(|(&x, w)| w / sds[x])
                 .collect();
             let total: f64 = raw.iter().sum();
-            raw.iter().map(|w| w / total).collect()
+            (total.is_finite() && total > 0.0).then(|| raw.iter().map(|w| w / total).collect())
         })
         .collect();
     let index_in = |j: usize, cell: &str| -> Option<(f64, u64)> {
         let c = &pm.constructs[j];
-        let weights = &unstandardised[j];
-        if !weights.iter().sum::<f64>().is_finite() || weights.iter().sum::<f64>() <= 0.0 {
-            return None;
-        }
+        let weights = unstandardised[j].as_ref()?;
         let mut value = 0.0;
         let mut n = u64::MAX;
         for (&x, w) in c.indicators.iter().zip(weights) {
@@ -535,12 +563,12 @@ fn analyse(request: &Request, mut input: Input) -> Result<Report, String> {
             )
         } else {
             format!(
-                "**{}** has the largest effect on **{}** (total effect {}): one standard deviation more of it goes with about {} of a standard deviation more {}.",
+                "**{}** has the largest effect on **{}** (total effect {}): one standard deviation more of it goes with about {} of a standard deviation more of {}.",
                 label(top),
                 label(target),
                 effect,
                 effect,
-                label(target).to_lowercase()
+                label(target)
             )
         };
         // The map's "improve first" drivers: more important than the drivers'
@@ -590,6 +618,59 @@ fn analyse(request: &Request, mut input: Input) -> Result<Report, String> {
         blocks.push(Block::Markdown { text });
     }
 
+    // The model as a diagram: constructs, R², paths (solid where the bootstrap
+    // interval excludes 0).
+    let with_intervals = !boot.is_empty();
+    blocks.push(Block::Chart(Chart {
+        title: t(
+            "结构方程模型：路径系数与 R²",
+            "The structural model: path coefficients and R²",
+        )
+        .into(),
+        spec: ChartKind::PathDiagram {
+            nodes: (0..k)
+                .map(|j| DiagramNode {
+                    label: label(j),
+                    note: estimate.r_squared[j].map(|r2| format!("R² {}", words::fixed(r2, dec.coefficient))),
+                })
+                .collect(),
+            edges: pm
+                .paths
+                .iter()
+                .enumerate()
+                .map(|(q, &(from, to))| DiagramEdge {
+                    from,
+                    to,
+                    label: words::fixed(estimate.paths[q], dec.coefficient),
+                    strong: !with_intervals || summary(q).is_some_and(|s| s.low > 0.0 || s.high < 0.0),
+                })
+                .collect(),
+        },
+        alt: Some(if zh {
+            format!(
+                "路径图：{} 个潜变量、{} 条路径；{}",
+                k,
+                pm.paths.len(),
+                if with_intervals {
+                    "实线为显著路径（区间不含 0），虚线为不显著路径。"
+                } else {
+                    "未做自助法，所有路径以实线表示。"
+                }
+            )
+        } else {
+            format!(
+                "Path diagram: {} constructs, {} paths; {}",
+                k,
+                pm.paths.len(),
+                if with_intervals {
+                    "solid arrows are significant (their interval excludes 0), dashed ones are not."
+                } else {
+                    "no bootstrap, so every arrow is drawn solid."
+                }
+            )
+        }),
+    }));
+
     // Importance–performance map of the target's drivers.
     let points: Vec<Point> = drivers
         .iter()
@@ -614,17 +695,14 @@ fn analyse(request: &Request, mut input: Input) -> Result<Report, String> {
             title: if zh {
                 format!("重要性–表现矩阵：{}的驱动因素", label(target))
             } else {
-                format!(
-                    "Importance–performance map: the drivers of {}",
-                    label(target).to_lowercase()
-                )
+                format!("Importance–performance map: the drivers of {}", label(target))
             },
             spec: ChartKind::Scatter {
                 points,
                 x_label: if zh {
-                    format!("对{}的总效应（重要性）", label(target))
+                    format!("对{}的标准化总效应（重要性）", label(target))
                 } else {
-                    format!("Total effect on {} (importance)", label(target).to_lowercase())
+                    format!("Standardised total effect on {} (importance)", label(target))
                 },
                 y_label: t("指数（表现，0–100）", "Index (performance, 0–100)").into(),
                 x_line: Some(x_line),
@@ -655,7 +733,6 @@ fn analyse(request: &Request, mut input: Input) -> Result<Report, String> {
         Some(s) if s.high < 0.0 => vec![Flag::SigDown],
         _ => vec![],
     };
-    let with_intervals = !boot.is_empty();
     let mut path_rows = Vec::new();
     for (q, &(f, to)) in pm.paths.iter().enumerate() {
         let (se, ci) = interval(summary(q));
@@ -691,9 +768,12 @@ fn analyse(request: &Request, mut input: Input) -> Result<Report, String> {
             &words,
             model,
             &sample,
-            with_intervals,
-            replicates,
-            failed,
+            &Method {
+                weighted: weight.is_some(),
+                replicates,
+                failed,
+                with_intervals,
+            },
             &level,
         )),
     }));
@@ -748,7 +828,7 @@ fn analyse(request: &Request, mut input: Input) -> Result<Report, String> {
             title: if zh {
                 format!("对{}的总效应", label(target))
             } else {
-                format!("Total effects on {}", label(target).to_lowercase())
+                format!("Total effects on {}", label(target))
             },
             columns: vec![
                 Column::text(t("潜变量", "Construct")),
@@ -847,7 +927,9 @@ fn analyse(request: &Request, mut input: Input) -> Result<Report, String> {
                     w_ci,
                     Cell::Number(l),
                     l_ci,
-                    Cell::Number(unstandardised[j][m]),
+                    unstandardised[j]
+                        .as_ref()
+                        .map_or(Cell::Empty(()), |w| Cell::Number(w[m])),
                 ],
                 flags: vec![
                     vec![],
@@ -912,6 +994,17 @@ fn analyse(request: &Request, mut input: Input) -> Result<Report, String> {
         };
         let num = |v: Option<f64>| v.map_or(Cell::Empty(()), Cell::Number);
         let single = pm.constructs[j].indicators.len() == 1;
+        // Formative constructs are judged by their weights, not by reliability.
+        let q = if pm.constructs[j].mode == Mode::B {
+            pls::Reliability {
+                alpha: None,
+                rho_a: None,
+                ..q
+            }
+        } else {
+            q
+        };
+        let single = single || pm.constructs[j].mode == Mode::B;
         quality_rows.push(Row {
             cells: vec![
                 Cell::Text(label(j)),
@@ -959,7 +1052,8 @@ fn analyse(request: &Request, mut input: Input) -> Result<Report, String> {
             flags: vec![vec![]],
         };
         for b in 0..k - 1 {
-            if b < a {
+            let reflective = pm.constructs[a].mode == Mode::A && pm.constructs[b].mode == Mode::A;
+            if b < a && reflective {
                 let h = pls::htmt(&r, &pm, a, b);
                 row.cells.push(Cell::Number(h));
                 row.flags.push(if h >= HTMT { vec![Flag::Weak] } else { vec![] });
@@ -977,25 +1071,35 @@ fn analyse(request: &Request, mut input: Input) -> Result<Report, String> {
         columns: htmt_columns,
         rows: htmt_rows,
         note: Some(if zh {
-            format!("异质–单质比（HTMT）低于 {HTMT:.2} 表示两个潜变量可以区分；达到或超过的以标记提示。")
+            format!("异质–单质比（HTMT）低于 {HTMT:.2} 表示两个潜变量可以区分；达到或超过的以标记提示。形成型潜变量不计算。")
         } else {
-            format!("A heterotrait–monotrait ratio (HTMT) below {HTMT:.2} says two constructs are distinct; ratios at or above it are marked.")
+            format!("A heterotrait–monotrait ratio (HTMT) below {HTMT:.2} says two constructs are distinct; ratios at or above it are marked. Formative constructs have none.")
         }),
     }));
 
     Ok(Report::new(title, blocks))
 }
 
-/// How the model was estimated, under the path table.
-fn method_note(
-    words: &Words,
-    model: &StructuralInfo,
-    sample: &Sample,
-    with_intervals: bool,
+/// What the method note says beyond the model and the sample.
+struct Method {
+    /// Whether the wave weighs its respondents.
+    weighted: bool,
+    /// Bootstrap replicates asked for.
     replicates: usize,
+    /// Replicates that could not be estimated.
     failed: usize,
-    level: &str,
-) -> String {
+    /// Whether the figures have intervals.
+    with_intervals: bool,
+}
+
+/// How the model was estimated, under the path table.
+fn method_note(words: &Words, model: &StructuralInfo, sample: &Sample, method: &Method, level: &str) -> String {
+    let Method {
+        weighted,
+        replicates,
+        failed,
+        with_intervals,
+    } = *method;
     let scheme = match model.scheme.as_str() {
         "centroid" => words.t("中心", "centroid"),
         "factorial" => words.t("因子", "factorial"),
@@ -1003,24 +1107,28 @@ fn method_note(
     };
     let mut note = if words.zh {
         format!(
-            "偏最小二乘路径模型（PLS-PM，{scheme}加权方案），按受访者权重加权；仅包括回答了模型全部题目的 {} 位受访者（本期共 {} 位）。",
-            sample.n, sample.read
+            "偏最小二乘路径模型（PLS-PM，{scheme}加权方案）{}；仅包括回答了模型全部题目的 {} 位受访者（本期共 {} 位）。",
+            if weighted { "，按受访者权重加权" } else { "" },
+            sample.n,
+            sample.read
         )
     } else {
         format!(
-            "Partial least squares path model ({scheme} weighting scheme), respondents weighted by their weights; only the {} respondents who answered every item of the model (of the wave's {}).",
-            sample.n, sample.read
+            "Partial least squares path model ({scheme} weighting scheme){}; only the {} respondents who answered every item of the model (of the wave's {}).",
+            if weighted { ", respondents weighted by their weights" } else { "" },
+            sample.n,
+            sample.read
         )
     };
     if with_intervals {
         note.push_str(&if words.zh {
             format!(
-                "标准误与 {level} 百分位区间来自 {replicates} 次自助法重抽样（受访者有放回抽样，保留各自权重，种子 {}）；区间不含 0 的路径以标记表示显著。",
+                "标准误与 {level} 百分位区间来自 {replicates} 次自助法重抽样（受访者有放回抽样，保留各自权重，种子 {}）；区间不含 0 的路径与总效应以标记表示显著。",
                 model.seed
             )
         } else {
             format!(
-                " Standard errors and {level} percentile intervals from {replicates} bootstrap resamples (respondents drawn with replacement, each keeping its weight; seed {}); paths whose interval excludes 0 are marked significant.",
+                " Standard errors and {level} percentile intervals from {replicates} bootstrap resamples (respondents drawn with replacement, each keeping its weight; seed {}); paths and total effects whose interval excludes 0 are marked significant.",
                 model.seed
             )
         });
@@ -1031,6 +1139,11 @@ fn method_note(
                 format!(" {failed} resamples could not be estimated and are left out.")
             });
         }
+    } else if replicates > 0 && sample.held {
+        note.push_str(words.t(
+            "自助法重抽样均无法估计（模型在重抽样中不收敛或出现共线），故无区间。",
+            " No intervals: no bootstrap resample could be estimated (the model did not converge, or a regression was collinear, in every one).",
+        ));
     } else if replicates > 0 {
         note.push_str(&if words.zh {
             format!(
