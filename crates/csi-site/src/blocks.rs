@@ -277,7 +277,7 @@ fn chart_data(c: &Chart, words: &Words) -> Option<Table> {
                 .collect(),
         ),
         ChartKind::PathDiagram { nodes, edges } => (
-            vec![text(words.arrow_from), text(words.arrow_to), text("")],
+            vec![text(words.arrow_from), text(words.arrow_to), text(words.arrow_label)],
             edges
                 .iter()
                 .map(|e| {
@@ -568,6 +568,8 @@ pub struct Words<'a> {
     pub arrow_from: &'a str,
     /// See `arrow_from`.
     pub arrow_to: &'a str,
+    /// The column of the arrows' labels.
+    pub arrow_label: &'a str,
     /// How download columns and flags are named.
     pub downloads: downloads::DataWords<'a>,
 }
@@ -582,6 +584,7 @@ impl<'a> Words<'a> {
             axis_not_zero: t["axis_not_zero"],
             arrow_from: t["arrow_from"],
             arrow_to: t["arrow_to"],
+            arrow_label: t["arrow_label"],
             downloads: downloads::DataWords::from_strings(t),
         }
     }

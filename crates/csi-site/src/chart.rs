@@ -1893,16 +1893,22 @@ pub fn path_diagram(
     for (k, &i) in order.iter().enumerate() {
         slot[i] = k;
     }
-    let narrow = layout == Layout::Narrow;
-    let size = if narrow { NARROW_FONT } else { FONT - 3.0 };
-    let line_h = (size * 1.25).round() as i32;
     // On screens a model of many constructs takes the page's whole width (the
-    // drawing scales down where there is less).
+    // drawing scales down where there is less). A row of boxes needs about 110 px
+    // a box (the box and its arrow's label); with less, the boxes go in a column,
+    // as on a phone.
     let width = match layout {
         Layout::Wide => (n as i32 * 150).clamp(WIDE_WIDTH, 1060),
         _ => layout.width(),
     };
-    // Arcs, longest first, alternately on either side; each side's arcs nest.
+    let narrow = layout == Layout::Narrow || (width - 20) / (n as i32) < 110;
+    let size = if layout == Layout::Narrow {
+        NARROW_FONT
+    } else {
+        FONT - 1.0
+    };
+    let line_h = (size * 1.25).round() as i32;
+    // Arcs, shortest first, alternately on either side; each side's arcs nest.
     let mut long: Vec<usize> = (0..arrows.len())
         .filter(|&e| slot[arrows[e].from].abs_diff(slot[arrows[e].to]) > 1)
         .collect();
@@ -1922,7 +1928,7 @@ pub fn path_diagram(
     // Two lines of the name and one of the note.
     // Room between neighbours for their arrow's label.
     let box_w = if narrow {
-        (width - 2 * (reach as i32 + 24)).min(150)
+        (width - 2 * (reach as i32 + 24)).clamp(120, 170)
     } else {
         ((width - 20) / n as i32 - 46).clamp(64, 150)
     };
@@ -2006,12 +2012,11 @@ pub fn path_diagram(
             let ink = if a.strong { palette.ink } else { faint };
             if a.strong {
                 c.line(px.clone(), ink.stroke_width(2))?;
+            } else if px.len() == 2 {
+                c.dashed(px[0], px[1], ink)?;
             } else {
                 for pair in px.windows(2).step_by(2) {
                     c.line(pair.to_vec(), ink.stroke_width(1))?;
-                }
-                if px.len() == 2 {
-                    c.dashed(px[0], px[1], ink)?;
                 }
             }
             // The arrowhead, along the last stretch of the line.
@@ -2068,16 +2073,19 @@ pub fn path_diagram(
         placing.sort_by_key(|&e| (side[e] != 0, slot[arrows[e].from].abs_diff(slot[arrows[e].to])));
         for e in placing {
             let (points, a) = (&lines_of[e], &arrows[e]);
-            let w = text_width(&a.label, size) + 6.0;
+            let label = fit(&a.label, f64::from(width - 12), size);
+            let w = text_width(&label, size) + 6.0;
             let h = f64::from(line_h);
             let at = |t: f64| {
                 if points.len() == 2 {
-                    ((points[0].0 + points[1].0) / 2.0, (points[0].1 + points[1].1) / 2.0)
+                    let (p, q) = (points[0], points[1]);
+                    (p.0 + t * (q.0 - p.0), p.1 + t * (q.1 - p.1))
                 } else {
                     points[(t * (points.len() - 1) as f64).round() as usize]
                 }
             };
-            let clamp = |(x, y): (f64, f64)| (x.clamp(w / 2.0 + 1.0, f64::from(width) - w / 2.0 - 1.0), y);
+            let half = (w / 2.0 + 1.0).min(f64::from(width) / 2.0);
+            let clamp = |(x, y): (f64, f64)| (x.clamp(half, f64::from(width) - half), y);
             let text_box = |(x, y): (f64, f64)| (x - w / 2.0, y - h / 2.0, x + w / 2.0, y + h / 2.0);
             let free = |b: &TextBox, taken: &[TextBox]| {
                 // Straight labels may touch the boxes they join.
@@ -2094,7 +2102,7 @@ pub fn path_diagram(
             let (l, t) = ((x - w / 2.0).round() as i32, (y - h / 2.0).round() as i32);
             c.rect((l, t), (l + w.round() as i32, t + line_h), WHITE.filled())?;
             c.text(
-                &a.label,
+                &label,
                 (x.round() as i32, y.round() as i32),
                 size,
                 if a.strong { palette.ink } else { faint },

@@ -114,7 +114,16 @@ fn chart_text_is_never_small() {
     let wide_heat = r#"{"type":"chart","title":"t","kind":"heatmap","rows":["网络覆盖范围","计费准确性"],
         "columns":["普通签约用户","高额话费用户","储值卡用户","1995年及以前","1996–1998年","1999年及以后","省会城市","地级市"],
         "values":[[60,61,62,63,64,65,66,67],[70,71,72,73,74,75,76,null]],"centre":[63.5,null],"legend":["低于全体","高于全体"]}"#;
-    for extra in [many, wide_heat] {
+    let diagram = r#"{"type":"chart","title":"t","kind":"path_diagram",
+        "nodes":[{"label":"企业形象"},{"label":"顾客期望","note":"R² 0.158"},{"label":"感知质量","note":"R² 0.267"},
+                 {"label":"感知价值","note":"R² 0.388"},{"label":"顾客满意","note":"R² 0.459"},{"label":"顾客抱怨","note":"R² 0.113"},
+                 {"label":"顾客忠诚","note":"R² 0.345"}],
+        "edges":[{"from":0,"to":1,"label":"0.398","strong":true},{"from":0,"to":4,"label":"0.184","strong":true},
+                 {"from":0,"to":6,"label":"0.113","strong":false},{"from":1,"to":2,"label":"0.517","strong":true},
+                 {"from":2,"to":4,"label":"0.370","strong":true},{"from":3,"to":4,"label":"0.149","strong":true},
+                 {"from":2,"to":3,"label":"0.509","strong":true},{"from":4,"to":5,"label":"-0.337","strong":true},
+                 {"from":4,"to":6,"label":"0.473","strong":true},{"from":5,"to":6,"label":"-0.143","strong":false}]}"#;
+    for extra in [many, wide_heat, diagram] {
         report.blocks.push(serde_json::from_str(extra).unwrap());
     }
     for (i, b) in report.blocks.iter().enumerate() {

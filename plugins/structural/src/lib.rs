@@ -383,9 +383,9 @@ fn analyse(request: &Request, mut input: Input) -> Result<Report, String> {
                 title,
                 vec![Block::Markdown {
                     text: if zh {
-                        format!("本期没有询问题目“{name}”，而结构方程模型需要模型的全部题目，因此本期不估计该模型。")
+                        format!("本期数据中没有题目“{name}”的回答（本期未询问该题，或其数据列与另一题共用），而结构方程模型需要模型的全部题目，因此本期不估计该模型。")
                     } else {
-                        format!("The item “{name}” was not asked in this wave, and the structural model needs every one of its items, so it is not estimated for this wave.")
+                        format!("This wave's rows carry no answers for the item “{name}” (it was not asked in this wave, or its column is shared with another item), and the structural model needs every one of its items, so it is not estimated for this wave.")
                     },
                 }],
             ));
@@ -498,7 +498,8 @@ fn analyse(request: &Request, mut input: Input) -> Result<Report, String> {
             value += w * e.mean?;
             n = n.min(e.n);
         }
-        Some((value, n))
+        // With a negative weight the index can leave 0–100: then it is withheld.
+        (0.0..=100.0).contains(&value).then_some((value, n))
     };
     // The estimation sample's own index (its means), beside the published one.
     let sample_index = |j: usize| {
@@ -620,7 +621,14 @@ fn analyse(request: &Request, mut input: Input) -> Result<Report, String> {
 
     // The model as a diagram: constructs, R², paths (solid where the bootstrap
     // interval excludes 0).
-    let with_intervals = !boot.is_empty();
+    let with_intervals = boot.iter().any(Option::is_some);
+    let no_intervals_why = if !sample.held {
+        t("样本过大，未做自助法", "the sample is too large for the bootstrap")
+    } else if replicates == 0 {
+        t("未做自助法", "no bootstrap was asked for")
+    } else {
+        t("自助法重抽样均无法估计", "no bootstrap resample could be estimated")
+    };
     blocks.push(Block::Chart(Chart {
         title: t(
             "结构方程模型：路径系数与 R²",
@@ -652,9 +660,9 @@ fn analyse(request: &Request, mut input: Input) -> Result<Report, String> {
                 k,
                 pm.paths.len(),
                 if with_intervals {
-                    "实线为显著路径（区间不含 0），虚线为不显著路径。"
+                    "实线为显著路径（区间不含 0），虚线为不显著路径。".to_string()
                 } else {
-                    "未做自助法，所有路径以实线表示。"
+                    format!("{no_intervals_why}，所有路径以实线表示。")
                 }
             )
         } else {
@@ -663,13 +671,27 @@ fn analyse(request: &Request, mut input: Input) -> Result<Report, String> {
                 k,
                 pm.paths.len(),
                 if with_intervals {
-                    "solid arrows are significant (their interval excludes 0), dashed ones are not."
+                    "solid arrows are significant (their interval excludes 0), dashed ones are not.".to_string()
                 } else {
-                    "no bootstrap, so every arrow is drawn solid."
+                    format!("{no_intervals_why}, so every arrow is drawn solid.")
                 }
             )
         }),
     }));
+
+    blocks.push(Block::Markdown {
+        text: if with_intervals {
+            if zh {
+                format!("实线：显著的路径（{level} 区间不含 0）；虚线：不显著。方框内为各潜变量的 R²。")
+            } else {
+                format!("Solid arrows: significant paths (their {level} interval excludes 0); dashed: not significant. R² in the boxes.")
+            }
+        } else if zh {
+            format!("{no_intervals_why}，无法判断显著性，所有路径以实线表示。方框内为各潜变量的 R²。")
+        } else {
+            format!("No significance: {no_intervals_why}, so every arrow is drawn solid. R² in the boxes.")
+        },
+    });
 
     // Importance–performance map of the target's drivers.
     let points: Vec<Point> = drivers
@@ -972,12 +994,12 @@ fn analyse(request: &Request, mut input: Input) -> Result<Report, String> {
         blocks.push(Block::Markdown {
             text: if zh {
                 format!(
-                    "注意：{} 的外部权重为负——该题与同一潜变量的其他题目方向相反或高度共线。指数照实计入（不截断为 0）；请检查题目方向，或考虑将其移出该潜变量。",
+                    "注意：{} 的外部权重为负——该题与同一潜变量的其他题目方向相反或高度共线。权重照实保留（不截断为 0）；若因此指数落在 0–100 之外，该指数不予发布。请检查题目方向，或考虑将其移出该潜变量。",
                     negative.join("、")
                 )
             } else {
                 format!(
-                    "Note: the outer weight of {} is negative: the item runs against the construct's other items, or is collinear with them. The index keeps it as estimated (it is not clipped to 0); check the item's direction, or consider moving it out of the construct.",
+                    "Note: the outer weight of {} is negative: the item runs against the construct's other items, or is collinear with them. The weight is kept as estimated (it is not clipped to 0); where it takes the construct's index outside 0–100, the index is withheld. Check the item's direction, or consider moving it out of the construct.",
                     negative.join(", ").replace('（', " (").replace('）', ")")
                 )
             },
