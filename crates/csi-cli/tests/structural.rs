@@ -351,3 +351,164 @@ fn a_model_that_cannot_be_estimated_says_why() {
         "{text}"
     );
 }
+
+/// Listwise deletion and direction: answers left out here and there, and an item
+/// asked the other way round (lower is better, its answers mirrored), give the
+/// estimate of the respondents who answered everything, as csi_stats computes it
+/// from the original answers of those respondents.
+#[test]
+fn incomplete_answers_are_left_out_listwise_and_reversed_items_turned() {
+    let g = goldens();
+    let items: Vec<String> = NAMES
+        .iter()
+        .flat_map(|n| g["blocks"][n].as_array().unwrap().clone())
+        .map(|i| i.as_str().unwrap().to_string())
+        .collect();
+    let data = std::fs::read_to_string(common::root().join("tests/fixtures/pls/ecsi.csv")).unwrap();
+    let header: Vec<&str> = data.lines().next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (qual2, loy3, qual5) = (col("qual2"), col("loy3"), col("qual5"));
+    let mut edited = vec![header.join(",")];
+    let mut complete = Vec::new();
+    for (i, line) in data.lines().skip(1).enumerate() {
+        let mut cells: Vec<String> = line.split(',').map(String::from).collect();
+        let answers: Vec<f64> = items.iter().map(|it| cells[col(it)].parse().unwrap()).collect();
+        let gap = i % 7 == 3 || i % 11 == 5;
+        if i % 7 == 3 {
+            cells[qual2] = String::new();
+        }
+        if i % 11 == 5 {
+            cells[loy3] = String::new();
+        }
+        // qual5 asked the other way round: 1 best, 10 worst.
+        let mirrored = 11.0 - cells[qual5].parse::<f64>().unwrap();
+        cells[qual5] = format!("{mirrored}");
+        edited.push(cells.join(","));
+        if !gap {
+            complete.push(answers);
+        }
+    }
+    let report = {
+        let dir = tempfile::tempdir().unwrap();
+        let study = dir.path().join("study");
+        common::copy_dir(&common::root().join("tests/fixtures/pls"), &study);
+        std::fs::write(study.join("ecsi.csv"), edited.join("\n") + "\n").unwrap();
+        let yaml = std::fs::read_to_string(study.join("study.yaml")).unwrap();
+        let yaml = yaml.replace("column: qual5}", "column: qual5, direction: lower_is_better}");
+        assert!(yaml.contains("lower_is_better"));
+        std::fs::write(study.join("study.yaml"), yaml).unwrap();
+        let plugins = common::standard_plugins();
+        let out = dir.path().join("site");
+        let run = common::csi()
+            .args(["build", study.to_str().unwrap(), "--out", out.to_str().unwrap()])
+            .arg("--plugins")
+            .arg(plugins.path())
+            .output()
+            .unwrap();
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        let results: Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("ecsi/2024/results.json")).unwrap()).unwrap();
+        results["analyses"]["structural"]["report"].clone()
+    };
+
+    use csi_stats::pls::{self, Construct, Mode, PathModel, Scheme, Settings};
+    let mut next = 0;
+    let constructs = NAMES
+        .iter()
+        .map(|n| {
+            let k = g["blocks"][n].as_array().unwrap().len();
+            next += k;
+            Construct {
+                name: n.to_string(),
+                indicators: (next - k..next).collect(),
+                mode: Mode::A,
+            }
+        })
+        .collect();
+    let at = |n: &Value| NAMES.iter().position(|m| *m == n.as_str().unwrap()).unwrap();
+    let model = PathModel {
+        constructs,
+        paths: g["paths"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (at(&p[0]), at(&p[1])))
+            .collect(),
+    };
+    let settings = Settings {
+        scheme: Scheme::Path,
+        max_iterations: 1000,
+        tolerance: 1e-12,
+    };
+    let want = pls::estimate(&pls::weighted_correlations(&complete, None), &model, &settings).unwrap();
+    let paths = rows(table(&report, "Path coefficients"));
+    for (q, row) in paths.iter().enumerate() {
+        close(&format!("path {q}"), number(&row["cells"][2]), want.paths[q]);
+    }
+    let outer = rows(table(&report, "Measurement model"));
+    for (x, row) in outer.iter().enumerate() {
+        let flat: Vec<f64> = want.loadings.iter().flatten().copied().collect();
+        close(&format!("loading {x}"), number(&row["cells"][4]), flat[x]);
+    }
+    let note = table(&report, "Path coefficients")["note"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        note.contains(&format!("only the {} respondents", complete.len())),
+        "{note}"
+    );
+    assert!(complete.len() < 400 && complete.len() > 300, "{}", complete.len());
+}
+
+/// Each group's construct index: the model's unstandardised, normalised weights
+/// applied to the group's own item scores (here groups by the weight column's
+/// value, read as a banded segment).
+#[test]
+fn every_group_gets_the_index_of_its_own_item_scores() {
+    let report = report(|y| {
+        y.replace(
+            "analyses:",
+            "segments:\n  - id: heavy\n    label: Weight\n    column: weight\n    bands:\n      - {label: Light, max: 1}\n      - {label: Heavy, min: 2}\nanalyses:",
+        )
+    });
+    let g = goldens();
+    let mut reader = csv::Reader::from_path(common::root().join("tests/fixtures/pls/ecsi.csv")).unwrap();
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    let rows_all: Vec<Vec<f64>> = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(|v| v.parse::<f64>().unwrap()).collect())
+        .collect();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let weights = rows(table(&report, "Measurement model"));
+    let indices = rows(table(&report, "Construct indices"));
+    assert_eq!(indices.len(), 3, "all respondents and two groups");
+    let mut at = 0;
+    for (j, name) in NAMES.iter().enumerate() {
+        let items: Vec<String> = g["blocks"][name]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i.as_str().unwrap().to_string())
+            .collect();
+        let share: Vec<f64> = (0..items.len()).map(|m| number(&weights[at + m]["cells"][6])).collect();
+        at += items.len();
+        for (row, heavy) in [(1, false), (2, true)] {
+            let group: Vec<&Vec<f64>> = rows_all.iter().filter(|r| (r[col("weight")] >= 2.0) == heavy).collect();
+            let want: f64 = items
+                .iter()
+                .zip(&share)
+                .map(|(it, w)| {
+                    let mean = group.iter().map(|r| (r[col(it)] - 1.0) / 9.0 * 100.0).sum::<f64>() / group.len() as f64;
+                    w * mean
+                })
+                .sum();
+            close(
+                &format!("{name} in group {row}"),
+                number(&indices[row]["cells"][j + 1]),
+                want,
+            );
+        }
+    }
+    assert_eq!(indices[1]["cells"][0], "Weight: Light");
+}
