@@ -8,7 +8,7 @@ Writes, deterministically:
     Kish effective sizes in the Welch-Satterthwaite df, scipy's t distribution
   * tests/goldens/relweights.json -- Johnson's relative weights from the weighted
     correlation matrix (numpy eigh), checked to sum to statsmodels' WLS R^2;
-    standardised coefficients from statsmodels WLS; LMG (Shapley) shares of R^2 from
+    standardised and unstandardised coefficients from statsmodels WLS; LMG (Shapley) shares of R^2 from
     pingouin (unweighted) and from a brute-force enumeration of statsmodels WLS
     subset fits (weighted)
   * tests/goldens/multiple.json -- Bonferroni and Benjamini-Hochberg adjusted
@@ -150,8 +150,10 @@ def main():
             pg = ref.set_index("names").loc[cols, "relimp"].values
             assert np.allclose(pg, lmg, rtol=1e-10, atol=0), (pg, lmg)
             lmg = [float(v) for v in pg]
+        # Unstandardised coefficients: statsmodels WLS's own slopes.
+        coefficients = [float(fit.params[k + 1]) for k in range(len(cols))]
         out[name] = {"weights": [float(v) for v in weights], "r_squared": float(r2),
-                     "betas": betas, "lmg": [float(v) for v in lmg]}
+                     "betas": betas, "lmg": [float(v) for v in lmg], "coefficients": coefficients}
     json.dump({"comment": "Johnson's relative weights of x1..x4 for y in tests/fixtures/stats/drivers.csv "
                "(weighted correlations, numpy eigh); they sum to statsmodels' WLS R^2.", **out},
               open(ROOT / "tests/goldens/relweights.json", "w"), indent=1, sort_keys=True)

@@ -211,6 +211,17 @@ fn check(r_xx: &[Vec<f64>], r_xy: &[f64]) -> Result<(), RelativeWeightsError> {
     consistent(r_xx, r_xy)
 }
 
+/// Unstandardised regression coefficients from standardised ones: `b = β × sd_y /
+/// sd_x`, in the outcome's unit per unit of each predictor. `None` for a predictor
+/// whose standard deviation is not positive and finite.
+pub fn unstandardised_coefficients(betas: &[f64], sd_x: &[f64], sd_y: f64) -> Vec<Option<f64>> {
+    betas
+        .iter()
+        .zip(sd_x)
+        .map(|(b, &sx)| (sx > 0.0 && sx.is_finite() && sd_y.is_finite()).then(|| b * sd_y / sx))
+        .collect()
+}
+
 /// Standardised regression coefficients `β = R⁻¹ r` of the outcome on all the
 /// predictors, and the R² `rᵀ β`. Refuses a full matrix (outcome included) that is
 /// not a correlation matrix.

@@ -103,6 +103,27 @@ fn relative_weights_match_numpy_and_sum_to_r_squared() {
         let r_xy: Vec<f64> = (1..5).map(|i| corr(i, 0)).collect();
         let rw = relative_weights(&r_xx, &r_xy).unwrap();
         let want = &g[case];
+        // Unstandardised coefficients from the standardised ones and the spreads
+        // the co-moments give: statsmodels WLS's slopes.
+        let spread = |i: usize| {
+            let mut c = CoMoments::new(0.0, 0.0);
+            for r in &data {
+                c.add(r[i], r[0], if weighted { r[5] } else { 1.0 });
+            }
+            let s = c.summary().unwrap();
+            ((s.ss_x / s.sum_w).sqrt(), (s.ss_y / s.sum_w).sqrt())
+        };
+        let (betas, _) = csi_stats::relweights::standardised_coefficients(&r_xx, &r_xy).unwrap();
+        let sd_x: Vec<f64> = (1..5).map(|i| spread(i).0).collect();
+        let sd_y = spread(1).1;
+        let b = csi_stats::relweights::unstandardised_coefficients(&betas, &sd_x, sd_y);
+        for (k, b) in b.iter().enumerate() {
+            close(
+                &format!("{case} coefficient {k}"),
+                b.unwrap(),
+                want["coefficients"][k].as_f64().unwrap(),
+            );
+        }
         close(&format!("{case} R²"), rw.r_squared, want["r_squared"].as_f64().unwrap());
         for (k, w) in rw.weights.iter().enumerate() {
             close(&format!("{case} weight {k}"), *w, want["weights"][k].as_f64().unwrap());

@@ -37,7 +37,9 @@
 //! level. See [`kano`].
 
 use csi_plugin_sdk::csi_blocks::wire::{NodeInfo, StudyContext};
-use csi_plugin_sdk::csi_stats::relweights::{lmg, relative_weights, standardised_coefficients, RelativeWeightsError};
+use csi_plugin_sdk::csi_stats::relweights::{
+    lmg, relative_weights, standardised_coefficients, unstandardised_coefficients, RelativeWeightsError,
+};
 use csi_plugin_sdk::prelude::*;
 use csi_plugin_sdk::statistics::Correlations;
 use csi_plugin_sdk::words;
@@ -408,6 +410,14 @@ impl Driver {
             });
         }
 
+        // The unstandardised coefficient: points of the outcome's 0–100 score per
+        // point of the driver's, β × sd(outcome) / sd(driver), each standard
+        // deviation over the respondents with both (the pair behind r_xy).
+        let unstandardised = |i: usize| -> Option<f64> {
+            let c = stats.cross(wave, &cell, &predictors[i].id, &outcome.id)?;
+            let (sx, sy) = ((c.ss_x / c.sum_w).sqrt(), (c.ss_y / c.sum_w).sqrt());
+            unstandardised_coefficients(&[betas[i]], &[sx], sy)[0]
+        };
         let rows = order
             .iter()
             .map(|&i| Row {
@@ -415,12 +425,19 @@ impl Driver {
                     Cell::Text(predictors[i].label.clone()),
                     performance[i].map_or(Cell::Empty(()), Cell::Number),
                     Cell::Number(betas[i]),
+                    unstandardised(i).map_or(Cell::Empty(()), Cell::Number),
                     Cell::Number(shapley[i] / r2),
+                    Cell::Number(shapley[i]),
                     Cell::Number(johnson[i]),
+                    Cell::Number(johnson[i] * r2),
                     quadrant(i).map_or(Cell::Empty(()), |q| Cell::Text(q.name(zh).into())),
                 ],
                 flags: match quadrant(i) {
-                    Some(Quadrant::ImproveFirst) => vec![vec![], vec![], vec![], vec![], vec![], vec![Flag::Weak]],
+                    Some(Quadrant::ImproveFirst) => {
+                        let mut flags = vec![vec![]; 8];
+                        flags.push(vec![Flag::Weak]);
+                        flags
+                    }
                     _ => vec![],
                 },
             })
@@ -469,25 +486,40 @@ impl Driver {
                         decimals.coefficient,
                     ),
                     column(
+                        t("非标准化系数（分/分）", "Coefficient (points per point)"),
+                        ColumnKind::Number,
+                        decimals.coefficient,
+                    ),
+                    column(
                         t("重要性（平均贡献法）", "Importance (Shapley)"),
                         ColumnKind::Percent,
                         decimals.share,
+                    ),
+                    column(
+                        t("对 R² 的贡献（平均贡献法）", "R² contribution (Shapley)"),
+                        ColumnKind::Number,
+                        decimals.coefficient,
                     ),
                     column(
                         t("重要性（相对权重法）", "Importance (relative weight)"),
                         ColumnKind::Percent,
                         decimals.share,
                     ),
+                    column(
+                        t("对 R² 的贡献（相对权重法）", "R² contribution (relative weight)"),
+                        ColumnKind::Number,
+                        decimals.coefficient,
+                    ),
                     column(t("象限", "Quadrant"), ColumnKind::Text, 0),
                 ],
                 rows,
                 note: Some(if zh {
                     format!(
-                            "由加权相关矩阵（成对完整样本，最小基数 {min_n}）计算：标准化回归系数；两种重要性都是各因素在模型解释力（R² = {r2_text}）中所占的份额，驱动因素彼此相关时也稳健：平均贡献法（Shapley 分解）对因素进入模型的所有顺序取平均，相对权重法（Johnson）先把因素正交化。象限线为重要性与表现的平均值。"
+                            "由加权相关矩阵（成对完整样本，最小基数 {min_n}）计算：标准化回归系数，及非标准化系数（驱动因素得分每高 1 分，结果变量得分约高多少分）；两种重要性都是各因素在模型解释力（R² = {r2_text}）中所占的份额（其旁为对 R² 的绝对贡献，合计为 R²），驱动因素彼此相关时也稳健：平均贡献法（Shapley 分解）对因素进入模型的所有顺序取平均，相对权重法（Johnson）先把因素正交化。象限线为重要性与表现的平均值。"
                         )
                 } else {
                     format!(
-                            "From the weighted correlation matrix (pairwise complete, smallest base {min_n}): standardised regression coefficients; LMG (Shapley) and Johnson's relative weights as shares of R² = {r2_text}, robust to correlated drivers. Quadrant lines at the mean importance and performance."
+                            "From the weighted correlation matrix (pairwise complete, smallest base {min_n}): standardised regression coefficients, and unstandardised ones (points of the outcome's score per point of the driver's); LMG (Shapley) and Johnson's relative weights as shares of R² = {r2_text}, each beside its absolute contribution to R² (they sum to R²), robust to correlated drivers. Quadrant lines at the mean importance and performance."
                         )
                 }),
             }),

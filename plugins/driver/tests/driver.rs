@@ -84,8 +84,28 @@ fn importances_are_the_kernels_on_the_engines_correlations() {
         let i = study.tree.iter().position(|n| study.text(&n.label) == label).unwrap();
         let score = result.series(ids[i]).unwrap().values[0].score.mean.unwrap();
         assert_eq!(row.cells[1], Cell::Number(score));
+        // The unstandardised coefficient from the pair's own spreads.
+        let c = result
+            .cross
+            .iter()
+            .find(|c| (c.x == ids[i] && c.y == "overall") || (c.y == ids[i] && c.x == "overall"))
+            .unwrap();
+        let pair = c.values[0].unwrap();
+        let (sx, sy) = if c.x == ids[i] {
+            (pair.ss_x, pair.ss_y)
+        } else {
+            (pair.ss_y, pair.ss_x)
+        };
+        let unstandardised = betas[i] * (sy / pair.sum_w).sqrt() / (sx / pair.sum_w).sqrt();
         // Same kernels, same inputs; equal up to the order of floating-point sums.
-        for (k, want) in [(2, betas[i]), (3, shapley[i] / r2), (4, johnson[i])] {
+        for (k, want) in [
+            (2, betas[i]),
+            (3, unstandardised),
+            (4, shapley[i] / r2),
+            (5, shapley[i]),
+            (6, johnson[i]),
+            (7, johnson[i] * r2),
+        ] {
             let Cell::Number(got) = row.cells[k] else { panic!() };
             assert!(
                 (got - want).abs() <= 1e-12 * want.abs(),
@@ -118,7 +138,7 @@ fn importances_are_the_kernels_on_the_engines_correlations() {
             (false, false) => "次要改进",
             (false, true) => "可能过度投入",
         };
-        assert_eq!(row.cells[5], Cell::Text(want.into()));
+        assert_eq!(row.cells[8], Cell::Text(want.into()));
     }
 }
 
@@ -149,7 +169,7 @@ fn the_matrix_names_its_quadrants_as_the_table_does_and_goes_to_the_overview() {
         let Cell::Text(label) = &row.cells[0] else { panic!() };
         let p = points.iter().find(|p| &p.label == label).unwrap();
         let corner = if p.y >= my { 0 } else { 2 } + usize::from(p.x >= mx);
-        assert_eq!(row.cells[5], Cell::Text(corners[corner].clone()), "{label}");
+        assert_eq!(row.cells[8], Cell::Text(corners[corner].clone()), "{label}");
         assert_eq!(p.highlight, corner == 3, "{label}: highlighted iff improve first");
         if corner == 3 {
             improve.push(label.clone()); // the table is in order of importance
@@ -192,7 +212,7 @@ fn the_matrix_names_its_quadrants_as_the_table_does_and_goes_to_the_overview() {
         panic!()
     };
     for row in &table.rows {
-        let Cell::Text(q) = &row.cells[5] else { panic!() };
+        let Cell::Text(q) = &row.cells[8] else { panic!() };
         assert!(corners.contains(q), "{q}");
     }
     let Block::Markdown { text } = &report.overview[0] else {
