@@ -581,6 +581,8 @@ typedef struct {
   size_t count;
   int64_t weight; /* weight column, or -1 */
   int64_t columns;
+  double *row_weight;     /* per row of the batch being added: its weight, 0 if it does not count */
+  int64_t row_weight_cap; /* rows row_weight has room for */
 } State;
 
 static void state_free(State *st) {
@@ -589,6 +591,9 @@ static void state_free(State *st) {
   free(st->items);
   st->items = NULL;
   st->count = 0;
+  free(st->row_weight);
+  st->row_weight = NULL;
+  st->row_weight_cap = 0;
 }
 
 static const char *field_name(const struct ArrowSchema *f) { return f->name ? f->name : "?"; }
@@ -722,6 +727,7 @@ static int accumulate(const struct ArrowArray *batch, State *st) {
   const double *wv = NULL;
   const void *wvalid = NULL;
   int64_t base_w = 0, i;
+  double *rw;
   size_t k;
   if (batch->n_children != st->columns || batch->length < 0 || batch->offset < 0 ||
       (batch->n_children > 0 && batch->children == NULL)) {
@@ -739,33 +745,63 @@ static int accumulate(const struct ArrowArray *batch, State *st) {
     wvalid = wa->buffers[0];
     base_w = wa->offset + batch->offset;
   }
+  /* Each row's weight, once for every indicator: 0 for a row that does not count
+   * (not valid, or its weight null, zero, negative, NaN or infinite). */
+  if (st->row_weight_cap < batch->length) {
+    double *grown = realloc(st->row_weight, (size_t)batch->length * sizeof *grown);
+    if (grown == NULL) {
+      snprintf(st->message, sizeof st->message, "netscore: out of memory for a rows batch of %lld rows",
+               (long long)batch->length);
+      return 0;
+    }
+    st->row_weight = grown;
+    st->row_weight_cap = batch->length;
+  }
+  rw = st->row_weight;
+  for (i = 0; i < batch->length; i++) {
+    double w = 1;
+    if (!bit_set(batch_valid, batch->offset + i)) {
+      w = 0;
+    } else if (wa != NULL) {
+      w = bit_set(wvalid, base_w + i) ? wv[base_w + i] : 0;
+      if (!(w > 0 && w <= DBL_MAX)) w = 0;
+    }
+    rw[i] = w;
+  }
   for (k = 0; k < st->count; k++) {
     Indicator *ind = &st->items[k];
     const struct ArrowArray *a;
     const double *v;
     const void *valid;
-    int64_t base;
+    int64_t base, n = ind->n;
+    double sum_w = ind->sum_w, sum_top = ind->sum_top, sum_bottom = ind->sum_bottom;
+    double top = ind->top_from, bottom = ind->bottom_from;
+    int lower = ind->lower_better;
     if (!check_child(batch, ind->column, "answer", st)) return 0;
     a = batch->children[ind->column];
     v = (const double *)a->buffers[1];
     valid = a->buffers[0];
     base = a->offset + batch->offset;
+    /* The sums in row order, carried on from the batches before (so they do not
+     * depend on where batches end); the top and bottom boxes added without a
+     * branch. */
     for (i = 0; i < batch->length; i++) {
-      double w = 1, x;
-      if (!bit_set(batch_valid, batch->offset + i)) continue;
-      if (wa != NULL) {
-        if (!bit_set(wvalid, base_w + i)) continue;
-        w = wv[base_w + i];
-        if (!(w > 0 && w <= DBL_MAX)) continue; /* null, zero, negative, NaN, infinite */
-      }
-      if (!bit_set(valid, base + i)) continue;
+      double w = rw[i], x;
+      int in_top, in_bottom;
+      if (w == 0 || !bit_set(valid, base + i)) continue;
       x = v[base + i];
       if (x != x) continue;
-      ind->n++;
-      ind->sum_w += w;
-      if (ind->lower_better ? x <= ind->top_from : x >= ind->top_from) ind->sum_top += w;
-      if (ind->lower_better ? x >= ind->bottom_from : x <= ind->bottom_from) ind->sum_bottom += w;
+      in_top = lower ? x <= top : x >= top;
+      in_bottom = lower ? x >= bottom : x <= bottom;
+      n++;
+      sum_w += w;
+      sum_top += in_top ? w : 0.0;
+      sum_bottom += in_bottom ? w : 0.0;
     }
+    ind->n = n;
+    ind->sum_w = sum_w;
+    ind->sum_top = sum_top;
+    ind->sum_bottom = sum_bottom;
   }
   return 1;
 }

@@ -50,8 +50,10 @@ use csi_plugin_sdk::csi_stats::Confidence;
 /// be classified.
 pub const MIN_CELL: u64 = 30;
 
-/// The most distinct answer patterns the analysis keeps (see [`penalty_reward`]).
-pub const MAX_PATTERNS: usize = 1 << 20;
+/// The most distinct answer patterns the analysis keeps in memory (see
+/// [`penalty_reward`]); a respondent of any other pattern is written to a
+/// temporary file instead.
+pub const MAX_PATTERNS: usize = 1 << 16;
 
 /// An answer's category.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -458,18 +460,69 @@ impl Sums {
 
 /// The distinct answer patterns met so far and their sums: the keys side by side
 /// in one array (so that the passes over the patterns read memory in order), found
-/// through a hash table of their positions.
+/// through a hash table of their positions; past `cap` patterns, each respondent
+/// of a pattern not yet met is written to a temporary file ([`Spill`]).
 struct Patterns {
     /// Words per key.
     words: usize,
     keys: Vec<u64>,
     sums: Vec<Sums>,
     table: hashbrown::HashTable<u32>,
+    cap: usize,
+    spill: Spill,
+}
+
+/// The respondents written out once the table of patterns is full, one record
+/// each (key words, outcome score, weight: little-endian), in the rows' order. The
+/// file is anonymous: the system removes it when it is closed, however the
+/// analysis ends.
+struct Spill {
+    words: usize,
+    file: Option<std::io::BufWriter<std::fs::File>>,
+    respondents: u64,
+}
+
+impl Spill {
+    fn push(&mut self, key: &[u64], y: f64, w: f64) -> Result<(), String> {
+        use std::io::Write;
+        let writer = match &mut self.file {
+            Some(writer) => writer,
+            None => {
+                let file = tempfile::tempfile().map_err(|e| spill_error("create", &e))?;
+                self.file.insert(std::io::BufWriter::with_capacity(1 << 20, file))
+            }
+        };
+        let mut record = [0u8; 8 * (MAX_WORDS + 2)];
+        let len = record_len(self.words);
+        for (at, word) in record
+            .chunks_exact_mut(8)
+            .zip(key.iter().chain([&y.to_bits(), &w.to_bits()]))
+        {
+            at.copy_from_slice(&word.to_le_bytes());
+        }
+        writer.write_all(&record[..len]).map_err(|e| spill_error("write", &e))?;
+        self.respondents += 1;
+        Ok(())
+    }
+}
+
+/// The most words a key may have for [`Spill`]'s records: 2 bits per indicator,
+/// so 512 indicators.
+const MAX_WORDS: usize = 16;
+
+fn record_len(words: usize) -> usize {
+    8 * (words + 2)
+}
+
+fn spill_error(what: &str, e: &std::io::Error) -> String {
+    format!(
+        "cannot {what} the temporary file that holds the respondents of rare answer patterns ({e}); free some space in the temporary folder, or set TMPDIR to another"
+    )
 }
 
 /// A key's hash for the table of patterns: the words mixed by multiplication
 /// (the keys are dense bit patterns, and the table's order is never seen: the
-/// patterns are sorted by key before use).
+/// patterns are used in the order they were first met).
 fn hash_key(key: &[u64]) -> u64 {
     const K: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut h = K;
@@ -486,37 +539,42 @@ fn hash_key(key: &[u64]) -> u64 {
 }
 
 impl Patterns {
-    fn new(words: usize) -> Self {
+    /// Patterns of `words`-word keys, at most `cap` of them in memory.
+    fn new(words: usize, cap: usize) -> Self {
+        assert!(words <= MAX_WORDS, "at most {MAX_WORDS} words per key");
         Patterns {
             words,
             keys: Vec::new(),
             sums: Vec::new(),
             table: hashbrown::HashTable::new(),
+            cap,
+            spill: Spill {
+                words,
+                file: None,
+                respondents: 0,
+            },
         }
     }
 
-    fn key(&self, i: u32) -> &[u64] {
-        let start = i as usize * self.words;
-        &self.keys[start..start + self.words]
-    }
-
-    /// Adds a respondent with outcome score `y` and weight `w` to pattern `key`;
-    /// `false` when that would make more than [`MAX_PATTERNS`] patterns.
-    fn add(&mut self, key: &[u64], y: f64, w: f64) -> bool {
+    /// Adds a respondent with outcome score `y` and weight `w` to pattern `key`
+    /// (to the temporary file when the table is full and the pattern new).
+    fn add(&mut self, key: &[u64], y: f64, w: f64) -> Result<(), String> {
         let hash = hash_key(key);
         let Patterns {
             words,
             keys,
             sums,
             table,
+            cap,
+            spill,
         } = self;
         let at = |i: u32| &keys[i as usize * *words..(i as usize + 1) * *words];
         if let Some(&i) = table.find(hash, |&i| at(i) == key) {
             sums[i as usize].add(y, w);
-            return true;
+            return Ok(());
         }
-        if sums.len() >= MAX_PATTERNS {
-            return false;
+        if sums.len() >= *cap {
+            return spill.push(key, y, w);
         }
         let i = sums.len() as u32;
         keys.extend_from_slice(key);
@@ -527,59 +585,100 @@ impl Patterns {
         table.insert_unique(hash, i, |&j| {
             hash_key(&keys[j as usize * words..(j as usize + 1) * words])
         });
-        true
+        Ok(())
     }
 
-    /// The patterns in the order of their keys, rearranged in place (no second
-    /// copy of a million patterns).
-    fn sorted(self) -> SortedPatterns {
-        let mut order: Vec<u32> = (0..self.sums.len() as u32).collect();
-        order.sort_unstable_by(|&a, &b| self.key(a).cmp(self.key(b)));
+    /// The patterns in the order they were first met (the rows' order, which is
+    /// the file's: so the sums, and the published bytes, do not depend on the
+    /// table or on the number of threads), then the respondents written out, in
+    /// their order; the table of positions dropped.
+    fn finished(self) -> Result<KnownPatterns, String> {
         let Patterns {
             words,
-            mut keys,
-            mut sums,
-            table,
+            keys,
+            sums,
+            spill,
+            ..
         } = self;
-        drop(table);
-        // Position i takes the pattern at order[i]: each cycle of the permutation
-        // is followed once, moving every pattern one step along it.
-        let mut placed = vec![false; sums.len()];
-        let mut held = vec![0u64; words];
-        for start in 0..sums.len() {
-            if placed[start] {
-                continue;
+        let spilled = match spill.file {
+            None => None,
+            Some(writer) => {
+                let file = writer.into_inner().map_err(|e| spill_error("write", e.error()))?;
+                Some((file, spill.respondents))
             }
-            let held_sums = sums[start];
-            held.copy_from_slice(&keys[start * words..(start + 1) * words]);
-            let mut i = start;
-            loop {
-                placed[i] = true;
-                let from = order[i] as usize;
-                if from == start {
-                    sums[i] = held_sums;
-                    keys[i * words..(i + 1) * words].copy_from_slice(&held);
-                    break;
-                }
-                sums[i] = sums[from];
-                keys.copy_within(from * words..(from + 1) * words, i * words);
-                i = from;
-            }
-        }
-        SortedPatterns { words, keys, sums }
+        };
+        Ok(KnownPatterns {
+            words,
+            keys,
+            sums,
+            spilled,
+            error: Default::default(),
+        })
     }
 }
 
-/// The answer patterns in the order of their keys (see [`Patterns`]).
-struct SortedPatterns {
+/// The answer patterns in the order they were first met, and the respondents
+/// written out (see [`Patterns`]).
+struct KnownPatterns {
     words: usize,
     keys: Vec<u64>,
     sums: Vec<Sums>,
+    spilled: Option<(std::fs::File, u64)>,
+    /// The first failure to read the temporary file back (see [`Self::checked`]).
+    error: std::cell::RefCell<Option<String>>,
 }
 
-impl SortedPatterns {
-    fn iter(&self) -> impl Iterator<Item = (&[u64], &Sums)> {
-        self.keys.chunks_exact(self.words).zip(&self.sums)
+impl KnownPatterns {
+    /// Calls `f` with each pattern's key and sums, then with each respondent
+    /// written out as a pattern of one. A failure to read the file back stops the
+    /// pass; [`Self::checked`] reports it.
+    fn each(&self, mut f: impl FnMut(&[u64], &Sums)) {
+        for (key, sums) in self.keys.chunks_exact(self.words).zip(&self.sums) {
+            f(key, sums);
+        }
+        let Some((file, respondents)) = &self.spilled else {
+            return;
+        };
+        if self.error.borrow().is_some() {
+            return;
+        }
+        if let Err(e) = self.each_spilled(file, *respondents, &mut f) {
+            *self.error.borrow_mut() = Some(spill_error("read back", &e));
+        }
+    }
+
+    fn each_spilled(
+        &self,
+        mut file: &std::fs::File,
+        respondents: u64,
+        f: &mut impl FnMut(&[u64], &Sums),
+    ) -> std::io::Result<()> {
+        use std::io::{Read, Seek};
+        file.seek(std::io::SeekFrom::Start(0))?;
+        let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+        let len = record_len(self.words);
+        let mut record = [0u8; 8 * (MAX_WORDS + 2)];
+        let mut key = [0u64; MAX_WORDS];
+        for _ in 0..respondents {
+            reader.read_exact(&mut record[..len])?;
+            let word = |i: usize| u64::from_le_bytes(record[8 * i..8 * i + 8].try_into().expect("8 bytes"));
+            for (i, k) in key[..self.words].iter_mut().enumerate() {
+                *k = word(i);
+            }
+            let (y, w) = (f64::from_bits(word(self.words)), f64::from_bits(word(self.words + 1)));
+            let mut sums = Sums::new(y);
+            sums.add(y, w);
+            f(&key[..self.words], &sums);
+        }
+        Ok(())
+    }
+
+    /// The failure to read the temporary file back, if any pass met one.
+    fn checked(&self) -> Result<(), String> {
+        match self.error.borrow_mut().take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 }
 
@@ -645,10 +744,13 @@ fn spd_inverse(a: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
 /// pattern n, Σw, Σw·y, Σw², Σw²·d and Σw²·d² (d = y minus the pattern's first y).
 /// Everyone in a pattern has the same design row x, so XᵀWX, XᵀWy and, once b is
 /// known, Σ w² e² x xᵀ follow exactly from these sums — and so does listwise
-/// deletion over any subset of the indicators. Memory is bounded by the number of
-/// distinct patterns, at most 4^m for m indicators and never more than the
-/// respondents; in practice far fewer (answers cluster). Past [`MAX_PATTERNS`]
-/// (about 100 MB) the analysis stops with a message rather than grow further.
+/// deletion over any subset of the indicators. Few indicators or clustered
+/// answers give few patterns; many indicators give nearly one per respondent.
+/// Memory stays bounded whatever the number of respondents: past
+/// [`MAX_PATTERNS`] patterns in memory (about 5 MB), a respondent of a pattern
+/// not yet met is written to an anonymous temporary file (8 bytes per two
+/// indicators, plus 16) and read back, in order, as a pattern of one at each
+/// pass; the estimates are the same.
 pub fn penalty_reward<I>(
     schema: SchemaRef,
     rows: I,
@@ -656,6 +758,22 @@ pub fn penalty_reward<I>(
     wanted: &[&str],
     groups: &[Group],
     confidence: f64,
+) -> Result<PenaltyRewardAnalysis, String>
+where
+    I: IntoIterator<Item = Result<RecordBatch, String>>,
+{
+    penalty_reward_keeping(schema, rows, outcome, wanted, groups, confidence, MAX_PATTERNS)
+}
+
+/// [`penalty_reward`], with at most `cap` patterns in memory.
+fn penalty_reward_keeping<I>(
+    schema: SchemaRef,
+    rows: I,
+    outcome: &str,
+    wanted: &[&str],
+    groups: &[Group],
+    confidence: f64,
+    cap: usize,
 ) -> Result<PenaltyRewardAnalysis, String>
 where
     I: IntoIterator<Item = Result<RecordBatch, String>>,
@@ -722,7 +840,14 @@ where
     // One pass: sums per answer pattern of the eligible indicators, over the
     // respondents with the outcome and a valid weight.
     let words = (eligible.len() * 2).div_ceil(64).max(1);
-    let mut patterns = Patterns::new(words);
+    if words > MAX_WORDS {
+        return Err(format!(
+            "{} indicators at once are more than penalty–reward can classify ({}); classify fewer at a time (option `within`)",
+            eligible.len(),
+            MAX_WORDS * 32
+        ));
+    }
+    let mut patterns = Patterns::new(words, cap);
     let mut respondents = 0u64;
     let mut keys: Vec<u64> = Vec::new();
     let state_of = |scale: &ScaleInfo, x: f64| -> u64 {
@@ -792,30 +917,25 @@ where
                 None => 1.0,
             };
             let y = outcome_col.scale.score(y_col.value(r));
-            if !patterns.add(key, y, w) {
-                return Err(format!(
-                    "the respondents give more than {MAX_PATTERNS} distinct answer patterns over these {} indicators; classify fewer at a time (option `within`)",
-                    eligible.len()
-                ));
-            }
+            patterns.add(key, y, w)?;
         }
     }
-    // A fixed order, so that the sums (and so the published bytes) do not depend on
-    // hash-map iteration.
-    let patterns = patterns.sorted();
+    // The rows' order, so that the sums (and so the published bytes) do not depend
+    // on the table.
+    let patterns = patterns.finished()?;
 
     // Listwise counts over a set of eligible positions.
     let count_once = |set: &[usize]| -> (u64, Vec<[u64; 3]>) {
         let mut used = 0;
         let mut counts = vec![[0u64; 3]; set.len()];
-        for (key, sums) in patterns.iter() {
+        patterns.each(|key, sums| {
             if set.iter().all(|&e| state(key, e) != 0) {
                 used += sums.n;
                 for (c, &e) in counts.iter_mut().zip(set) {
                     c[state(key, e) as usize - 1] += sums.n;
                 }
             }
-        }
+        });
         (used, counts)
     };
     // The same sets are counted several times over (the joint model's, the kept
@@ -840,6 +960,7 @@ where
     // model has enough complete cases.
     let all: Vec<usize> = (0..eligible.len()).collect();
     let (complete, _) = count(&all);
+    patterns.checked()?;
     let positions = |g: &Group| -> Vec<usize> {
         (0..eligible.len())
             .filter(|&e| g.indicators.contains(&indicators[eligible[e]].node.as_str()))
@@ -937,9 +1058,9 @@ where
             let mut active = Vec::with_capacity(k);
             let mut upper = vec![0.0; k * k];
             let mut xtwy = vec![0.0; k];
-            for (key, sums) in patterns.iter() {
+            patterns.each(|key, sums| {
                 if !design(key, &mut active) {
-                    continue;
+                    return;
                 }
                 for (i, &a) in active.iter().enumerate() {
                     xtwy[a] += sums.swy;
@@ -948,7 +1069,8 @@ where
                         row[b] += sums.sw;
                     }
                 }
-            }
+            });
+            patterns.checked()?;
             let xtwx = symmetric(upper);
             const SINGULAR: &str = "the penalty–reward regression is singular: some indicators' categories coincide (the same respondents rate them low, or top)";
             let Some(bread) = spd_inverse(&xtwx) else {
@@ -967,9 +1089,9 @@ where
             };
             let beta: Vec<f64> = (0..k).map(|a| (0..k).map(|b| bread[a][b] * xtwy[b]).sum()).collect();
             let mut upper = vec![0.0; k * k];
-            for (key, sums) in patterns.iter() {
+            patterns.each(|key, sums| {
                 if !design(key, &mut active) {
-                    continue;
+                    return;
                 }
                 let fitted: f64 = active.iter().map(|&a| beta[a]).sum();
                 let e2 = sums.sum_w2_e2(fitted);
@@ -979,7 +1101,7 @@ where
                         row[b] += e2;
                     }
                 }
-            }
+            });
             let meat = symmetric(upper);
             let hc1 = used as f64 / (used - k as u64) as f64;
             let variance = |a: usize| -> f64 {
@@ -1025,6 +1147,7 @@ where
             estimate: estimate.expect("every indicator is refused, too sparse or estimated"),
         })
         .collect();
+    patterns.checked()?;
     Ok(PenaltyRewardAnalysis {
         indicators,
         used: models.iter().map(|m| m.used).max().unwrap_or(0),
@@ -1123,26 +1246,138 @@ mod tests {
         assert_eq!(Class::of(&c(-5.0), &c(1.0)), Class::UnexpectedSign);
     }
 
-    /// The patterns, sorted in place, are every pattern added, in the order of
-    /// their keys, each with its own sums (keys of two words, many repeated, some
-    /// differing in the second word only: the hash mixes every word).
+    /// The finished patterns are every pattern added, in the order each was first
+    /// met, each with its own sums (keys of two words, many repeated, some
+    /// differing in the second word only: the hash mixes every word); with a full
+    /// table, the rest follow as the respondents written out, in their order.
     #[test]
-    fn patterns_sort_in_place_to_the_order_of_their_keys() {
-        let mut patterns = Patterns::new(2);
-        let mut expected: std::collections::BTreeMap<[u64; 2], (u64, f64)> = Default::default();
-        let mut x: u64 = 12345;
-        for i in 0..20_000u64 {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            let key = [(x >> 60) & 3, (x >> 40) % 997];
-            let (y, w) = ((i % 11) as f64, 1.0 + (i % 3) as f64);
-            assert!(patterns.add(&key, y, w));
-            let e = expected.entry(key).or_insert((0, 0.0));
-            (e.0, e.1) = (e.0 + 1, e.1 + w * y);
+    fn patterns_keep_the_order_they_were_first_met() {
+        for cap in [usize::MAX, 100, 0] {
+            let mut patterns = Patterns::new(2, cap);
+            let mut first_met: Vec<[u64; 2]> = Vec::new();
+            let mut spilled: Vec<([u64; 2], (u64, f64))> = Vec::new();
+            let mut expected: std::collections::HashMap<[u64; 2], (u64, f64)> = Default::default();
+            let mut x: u64 = 12345;
+            for i in 0..20_000u64 {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                let key = [(x >> 60) & 3, (x >> 40) % 997];
+                let (y, w) = ((i % 11) as f64, 1.0 + (i % 3) as f64);
+                patterns.add(&key, y, w).expect("added");
+                if !expected.contains_key(&key) && first_met.len() >= cap {
+                    spilled.push((key, (1, w * y)));
+                    continue;
+                }
+                let e = expected.entry(key).or_insert_with(|| {
+                    first_met.push(key);
+                    (0, 0.0)
+                });
+                (e.0, e.1) = (e.0 + 1, e.1 + w * y);
+            }
+            let known = patterns.finished().expect("finished");
+            let mut got: Vec<([u64; 2], (u64, f64))> = Vec::new();
+            known.each(|k, s| got.push(([k[0], k[1]], (s.n, s.swy))));
+            known.checked().expect("read back");
+            let mut want: Vec<([u64; 2], (u64, f64))> = first_met.iter().map(|k| (*k, expected[k])).collect();
+            want.extend(spilled);
+            assert_eq!(got, want, "cap {cap}");
+            assert_eq!(known.spilled.is_some(), cap < 997 * 4);
         }
-        let sorted = patterns.sorted();
-        let got: Vec<([u64; 2], (u64, f64))> = sorted.iter().map(|(k, s)| ([k[0], k[1]], (s.n, s.swy))).collect();
-        let want: Vec<([u64; 2], (u64, f64))> = expected.into_iter().collect();
-        assert_eq!(got, want);
+    }
+
+    /// Respondents written out when the table of patterns is full give the same
+    /// analysis as patterns held in memory: the same bases and classes, and
+    /// estimates equal up to the order of the additions (weights, answers left
+    /// out, a lower-is-better scale, two batches).
+    #[test]
+    fn a_full_table_writes_respondents_out_and_changes_no_estimate() {
+        use csi_plugin_sdk::arrow_array::{ArrayRef, Float64Array};
+        use csi_plugin_sdk::arrow_schema::{DataType, Field, Schema};
+        use std::sync::Arc;
+        let field = |name: &str, meta: &[(&str, &str)]| {
+            Field::new(name, DataType::Float64, true).with_metadata(
+                meta.iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect::<std::collections::HashMap<String, String>>(),
+            )
+        };
+        let answer = |node: &'static str, direction: &'static str| {
+            field(
+                node,
+                &[
+                    ("csi.role", "answer"),
+                    ("csi.node", node),
+                    ("csi.min", "1"),
+                    ("csi.max", "10"),
+                    ("csi.top", if direction == "lower_is_better" { "2" } else { "9" }),
+                    ("csi.direction", direction),
+                ],
+            )
+        };
+        let schema = Arc::new(Schema::new(vec![
+            field("w", &[("csi.role", "weight")]),
+            answer("overall", "higher_is_better"),
+            answer("a", "higher_is_better"),
+            answer("b", "higher_is_better"),
+            answer("c", "lower_is_better"),
+        ]));
+        let mut x: u64 = 99;
+        let mut next = |n: u64| {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (x >> 33) % n
+        };
+        let mut batches = Vec::new();
+        for _ in 0..2 {
+            let n = 3000;
+            let mut cols: Vec<Vec<Option<f64>>> = vec![Vec::new(); 5];
+            for _ in 0..n {
+                let base = 1 + next(10) as i64;
+                let near = |d: u64| (base + d as i64 - 2).clamp(1, 10) as f64;
+                let (a, b, c) = (near(next(5)), near(next(5)), 11.0 - near(next(5)));
+                let overall = ((a + b + (11.0 - c)) / 3.0 + next(3) as f64 - 1.0)
+                    .round()
+                    .clamp(1.0, 10.0);
+                cols[0].push(Some(0.5 + next(100) as f64 / 50.0));
+                cols[1].push(Some(overall));
+                cols[2].push(Some(a));
+                cols[3].push((next(20) != 0).then_some(b));
+                cols[4].push(Some(c));
+            }
+            let arrays: Vec<ArrayRef> = cols
+                .into_iter()
+                .map(|c| Arc::new(Float64Array::from(c)) as ArrayRef)
+                .collect();
+            batches.push(RecordBatch::try_new(schema.clone(), arrays).expect("batch"));
+        }
+        let run = |cap: usize| {
+            let rows = batches.iter().cloned().map(Ok);
+            penalty_reward_keeping(schema.clone(), rows, "overall", &["a", "b", "c"], &[], 0.95, cap).expect("analysed")
+        };
+        let whole = run(usize::MAX);
+        for cap in [0, 1, 40] {
+            let spilled = run(cap);
+            assert_eq!(
+                (spilled.used, spilled.respondents, spilled.complete),
+                (whole.used, whole.respondents, whole.complete)
+            );
+            assert!(whole.used > 5000, "{}", whole.used);
+            for (s, w) in spilled.indicators.iter().zip(&whole.indicators) {
+                assert_eq!((s.counts, s.class()), (w.counts, w.class()), "{}", w.node);
+                let (sp, sr) = s.estimate.clone().expect("estimated");
+                let (wp, wr) = w.estimate.clone().expect("estimated");
+                for (got, want) in [
+                    (sp.estimate, wp.estimate),
+                    (sp.se, wp.se),
+                    (sr.estimate, wr.estimate),
+                    (sr.se, wr.se),
+                ] {
+                    assert!(
+                        (got - want).abs() <= 1e-10 * want.abs().max(1e-3),
+                        "{}: {got} vs {want} (cap {cap})",
+                        w.node
+                    );
+                }
+            }
+        }
     }
 
     #[test]
